@@ -1,0 +1,140 @@
+"""IgG distribution and synthesis: the two-compartment core every IgG species shares.
+
+The model carries three IgG species, each as an amount (g) in a central (plasma)
+and a peripheral (extravascular) compartment:
+
+- ``ivig``: IgG from the infused product;
+- ``endogenous``: the patient's own normal IgG;
+- ``autoantibody``: the patient's pathogenic IgG (its level only matters relative to
+  baseline: disease modules read ``autoantibody_fraction_of_baseline``).
+
+They distribute identically (same plasma volume and inter-compartment clearance) and
+are catabolised through the same FcRn-protected pathway (``ivigsim.model.fcrn``).
+Synthesis is constant: it does not rise when IgG falls (Junghans 1997).
+
+Body-size scaling follows the population PK of Cheng 2025: volumes in proportion to
+weight, clearances and synthesis with exponent 0.75 about 70 kg, so the baseline IgG
+concentration does not depend on weight.
+"""
+
+from __future__ import annotations
+
+from ivigsim.model import sources as src
+from ivigsim.model.declaration import Assignment, Flux, Input, Module, Parameter, State
+
+SPECIES = ("ivig", "endogenous", "autoantibody")
+
+
+def central(species: str) -> str:
+    return f"{species}_central_g"
+
+
+def peripheral(species: str) -> str:
+    return f"{species}_peripheral_g"
+
+
+def _distribution(species: str) -> tuple[Flux, Flux]:
+    return (
+        Flux(
+            f"{species}_to_tissue",
+            f"distribution_clearance_L_per_day * {central(species)} / plasma_volume_L",
+            central(species),
+            peripheral(species),
+            "transfer from plasma to the extravascular space",
+        ),
+        Flux(
+            f"{species}_to_plasma",
+            f"distribution_clearance_L_per_day * {peripheral(species)} / tissue_volume_L",
+            peripheral(species),
+            central(species),
+            "return to plasma (lymph)",
+        ),
+    )
+
+
+IGG_DISTRIBUTION = Module(
+    name="igg",
+    title="IgG distribution and synthesis",
+    description=__doc__ or "",
+    parameters=(
+        Parameter(
+            "body_weight_kg", 70.0, "kg", "covariate", "patient covariate", (0.5, 400.0),
+            "actual body weight",
+        ),
+        Parameter(
+            "baseline_igg_g_per_L", 11.4, "g/L", "source", src.VALENZUELA_2025, (1.0, 40.0),
+            "serum IgG before treatment (typical adult; between-subject CV 21.9 %)",
+        ),
+        Parameter(
+            "autoantibody_baseline_g_per_L", 0.05, "g/L", "assumption",
+            "assumption: pathogenic IgG is a small share of total IgG; only its relative "
+            "change is read by disease modules", (0.0, 5.0),
+            "pathogenic autoantibody concentration before treatment",
+        ),
+        Parameter(
+            "plasma_volume_L_per_kg", 0.042, "L/kg", "source", f"{src.KIM_2007}: Vc 42 mL/kg",
+            (0.02, 0.1), "central (plasma) volume of IgG per kg body weight",
+        ),
+        Parameter(
+            "intravascular_fraction", 0.44, "dimensionless", "source", src.EIN_WALDMANN_1969,
+            (0.2, 0.8), "share of body IgG in plasma at steady state",
+        ),
+        Parameter(
+            "distribution_clearance_70kg_L_per_day", 1.08, "L/day", "source",
+            f"{src.CHENG_2025}: Q at 70 kg", (0.05, 20.0),
+            "inter-compartment clearance at 70 kg (allometric exponent 0.75)",
+        ),
+        Parameter(
+            "igg_synthesis_70kg_g_per_kg_day", 0.034, "g/kg/day", "source", src.EIN_WALDMANN_1969,
+            (0.005, 0.2), "IgG synthesis rate per kg at 70 kg (allometric exponent 0.75)",
+        ),
+    ),
+    inputs=(Input("ivig_infusion_g_per_day", "g/day", "IVIG infusion rate into plasma"),),
+    assignments=(
+        Assignment("size_factor", "(body_weight_kg / 70) ** 0.75", "dimensionless",
+                   "allometric scaling of clearances and synthesis (Cheng 2025 exponent 0.75)"),
+        Assignment("plasma_volume_L", "plasma_volume_L_per_kg * body_weight_kg", "L"),
+        Assignment(
+            "tissue_volume_L", "plasma_volume_L * (1 - intravascular_fraction) / intravascular_fraction",
+            "L", "apparent extravascular volume: equal concentrations hold 44 % of IgG in plasma",
+        ),
+        Assignment("distribution_clearance_L_per_day", "distribution_clearance_70kg_L_per_day * size_factor", "L/day"),
+        Assignment("igg_synthesis_g_per_day", "igg_synthesis_70kg_g_per_kg_day * 70 * size_factor", "g/day"),
+        Assignment(
+            "igg_total_g_per_L",
+            "(" + " + ".join(central(s) for s in SPECIES) + ") / plasma_volume_L",
+            "g/L", "total serum IgG", output=True,
+        ),
+        Assignment("igg_ivig_g_per_L", f"{central('ivig')} / plasma_volume_L", "g/L",
+                   "serum IgG from the infused product", output=True),
+        Assignment("igg_endogenous_g_per_L", f"{central('endogenous')} / plasma_volume_L", "g/L",
+                   "the patient's own normal serum IgG", output=True),
+        Assignment("autoantibody_g_per_L", f"{central('autoantibody')} / plasma_volume_L", "g/L",
+                   "pathogenic autoantibody in serum", output=True),
+        Assignment(
+            "autoantibody_fraction_of_baseline",
+            f"{central('autoantibody')} / plasma_volume_L / max(autoantibody_baseline_g_per_L, 1e-30)",
+            "dimensionless", "autoantibody relative to its pretreatment level", output=True,
+        ),
+    ),
+    states=(
+        State(central("ivig"), "g", "0", "infused IgG in plasma"),
+        State(peripheral("ivig"), "g", "0", "infused IgG outside plasma"),
+        State(central("endogenous"), "g", "(baseline_igg_g_per_L - autoantibody_baseline_g_per_L) * plasma_volume_L"),
+        State(peripheral("endogenous"), "g", "(baseline_igg_g_per_L - autoantibody_baseline_g_per_L) * tissue_volume_L"),
+        State(central("autoantibody"), "g", "autoantibody_baseline_g_per_L * plasma_volume_L"),
+        State(peripheral("autoantibody"), "g", "autoantibody_baseline_g_per_L * tissue_volume_L"),
+    ),
+    fluxes=(
+        Flux("ivig_infusion", "ivig_infusion_g_per_day", None, central("ivig"), "zero-order infusion"),
+        Flux(
+            "endogenous_synthesis", "igg_synthesis_g_per_day - autoantibody_synthesis_g_per_day",
+            None, central("endogenous"), "plasma-cell output of normal IgG (constant)",
+        ),
+        Flux(
+            "autoantibody_synthesis", "autoantibody_synthesis_g_per_day", None, central("autoantibody"),
+            "output of pathogenic IgG by autoreactive plasma cells",
+        ),
+        *(f for s in SPECIES for f in _distribution(s)),
+    ),
+)

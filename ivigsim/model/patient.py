@@ -1,0 +1,33 @@
+"""The patient's covariates: the few facts about a person the model needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ivigsim.errors import InputError
+
+Sex = Literal["female", "male"]
+
+
+@dataclass(frozen=True)
+class Patient:
+    """One person's covariates, in canonical units.
+
+    ``height_cm`` is optional: it is needed only for ideal or adjusted dosing weight.
+    """
+
+    weight_kg: float = 70.0
+    height_cm: float | None = None
+    sex: Sex = "male"
+    age_years: float = 45.0
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.weight_kg <= 400:
+            raise InputError("patient.weight_kg", "a body weight between 0.5 and 400 kg", self.weight_kg)
+        if self.height_cm is not None and not 30 <= self.height_cm <= 260:
+            raise InputError("patient.height_cm", "a height between 30 and 260 cm", self.height_cm)
+        if self.sex not in ("female", "male"):
+            raise InputError("patient.sex", "'female' or 'male'", self.sex)
+        if not 0 <= self.age_years <= 120:
+            raise InputError("patient.age_years", "an age between 0 and 120 years", self.age_years)

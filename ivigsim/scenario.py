@@ -1,0 +1,42 @@
+"""A scenario: one patient, one regimen, one time span, as a value (no files here).
+
+``ivigsim.io.scenario_file`` turns a YAML file into this; the library user builds it
+directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ivigsim.dosing import Regimen
+from ivigsim.engine.solver import Dopri5
+from ivigsim.errors import InputError
+from ivigsim.model.patient import Patient
+
+#: Longest span a scenario may simulate (20 years), to catch unit mistakes early.
+MAX_DAYS = 7300.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    patient: Patient = field(default_factory=Patient)
+    regimen: Regimen | None = None
+    indication: str | None = None
+    days: float = 60.0
+    output_every_days: float = 1.0
+    parameters: Mapping[str, float] = field(default_factory=dict)
+    mechanisms: Mapping[str, bool | float] = field(default_factory=dict)
+    solver: Dopri5 = field(default_factory=Dopri5)
+    name: str = "scenario"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.days <= MAX_DAYS:
+            raise InputError("simulation.days", f"a span in days in (0, {MAX_DAYS:g}]", self.days)
+        if not 0 < self.output_every_days <= self.days:
+            raise InputError(
+                "simulation.output_every_days", f"a spacing in days in (0, {self.days:g}]",
+                self.output_every_days,
+            )
+        if self.days / self.output_every_days > 1_000_000:
+            raise InputError("simulation.output_every_days", "at most 1,000,000 output times", self.output_every_days)
