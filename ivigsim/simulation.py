@@ -46,17 +46,40 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
 
 
 def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Dataset:
-    """Simulate one scenario; returns a Dataset with one patient."""
+    """Simulate one scenario; returns a Dataset with one patient.
+
+    Besides the regular output grid, the state is saved exactly at every infusion's
+    start and end, so per-infusion troughs and peaks are exact, not sampled.
+    """
     model = model or compiled_core_model()
     plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
     params = model.model.parameter_array(scenario_parameters(model, scenario))
     schedule = plan_schedule(model, [plan])
-    solution = solve(Problem(model, params, schedule), SaveAt(output_times(scenario.days, scenario.output_every_days)), scenario.solver)
-    ds = to_dataset(model, params, schedule, solution)
+    grid = output_times(scenario.days, scenario.output_every_days)
+    infusions = [inf for inf in (plan.infusions if plan else ()) if inf.end_day <= scenario.days]
+    edges = np.array([t for inf in infusions for t in (inf.start_day, inf.end_day)])
+    ts = np.union1d(grid, edges)
+    solution = solve(Problem(model, params, schedule), SaveAt(ts), scenario.solver)
+    full = to_dataset(model, params, schedule, solution)
+    ds = full.isel(time=np.searchsorted(ts, grid))
+    if infusions:
+        at = lambda times: full["igg_total_g_per_L"].isel(time=np.searchsorted(ts, times)).values  # noqa: E731
+        starts = np.array([inf.start_day for inf in infusions])
+        ends = np.array([inf.end_day for inf in infusions])
+        ds = ds.assign(
+            infusion_start_day=("infusion", starts, {"units": "day"}),
+            infusion_end_day=("infusion", ends, {"units": "day"}),
+            infusion_amount_g=("infusion", np.array([inf.amount_g for inf in infusions]), {"units": "g"}),
+            igg_total_pre_infusion_g_per_L=(("patient", "infusion"), at(starts),
+                                            {"units": "g/L", "long_name": "total IgG just before the infusion (trough)"}),
+            igg_total_post_infusion_g_per_L=(("patient", "infusion"), at(ends),
+                                             {"units": "g/L", "long_name": "total IgG at the infusion's end (peak)"}),
+        )
     ds.attrs.update(scenario=scenario.name, indication=scenario.indication or "none")
     if plan is not None:
         ds.attrs["infusions"] = _describe_infusions(plan)
         ds.attrs["dosing_weight_kg"] = plan.dosing_weight_kg
+        ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)
     return ds
 
 

@@ -1,0 +1,46 @@
+"""Tables generated from the model declaration (for docs and the CLI)."""
+
+from __future__ import annotations
+
+from ivigsim.model.compose import Model
+
+
+def parameter_rows(model: Model) -> list[dict]:
+    return [
+        {
+            "module": m.name,
+            "name": p.name,
+            "value": p.value,
+            "unit": p.unit,
+            "provenance": p.provenance,
+            "source": p.source,
+            "bounds": list(p.bounds),
+            "description": p.description,
+        }
+        for m in model.modules
+        for p in m.parameters
+    ]
+
+
+def parameter_markdown(model: Model) -> str:
+    lines = [
+        "| module | parameter | value | unit | provenance | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in parameter_rows(model):
+        lines.append(
+            f"| {r['module']} | `{r['name']}` | {r['value']:.4g} | {r['unit']} | {r['provenance']} | {r['source']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def output_markdown(model: Model) -> str:
+    lines = ["| output | unit | meaning |", "|---|---|---|"]
+    for a in model.assignments:
+        if a.output:
+            lines.append(f"| `{a.name}` | {a.unit} | {a.description} |")
+    for s in model.states:
+        lines.append(f"| `{s.name}` | {s.unit} | state: {s.description or s.name} |")
+    for i in model.inputs:
+        lines.append(f"| `{i.name}` | {i.unit} | input: {i.description} |")
+    return "\n".join(lines) + "\n"

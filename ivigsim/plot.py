@@ -1,0 +1,46 @@
+"""Pictures of a simulation (PNG). Matplotlib is imported only when a plot is drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+
+def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str | None = None) -> Path:
+    """Total IgG by origin, autoantibody and FcRn rescue over time, infusions shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    one = ds.isel(patient=patient)
+    t = one["time"].values
+    fig, axes = plt.subplots(3, 1, figsize=(8, 8), sharex=True, height_ratios=[2, 1, 1])
+    ax = axes[0]
+    ax.stackplot(t, one["igg_endogenous_g_per_L"], one["igg_ivig_g_per_L"], one["autoantibody_g_per_L"],
+                 labels=["patient's own IgG", "IVIG-derived IgG", "autoantibody"],
+                 colors=["#9ecae1", "#fd8d3c", "#d62728"], alpha=0.8)
+    ax.plot(t, one["igg_total_g_per_L"], color="black", lw=1.2, label="total IgG")
+    ax.set_ylabel("serum IgG (g/L)")
+    ax.legend(loc="upper right", fontsize=8)
+    axes[1].plot(t, 100 * one["autoantibody_fraction_of_baseline"], color="#d62728")
+    axes[1].axhline(100, color="grey", lw=0.6, ls=":")
+    axes[1].set_ylabel("autoantibody\n(% of baseline)")
+    axes[2].plot(t, 100 * one["fcrn_rescue_fraction"], color="#31a354")
+    axes[2].set_ylabel("FcRn rescue (%)")
+    axes[2].set_xlabel("time (days)")
+    spans = zip(one["infusion_start_day"].values, one["infusion_end_day"].values) if "infusion_start_day" in one else ()
+    for start, end in spans:
+        for ax in axes:
+            ax.axvspan(start, end, color="orange", alpha=0.25, lw=0)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or str(ds.attrs.get("scenario", "ivigsim")))
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+

@@ -1,0 +1,95 @@
+"""The few numbers a pharmacologist reads first, computed from a simulation result.
+
+Pure: takes the Dataset ``ivigsim.simulation.simulate`` returns, gives plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+#: Days after the last infusion before fitting the terminal slope: distribution
+#: between plasma and tissue takes about a week to settle (half-life ~1 day with the
+#: shipped parameters, so 7 days leaves < 1 % of the distribution phase).
+DISTRIBUTION_DAYS = 7.0
+#: Shortest stretch on which a half-life is estimated.
+MIN_FIT_DAYS = 7.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    baseline_igg_g_per_L: float
+    peak_igg_g_per_L: float
+    peak_day: float
+    trough_igg_g_per_L: float
+    trough_day: float
+    ivig_half_life_days: float | None  # None when the span after the last dose is too short
+    half_life_window_days: tuple[float, float] | None
+    autoantibody_nadir_fraction: float
+    autoantibody_nadir_day: float
+    autoantibody_final_fraction: float
+    endogenous_igg_nadir_fraction: float
+    infused_g: float
+
+    def lines(self) -> list[str]:
+        out = [
+            f"total IgG: baseline {self.baseline_igg_g_per_L:.2f} g/L, peak {self.peak_igg_g_per_L:.2f} g/L "
+            f"on day {self.peak_day:.2f}, trough {self.trough_igg_g_per_L:.2f} g/L on day {self.trough_day:.2f}",
+        ]
+        if self.ivig_half_life_days is not None and self.half_life_window_days is not None:
+            a, b = self.half_life_window_days
+            out.append(f"half-life of infused IgG: {self.ivig_half_life_days:.1f} days (fitted on days {a:g}-{b:g})")
+        else:
+            out.append(f"half-life of infused IgG: not estimated (needs {DISTRIBUTION_DAYS + MIN_FIT_DAYS:g} days after the last infusion)")
+        out.append(
+            f"autoantibody: nadir {100 * self.autoantibody_nadir_fraction:.0f} % of baseline on day "
+            f"{self.autoantibody_nadir_day:.1f}, {100 * self.autoantibody_final_fraction:.0f} % at the end"
+        )
+        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
+        out.append(f"IVIG infused: {self.infused_g:.1f} g")
+        return out
+
+
+def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
+    one = ds.isel(patient=patient)
+    t = one["time"].values
+    total = one["igg_total_g_per_L"].values
+    i_peak = int(np.nanargmax(total))
+    peak, peak_day = float(total[i_peak]), float(t[i_peak])
+    if "igg_total_post_infusion_g_per_L" in one:  # exact values at infusion ends
+        post = one["igg_total_post_infusion_g_per_L"].values
+        k = int(np.nanargmax(post))
+        if post[k] >= peak:
+            peak, peak_day = float(post[k]), float(one["infusion_end_day"].values[k])
+    i_trough = i_peak + int(np.nanargmin(total[i_peak:]))
+
+    infused = float(sum(one[n].values[-1] for n in ("ivig_central_g", "ivig_peripheral_g", "ivig_catabolised_g")))
+    half_life, window = None, None
+    last_end = float(ds.attrs.get("last_infusion_end_day", np.nan))
+    if np.isfinite(last_end):
+        start = last_end + DISTRIBUTION_DAYS
+        fit = (t >= start) & (one["igg_ivig_g_per_L"].values > 0)
+        if fit.sum() >= 3 and t[fit][-1] - t[fit][0] >= MIN_FIT_DAYS:
+            slope = np.polyfit(t[fit], np.log(one["igg_ivig_g_per_L"].values[fit]), 1)[0]
+            if slope < 0:
+                half_life, window = float(np.log(2) / -slope), (float(t[fit][0]), float(t[fit][-1]))
+
+    auto = one["autoantibody_fraction_of_baseline"].values
+    i_nadir = int(np.nanargmin(auto))
+    endo = one["igg_endogenous_g_per_L"].values
+    return Summary(
+        baseline_igg_g_per_L=float(total[0]),
+        peak_igg_g_per_L=peak,
+        peak_day=peak_day,
+        trough_igg_g_per_L=float(total[i_trough]),
+        trough_day=float(t[i_trough]),
+        ivig_half_life_days=half_life,
+        half_life_window_days=window,
+        autoantibody_nadir_fraction=float(auto[i_nadir]),
+        autoantibody_nadir_day=float(t[i_nadir]),
+        autoantibody_final_fraction=float(auto[-1]),
+        endogenous_igg_nadir_fraction=float(np.nanmin(endo) / endo[0]),
+        infused_g=infused,
+    )
