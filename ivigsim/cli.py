@@ -137,6 +137,34 @@ def parameters(
         typer.echo(f"{r['name']:40s} {r['value']:>10.4g} {r['unit']:14s} {r['provenance']:11s} {r['source']}")
 
 
+@app.command()
+@user_errors
+def validate(
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="also write the table as Markdown here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
+    from ivigsim.io.results import atomic_path
+    from ivigsim.validation.runner import run_targets, verdict_markdown, verdict_rows
+
+    verdicts = run_targets()
+    if as_json:
+        typer.echo(json.dumps(verdict_rows(verdicts), indent=2))
+    else:
+        typer.echo(f"{'target':24s} {'published':>14s} {'accepted':>26s} {'simulated':>10s}  verdict")
+        for r in verdict_rows(verdicts):
+            typer.echo(f"{r['target']:24s} {r['published']:>9.3g} {r['unit']:4s} {r['accepted']:>26s} "
+                       f"{r['simulated']:>10.3g}  {'pass' if r['passed'] else 'FAIL'}")
+    if markdown is not None:
+        with atomic_path(markdown) as tmp:
+            tmp.write_text(verdict_markdown(verdicts), encoding="utf-8")
+    failed = [v.target.id for v in verdicts if not v.passed]
+    if failed:
+        typer.echo(f"{len(failed)} of {len(verdicts)} targets failed: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"all {len(verdicts)} targets pass")
+
+
 def main() -> None:
     app(prog_name="ivigsim")
 

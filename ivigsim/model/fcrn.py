@@ -1,30 +1,39 @@
-"""FcRn-protected IgG catabolism, and its saturation by high-dose IVIG.
+"""IgG turnover through FcRn-protected catabolism, and its saturation by high-dose IVIG.
 
-IgG in plasma is taken up by endothelial cells and enters the catabolic pathway at
-rate ``k_deg`` (per day, from plasma). In the endosome the neonatal Fc receptor
-(FcRn) binds a share ``rescue`` of it and returns it to the circulation; the rest is
-degraded. At baseline the rescued share is IgK/(1+IgK) = 0.84 (Valenzuela 2025, IgK
-5.08), so complete FcRn blockade would lower IgG at steady state to 16 % of baseline
-(the 84 % ceiling of the calibration file).
+IgG in plasma is taken up by endothelial cells and enters the catabolic pathway at a
+rate ``k_deg`` (per day, from plasma). In the endosome the neonatal Fc receptor (FcRn)
+binds a share ``rescue`` of it and returns it to the circulation; the rest is degraded.
 
 FcRn is a finite pool shared by *all* IgG species. Its rescue flux saturates with
-plasma IgG like a Michaelis-Menten process (Kim 2007): rescue flux = Jmax C/(Km + C),
-so the rescued *share* is
+plasma IgG like a Michaelis-Menten process (the structure of Kim 2007), so the rescued
+share of IgG entering the pathway is
 
-    rescue_sat(C) = f0 (Km + C0) / (Km + C)        (capped at 1)
+    rescue(C) = rescue_max * Km / (Km + C)        (capped at 1)
 
-which equals f0 at the patient's baseline C0 and falls when IVIG raises C. After a
-2 g/kg dose every species (IVIG, normal IgG, autoantibody) is therefore catabolised
-faster: the mechanism by which high-dose IVIG lowers pathogenic antibodies.
+with C the total plasma IgG. After a 2 g/kg dose every species (IVIG, the patient's
+own IgG, autoantibody) is therefore catabolised faster: the mechanism by which
+high-dose IVIG lowers pathogenic antibodies.
 
-``k_deg`` is not fitted: it is the rate at which baseline catabolism balances the
-constant synthesis (Ein & Waldmann 1969) at the baseline IgG (Valenzuela 2025).
-The body half-life that follows, ln 2 / (k_deg (1 - f0) x 0.44) = 22 days, is a
-check against the 21-23 days of turnover studies, not an input.
+Parameter values, and why:
 
-Switches: ``fcrn_saturation_strength`` 0 holds rescue at f0 (linear PK), 1 is the
-saturable model. ``fcrn_blockade`` is the fraction of FcRn occupied by a blocker
-(efgartigimod-like comparators; 0 without one).
+- at the typical adult IgG of 11.4 g/L the rescued share is IgK/(1+IgK) = 0.836
+  (Valenzuela 2025, IgK 5.08); this fixes ``rescue_max`` given ``Km``;
+- ``Km`` is calibrated to the rise in IgG two weeks after 0.4 g/kg/day x 5
+  (Kuitwaard 2009, 7.8 g/L): the one fitted parameter of the PK core;
+- ``k_deg`` is not fitted: it is the rate at which catabolism at 11.4 g/L balances
+  the normal synthesis of 0.034 g/kg/day (Ein & Waldmann 1969). The body half-life
+  that follows, ln 2 / (k_deg (1 - 0.836) x 0.44) = 22 days, is a check against the
+  21-23 days of turnover studies, not an input;
+- each patient's synthesis is what holds them at their own baseline IgG: a patient
+  with low IgG (immunodeficiency) makes less and rescues a larger share, so infused
+  IgG lives longer in them, as product labels report for PID.
+
+Complete FcRn blockade (``fcrn_blockade`` = 1) lowers IgG at steady state to
+1 - rescue(C0) = 16 % of baseline: the 84 % ceiling of the calibration file.
+
+Switches: ``fcrn_saturation_strength`` 0 holds rescue at its baseline value (linear
+PK), 1 is the saturable model. ``fcrn_blockade`` is the fraction of FcRn occupied by a
+blocking drug (efgartigimod-like comparators; 0 without one).
 """
 
 from __future__ import annotations
@@ -49,19 +58,27 @@ def _catabolism(species: str) -> Flux:
 
 FCRN = Module(
     name="fcrn_saturation",
-    title="FcRn recycling and its saturation",
+    title="FcRn-protected IgG turnover and its saturation",
     description=__doc__ or "",
     switch="fcrn_saturation_strength",
     parameters=(
         Parameter(
-            "fcrn_igk", 5.08, "dimensionless", "source", f"{src.VALENZUELA_2025}: IgK 5.08 (CV 26.3 %)",
-            (0.0, 50.0), "ratio of rescued to degraded IgG at baseline (rescued share IgK/(1+IgK))",
+            "reference_igg_g_per_L", 11.4, "g/L", "source", f"{src.VALENZUELA_2025}: typical baseline IgG",
+            (1.0, 40.0), "IgG of the typical adult at which the reference rescue and synthesis apply",
         ),
         Parameter(
-            "fcrn_km_g_per_L", 69.0, "g/L", "calibrated",
+            "fcrn_igk", 5.08, "dimensionless", "source", f"{src.VALENZUELA_2025}: IgK 5.08 (CV 26.3 %)",
+            (0.0, 50.0), "rescued : degraded IgG at the reference IgG (rescued share IgK/(1+IgK))",
+        ),
+        Parameter(
+            "igg_synthesis_70kg_g_per_kg_day", 0.034, "g/kg/day", "source", src.EIN_WALDMANN_1969,
+            (0.005, 0.2), "normal IgG synthesis per kg (70-kg adult; allometric exponent 0.75)",
+        ),
+        Parameter(
+            "fcrn_km_g_per_L", 60.4, "g/L", "calibrated",
             f"calibrated to {src.KUITWAARD_2009}: rise in IgG 2 weeks after 0.4 g/kg/day x 5 "
-            "(mean 7.8 g/L); Km of the saturable rescue flux (Kim 2007 structure)",
-            (1.0, 1000.0), "plasma IgG at which FcRn rescue flux is half its maximum",
+            "(7.8 g/L); saturable rescue as in Kim 2007 (see docs/calibration.md)",
+            (1.0, 1000.0), "plasma IgG at which the FcRn rescue flux is half its maximum",
         ),
         Parameter(
             "fcrn_saturation_strength", 1.0, "dimensionless", "switch",
@@ -76,26 +93,43 @@ FCRN = Module(
     ),
     states=(State("ivig_catabolised_g", "g", "0", "cumulative infused IgG degraded (mass balance)"),),
     assignments=(
-        Assignment("fcrn_rescue_baseline", "fcrn_igk / (1 + fcrn_igk)", "dimensionless",
-                   "share of IgG entering catabolism that FcRn returns, at baseline"),
+        Assignment("fcrn_rescue_reference", "fcrn_igk / (1 + fcrn_igk)", "dimensionless",
+                   "rescued share at the reference IgG"),
+        Assignment(
+            "fcrn_rescue_max",
+            "fcrn_rescue_reference * (fcrn_km_g_per_L + reference_igg_g_per_L) / fcrn_km_g_per_L",
+            "dimensionless", "rescued share as plasma IgG tends to zero",
+        ),
         Assignment(
             "catabolic_entry_rate_per_day",
-            "igg_synthesis_g_per_day / ((1 - fcrn_rescue_baseline) * plasma_volume_L * baseline_igg_g_per_L)",
-            "1/day", "k_deg: uptake of plasma IgG into the catabolic pathway, from baseline balance",
+            "igg_synthesis_70kg_g_per_kg_day * 70 * size_factor"
+            " / ((1 - fcrn_rescue_reference) * plasma_volume_L * reference_igg_g_per_L)",
+            "1/day", "k_deg: uptake of plasma IgG into the catabolic pathway (reference balance)",
+        ),
+        Assignment(
+            "fcrn_rescue_baseline",
+            "min(1, fcrn_rescue_max * fcrn_km_g_per_L / (fcrn_km_g_per_L + baseline_igg_g_per_L))",
+            "dimensionless", "rescued share at this patient's baseline IgG",
+        ),
+        Assignment(
+            "igg_synthesis_g_per_day",
+            "catabolic_entry_rate_per_day * (1 - fcrn_rescue_baseline) * plasma_volume_L * baseline_igg_g_per_L",
+            "g/day", "this patient's IgG synthesis (holds baseline IgG at steady state)",
         ),
         Assignment(
             "autoantibody_synthesis_g_per_day",
-            "catabolic_entry_rate_per_day * (1 - fcrn_rescue_baseline) * autoantibody_baseline_g_per_L * plasma_volume_L",
-            "g/day", "autoantibody production that holds it at baseline before treatment",
+            "igg_synthesis_g_per_day * autoantibody_baseline_g_per_L / baseline_igg_g_per_L",
+            "g/day", "the autoantibody's share of synthesis",
         ),
         Assignment(
             "fcrn_rescue_saturable",
-            "min(1, fcrn_rescue_baseline * (fcrn_km_g_per_L + baseline_igg_g_per_L) / (fcrn_km_g_per_L + igg_total_g_per_L))",
+            "min(1, fcrn_rescue_max * fcrn_km_g_per_L / (fcrn_km_g_per_L + igg_total_g_per_L))",
             "dimensionless", "rescued share with FcRn shared by all IgG (Michaelis-Menten rescue)",
         ),
         Assignment(
             "fcrn_rescue_fraction",
-            "(1 - fcrn_blockade) * (fcrn_rescue_baseline + fcrn_saturation_strength * (fcrn_rescue_saturable - fcrn_rescue_baseline))",
+            "(1 - fcrn_blockade) * (fcrn_rescue_baseline"
+            " + fcrn_saturation_strength * (fcrn_rescue_saturable - fcrn_rescue_baseline))",
             "dimensionless", "share of IgG entering catabolism that is recycled", output=True,
         ),
         Assignment(

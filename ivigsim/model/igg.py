@@ -10,7 +10,8 @@ and a peripheral (extravascular) compartment:
 
 They distribute identically (same plasma volume and inter-compartment clearance) and
 are catabolised through the same FcRn-protected pathway (``ivigsim.model.fcrn``).
-Synthesis is constant: it does not rise when IgG falls (Junghans 1997).
+Synthesis is constant: it does not rise when IgG falls (Junghans 1997). Its value
+is whatever holds the patient at their baseline IgG (see ``ivigsim.model.fcrn``).
 
 Body-size scaling follows the population PK of Cheng 2025: volumes in proportion to
 weight, clearances and synthesis with exponent 0.75 about 70 kg, so the baseline IgG
@@ -80,13 +81,11 @@ IGG_DISTRIBUTION = Module(
             (0.2, 0.8), "share of body IgG in plasma at steady state",
         ),
         Parameter(
-            "distribution_clearance_70kg_L_per_day", 1.08, "L/day", "source",
-            f"{src.CHENG_2025}: Q at 70 kg", (0.05, 20.0),
+            "distribution_clearance_70kg_L_per_day", 2.0, "L/day", "calibrated",
+            "calibrated to the 21-23-day IgG half-life of turnover studies (Waldmann & Strober 1969); "
+            f"a transcapillary escape of about 0.7/day. {src.CHENG_2025} gives 1.08 L/day in children, "
+            "which puts the half-life at 23.6 days (docs/calibration.md)", (0.05, 20.0),
             "inter-compartment clearance at 70 kg (allometric exponent 0.75)",
-        ),
-        Parameter(
-            "igg_synthesis_70kg_g_per_kg_day", 0.034, "g/kg/day", "source", src.EIN_WALDMANN_1969,
-            (0.005, 0.2), "IgG synthesis rate per kg at 70 kg (allometric exponent 0.75)",
         ),
     ),
     inputs=(Input("ivig_infusion_g_per_day", "g/day", "IVIG infusion rate into plasma"),),
@@ -99,7 +98,6 @@ IGG_DISTRIBUTION = Module(
             "L", "apparent extravascular volume: equal concentrations hold 44 % of IgG in plasma",
         ),
         Assignment("distribution_clearance_L_per_day", "distribution_clearance_70kg_L_per_day * size_factor", "L/day"),
-        Assignment("igg_synthesis_g_per_day", "igg_synthesis_70kg_g_per_kg_day * 70 * size_factor", "g/day"),
         Assignment(
             "igg_total_g_per_L",
             "(" + " + ".join(central(s) for s in SPECIES) + ") / plasma_volume_L",

@@ -1,0 +1,1 @@
+"""Calibration targets as data, the simulations that reproduce them, and the verdicts."""

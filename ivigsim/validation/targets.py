@@ -1,0 +1,89 @@
+"""Published figures the model is calibrated to or checked against, as data.
+
+Copied from the project's calibration-target file (``calibration-targets.md``, kept
+beside the repository) with the citation beside each, so the package and its tests
+carry them. ``role`` says whether a parameter was fitted to the figure
+(``calibration``) or the figure is only compared with (``check``).
+
+Acceptance (BRIEF s.5): inside the published interval where one is given; otherwise
++/-20 % for a level and +/-10 percentage points for a rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ivigsim.model import sources as src
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    quantity: str
+    published: float
+    unit: str
+    source: str
+    confidence: Literal["abstract", "label", "secondary", "derived"]
+    role: Literal["calibration", "check"]
+    kind: Literal["level", "rate"] = "level"
+    interval: tuple[float, float] | None = None
+    note: str = ""
+
+    @property
+    def acceptance(self) -> tuple[float, float]:
+        if self.interval is not None:
+            return self.interval
+        if self.kind == "rate":
+            return (self.published - 10.0, self.published + 10.0)  # percentage points
+        return (0.8 * self.published, 1.2 * self.published)
+
+    def accepts(self, value: float) -> bool:
+        lo, hi = self.acceptance
+        return lo <= value <= hi
+
+
+PK_TARGETS: tuple[Target, ...] = (
+    Target(
+        "igg-baseline-steady", "untreated total IgG after one year (typical adult)", 11.4, "g/L",
+        src.VALENZUELA_2025, "secondary", "check",
+        note="synthesis balances FcRn-protected catabolism: no drift without treatment",
+    ),
+    Target(
+        "igg-half-life", "terminal half-life of a tracer dose of IgG", 22.0, "day",
+        src.WALDMANN_STROBER_1969, "secondary", "calibration", interval=(21.0, 23.0),
+        note="distribution clearance chosen to land inside the 21-23 day range",
+    ),
+    Target(
+        "bt511-peak", "total IgG just after 0.2 g/kg of a 5 % product (baseline 10.7 g/L)", 14.7, "g/L",
+        src.BT511_PHASE1, "abstract", "check",
+    ),
+    Target(
+        "bt511-1-month", "total IgG 1 month after 0.2 g/kg (baseline 10.7 g/L)", 12.2, "g/L",
+        src.BT511_PHASE1, "abstract", "check",
+    ),
+    Target(
+        "bt511-half-life", "half-life of infused IgG in healthy volunteers after 0.2 g/kg", 22.4, "day",
+        src.BT511_PHASE1 + " (second trial, tracer antibody)", "abstract", "check",
+    ),
+    Target(
+        "bt511-clearance", "linear clearance of IgG in healthy volunteers", 0.18, "L/day",
+        src.BT511_PHASE1 + " (second trial)", "abstract", "check",
+        note="model value: k_deg (1 - rescue at baseline) x plasma volume, at 70 kg",
+    ),
+    Target(
+        "gbs-delta-igg-day14", "rise in total IgG 2 weeks after 0.4 g/kg/day x 5", 7.8, "g/L",
+        src.KUITWAARD_2009, "abstract", "calibration",
+        note="published SD 5.6 g/L; the FcRn Km is fitted to the mean",
+    ),
+    Target(
+        "fcrn-blockade-ceiling", "lowering of IgG at steady state under complete FcRn blockade", 84.0, "%",
+        "derived from " + src.VALENZUELA_2025 + " (IgK 5.08)", "derived", "check", interval=(75.0, 85.0),
+    ),
+    Target(
+        "pid-half-life", "half-life of IVIG in primary immunodeficiency on 0.4 g/kg every 4 weeks",
+        32.5, "day", "Privigen US prescribing information (median 28-37 days)", "label", "check",
+        interval=(28.0, 37.0),
+        note="assumed PID patient: own IgG 4 g/L (not stated in the label)",
+    ),
+)
