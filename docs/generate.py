@@ -1,0 +1,62 @@
+"""Regenerate the parts of the docs that come from the code: `python docs/generate.py`.
+
+Generated blocks sit between `<!-- BEGIN generated:NAME -->` and `<!-- END generated:NAME -->`
+markers; the test suite fails when a committed block differs from what the code gives.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).parent
+
+
+def blocks() -> dict[str, str]:
+    from ivigsim.model.library import core_model
+    from ivigsim.model.tables import output_markdown, parameter_markdown
+    from ivigsim.validation.fcrn_effect import DAYS, fcrn_lowering_table
+    from ivigsim.validation.runner import run_targets, verdict_markdown
+
+    model = core_model()
+    rows = fcrn_lowering_table()
+    head = "| regimen | FcRn saturation | " + " | ".join(f"day {d}" for d in DAYS) + " |"
+    fcrn = [head, "|---|---|" + "---|" * len(DAYS)]
+    for r in rows:
+        fcrn.append(f"| {r['regimen']} | {'on' if r['fcrn_saturation'] else 'off'} | "
+                    + " | ".join(f"{v:.1f} %" for v in r["endogenous_pct"]) + " |")
+    return {
+        "parameters": parameter_markdown(model),
+        "outputs": output_markdown(model),
+        "validation": verdict_markdown(run_targets()),
+        "fcrn-lowering": "\n".join(fcrn) + "\n",
+    }
+
+
+def render(text: str, generated: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        return f"<!-- BEGIN generated:{name} -->\n{generated[name]}<!-- END generated:{name} -->"
+
+    return re.sub(r"<!-- BEGIN generated:([\w-]+) -->\n.*?<!-- END generated:\1 -->", replace, text, flags=re.S)
+
+
+def stale_files(generated: dict[str, str] | None = None) -> list[Path]:
+    generated = generated or blocks()
+    return [p for p in sorted(DOCS.glob("*.md")) if render(p.read_text(), generated) != p.read_text()]
+
+
+def main() -> int:
+    generated = blocks()
+    for path in sorted(DOCS.glob("*.md")):
+        text = path.read_text()
+        new = render(text, generated)
+        if new != text:
+            path.write_text(new)
+            print(f"updated {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
