@@ -26,6 +26,9 @@ import numpy as np
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.model.declaration import TIME, Assignment, Flux, Input, Module, Parameter, State
 
+#: Names the generated code uses itself; a model symbol may not shadow them.
+RESERVED = frozenset({TIME, "p", "c", "y", "u", "dy", "np"})
+
 
 @dataclass(frozen=True)
 class Model:
@@ -35,15 +38,24 @@ class Model:
 
     def __post_init__(self) -> None:
         seen: dict[str, str] = {}
+        fluxes: set[str] = set()
         for module in self.modules:
+            for name in [*module.symbols(), *(f.name for f in module.fluxes)]:
+                if not name.isidentifier() or name in RESERVED or name.startswith("_"):
+                    raise ModelDefinitionError(
+                        f"{module.name}: {name!r} is not a usable name (an identifier, not reserved, not "
+                        f"starting with '_', not one of {sorted(RESERVED)})"
+                    )
+            for flux in module.fluxes:
+                if flux.name in fluxes:
+                    raise ModelDefinitionError(f"flux {flux.name!r} is declared twice")
+                fluxes.add(flux.name)
             for name in module.symbols():
                 if name in seen:
                     raise ModelDefinitionError(
                         f"{name!r} is defined by both module {seen[name]} and {module.name}"
                     )
                 seen[name] = module.name
-        if TIME in seen:
-            raise ModelDefinitionError(f"{TIME!r} is reserved for time")
         known = set(seen) | {TIME}
         for module in self.modules:
             for item in (*module.assignments, *module.fluxes):

@@ -19,6 +19,12 @@ from functools import cached_property
 
 from ivigsim.errors import ModelDefinitionError
 
+#: How many arguments each function takes: (fewest, most).
+ARITY: dict[str, tuple[int, float]] = {
+    "exp": (1, 1), "log": (1, 1), "sqrt": (1, 1), "abs": (1, 1),
+    "min": (2, float("inf")), "max": (2, float("inf")),
+}
+
 #: Functions an expression may call, with their NumPy spelling.
 FUNCTIONS: dict[str, str] = {
     "exp": "np.exp",
@@ -79,8 +85,11 @@ def _check(node: ast.AST, text: str) -> None:
     ):
         pass
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
-        if node.keywords or not node.args:
-            raise ModelDefinitionError(f"bad call of {node.func.id} in {text!r}")
+        lo, hi = ARITY[node.func.id]
+        if node.keywords or not lo <= len(node.args) <= hi:
+            raise ModelDefinitionError(
+                f"{node.func.id} takes {lo}{'' if lo == hi else ' or more'} argument(s) in {text!r}"
+            )
         for arg in node.args:
             _check(arg, text)
     else:
