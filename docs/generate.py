@@ -21,6 +21,7 @@ def blocks() -> dict[str, str]:
 
     model = core_model()
     rows = fcrn_lowering_table()
+    mechanism_modules = {m.name for m in model.modules if m.switch or m.name == "immune"}
     head = "| regimen | FcRn saturation | " + " | ".join(f"day {d}" for d in DAYS) + " |"
     fcrn = [head, "|---|---|" + "---|" * len(DAYS)]
     for r in rows:
@@ -31,7 +32,28 @@ def blocks() -> dict[str, str]:
         "outputs": output_markdown(model),
         "validation": verdict_markdown(run_targets()),
         "fcrn-lowering": "\n".join(fcrn) + "\n",
+        "mechanism-parameters": parameter_markdown(model, mechanism_modules),
+        "attribution-itp": attribution_markdown(),
     }
+
+
+def attribution_markdown() -> str:
+    from ivigsim.attribution import attribute, readout
+    from ivigsim.dosing import get_regimen
+    from ivigsim.scenario import Scenario
+
+    scenario = Scenario(regimen=get_regimen("itp"), days=28.0)
+    lines = []
+    for output, day in (("autoantibody_fraction_of_baseline", 14.0), ("cytokine_fraction_of_baseline", 3.0),
+                        ("b_cell_activity_fraction_of_baseline", 14.0)):
+        a = attribute(scenario, readout(output, day))
+        lines += [f"`{output}` on day {day:g}: {a.none_on:.3f} with no mechanism, {a.all_on:.3f} with all "
+                  f"(total effect {a.total:+.3f}; interaction {a.interaction:+.3f})", "",
+                  "| mechanism | knock-out | Shapley | share |", "|---|---|---|---|"]
+        lines += [f"| {m} | {a.knockout[m]:+.4f} | {a.shapley[m]:+.4f} | {100 * a.share(m):.1f} % |"
+                  for m in a.mechanisms]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def render(text: str, generated: dict[str, str]) -> str:

@@ -44,3 +44,31 @@ def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str 
     return path
 
 
+
+
+def plot_attribution(attribution, path: str | Path, label: str) -> Path:
+    """Waterfall: from no mechanism to all mechanisms, one bar per Shapley value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(attribution.mechanisms)
+    values = [attribution.shapley[n] for n in names]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    level = attribution.none_on
+    ax.bar(0, level, color="#bdbdbd")
+    for i, v in enumerate(values, start=1):
+        ax.bar(i, v, bottom=level, color="#31a354" if v >= 0 else "#d62728")
+        level += v
+    ax.bar(len(values) + 1, attribution.all_on, color="#636363")
+    ax.set_xticks(range(len(values) + 2), ["no mechanism", *[n.replace("_", "\n") for n in names], "all on"],
+                  fontsize=7)
+    ax.set_ylabel(label)
+    ax.set_title("What each mechanism carries (Shapley values)")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -45,6 +45,27 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     return overrides
 
 
+def simulate_variants(
+    scenario: Scenario, variants: Sequence[dict[str, float]], model: CompiledModel | None = None
+) -> xr.Dataset:
+    """The scenario's patient and regimen, once per variant of parameter overrides, in one batch.
+
+    Used for mechanism attribution (each variant a set of switches) and sensitivity runs.
+    Returns a Dataset whose ``patient`` dimension indexes the variants.
+    """
+    model = model or compiled_core_model()
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    base = scenario_parameters(model, scenario)
+    columns = [model.model.parameter_array({**base, **v}) for v in variants]
+    params = np.concatenate(columns, axis=1)
+    schedule = plan_schedule(model, [plan] * len(variants))
+    grid = output_times(scenario.days, scenario.output_every_days)
+    solution = solve(Problem(model, params, schedule), SaveAt(grid), scenario.solver)
+    ds = to_dataset(model, params, schedule, solution)
+    ds.attrs.update(scenario=scenario.name, indication=scenario.indication or "none")
+    return ds
+
+
 def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Dataset:
     """Simulate one scenario; returns a Dataset with one patient.
 

@@ -102,7 +102,7 @@ FCRN = Module(
         ),
         Assignment(
             "catabolic_entry_rate_per_day",
-            "igg_synthesis_70kg_g_per_kg_day * 70 * size_factor"
+            "igg_synthesis_70kg_g_per_kg_day * reference_weight_kg * size_factor"
             " / ((1 - fcrn_rescue_reference) * plasma_volume_L * reference_igg_g_per_L)",
             "1/day", "k_deg: uptake of plasma IgG into the catabolic pathway (reference balance)",
         ),

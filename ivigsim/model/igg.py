@@ -63,13 +63,17 @@ IGG_DISTRIBUTION = Module(
             "actual body weight",
         ),
         Parameter(
+            "reference_weight_kg", 70.0, "kg", "source", f"{src.CHENG_2025}: allometric reference weight",
+            (70.0, 70.0), "weight at which per-70-kg values apply",
+        ),
+        Parameter(
             "baseline_igg_g_per_L", 11.4, "g/L", "source", src.VALENZUELA_2025, (1.0, 40.0),
             "serum IgG before treatment (typical adult; between-subject CV 21.9 %)",
         ),
         Parameter(
             "autoantibody_baseline_g_per_L", 0.05, "g/L", "assumption",
             "assumption: pathogenic IgG is a small share of total IgG; only its relative "
-            "change is read by disease modules", (0.0, 5.0),
+            "change is read by disease modules", (0.0, 0.5),
             "pathogenic autoantibody concentration before treatment",
         ),
         Parameter(
@@ -90,7 +94,7 @@ IGG_DISTRIBUTION = Module(
     ),
     inputs=(Input("ivig_infusion_g_per_day", "g/day", "IVIG infusion rate into plasma"),),
     assignments=(
-        Assignment("size_factor", "(body_weight_kg / 70) ** 0.75", "dimensionless",
+        Assignment("size_factor", "(body_weight_kg / reference_weight_kg) ** 0.75", "dimensionless",
                    "allometric scaling of clearances and synthesis (Cheng 2025 exponent 0.75)"),
         Assignment("plasma_volume_L", "plasma_volume_L_per_kg * body_weight_kg", "L"),
         Assignment(
@@ -130,8 +134,8 @@ IGG_DISTRIBUTION = Module(
             None, central("endogenous"), "plasma-cell output of normal IgG (constant)",
         ),
         Flux(
-            "autoantibody_synthesis", "autoantibody_synthesis_g_per_day", None, central("autoantibody"),
-            "output of pathogenic IgG by autoreactive plasma cells",
+            "autoantibody_synthesis", "autoantibody_synthesis_g_per_day * b_cell_activity", None,
+            central("autoantibody"), "output of pathogenic IgG, following autoreactive B-cell activity",
         ),
         *(f for s in SPECIES for f in _distribution(s)),
     ),

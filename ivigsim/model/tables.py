@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ivigsim.model.compose import Model
 
 
-def parameter_rows(model: Model) -> list[dict]:
+def parameter_rows(model: Model, modules: Collection[str] | None = None) -> list[dict]:
+    """One row per parameter, optionally only those of the named modules."""
     return [
         {
             "module": m.name,
@@ -18,16 +21,17 @@ def parameter_rows(model: Model) -> list[dict]:
             "description": p.description,
         }
         for m in model.modules
+        if modules is None or m.name in modules
         for p in m.parameters
     ]
 
 
-def parameter_markdown(model: Model) -> str:
+def parameter_markdown(model: Model, modules: Collection[str] | None = None) -> str:
     lines = [
         "| module | parameter | value | unit | provenance | source |",
         "|---|---|---|---|---|---|",
     ]
-    for r in parameter_rows(model):
+    for r in parameter_rows(model, modules):
         lines.append(
             f"| {r['module']} | `{r['name']}` | {r['value']:.4g} | {r['unit']} | {r['provenance']} | {r['source']} |"
         )

@@ -1,0 +1,150 @@
+"""One contract for every mechanism of action, and their direction and timing.
+
+The contract (like scikit-learn's check_estimator) runs over ``MECHANISMS``, so a new
+mechanism module gets it for free.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ivigsim.dosing import Dose, Regimen, get_product, get_regimen
+from ivigsim.model.library import MECHANISMS, core_model
+from ivigsim.model.units import check_units
+from ivigsim.scenario import Scenario
+from ivigsim.simulation import simulate, simulate_variants
+from ivigsim.engine.solver import Dopri5
+from ivigsim.validation import mechanism_checks as mc
+
+ACCURATE = Dopri5(rtol=1e-9, atol=1e-12)
+MECHANISM = pytest.mark.parametrize("module", MECHANISMS, ids=lambda m: m.name)
+TIME_SERIES = lambda ds: [n for n, v in ds.data_vars.items() if v.dims == ("patient", "time")]  # noqa: E731
+
+
+def _scenario(**kw):
+    return Scenario(regimen=get_regimen("itp"), days=42.0, output_every_days=0.5, solver=ACCURATE, **kw)
+
+
+@pytest.fixture(scope="module")
+def knockouts():
+    """All on, each mechanism off in turn, and each at strength 0 via its parameter: one batch."""
+    model = core_model()
+    variants = [{}]
+    variants += [{m.switch: 0.0} for m in MECHANISMS]
+    ds = simulate_variants(_scenario(), variants)
+    off = {m.name: simulate(_scenario(mechanisms={m.name: False})) for m in MECHANISMS}
+    return model, ds, off
+
+
+@MECHANISM
+def test_declares_units_and_sources(module):
+    for p in module.parameters:
+        assert p.unit and p.source.strip() and p.provenance
+    assert module.switch is not None and module.switch.endswith("_strength")
+    strength = next(p for p in module.parameters if p.name == module.switch)
+    assert strength.value == 1.0 and strength.bounds[0] == 0.0
+    assert check_units(core_model()) == []
+
+
+@MECHANISM
+def test_switching_off_removes_its_effect(module, knockouts):
+    """Off changes something (the mechanism does act), and 'off' is exactly strength 0."""
+    model, ds, off = knockouts
+    i = 1 + [m.name for m in MECHANISMS].index(module.name)
+    on, zero, switched = ds.isel(patient=0), ds.isel(patient=i), off[module.name].isel(patient=0)
+    changed = [n for n in TIME_SERIES(ds) if not np.allclose(on[n], zero[n], rtol=1e-6, atol=1e-9)]
+    assert changed, f"{module.name} at strength 0 changes nothing"
+    # Same model, same parameters; only the solver's stops differ (simulate also stops at
+    # infusion edges), so agreement is to solver tolerance.
+    for name in TIME_SERIES(ds):
+        np.testing.assert_allclose(zero[name].values, switched[name].values, rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+@MECHANISM
+def test_touches_only_what_it_declares(module):
+    """A mechanism's fluxes move only its own states or the autoantibody it acts on."""
+    own = {s.name for s in module.states}
+    allowed = own | {"autoantibody_central_g"} | ({"ivig_catabolised_g"} | {
+        f"{s}_central_g" for s in ("ivig", "endogenous", "autoantibody")} if module.name == "fcrn_saturation" else set())
+    for f in module.fluxes:
+        assert {f.source, f.target} - {None} <= allowed, (module.name, f.name)
+    # Its outputs are defined by itself or are the immune state's; it defines no other module's names.
+    others = {n for m in core_model().modules if m is not module for n in m.symbols()}
+    assert not set(module.symbols()) & others
+
+
+@MECHANISM
+def test_without_ivig_a_mechanism_does_nothing(module):
+    """No IVIG, no effect: the untreated course is the same with the mechanism on or off."""
+    untreated = [{}, {module.switch: 0.0}]
+    ds = simulate_variants(Scenario(days=30.0, solver=ACCURATE), untreated)
+    for name in TIME_SERIES(ds):
+        np.testing.assert_allclose(ds[name].values[0], ds[name].values[1], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@settings(max_examples=25, deadline=None)
+@given(strengths=st.lists(st.floats(0.0, 3.0), min_size=len(MECHANISMS), max_size=len(MECHANISMS)),
+       dose=st.floats(0.1, 2.0), weight=st.floats(10.0, 150.0))
+def test_finite_and_non_negative_under_random_strengths(strengths, dose, weight):
+    from ivigsim.model.patient import Patient
+
+    mechanisms = {m.name: s for m, s in zip(MECHANISMS, strengths)}
+    regimen = Regimen((Dose(0.0, dose),), get_product("generic-10"))
+    ds = simulate(Scenario(patient=Patient(weight_kg=weight), regimen=regimen, days=60.0, mechanisms=mechanisms))
+    assert int(ds["solver_status"][0]) == 0
+    for name in TIME_SERIES(ds):
+        values = ds[name].values
+        assert np.isfinite(values).all(), name
+        assert (values >= -1e-9).all(), (name, values.min())
+    assert (ds["fcgr_blockade_fraction"].values <= 1).all()
+
+
+# -- direction and timing against calibration-targets.md s.3 ------------------------------
+
+
+def test_fcgr_blockade_sets_in_within_days_and_fades_over_weeks():
+    assert mc.fcgr_onset_days() <= 3.0  # Fehr 1982: within days
+    assert 21.0 <= mc.fcgr_duration_days() <= 28.0  # Bussel 1983: 3-4 weeks
+    ds = simulate(_scenario())
+    blockade = ds["fcgr_blockade_fraction"].values[0]
+    t = ds["time"].values
+    assert blockade[t == 3.0] > 0.4 and blockade[t == 42.0] < 0.5 * blockade.max()
+
+
+def test_treg_share_roughly_doubles_by_day_7_in_kawasaki_disease():
+    day7 = mc.treg_day7_pct()
+    assert 8.0 * 0.8 <= day7 <= 8.0 * 1.2
+    assert day7 / (100 * mc.KAWASAKI_TREG_BASELINE) == pytest.approx(1.9, rel=0.2)
+
+
+def test_complement_activity_falls_after_2_g_per_kg_and_recovers():
+    ds = simulate(Scenario(regimen=get_regimen("gbs"), days=90.0, solver=ACCURATE))
+    activity = ds["complement_activity_fraction_of_baseline"].values[0]
+    assert activity.min() < 0.6
+    assert 52.8 <= mc.complement_day14_pct() <= 79.2  # Lutz 2004: 66 % at day 14 (+/-20 %)
+    assert activity[-1] > activity[14] > activity.min()
+
+
+def test_b_cell_inhibition_lowers_autoantibody_with_a_delay():
+    only_b = {m.switch: 0.0 for m in MECHANISMS if m.name != "b_cell_inhibition"}
+    ds = simulate_variants(_scenario(), [{**only_b}, {**only_b, "b_cell_inhibition_strength": 0.0}])
+    with_b, without = ds["autoantibody_fraction_of_baseline"].values
+    gap = without - with_b
+    assert gap[2] < 0.01 < gap[28]  # day 1: little yet; day 14: clearly lower
+
+
+def test_anti_idiotype_forms_immune_complexes_only_with_ivig():
+    ds = simulate(_scenario())
+    ic = ds["immune_complex_g_per_L"].values[0]
+    assert ic[0] == 0.0 and ic.max() > 0.0
+    assert ic[-1] < ic.max()
+
+
+def test_cytokine_neutralisation_lowers_bioactive_cytokine_at_once():
+    only = {m.switch: 0.0 for m in MECHANISMS if m.name != "cytokine_neutralisation"}
+    ds = simulate(Scenario(regimen=Regimen((Dose(0.0, 2.0),), get_product("generic-10")), days=10.0,
+                           output_every_days=0.25, parameters=only, solver=ACCURATE))
+    cytokine = ds["cytokine_fraction_of_baseline"].values[0]
+    assert cytokine[1] < 0.8  # 6 h after the start of the infusion
+    assert cytokine[-1] > cytokine.min()
