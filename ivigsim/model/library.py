@@ -8,7 +8,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ivigsim.model.compose import CompiledModel, Model
-from ivigsim.model.diseases.none import NO_DISEASE
+from ivigsim.errors import InputError
+from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases.none import NO_DISEASE, NONE
 from ivigsim.model.fcrn import FCRN
 from ivigsim.model.igg import IGG_DISTRIBUTION
 from ivigsim.model.immune import IMMUNE_STATE
@@ -30,15 +32,36 @@ MECHANISMS = (
     COMPLEMENT_SCAVENGING,
 )
 
-CORE_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS, NO_DISEASE)
+#: Everything but the disease.
+SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
+CORE_MODULES = (*SHARED_MODULES, NO_DISEASE)
+
+#: Diseases by name; ``none`` is the healthy/PK-only model.
+DISEASES: dict[str, Disease] = {d.name: d for d in (NONE,)}
+
+
+def get_disease(name: str | None) -> Disease:
+    try:
+        return DISEASES[name or "none"]
+    except KeyError:
+        raise InputError("disease", f"one of {', '.join(DISEASES)}", name) from None
 
 
 @lru_cache(maxsize=None)
+def build_model(disease: str | None = None) -> Model:
+    """IgG pharmacokinetics, the immune state, every mechanism, and one disease."""
+    return Model((*SHARED_MODULES, get_disease(disease).module))
+
+
+@lru_cache(maxsize=None)
+def compiled_model(disease: str | None = None) -> CompiledModel:
+    return build_model(disease).compile()
+
+
 def core_model() -> Model:
-    """IgG pharmacokinetics, the immune state and every mechanism, without a disease."""
-    return Model(CORE_MODULES)
+    """The model without a disease (healthy volunteers, PK questions)."""
+    return build_model(None)
 
 
-@lru_cache(maxsize=None)
 def compiled_core_model() -> CompiledModel:
-    return core_model().compile()
+    return compiled_model(None)

@@ -6,7 +6,11 @@ shows only what IVIG does to it.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ivigsim.model.declaration import Assignment, Module
+from ivigsim.model.diseases import Disease
+from ivigsim.model.sources import VALENZUELA_2025
 
 NO_DISEASE = Module(
     name="no_disease",
@@ -17,4 +21,17 @@ NO_DISEASE = Module(
         Assignment("inflammatory_drive", "1", "dimensionless", "drive on inflammatory cytokines"),
         Assignment("complement_drive", "1", "dimensionless", "drive on complement activation"),
     ),
+)
+
+NONE = Disease(
+    name="none",
+    title="No disease (healthy or pharmacokinetics only)",
+    module=NO_DISEASE,
+    indication=None,
+    readouts=("igg_total_g_per_L",),
+    variability=MappingProxyType({"baseline_igg_g_per_L": 0.219, "fcrn_igk": 0.263}),
+    variability_sources=MappingProxyType({
+        "baseline_igg_g_per_L": f"{VALENZUELA_2025}: between-subject CV 21.9 %",
+        "fcrn_igk": f"{VALENZUELA_2025}: IgK CV 26.3 %",
+    }),
 )
