@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ivigsim.errors import InputError
-from ivigsim.model.library import MECHANISMS, compiled_core_model
+from ivigsim.model.library import MECHANISMS, compiled_model
 from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate_variants
 
@@ -94,7 +94,7 @@ def shapley_values(values: dict[tuple[bool, ...], float], n: int) -> list[float]
 
 def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None = None) -> Attribution:
     """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms."""
-    model = compiled_core_model()
+    model = compiled_model(scenario.disease)
     switches = model.model.switches
     strengths = model.model.switch_overrides(scenario.mechanisms)
     names = list(mechanisms) if mechanisms is not None else [m.name for m in MECHANISMS]

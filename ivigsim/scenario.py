@@ -22,6 +22,7 @@ MAX_DAYS = 7300.0
 class Scenario:
     patient: Patient = field(default_factory=Patient)
     regimen: Regimen | None = None
+    disease: str | None = None
     indication: str | None = None
     days: float = 60.0
     output_every_days: float = 1.0
@@ -31,6 +32,12 @@ class Scenario:
     name: str = "scenario"
 
     def __post_init__(self) -> None:
+        if self.disease is not None:
+            from ivigsim.model.library import get_disease
+
+            disease = get_disease(self.disease)  # refuses unknown names
+            if self.indication is None:
+                object.__setattr__(self, "indication", disease.indication)
         if not 0 < self.days <= MAX_DAYS:
             raise InputError("simulation.days", f"a span in days in (0, {MAX_DAYS:g}]", self.days)
         if not 0 < self.output_every_days <= self.days:

@@ -16,7 +16,7 @@ from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve
 from ivigsim.model.compose import CompiledModel
-from ivigsim.model.library import compiled_core_model
+from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.scenario import Scenario
 
 INFUSION_INPUT = "ivig_infusion_g_per_day"
@@ -38,8 +38,10 @@ def plan_schedule(model: CompiledModel, plans: Sequence[InfusionPlan | None]) ->
 
 
 def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, float]:
-    """The parameter overrides a scenario implies (patient, user values, switches)."""
-    overrides: dict[str, float] = {"body_weight_kg": scenario.patient.weight_kg}
+    """The parameter overrides a scenario implies: the disease's typical values, the
+    patient, mechanism switches, then the user's own values."""
+    overrides: dict[str, float] = dict(get_disease(scenario.disease).defaults)
+    overrides["body_weight_kg"] = scenario.patient.weight_kg
     overrides.update(model.model.switch_overrides(scenario.mechanisms))
     overrides.update(scenario.parameters)
     return overrides
@@ -53,7 +55,7 @@ def simulate_variants(
     Used for mechanism attribution (each variant a set of switches) and sensitivity runs.
     Returns a Dataset whose ``patient`` dimension indexes the variants.
     """
-    model = model or compiled_core_model()
+    model = model or compiled_model(scenario.disease)
     plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
     base = scenario_parameters(model, scenario)
     columns = [model.model.parameter_array({**base, **v}) for v in variants]
@@ -62,7 +64,8 @@ def simulate_variants(
     grid = output_times(scenario.days, scenario.output_every_days)
     solution = solve(Problem(model, params, schedule), SaveAt(grid), scenario.solver)
     ds = to_dataset(model, params, schedule, solution)
-    ds.attrs.update(scenario=scenario.name, indication=scenario.indication or "none")
+    ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
+                    indication=scenario.indication or "none")
     return ds
 
 
@@ -72,7 +75,7 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
     Besides the regular output grid, the state is saved exactly at every infusion's
     start and end, so per-infusion troughs and peaks are exact, not sampled.
     """
-    model = model or compiled_core_model()
+    model = model or compiled_model(scenario.disease)
     plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
     params = model.model.parameter_array(scenario_parameters(model, scenario))
     schedule = plan_schedule(model, [plan])
@@ -96,7 +99,8 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
             igg_total_post_infusion_g_per_L=(("patient", "infusion"), at(ends),
                                              {"units": "g/L", "long_name": "total IgG at the infusion's end (peak)"}),
         )
-    ds.attrs.update(scenario=scenario.name, indication=scenario.indication or "none")
+    ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
+                    indication=scenario.indication or "none")
     if plan is not None:
         ds.attrs["infusions"] = _describe_infusions(plan)
         ds.attrs["dosing_weight_kg"] = plan.dosing_weight_kg

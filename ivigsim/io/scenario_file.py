@@ -29,6 +29,7 @@ from ivigsim.dosing import (
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
+from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
 from ivigsim.scenario import Scenario
 
@@ -140,8 +141,10 @@ class ScenarioFile(_Strict):
 
     name: str = "scenario"
     patient: PatientFile = PatientFile()
+    disease: Literal[tuple(DISEASES)] | None = Field(  # type: ignore[valid-type]
+        None, description="the disease module (its pathology and readouts); omit for none")
     indication: Literal[tuple(INDICATIONS)] | None = Field(  # type: ignore[valid-type]
-        None, description="the disease treated (sets indication-specific label rates)")
+        None, description="the dosing indication (label rates); defaults to the disease's")
     regimen: RegimenFile | None = Field(None, description="omit for no treatment")
     simulation: SimulationFile = SimulationFile()
     parameters: dict[str, float] = Field({}, description="model parameter overrides by name")
@@ -149,11 +152,14 @@ class ScenarioFile(_Strict):
 
     def build(self) -> Scenario:
         indication = self.indication
+        if indication is None and self.disease is not None:
+            indication = DISEASES[self.disease].indication
         if indication is None and self.regimen and self.regimen.standard:
             indication = get_standard_regimen(self.regimen.standard).indication
         return Scenario(
             patient=Patient(**self.patient.model_dump()),
             regimen=self.regimen.build() if self.regimen else None,
+            disease=self.disease,
             indication=indication,
             days=self.simulation.days,
             output_every_days=self.simulation.output_every_days,

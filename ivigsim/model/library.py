@@ -10,6 +10,11 @@ from functools import lru_cache
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.errors import InputError
 from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases.cidp import CIDP
+from ivigsim.model.diseases.gbs import GBS
+from ivigsim.model.diseases.itp import ITP
+from ivigsim.model.diseases.kawasaki import KAWASAKI
+from ivigsim.model.diseases.mg import MG
 from ivigsim.model.diseases.none import NO_DISEASE, NONE
 from ivigsim.model.fcrn import FCRN
 from ivigsim.model.igg import IGG_DISTRIBUTION
@@ -37,7 +42,7 @@ SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
 CORE_MODULES = (*SHARED_MODULES, NO_DISEASE)
 
 #: Diseases by name; ``none`` is the healthy/PK-only model.
-DISEASES: dict[str, Disease] = {d.name: d for d in (NONE,)}
+DISEASES: dict[str, Disease] = {d.name: d for d in (NONE, ITP, MG, GBS, CIDP, KAWASAKI)}
 
 
 def get_disease(name: str | None) -> Disease:

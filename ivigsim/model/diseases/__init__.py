@@ -36,12 +36,17 @@ class Disease:
     readouts: tuple[str, ...] = ()
     variability: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     variability_sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Values of shared parameters typical of this disease's patients (e.g. a lower
+    #: baseline IgG), applied before the user's own overrides, each with its source.
+    defaults: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    default_sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         defined = set(self.module.symbols())
         missing = [d for d in DRIVES if d not in defined]
         if missing:
             raise ValueError(f"disease {self.name} must define {missing}")
-        unsourced = set(self.variability) - set(self.variability_sources)
+        unsourced = (set(self.variability) - set(self.variability_sources)) | (
+            set(self.defaults) - set(self.default_sources))
         if unsourced:
             raise ValueError(f"disease {self.name}: variability without a source for {sorted(unsourced)}")

@@ -1,0 +1,91 @@
+"""Chronic inflammatory demyelinating polyneuropathy (CIDP): chronic immune demyelination.
+
+A chronic drive sustains antibody-, complement- and macrophage-mediated demyelination,
+balanced by remyelination. In some patients the drive fades (spontaneous remission,
+the source of placebo responders). With ``D`` the share of nerve function lost (0-1):
+
+    drive = 1 - remission x (1 - exp(-t / remission_time))
+    dD/dt = k_injury x attack x (1 - D) - k_repair x D
+    attack = drive x [s + (1 - s) A x (complement + Fc-receptor activation + cytokine) / 3]
+
+``A`` is the free autoantibody; the three effector arms (complement, macrophage Fc
+receptors, inflammatory cytokines) are weighted equally (an assumption). A share ``s``
+of the attack goes through routes IVIG does not reach (cytotoxic T cells; IgG4 antibodies
+to nodal proteins, which neither fix complement nor engage Fc receptors well); it differs
+widely between patients and is what makes some patients IVIG non-responders. ``k_injury``
+holds the pretreatment state. Adjusted INCAT (0-10) is 10 x D. IVIG lowers the attack
+while the infused IgG lasts, so INCAT improves after loading and drifts back between
+maintenance doses (wear-off); a patient relapses when treatment stops unless the drive
+has faded.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
+from ivigsim.model.diseases import Disease
+
+CIDP_MODULE = Module(
+    name="cidp",
+    title="Chronic inflammatory demyelinating polyneuropathy",
+    description=__doc__ or "",
+    parameters=(
+        Parameter("incat_baseline", 4.0, "dimensionless", "covariate",
+                  "patient characteristic: adjusted INCAT score before treatment (ICE 2008 enrolled "
+                  "scores of 2-9)", (0.5, 9.5), "adjusted INCAT before treatment (0-10)"),
+        Parameter("cidp_remission", 0.0, "dimensionless", "assumption",
+                  "assumption: by default the drive does not fade; virtual populations draw it (see the "
+                  "placebo arm of ICE, docs/diseases.md)", (0.0, 1.0),
+                  "share of the chronic drive that fades spontaneously"),
+        Parameter("cidp_ivig_insensitive_share", 0.3, "dimensionless", "calibrated",
+                  "calibrated to Hughes 2008 (ICE): 54 % responders on IVIG (docs/diseases.md); "
+                  "between-subject variability makes some patients non-responders",
+                  (0.0, 1.0), "share of the attack by routes IVIG does not reach"),
+        Parameter("cidp_remission_days", 30.0, "day", "assumption",
+                  "assumption: a spontaneous improvement unfolds over about a month", (1.0, 3650.0),
+                  "time constant of spontaneous remission"),
+        Parameter("remyelination_per_day", 0.03, "1/day", "calibrated",
+                  "calibrated to Hughes 2008 (ICE): 54 % responders on 2 g/kg then 1 g/kg every 3 weeks "
+                  "(docs/diseases.md)", (0.001, 1.0), "repair rate of demyelinated nerve"),
+    ),
+    states=(State("demyelination", "dimensionless", "incat_baseline / 10", "share of nerve function lost"),),
+    assignments=(
+        Assignment("autoimmune_drive",
+                   "1 - cidp_remission * (1 - exp(-t / cidp_remission_days))", "dimensionless",
+                   "chronic drive, fading in patients who remit"),
+        Assignment("inflammatory_drive", "autoimmune_drive", "dimensionless"),
+        Assignment("complement_drive", "autoimmune_drive", "dimensionless"),
+        Assignment("demyelination_injury_per_day",
+                   "remyelination_per_day * incat_baseline / (10 - incat_baseline)", "1/day",
+                   "injury rate that holds the pretreatment state"),
+        Assignment("demyelination_attack_fraction_of_baseline",
+                   "cidp_ivig_insensitive_share * autoimmune_drive + (1 - cidp_ivig_insensitive_share)"
+                   " * autoantibody_fraction_of_baseline * (complement_activity_fraction_of_baseline"
+                   " + fcgr_activation_fraction + cytokine_fraction_of_baseline) / 3",
+                   "dimensionless", "immune attack on myelin relative to before treatment", output=True),
+        Assignment("incat_score", "10 * demyelination", "dimensionless", "adjusted INCAT disability score (0-10)",
+                   output=True),
+    ),
+    fluxes=(
+        Flux("demyelination_injury",
+             "demyelination_injury_per_day * demyelination_attack_fraction_of_baseline * (1 - demyelination)",
+             None, "demyelination"),
+        Flux("remyelination", "remyelination_per_day * demyelination", "demyelination", None),
+    ),
+)
+
+CIDP = Disease(
+    name="cidp",
+    title="Chronic inflammatory demyelinating polyneuropathy",
+    module=CIDP_MODULE,
+    indication="cidp",
+    readouts=("incat_score",),
+    variability=MappingProxyType({"remyelination_per_day": 0.6, "cidp_ivig_insensitive_share": 1.0,
+                                  "baseline_igg_g_per_L": 0.219}),
+    variability_sources=MappingProxyType({
+        "remyelination_per_day": "assumption: repair varies widely between patients (CV 60 %)",
+        "cidp_ivig_insensitive_share": "assumption: CV 100 % (responders and non-responders)",
+        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
+    }),
+)

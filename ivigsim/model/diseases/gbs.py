@@ -1,0 +1,111 @@
+"""Guillain-Barre syndrome (GBS): an acute antibody- and complement-mediated neuropathy.
+
+After a trigger (an infection) the immune response against nerve antigens peaks and
+fades over weeks. Time 0 is the start of treatment, typically within two weeks of onset,
+near the nadir, with the attack still going on. Nerve function is lost to
+demyelination (``Dm``, repaired by remyelination within weeks) and to axonal
+degeneration (``Da``, regrown over months); ``D = Dm + Da`` (0-1):
+
+    autoimmune drive = exp(-t x resolution)               (the response fades)
+    injury = k_injury x attack x (1 - D), a share ``axonal`` of it to Da
+    dDm/dt = (1 - axonal) injury - k_repair Dm
+    dDa/dt = axonal injury - k_axon Da
+    attack = A x (w + (1 - w) x complement) x cytokine
+
+``A`` is the free autoantibody, complement and cytokine activity relative to before
+treatment. ``k_injury`` is set so that at enrolment injury outpaces repair by a factor
+``injury_balance`` (still worsening). The GBS disability score is 5 x D (0 healthy,
+2 walks 5 m unaided, 3 walks with aid, 4 bed- or chair-bound, 5 ventilated; death, 6,
+is not modelled). Outcomes: >= 1 grade better at 4 weeks; walking unaided at 6 months.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
+from ivigsim.model.diseases import Disease
+
+GBS_MODULE = Module(
+    name="gbs",
+    title="Guillain-Barre syndrome",
+    description=__doc__ or "",
+    parameters=(
+        Parameter("gbs_disability_baseline", 4.0, "dimensionless", "covariate",
+                  "patient characteristic: GBS disability score at enrolment (default: unable to walk, as "
+                  "in van der Meche 1992)", (0.5, 4.9), "GBS disability score before treatment (0-5)"),
+        Parameter("gbs_response_resolution_per_day", 0.07, "1/day", "assumption",
+                  "assumption: the anti-nerve antibody response fades with a half-life of about 10 days "
+                  "after the acute phase", (0.005, 1.0), "rate at which the autoimmune drive fades"),
+        Parameter("gbs_injury_balance", 1.5, "dimensionless", "assumption",
+                  "assumption: at enrolment nerve injury still outpaces repair by half", (0.1, 10.0),
+                  "injury / repair at enrolment"),
+        Parameter("nerve_repair_per_day", 0.045, "1/day", "calibrated",
+                  "calibrated to van der Meche 1992: >= 1 grade improvement at 4 weeks in 53 % on "
+                  "0.4 g/kg/day x 5 (docs/diseases.md)", (0.001, 1.0), "nerve repair rate"),
+        Parameter("axonal_share", 0.35, "dimensionless", "assumption",
+                  "assumption: most GBS in the trials was demyelinating; axonal injury, repaired slowly, "
+                  "leaves the deficits seen at 6 months (van Doorn 2010: about 20 % cannot walk)",
+                  (0.0, 1.0), "share of nerve injury that is axonal"),
+        Parameter("axon_regrowth_per_day", 0.001, "1/day", "assumption",
+                  "assumption: axonal regrowth (about 1 mm/day over tens of centimetres) restores function over a year or more",
+                  (0.0001, 0.1), "repair rate of axonal damage"),
+        Parameter("nerve_complement_share", 0.5, "dimensionless", "assumption",
+                  "assumption: half the antibody-mediated injury needs complement", (0.0, 1.0),
+                  "share of nerve injury mediated by complement"),
+    ),
+    states=(
+        State("nerve_demyelination", "dimensionless", "(1 - axonal_share) * gbs_disability_baseline / 5",
+              "nerve function lost to demyelination"),
+        State("nerve_axonal_damage", "dimensionless", "axonal_share * gbs_disability_baseline / 5",
+              "nerve function lost to axonal degeneration"),
+    ),
+    assignments=(
+        Assignment("autoimmune_drive", "exp(-gbs_response_resolution_per_day * t)", "dimensionless",
+                   "the anti-nerve response fading after the trigger"),
+        Assignment("inflammatory_drive", "autoimmune_drive", "dimensionless"),
+        Assignment("complement_drive", "autoimmune_drive", "dimensionless"),
+        Assignment("nerve_damage", "min(1, nerve_demyelination + nerve_axonal_damage)", "dimensionless",
+                   "share of nerve function lost"),
+        Assignment("nerve_injury_per_day",
+                   "gbs_injury_balance * ((1 - axonal_share) * nerve_repair_per_day"
+                   " + axonal_share * axon_regrowth_per_day) * gbs_disability_baseline"
+                   " / (5 - gbs_disability_baseline)", "1/day", "injury rate at enrolment"),
+        Assignment("nerve_attack_fraction_of_baseline",
+                   "autoantibody_fraction_of_baseline * (1 - nerve_complement_share"
+                   " + nerve_complement_share * complement_activity_fraction_of_baseline)"
+                   " * cytokine_fraction_of_baseline",
+                   "dimensionless", "antibody- and complement-mediated nerve attack relative to enrolment",
+                   output=True),
+        Assignment("gbs_disability_score", "5 * nerve_damage", "dimensionless",
+                   "GBS disability score (0-5, continuous)", output=True),
+    ),
+    fluxes=(
+        Flux("nerve_demyelinating_injury",
+             "(1 - axonal_share) * nerve_injury_per_day * nerve_attack_fraction_of_baseline * (1 - nerve_damage)",
+             None, "nerve_demyelination", "antibody- and complement-mediated demyelination"),
+        Flux("nerve_axonal_injury",
+             "axonal_share * nerve_injury_per_day * nerve_attack_fraction_of_baseline * (1 - nerve_damage)",
+             None, "nerve_axonal_damage", "antibody- and complement-mediated axonal injury"),
+        Flux("remyelination_gbs", "nerve_repair_per_day * nerve_demyelination", "nerve_demyelination", None),
+        Flux("axon_regrowth", "axon_regrowth_per_day * nerve_axonal_damage", "nerve_axonal_damage", None),
+    ),
+)
+
+GBS = Disease(
+    name="gbs",
+    title="Guillain-Barre syndrome",
+    module=GBS_MODULE,
+    indication="gbs",
+    readouts=("gbs_disability_score",),
+    variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.0,
+                                  "gbs_response_resolution_per_day": 0.5,
+                                  "gbs_injury_balance": 0.5, "baseline_igg_g_per_L": 0.219}),
+    variability_sources=MappingProxyType({
+        "nerve_repair_per_day": "assumption: remyelination varies between patients (CV 60 %)",
+        "axonal_share": "assumption: axonal involvement varies widely (CV 100 %; AMAN vs AIDP forms)",
+        "gbs_response_resolution_per_day": "assumption: CV 50 %",
+        "gbs_injury_balance": "assumption: CV 50 %",
+        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
+    }),
+)

@@ -1,0 +1,99 @@
+"""Kawasaki disease: an acute vasculitis of childhood with high inflammatory cytokines.
+
+Time 0 is the start of treatment (typically day 5-7 of fever). The inflammatory
+response resolves by itself over one to two weeks; meanwhile cytokine-driven
+inflammation injures the coronary arteries. With ``X`` the bioactive cytokine
+relative to presentation, and ``w`` the share of the inflammation driven through
+activating Fc receptors (immune complexes activating monocytes and macrophages), which
+IVIG blocks:
+
+    drives = exp(-t x resolution) x (1 - w + w x Fc-receptor activation)
+    temperature = 36.8 + 2.7 x X^2 (1 + K^2) / (X^2 + K^2)     (39.5 C at presentation)
+    d injury/dt = k_injury x X^2 - k_heal x injury
+
+Fever is temperature >= 38.0 C; IVIG resistance is fever persisting or returning 36 h
+or more after the end of the infusion (McCrindle 2017). A coronary abnormality is
+present while the injury index exceeds the patient's threshold, 1 by definition (the
+index is scaled to it), so variability in ``k_injury`` between patients sets how many
+develop one; healing lets some regress between 2 and 7 weeks.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
+from ivigsim.model.diseases import Disease
+
+KAWASAKI_MODULE = Module(
+    name="kawasaki",
+    title="Kawasaki disease",
+    description=__doc__ or "",
+    parameters=(
+        Parameter("kawasaki_resolution_per_day", 0.15, "1/day", "assumption",
+                  "assumption: untreated, the inflammation of Kawasaki disease subsides over about two "
+                  "weeks", (0.01, 2.0), "rate at which the inflammatory drive fades"),
+        Parameter("kawasaki_fcgr_share", 0.5, "dimensionless", "assumption",
+                  "assumption: half the inflammatory drive goes through activating Fc receptors "
+                  "(immune complexes on monocytes and macrophages)", (0.0, 1.0),
+                  "share of the inflammation driven through Fc-gamma receptors"),
+        Parameter("fever_cytokine_k", 0.3, "dimensionless", "assumption",
+                  "assumption: fever (>= 38 C) while bioactive cytokine exceeds about 30 % of its "
+                  "level at presentation", (0.01, 2.0), "cytokine level at half-maximal fever"),
+        Parameter("coronary_injury_per_day", 0.08, "1/day", "calibrated",
+                  "calibrated to Newburger 1986: coronary abnormalities at 2 weeks in 23 % with aspirin "
+                  "alone (docs/diseases.md)", (0.0001, 10.0), "coronary injury rate at presentation"),
+        Parameter("coronary_healing_per_day", 0.01, "1/day", "calibrated",
+                  "calibrated to Newburger 1986: 18 % with abnormalities at 7 weeks with aspirin alone",
+                  (0.0, 1.0), "regression of coronary injury"),
+    ),
+    states=(State("coronary_injury", "dimensionless", "0",
+                  "coronary injury index (1 = the patient's threshold for an abnormality)"),),
+    assignments=(
+        Assignment("autoimmune_drive", "exp(-kawasaki_resolution_per_day * t)", "dimensionless",
+                   "the acute immune response resolving"),
+        Assignment("inflammatory_drive",
+                   "autoimmune_drive * (1 - kawasaki_fcgr_share + kawasaki_fcgr_share * fcgr_activation_fraction)",
+                   "dimensionless", "inflammation, part of it through activating Fc receptors"),
+        Assignment("complement_drive", "autoimmune_drive", "dimensionless"),
+        Assignment("body_temperature_C",
+                   "36.8 + 2.7 * cytokine_fraction_of_baseline ** 2 * (1 + fever_cytokine_k ** 2)"
+                   " / (cytokine_fraction_of_baseline ** 2 + fever_cytokine_k ** 2)",
+                   "dimensionless", "body temperature, degrees C", output=True),
+        Assignment("fever", "max(0, min(1, (body_temperature_C - 37.95) * 1e6))", "dimensionless",
+                   "1 while temperature >= 38.0 C", output=True),
+        Assignment("coronary_abnormality", "max(0, min(1, (coronary_injury - 1) * 1e6))", "dimensionless",
+                   "1 while the coronary injury index exceeds the threshold", output=True),
+        Assignment("coronary_injury_index", "coronary_injury", "dimensionless",
+                   "coronary injury relative to the threshold of an abnormality", output=True),
+    ),
+    fluxes=(
+        Flux("coronary_inflammation",
+             "coronary_injury_per_day * cytokine_fraction_of_baseline ** 2",
+             None, "coronary_injury", "cytokine- and immune-complex-driven arterial injury"),
+        Flux("coronary_healing", "coronary_healing_per_day * coronary_injury", "coronary_injury", None),
+    ),
+)
+
+KAWASAKI = Disease(
+    name="kawasaki",
+    title="Kawasaki disease",
+    module=KAWASAKI_MODULE,
+    indication="kawasaki",
+    readouts=("body_temperature_C", "fever", "coronary_abnormality"),
+    variability=MappingProxyType({"coronary_injury_per_day": 1.0, "kawasaki_resolution_per_day": 0.5,
+                                  "kawasaki_fcgr_share": 0.5,
+                                  "baseline_igg_g_per_L": 0.219}),
+    variability_sources=MappingProxyType({
+        "coronary_injury_per_day": "assumption: coronary susceptibility varies widely (CV 100 %)",
+        "kawasaki_resolution_per_day": "assumption: CV 50 %",
+        "kawasaki_fcgr_share": "assumption: CV 50 %; children whose inflammation runs less through Fc "
+        "receptors (IL-1-driven, for instance) respond less to IVIG",
+        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
+    }),
+    defaults=MappingProxyType({"treg_baseline_fraction": 0.042}),
+    default_sources=MappingProxyType({
+        "treg_baseline_fraction": "cohort of 18 Kawasaki disease patients: Treg share 4.2 % before IVIG "
+        "(calibration-targets s.3)",
+    }),
+)
