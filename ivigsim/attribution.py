@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 import numpy as np
@@ -125,3 +125,15 @@ def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | Non
         knockout=knockout,
         shapley=dict(zip(names, shapley_values(values, len(names)))),
     )
+
+
+def carried_by(scenario: Scenario, output: str, day: float, top: int = 3) -> str:
+    """One line: which mechanisms carried the change in ``output`` by ``day`` (Shapley shares)."""
+    # Only the span up to the read-out matters: simulate that, on a coarse grid.
+    short = replace(scenario, days=day, output_every_days=day)
+    result = attribute(short, readout(output, day))
+    if result.total == 0:
+        return f"IVIG did not change {output} by day {day:g}"
+    ranked = sorted(result.mechanisms, key=lambda m: -abs(result.shapley[m]))[:top]
+    shares = ", ".join(f"{m} {100 * result.share(m):.0f} %" for m in ranked)
+    return f"change in {output} by day {day:g} ({result.total:+.3g}) carried by: {shares}"

@@ -14,9 +14,20 @@ def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ivigsim.model.library import get_disease
+
     one = ds.isel(patient=patient)
     t = one["time"].values
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8), sharex=True, height_ratios=[2, 1, 1])
+    readouts = [r for r in get_disease(ds.attrs.get("disease", "none")).readouts[:1] if r in one]
+    rows = len(readouts) + 3
+    fig, axes = plt.subplots(rows, 1, figsize=(8, 2.7 * rows), sharex=True,
+                             height_ratios=[1.4] * len(readouts) + [2, 1, 1])
+    for ax, name in zip(axes, readouts):
+        ax.plot(t, one[name], color="#6a3d9a", lw=1.6)
+        ax.set_ylabel(f"{one[name].attrs.get('long_name') or name}\n({one[name].attrs.get('units', '')})", fontsize=9)
+        if name == "platelets_1e9_per_L":
+            ax.axhline(50, color="grey", lw=0.6, ls="--")
+    axes = axes[len(readouts):]
     ax = axes[0]
     ax.stackplot(t, one["igg_endogenous_g_per_L"], one["igg_ivig_g_per_L"], one["autoantibody_g_per_L"],
                  labels=["patient's own IgG", "IVIG-derived IgG", "autoantibody"],
@@ -30,11 +41,12 @@ def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str 
     axes[2].plot(t, 100 * one["fcrn_rescue_fraction"], color="#31a354")
     axes[2].set_ylabel("FcRn rescue (%)")
     axes[2].set_xlabel("time (days)")
+    every = fig.axes
     spans = zip(one["infusion_start_day"].values, one["infusion_end_day"].values) if "infusion_start_day" in one else ()
     for start, end in spans:
-        for ax in axes:
+        for ax in every:
             ax.axvspan(start, end, color="orange", alpha=0.25, lw=0)
-    for ax in axes:
+    for ax in every:
         ax.grid(alpha=0.3)
     fig.suptitle(title or str(ds.attrs.get("scenario", "ivigsim")))
     fig.tight_layout()

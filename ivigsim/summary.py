@@ -19,6 +19,21 @@ MIN_FIT_DAYS = 7.0
 
 
 @dataclass(frozen=True)
+class ReadoutSummary:
+    """A disease readout: where it started, its best value and when, where it ended."""
+
+    name: str
+    baseline: float
+    best: float
+    best_day: float
+    final: float
+
+    def line(self) -> str:
+        return (f"{self.name}: {self.baseline:.3g} before, best {self.best:.3g} on day {self.best_day:.2f}, "
+                f"{self.final:.3g} at the end")
+
+
+@dataclass(frozen=True)
 class Summary:
     baseline_igg_g_per_L: float
     peak_igg_g_per_L: float
@@ -32,9 +47,10 @@ class Summary:
     autoantibody_final_fraction: float
     endogenous_igg_nadir_fraction: float
     infused_g: float
+    readouts: tuple[ReadoutSummary, ...] = ()
 
     def lines(self) -> list[str]:
-        out = [
+        out = [r.line() for r in self.readouts] + [
             f"total IgG: baseline {self.baseline_igg_g_per_L:.2f} g/L, peak {self.peak_igg_g_per_L:.2f} g/L "
             f"on day {self.peak_day:.2f}, trough {self.trough_igg_g_per_L:.2f} g/L on day {self.trough_day:.2f}",
         ]
@@ -50,6 +66,23 @@ class Summary:
         out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
         return out
+
+
+def summarise_readouts(ds: xr.Dataset, patient: int = 0) -> tuple[ReadoutSummary, ...]:
+    """The disease's readouts (``ds.attrs['disease']``), best meaning higher or lower as the disease says."""
+    from ivigsim.model.library import get_disease
+
+    disease = get_disease(ds.attrs.get("disease", "none"))
+    one = ds.isel(patient=patient)
+    t = one["time"].values
+    out = []
+    for name in disease.readouts:
+        if name not in one or disease.name == "none":
+            continue
+        series = one[name].values
+        i = int(np.nanargmax(series) if name in disease.higher_is_better else np.nanargmin(series))
+        out.append(ReadoutSummary(name, float(series[0]), float(series[i]), float(t[i]), float(series[-1])))
+    return tuple(out)
 
 
 def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
@@ -92,4 +125,5 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         autoantibody_final_fraction=float(auto[-1]),
         endogenous_igg_nadir_fraction=float(np.nanmin(endo) / endo[0]),
         infused_g=infused,
+        readouts=summarise_readouts(ds, patient),
     )

@@ -34,6 +34,8 @@ class Disease:
     module: Module
     indication: str | None
     readouts: tuple[str, ...] = ()
+    #: Readouts where a higher value is better (platelets); for the others lower is better.
+    higher_is_better: frozenset[str] = frozenset()
     variability: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     variability_sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Values of shared parameters typical of this disease's patients (e.g. a lower

@@ -84,6 +84,7 @@ ITP = Disease(
     module=ITP_MODULE,
     indication="itp",
     readouts=("platelets_1e9_per_L",),
+    higher_is_better=frozenset({"platelets_1e9_per_L"}),
     variability=MappingProxyType({
         "platelet_production_fraction": 0.5,
         "fcgr_kd_g_per_L": 1.0,
