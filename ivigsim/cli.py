@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ivigsim.errors import IvigsimError
+from ivigsim.errors import InputError, IvigsimError
 
 app = typer.Typer(
     name="ivigsim",
@@ -52,7 +52,8 @@ def user_errors(command):
     return wrapper
 
 
-def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, quiet: bool) -> None:
+def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, quiet: bool,
+                  explain: bool = True) -> None:
     from ivigsim.io.results import SUFFIX, write_results
     from ivigsim.io.scenario_file import load_scenario
     from ivigsim.simulation import simulate
@@ -64,16 +65,25 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
     if failed:
         _fail(f"the solver failed for this scenario (status {int(ds['solver_status'][0])}); try a tighter simulation.rtol")
     out = out or Path(f"{path.stem}-results")
-    result = write_results(ds, out / f"{path.stem}{SUFFIX[fmt.value]}", fmt.value)
-    written = [result]
-    if plot:
-        from ivigsim.plot import plot_patient
+    try:
+        result = write_results(ds, out / f"{path.stem}{SUFFIX[fmt.value]}", fmt.value)
+        written = [result]
+        if plot:
+            from ivigsim.plot import plot_patient
 
-        written.append(plot_patient(ds, out / f"{path.stem}.png", title=scenario.name))
+            written.append(plot_patient(ds, out / f"{path.stem}.png", title=scenario.name))
+    except OSError as exc:
+        raise InputError("--out", "a folder that can be created and written", f"{out} ({exc.strerror})") from None
     if not quiet:
         typer.echo(f"{scenario.name}")
         for line in summarise(ds).lines():
             typer.echo(f"  {line}")
+        if explain and scenario.disease and scenario.regimen:
+            from ivigsim.attribution import carried_by
+            from ivigsim.model.library import get_disease
+
+            readout_name = get_disease(scenario.disease).readouts[0]
+            typer.echo(f"  {carried_by(scenario, readout_name, min(7.0, scenario.days))}")
         typer.echo("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -85,9 +95,10 @@ def simulate(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="results file format")] = OutputFormat.csv,
     plot: Annotated[bool, typer.Option(help="write a PNG plot")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")] = False,
+    explain: Annotated[bool, typer.Option(help="say which mechanisms carried the change in the disease readout")] = True,
 ) -> None:
     """Simulate one patient: write trajectories and a plot, print a summary."""
-    _run_scenario(file, out, fmt, plot, quiet)
+    _run_scenario(file, out, fmt, plot, quiet, explain)
 
 
 @app.command()
@@ -148,6 +159,7 @@ def explain(
 
 class SchemaKind(str, Enum):
     scenario = "scenario"
+    trial = "trial"
 
 
 @app.command()
@@ -155,7 +167,12 @@ class SchemaKind(str, Enum):
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="which file's schema")] = SchemaKind.scenario,
 ) -> None:
-    """Print the JSON Schema of the scenario file (for editors and validators)."""
+    """Print the JSON Schema of the scenario or trial file (for editors and validators)."""
+    if kind == SchemaKind.trial:
+        from ivigsim.io.trial_file import trial_json_schema
+
+        typer.echo(json.dumps(trial_json_schema(), indent=2))
+        return
     from ivigsim.io.scenario_file import scenario_json_schema
 
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
@@ -207,6 +224,95 @@ def validate(
         typer.echo(f"{len(failed)} of {len(verdicts)} targets failed: {', '.join(failed)}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{len(verdicts) - len(gaps)} of {len(verdicts)} targets pass; {len(gaps)} known gap(s), documented")
+
+
+@app.command("export-sbml")
+@user_errors
+def export_sbml(
+    file: Annotated[Path, typer.Argument(help="scenario file (YAML); see `ivigsim schema`")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="SBML file to write [default: print it]")] = None,
+) -> None:
+    """Export the scenario's configured model (patient, switches, regimen) as SBML Level 3 Version 2."""
+    from ivigsim.io.sbml import export_sbml as to_sbml
+    from ivigsim.io.sbml import write_sbml
+    from ivigsim.io.scenario_file import load_scenario
+
+    scenario = load_scenario(file)
+    if out is None:
+        typer.echo(to_sbml(scenario), nl=False)
+        return
+    typer.echo(f"wrote {write_sbml(scenario, out)}")
+
+
+class TimeUnitChoice(str, Enum):
+    h = "h"
+    d = "d"
+
+
+class AmountUnitChoice(str, Enum):
+    g = "g"
+    mg = "mg"
+
+
+@app.command("nonmem")
+@user_errors
+def nonmem(
+    data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV): ID, TIME, AMT, RATE or DUR, EVID, WT, ...")],
+    time_unit: Annotated[TimeUnitChoice, typer.Option("--time-unit", help="unit of TIME, II, DUR and RATE's time: h or d")],
+    amount_unit: Annotated[AmountUnitChoice, typer.Option("--amount-unit", help="unit of AMT and RATE's amount: g or mg")],
+    output: Annotated[str, typer.Option("--output", help="model output written as DV")] = "igg_total_g_per_L",
+    disease: Annotated[Optional[str], typer.Option("--disease", help="disease model [default: none]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="simulated dataset [default: DATA-simulated.csv]")] = None,
+) -> None:
+    """Simulate the doses of a NONMEM-style dataset; write it back with DV = the simulated output."""
+    from ivigsim.io.nonmem import read_dataset, simulate_dataset, write_dataset
+
+    dataset = read_dataset(data, time_unit.value, amount_unit.value)
+    result = simulate_dataset(dataset, output, disease=disease)
+    path = write_dataset(result, out or Path(f"{data.stem}-simulated.csv"))
+    if result.failed_ids:
+        typer.echo(f"warning: the solver failed for {len(result.failed_ids)} subject(s) (ID "
+                   f"{', '.join(result.failed_ids)}); their DV is '.'", err=True)
+    typer.echo(f"simulated {len(dataset.subjects)} subject(s); wrote {path}")
+
+
+@app.command("trial")
+@user_errors
+def trial(
+    file: Annotated[Path, typer.Argument(help="trial file (YAML); see `ivigsim schema trial`")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder [default: FILE-trial]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the per-arm estimates as JSON")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="run on a local Dask cluster of N processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="run on an existing Dask scheduler (tcp://host:8786)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run in --out")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="patients per chunk (per arm)")] = 4096,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no table")] = False,
+) -> None:
+    """Run a virtual trial: per-arm endpoint estimates with 95 % intervals; per-patient Parquet files."""
+    from ivigsim.io.trial_file import load_trial
+    from ivigsim.trial.runner import run_trial
+
+    if workers is not None and scheduler is not None:
+        _fail("--workers and --scheduler: expected one of them, got both")
+    spec = load_trial(file)
+    client = None
+    if workers is not None or scheduler is not None:
+        from ivigsim.trial.distributed import connect, local_client
+
+        client = local_client(workers) if workers is not None else connect(scheduler)
+    try:
+        folder = out or Path(f"{file.stem}-trial")
+        result = run_trial(spec, folder, chunk_size=chunk_size, resume=resume, client=client, progress=not quiet)
+    finally:
+        if client is not None:
+            client.close()
+            if workers is not None and client.cluster is not None:
+                client.cluster.close()
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2))
+    elif not quiet:
+        typer.echo(result.text())
+        typer.echo(f"wrote {folder}/summary.json and per-patient files in {folder}/patients/")
 
 
 def main() -> None:

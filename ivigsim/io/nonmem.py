@@ -1,0 +1,465 @@
+"""NONMEM-style dose/observation datasets: read, simulate every subject in one batch, write back.
+
+The dataset is a CSV table in the column convention pharmacometric tools share
+(NONMEM, nlmixr2, Monolix, mrgsolve): one record per row, sorted by time within each ID.
+
+============  =====================================================================
+column        meaning (units are declared by the caller, never guessed)
+============  =====================================================================
+``ID``        subject; records of one subject are contiguous (required)
+``TIME``      time of the record, in the declared time unit (hours or days), >= 0 (required)
+``EVID``      0 observation, 1 dose, 2 other (a prediction time); 3/4 (reset) refused.
+              Without the column: a record with AMT > 0 is a dose, else an observation
+``AMT``       dose amount in the declared amount unit (g or mg)
+``RATE``      infusion rate, amount unit per time unit; or
+``DUR``       infusion duration in the time unit (give one of RATE and DUR on a dose:
+              IVIG is always infused, so a bolus is refused)
+``CMT``       dose compartment: 1 (plasma IVIG, the model's only dosing input) or missing
+``II, ADDL``  ADDL further doses every II after this one
+``SS``        steady-state dosing: refused (write the doses out with ADDL and II)
+``DV, MDV``   replaced on output: DV the simulated output, MDV 0 on observations
+``WT``        body weight, kg (required; one value per ID)
+``HT``        height, cm; ``AGE`` years; ``SEX`` M or F (optional, one value per ID)
+``BASEIGG``   the subject's baseline serum IgG, g/L (optional; default: the model's)
+============  =====================================================================
+
+``.`` or an empty cell is missing. Other columns pass through unchanged. Every subject is
+simulated in one batch of the engine (their body weights and baseline IgG as a parameter
+array), and the written dataset is the input with DV and MDV filled in: DV at every
+observation (EVID 0) and prediction (EVID 2) record; dose records pass through with MDV 1.
+A problem in the dataset is one ``InputError`` naming the data row (1-based, counted
+after the header) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ivigsim.errors import InputError
+from ivigsim.io.results import atomic_path
+from ivigsim.model.patient import Patient
+
+if TYPE_CHECKING:
+    from ivigsim.engine.solver import Dopri5
+    from ivigsim.model.compose import CompiledModel
+
+TimeUnit = Literal["h", "d"]
+AmountUnit = Literal["g", "mg"]
+#: Days per declared time unit, grams per declared amount unit.
+DAYS_PER: Mapping[str, float] = {"h": 1.0 / 24.0, "d": 1.0}
+GRAMS_PER: Mapping[str, float] = {"g": 1.0, "mg": 1e-3}
+DEFAULT_OUTPUT = "igg_total_g_per_L"
+
+# Column names (the convention's spelling; matched case-insensitively).
+ID, TIME, EVID, AMT, RATE, DUR, CMT = "ID", "TIME", "EVID", "AMT", "RATE", "DUR", "CMT"
+II, ADDL, SS, DV, MDV = "II", "ADDL", "SS", "DV", "MDV"
+WT, HT, AGE, SEX, BASEIGG = "WT", "HT", "AGE", "SEX", "BASEIGG"
+NUMERIC = (ID, TIME, EVID, AMT, RATE, DUR, CMT, II, ADDL, SS, DV, MDV, WT, HT, AGE, BASEIGG)
+MISSING = ("", ".")
+
+OBSERVATION, DOSE, OTHER = 0, 1, 2
+_EVIDS = "0 (observation), 1 (dose) or 2 (other event); 3 and 4 (reset) are not supported"
+#: Patient fields filled from covariate columns.
+_PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
+_SEXES = {"M": "male", "MALE": "male", "F": "female", "FEMALE": "female"}
+
+
+@dataclass(frozen=True)
+class DoseEvent:
+    """One infusion in canonical units: ``amount_g`` from ``start_day`` over ``duration_day``."""
+
+    row: int
+    start_day: float
+    amount_g: float
+    duration_day: float
+
+    @property
+    def rate_g_per_day(self) -> float:
+        return self.amount_g / self.duration_day
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One ID: covariates, doses (ADDL expanded), and the rows to predict at."""
+
+    id: str
+    patient: Patient
+    baseline_igg_g_per_L: float | None
+    doses: tuple[DoseEvent, ...]
+    predictions: tuple[tuple[int, float], ...]  # (row index, time in days)
+
+
+@dataclass(frozen=True)
+class NonmemDataset:
+    """A checked dataset: the table as written (strings) and what it means."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    evids: tuple[int, ...]
+    subjects: tuple[Subject, ...]
+    time_unit: TimeUnit
+    amount_unit: AmountUnit
+    source: str
+
+
+@dataclass(frozen=True)
+class SimulatedDataset:
+    """The dataset with DV (and MDV) filled in; ``dv`` is NaN on dose rows and failed subjects."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    dv: np.ndarray
+    output: str
+    failed_ids: tuple[str, ...]
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def read_dataset(path: str | Path, time_unit: TimeUnit, amount_unit: AmountUnit) -> NonmemDataset:
+    """Read and check a CSV dataset; TIME/II/DUR are in ``time_unit``, AMT in ``amount_unit``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("DATA", "an existing dataset file (CSV)", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("DATA", "a readable UTF-8 CSV file", f"{path} ({exc.__class__.__name__})") from None
+    return parse_dataset(text, time_unit, amount_unit, source=path.name)
+
+
+def parse_dataset(text: str, time_unit: TimeUnit, amount_unit: AmountUnit, source: str = "dataset") -> NonmemDataset:
+    """Check a dataset given as CSV text (see the module docstring for the convention)."""
+    if time_unit not in DAYS_PER:
+        raise InputError("time unit", "h or d (the unit of TIME, II and DUR; it is never guessed)", time_unit)
+    if amount_unit not in GRAMS_PER:
+        raise InputError("amount unit", "g or mg (the unit of AMT; it is never guessed)", amount_unit)
+    try:
+        table = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InputError(source, "a CSV table", str(exc)) from None
+    if not table or not any(cell.strip() for cell in table[0]):
+        raise InputError(f"{source} header", "a header row naming the columns (ID, TIME, AMT, ...)", "an empty file")
+    header = tuple(cell.strip() for cell in table[0])
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name.upper() in columns:
+            raise InputError(f"{source} header", "each column once", name)
+        columns[name.upper()] = index
+    for required in (ID, TIME, WT):
+        if required not in columns:
+            raise InputError(f"{source} header", f"a {required} column ({_required_why(required)})",
+                             ", ".join(header))
+    rows = [(number, tuple(r)) for number, r in enumerate(table[1:], start=1) if any(c.strip() for c in r)]
+    for number, cells in rows:
+        if len(cells) != len(header):
+            raise InputError(f"{source} row {number}", f"{len(header)} cells like the header", len(cells))
+    reader = _Reader(columns, time_unit, amount_unit, source)
+    records = [reader.record(number, cells) for number, cells in rows]
+    subjects = _subjects(records, reader)
+    return NonmemDataset(header, tuple(cells for _, cells in rows), tuple(r.evid for r in records), subjects,
+                         time_unit, amount_unit, source)
+
+
+@dataclass(frozen=True)
+class _Record:
+    number: int  # 1-based data row
+    id: str
+    id_value: float
+    time_text: str
+    time_day: float
+    evid: int
+    doses: tuple[DoseEvent, ...]
+    covariates: dict[str, float | str | None]  # as read: numbers, SEX upper-cased
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Checks one row at a time, naming row and column in every refusal."""
+
+    columns: Mapping[str, int]
+    time_unit: str
+    amount_unit: str
+    source: str
+
+    def where(self, number: int, column: str) -> str:
+        return f"{self.source} row {number} column {column}"
+
+    def text(self, cells: Sequence[str], column: str) -> str | None:
+        index = self.columns.get(column)
+        if index is None:
+            return None
+        value = cells[index].strip()
+        return None if value in MISSING else value
+
+    def number(self, number: int, cells: Sequence[str], column: str) -> float | None:
+        text = self.text(cells, column)
+        if text is None:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(self.where(number, column), "a number ('.' or empty for missing)", text)
+        return value
+
+    def record(self, number: int, cells: Sequence[str]) -> _Record:
+        for column in NUMERIC:
+            self.number(number, cells, column)  # every numeric cell parses
+        get = lambda column: self.number(number, cells, column)  # noqa: E731
+        where = lambda column: self.where(number, column)  # noqa: E731
+        subject = get(ID)
+        if subject is None:
+            raise InputError(where(ID), "a subject ID", "a missing value")
+        time = get(TIME)
+        if time is None or time < 0:
+            raise InputError(where(TIME), f"a time >= 0 in {self.time_unit}", self.text(cells, TIME) or "a missing value")
+        amount, rate = get(AMT), get(RATE)
+        if amount is not None and amount < 0:
+            raise InputError(where(AMT), f"a dose amount >= 0 in {self.amount_unit}", self.text(cells, AMT))
+        if rate is not None and rate != 0 and not amount:
+            raise InputError(where(RATE), "a RATE only on a dose record with AMT > 0",
+                             f"RATE {self.text(cells, RATE)} with AMT {self.text(cells, AMT) or 'missing'}")
+        evid = self._evid(number, cells, amount)
+        if (get(SS) or 0) != 0:
+            raise InputError(where(SS), "0 or missing: steady-state dosing (SS) is not supported; write the doses "
+                             "leading to steady state with ADDL and II", self.text(cells, SS))
+        doses = self._doses(number, cells, time) if evid == DOSE else ()
+        if evid != DOSE and amount:
+            raise InputError(where(AMT), "0 or missing on a record that is not a dose (EVID 0 or 2)", self.text(cells, AMT))
+        covariates = {column: get(column) for column in (WT, HT, AGE, BASEIGG)}
+        covariates[SEX] = (self.text(cells, SEX) or "").upper() or None
+        return _Record(number, self.text(cells, ID) or "", subject, self.text(cells, TIME) or "",
+                       time * DAYS_PER[self.time_unit], evid, doses, covariates)
+
+    def _evid(self, number: int, cells: Sequence[str], amount: float | None) -> int:
+        evid = self.number(number, cells, EVID)
+        if evid is None:
+            if EVID in self.columns:
+                raise InputError(self.where(number, EVID), _EVIDS, "a missing value")
+            mdv = self.number(number, cells, MDV)
+            return DOSE if amount else (OTHER if mdv == 1 else OBSERVATION)
+        if evid not in (OBSERVATION, DOSE, OTHER):
+            raise InputError(self.where(number, EVID), _EVIDS, self.text(cells, EVID))
+        return int(evid)
+
+    def _doses(self, number: int, cells: Sequence[str], time: float) -> tuple[DoseEvent, ...]:
+        get = lambda column: self.number(number, cells, column)  # noqa: E731
+        where = lambda column: self.where(number, column)  # noqa: E731
+        amount, rate, duration = get(AMT), get(RATE), get(DUR)
+        if not amount:
+            raise InputError(where(AMT), f"a dose amount > 0 in {self.amount_unit} on a dose record (EVID 1)",
+                             self.text(cells, AMT) or "a missing value")
+        if (get(CMT) or 1) != 1:
+            raise InputError(where(CMT), "1 or missing (IVIG enters plasma, the model's only dosing compartment)",
+                             self.text(cells, CMT))
+        rate, duration = rate or None, duration or None  # 0 means "not given"
+        if rate is not None and duration is not None:
+            raise InputError(where(DUR), "only one of RATE and DUR on a dose", f"RATE {rate:g} and DUR {duration:g}")
+        if rate is None and duration is None:
+            raise InputError(where(RATE), "a RATE > 0 or a DUR > 0 (IVIG is infused; a bolus is not supported)",
+                             "neither")
+        if rate is not None and rate < 0:
+            raise InputError(where(RATE), f"a rate > 0 in {self.amount_unit}/{self.time_unit} (modelled rates "
+                             "RATE -1/-2 are not supported)", self.text(cells, RATE))
+        if duration is not None and duration < 0:
+            raise InputError(where(DUR), f"a duration > 0 in {self.time_unit}", self.text(cells, DUR))
+        length = duration if duration is not None else amount / rate
+        additional, interval = get(ADDL) or 0.0, get(II) or 0.0
+        if additional < 0 or additional != int(additional):
+            raise InputError(where(ADDL), "a whole number of additional doses >= 0", self.text(cells, ADDL))
+        if interval < 0:
+            raise InputError(where(II), f"an interval >= 0 in {self.time_unit}", self.text(cells, II))
+        if additional and not interval:
+            raise InputError(where(II), f"an interval II > 0 for ADDL {additional:g} additional doses",
+                             self.text(cells, II) or "a missing value")
+        days, grams = DAYS_PER[self.time_unit], GRAMS_PER[self.amount_unit]
+        return tuple(
+            DoseEvent(number, (time + k * interval) * days, amount * grams, length * days)
+            for k in range(int(additional) + 1)
+        )
+
+
+def _required_why(column: str) -> str:
+    return {ID: "the subject of each record", TIME: "the time of each record",
+            WT: "body weight in kg, which the model needs"}[column]
+
+
+def _subjects(records: Sequence[_Record], reader: _Reader) -> tuple[Subject, ...]:
+    """Group contiguous records by ID, checking time order and one covariate value per ID."""
+    groups: list[list[tuple[int, _Record]]] = []
+    seen: dict[float, int] = {}
+    for index, record in enumerate(records):
+        if groups and groups[-1][0][1].id_value == record.id_value:
+            previous = groups[-1][-1][1]
+            if record.time_day < previous.time_day:
+                raise InputError(reader.where(record.number, TIME),
+                                 f"records sorted by time within ID {record.id}: a time >= that of row "
+                                 f"{previous.number}", record.time_text)
+            groups[-1].append((index, record))
+            continue
+        if record.id_value in seen:
+            raise InputError(reader.where(record.number, ID),
+                             f"the records of each ID together (ID {record.id} also at row {seen[record.id_value]})",
+                             record.id)
+        seen[record.id_value] = record.number
+        groups.append([(index, record)])
+    return tuple(_subject(group, reader) for group in groups)
+
+
+def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
+    values: dict[str, tuple[int, float | str]] = {}
+    for _, record in group:
+        for column, value in record.covariates.items():
+            if value is None:
+                continue
+            if column in values and values[column][1] != value:
+                row, first = values[column]
+                shown = f"{first:g}" if isinstance(first, float) else first
+                raise InputError(reader.where(record.number, column),
+                                 f"one {column} per ID (covariates are constant per patient; row {row} has {shown})",
+                                 value)
+            values.setdefault(column, (record.number, value))
+    first = group[0][1]
+    if WT not in values:
+        raise InputError(reader.where(first.number, WT), f"a body weight in kg for ID {first.id}", "a missing value")
+    fields: dict[str, object] = {}
+    for column, name in _PATIENT_FIELDS.items():
+        if column in values:
+            row, value = values[column]
+            fields[name] = _sex(str(value), reader.where(row, SEX)) if column == SEX else value
+    try:
+        patient = Patient(**fields)  # type: ignore[arg-type]
+    except InputError as exc:
+        column = next(c for c, n in _PATIENT_FIELDS.items() if exc.field == f"patient.{n}")
+        raise InputError(reader.where(values[column][0], column), exc.expected, exc.got) from None
+    baseline = None
+    if BASEIGG in values:
+        row, value = values[BASEIGG]
+        baseline = _baseline_igg(float(value), reader.where(row, BASEIGG))
+    return Subject(
+        id=first.id,
+        patient=patient,
+        baseline_igg_g_per_L=baseline,
+        doses=tuple(dose for _, record in group for dose in record.doses),
+        predictions=tuple((index, record.time_day) for index, record in group if record.evid != DOSE),
+    )
+
+
+def _sex(text: str, where: str) -> str:
+    try:
+        return _SEXES[text.upper()]
+    except KeyError:
+        raise InputError(where, "M or F (numeric SEX codes differ between datasets, so they are not guessed)",
+                         text) from None
+
+
+def _baseline_igg(value: float, where: str) -> float:
+    from ivigsim.model.library import core_model
+
+    lo, hi = core_model().parameter("baseline_igg_g_per_L").bounds
+    if not lo <= value <= hi:
+        raise InputError(where, f"a baseline serum IgG in [{lo:g}, {hi:g}] g/L", value)
+    return value
+
+
+# -- simulating ----------------------------------------------------------------------
+
+
+def simulate_dataset(
+    dataset: NonmemDataset,
+    output: str = DEFAULT_OUTPUT,
+    *,
+    disease: str | None = None,
+    model: CompiledModel | None = None,
+    solver: Dopri5 | None = None,
+    parameters: Mapping[str, float] | None = None,
+    mechanisms: Mapping[str, bool | float] | None = None,
+) -> SimulatedDataset:
+    """Simulate every subject in one batch; DV = ``output`` at each non-dose record.
+
+    ``disease`` picks the model and its typical parameter values (as a scenario's
+    ``disease`` does); ``parameters`` and ``mechanisms`` apply to every subject, as in a
+    scenario file; WT and BASEIGG set each subject's own body weight and baseline IgG.
+    """
+    from ivigsim.engine.schedule import InputSchedule, Window
+    from ivigsim.engine.solve import Problem, SaveAt, solve
+    from ivigsim.model.library import compiled_model, get_disease
+    from ivigsim.simulation import INFUSION_INPUT, to_dataset
+
+    model = model or compiled_model(disease)
+    declared = model.model
+    names = (*declared.output_names, *declared.state_names)
+    if output not in names:
+        raise InputError("output", f"one of the model's outputs or states ({', '.join(names)})", output)
+    subjects = dataset.subjects
+    n = len(subjects)
+    dv = np.full(len(dataset.rows), np.nan)
+    failed: tuple[str, ...] = ()
+    times = np.unique([t for s in subjects for _, t in s.predictions])
+    if n and times.size:
+        overrides = {**get_disease(disease).defaults, **declared.switch_overrides(mechanisms or {}),
+                     **(parameters or {})}
+        default_igg = overrides.get("baseline_igg_g_per_L", declared.parameter("baseline_igg_g_per_L").value)
+        overrides["body_weight_kg"] = np.array([s.patient.weight_kg for s in subjects])
+        overrides["baseline_igg_g_per_L"] = np.array(
+            [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
+        params = declared.parameter_array(overrides, n)
+        index = declared.input_names.index(INFUSION_INPUT)
+        windows = [[Window(d.start_day, d.start_day + d.duration_day, d.rate_g_per_day, index) for d in s.doses]
+                   for s in subjects]
+        schedule = InputSchedule.from_windows(windows, len(declared.input_names))
+        solution = solve(Problem(model, params, schedule), SaveAt(times), solver)
+        values = to_dataset(model, params, schedule, solution)[output].values  # (patient, time)
+        for p, subject in enumerate(subjects):
+            for row, t in subject.predictions:
+                dv[row] = values[p, np.searchsorted(times, t)]
+        failed = tuple(subjects[p].id for p in solution.failed)
+    header, rows = _fill(dataset, dv)
+    return SimulatedDataset(header, rows, dv, output, failed)
+
+
+def _fill(dataset: NonmemDataset, dv: np.ndarray) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The input table with DV and MDV set (added at the end if absent)."""
+    header = list(dataset.header)
+    upper = [h.upper() for h in header]
+    for column in (DV, MDV):
+        if column not in upper:
+            header.append(column)
+            upper.append(column)
+    dv_at, mdv_at = upper.index(DV), upper.index(MDV)
+    rows = []
+    for cells, evid, value in zip(dataset.rows, dataset.evids, dv):
+        out = list(cells) + [""] * (len(header) - len(cells))
+        if evid != DOSE:
+            out[dv_at] = "." if math.isnan(value) else f"{value:.12g}"
+        elif not out[dv_at].strip():
+            out[dv_at] = "."
+        out[mdv_at] = "0" if evid == OBSERVATION else "1"
+        rows.append(tuple(out))
+    return tuple(header), tuple(rows)
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def write_dataset(result: SimulatedDataset, path: str | Path) -> Path:
+    """Write the simulated dataset as CSV, atomically (all or nothing)."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(result.header)
+            writer.writerows(result.rows)
+    except OSError as exc:
+        raise InputError("out", "a path where a file can be written", f"{path} ({exc.strerror or exc})") from None
+    return path
