@@ -91,7 +91,11 @@ class Solution:
 
 
 def solve(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Solution:
+    """Solve every patient of ``problem``; ``solver`` is ``Dopri5`` (vectorised NumPy, the
+    default) or a compiled solver from ``ivigsim.engine.compiled``."""
     solver = solver or Dopri5()
+    if not isinstance(solver, Dopri5):
+        return solver.solve_problem(problem, saveat)
     cm, ts = problem.model, saveat.ts
     if ts[0] < problem.t0:
         raise InputError("output times", f"times at or after t0 = {problem.t0}", float(ts[0]))

@@ -1,0 +1,49 @@
+"""Solve and keep only named outputs: what trials need (bounded memory, no state arrays).
+
+``solve_outputs(problem, saveat, solver, names)`` returns the outputs as one array
+(n_patients, n_outputs, n_times) with per-patient status and step counts. Solvers that
+can evaluate outputs inside their own loop (the compiled ones) do so; the NumPy
+``Dopri5`` solves, then observes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ivigsim.engine.solve import Problem, SaveAt, solve
+from ivigsim.errors import InputError
+
+
+@dataclass(frozen=True)
+class Observed:
+    ts: np.ndarray  # (T,)
+    names: tuple[str, ...]
+    values: np.ndarray  # (N, K, T)
+    status: np.ndarray  # (N,)
+    n_steps: np.ndarray  # (N,)
+    n_rejected: np.ndarray  # (N,)
+
+    def output(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name), :]
+
+
+def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> Observed:
+    names = tuple(names)
+    known = problem.model.model.output_names
+    for name in names:
+        if name not in known:
+            raise InputError("outputs", f"one of the model's outputs ({', '.join(known)})", name)
+    custom = getattr(solver, "solve_outputs", None)
+    if custom is not None:
+        return custom(problem, saveat, names)
+    sol = solve(problem, saveat, solver)
+    cm, n, ts = problem.model, problem.n_patients, sol.ts
+    grid = np.broadcast_to(ts[:, None], (len(ts), n))
+    with np.errstate(all="ignore"):
+        out = cm.observe(grid, sol.ys.transpose(1, 0, 2), problem.parameters[:, None, :],
+                         sol.constants[:, None, :], problem.schedule.value_at(grid))
+    values = np.stack([np.asarray(out[k], dtype=float).T for k in names], axis=1) if names else np.zeros((n, 0, len(ts)))
+    return Observed(ts, names, values, sol.status, sol.n_steps, sol.n_rejected)

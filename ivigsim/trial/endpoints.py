@@ -1,0 +1,142 @@
+"""Endpoints: what is read off each patient's trajectory, and how an arm summarises it.
+
+An endpoint names an ``output``, a ``measure`` of it (the value, the change from
+baseline, or the percent change; baseline = the value at t = 0, before treatment),
+*when* (``at_day`` or a ``window`` of days; saved times inside the window count) and a
+``summary``:
+
+- ``fraction``: the share of patients meeting ``criterion`` (at the day; or, in a
+  window, at ``any`` saved time or at ``all`` of them);
+- ``mean``, ``median``, ``quantile``: of the value at the day, or of the window's
+  ``mean``, ``min`` or ``max`` per patient;
+- ``time_to_event``: the first saved time in the window at which ``criterion`` holds,
+  censored at the window's end.
+
+Per patient an endpoint gives one number (``name``: the value, 0/1, or the event
+time) and, for time to event, an event flag (``name_event``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ivigsim.errors import InputError
+from ivigsim.population.criteria import Threshold
+from ivigsim.trial import statistics
+
+Measure = Literal["value", "change", "percent_change"]
+Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
+OverWindow = Literal["any", "all", "mean", "min", "max"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    output: str
+    summary: Summary
+    measure: Measure = "value"
+    at_day: float | None = None
+    window: tuple[float, float] | None = None
+    over_window: OverWindow | None = None
+    criterion: Threshold | None = None
+    quantiles: tuple[float, ...] = ()
+
+    def check(self, field: str, outputs: Sequence[str], days: float) -> None:
+        if not self.name.isidentifier():
+            raise InputError(f"{field}.name", "a name of letters, digits and underscores (a column name)", self.name)
+        if self.output not in outputs:
+            raise InputError(f"{field}.output", f"one of the model's outputs ({', '.join(outputs)})", self.output)
+        if self.summary == "time_to_event":
+            if self.at_day is not None:
+                raise InputError(f"{field}.at_day", "a window (or nothing: the whole trial) for time to event", self.at_day)
+        elif (self.at_day is None) == (self.window is None):
+            raise InputError(field, "exactly one of at_day and window", f"at_day={self.at_day}, window={self.window}")
+        if self.at_day is not None and not 0 <= self.at_day <= days:
+            raise InputError(f"{field}.at_day", f"a day in [0, {days:g}] (the simulated span)", self.at_day)
+        if self.window is not None:
+            a, b = self.window
+            if not 0 <= a < b <= days:
+                raise InputError(f"{field}.window", f"[first day, last day] with 0 <= first < last <= {days:g}", list(self.window))
+        needs_criterion = self.summary in ("fraction", "time_to_event")
+        if needs_criterion and self.criterion is None:
+            raise InputError(f"{field}.criterion", f"a criterion such as '>= 50' for summary {self.summary}", None)
+        if not needs_criterion and self.criterion is not None:
+            raise InputError(f"{field}.criterion", f"no criterion for summary {self.summary} (use summary: fraction)", self.criterion.text)
+        allowed = {"fraction": ("any", "all"), "time_to_event": (None,)}.get(self.summary, ("mean", "min", "max"))
+        if self.window is not None and self.summary != "time_to_event":
+            if self.over_window not in allowed:
+                raise InputError(f"{field}.over_window", f"one of {', '.join(allowed)} for summary {self.summary} in a window",
+                                 self.over_window)
+        elif self.over_window is not None:
+            raise InputError(f"{field}.over_window", "nothing (over_window applies to a window, not to at_day or time to event)",
+                             self.over_window)
+        if self.summary == "quantile":
+            if not self.quantiles or not all(0 < q < 1 for q in self.quantiles):
+                raise InputError(f"{field}.quantiles", "a list of quantiles in (0, 1), such as [0.1, 0.9]", list(self.quantiles))
+        elif self.quantiles:
+            raise InputError(f"{field}.quantiles", "quantiles only with summary: quantile", list(self.quantiles))
+
+    def times(self, days: float) -> tuple[float, ...]:
+        """Times the output grid must contain for this endpoint."""
+        if self.at_day is not None:
+            return (0.0, self.at_day)
+        a, b = self.window if self.window is not None else (0.0, days)
+        return (0.0, a, b)
+
+    def columns(self) -> tuple[str, ...]:
+        return (self.name, f"{self.name}_event") if self.summary == "time_to_event" else (self.name,)
+
+    def per_patient(self, ts: np.ndarray, values: np.ndarray, days: float) -> dict[str, np.ndarray]:
+        """``values``: (n_patients, n_times) of the output on ``ts``; returns the column(s)."""
+        baseline = values[:, [int(np.searchsorted(ts, 0.0))]]
+        with np.errstate(all="ignore"):
+            if self.measure == "change":
+                values = values - baseline
+            elif self.measure == "percent_change":
+                values = 100.0 * (values - baseline) / baseline
+        failed = ~np.isfinite(values).all(axis=1)
+        if self.at_day is not None:
+            v = values[:, int(np.searchsorted(ts, self.at_day))]
+            out = self.criterion.holds(v).astype(float) if self.criterion is not None else v.astype(float)
+            return {self.name: np.where(failed, np.nan, out)}
+        a, b = self.window if self.window is not None else (0.0, days)
+        inside = (ts >= a - 1e-12) & (ts <= b + 1e-12)
+        w, tw = values[:, inside], ts[inside]
+        if self.summary == "time_to_event":
+            hit = self.criterion.holds(w)
+            event = hit.any(axis=1) & ~failed
+            first = np.where(event, tw[np.argmax(hit, axis=1)], b)
+            return {self.name: np.where(failed, np.nan, first), f"{self.name}_event": np.where(failed, np.nan, event.astype(float))}
+        if self.summary == "fraction":
+            hit = self.criterion.holds(w)
+            out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
+        else:
+            out = {"mean": np.mean, "min": np.min, "max": np.max}[self.over_window](w, axis=1)
+        return {self.name: np.where(failed, np.nan, out)}
+
+    def summarise(self, columns: dict[str, np.ndarray], level: float = statistics.LEVEL) -> dict[str, statistics.Estimate]:
+        """Arm-level estimates from the per-patient columns (failed patients, NaN, excluded)."""
+        x = np.asarray(columns[self.name], dtype=float)
+        ok = np.isfinite(x)
+        if self.summary == "fraction":
+            return {"fraction": statistics.wilson(int(x[ok].sum()), int(ok.sum()), level)}
+        if self.summary == "mean":
+            return {"mean": statistics.mean_t(x[ok], level)}
+        if self.summary == "median":
+            return {"median": statistics.quantile_interval(x[ok], 0.5, level)}
+        if self.summary == "quantile":
+            return {f"q{q:g}": statistics.quantile_interval(x[ok], q, level) for q in self.quantiles}
+        event = np.asarray(columns[f"{self.name}_event"], dtype=float)
+        return statistics.time_to_event(x[ok], event[ok] > 0.5, level)
+
+    def describe(self) -> str:
+        what = {"value": self.output, "change": f"change in {self.output}",
+                "percent_change": f"% change in {self.output}"}[self.measure]
+        when = (f"on day {self.at_day:g}" if self.at_day is not None else
+                f"{self.over_window or ''} in days {self.window[0]:g}-{self.window[1]:g}".strip() if self.window else "")
+        crit = f" {self.criterion.text}" if self.criterion else ""
+        return f"{self.summary.replace('_', ' ')} of {what}{crit} {when}".strip()

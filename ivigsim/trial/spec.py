@@ -1,0 +1,100 @@
+"""A virtual trial as a value: population, arms, endpoints, size, seed, time span.
+
+``ivigsim.io.trial_file`` builds this from YAML; library users build it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+from ivigsim.dosing import Regimen
+from ivigsim.engine.compiled import Auto
+from ivigsim.errors import InputError
+from ivigsim.population import PopulationSpec
+from ivigsim.scenario import MAX_DAYS
+from ivigsim.trial.endpoints import Endpoint
+
+Design = Literal["paired", "parallel"]
+#: Most patients per arm accepted (a bound that catches typos).
+MAX_SIZE = 100_000_000
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A treatment arm: a regimen (None: no treatment) and optional parameter or mechanism settings."""
+
+    name: str
+    regimen: Regimen | None
+    parameters: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    mechanisms: Mapping[str, bool | float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """``size`` patients per arm. ``design="paired"``: every arm treats the same virtual
+    patients (virtual twins; differences between arms carry no sampling noise from the
+    population); ``"parallel"``: each arm draws its own patients."""
+
+    name: str
+    disease: str
+    indication: str | None
+    population: PopulationSpec
+    arms: tuple[Arm, ...]
+    endpoints: tuple[Endpoint, ...]
+    size: int
+    seed: int
+    design: Design = "paired"
+    days: float = 180.0
+    output_every_days: float = 1.0
+    solver: object = field(default_factory=Auto)
+    trajectories: int = 0
+    trajectory_outputs: tuple[str, ...] = ()
+    source: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
+            raise InputError("size", f"a whole number of patients per arm from 1 to {MAX_SIZE:,}", self.size)
+        if not self.arms:
+            raise InputError("arms", "at least one arm", [])
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise InputError("arms", "arms with different names", names)
+        if not self.endpoints:
+            raise InputError("endpoints", "at least one endpoint", [])
+        enames = [e.name for e in self.endpoints]
+        if len(set(enames)) != len(enames):
+            raise InputError("endpoints", "endpoints with different names", enames)
+        if not 0 < self.days <= MAX_DAYS:
+            raise InputError("simulation.days", f"a span in days in (0, {MAX_DAYS:g}]", self.days)
+        if not 0 < self.output_every_days <= self.days:
+            raise InputError("simulation.output_every_days", f"a spacing in days in (0, {self.days:g}]", self.output_every_days)
+        if self.days / self.output_every_days > 100_000:
+            raise InputError("simulation.output_every_days", "at most 100,000 output times per patient", self.output_every_days)
+        if not 0 <= self.trajectories <= 10_000:
+            raise InputError("output.trajectories", "a number of patients per arm from 0 to 10,000", self.trajectories)
+
+    def output_times(self) -> np.ndarray:
+        """The saved times: the regular grid plus every endpoint's days."""
+        n = int(np.floor(self.days / self.output_every_days + 1e-9))
+        grid = np.arange(n + 1) * self.output_every_days
+        extra = [t for e in self.endpoints for t in e.times(self.days)]
+        return np.union1d(np.union1d(grid, extra), [self.days])
+
+    def needed_outputs(self) -> tuple[str, ...]:
+        names = [e.output for e in self.endpoints] + list(self.trajectory_outputs)
+        return tuple(dict.fromkeys(names))
+
+    def fingerprint(self) -> str:
+        """A hash of what determines the results (for --resume to check it continues the same trial)."""
+        from ivigsim import __version__
+
+        payload = {"source": self.source or repr(self), "version": __version__}
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
