@@ -28,6 +28,10 @@ LABEL_FACTOR = 2.0
 #: A final titration step shorter than this is folded into the step before it, which
 #: then runs slightly longer (assumption: nobody reprograms a pump for under a minute).
 MIN_FINAL_STEP_MINUTES = 1.0
+#: Sanity bounds (assumptions): no IVIG infusion runs longer than 3 days, or slower than
+#: 0.01 mg/kg/min (a 1 g/kg dose would take 70 days).
+MAX_INFUSION_HOURS = 72.0
+MIN_RATE_MG_PER_KG_MIN = 0.01
 #: More steps than this is a mistyped titration, not a prescription.
 MAX_TITRATION_STEPS = 100
 
@@ -78,9 +82,13 @@ class InfusionSpec:
                 ", ".join(f"{name}={value!r}" for name, value in given.items()),
             )
         if self.duration_h is not None:
-            positive("infusion.duration_h", self.duration_h, "a positive duration in hours")
+            hours = positive("infusion.duration_h", self.duration_h, "a positive duration in hours")
+            if hours > MAX_INFUSION_HOURS:
+                raise InputError("infusion.duration_h", f"a duration up to {MAX_INFUSION_HOURS:g} hours", self.duration_h)
         if self.rate_mg_per_kg_min is not None:
-            positive("infusion.rate_mg_per_kg_min", self.rate_mg_per_kg_min, _RATE)
+            rate = positive("infusion.rate_mg_per_kg_min", self.rate_mg_per_kg_min, _RATE)
+            if rate < MIN_RATE_MG_PER_KG_MIN:
+                raise InputError("infusion.rate_mg_per_kg_min", f"a rate of at least {MIN_RATE_MG_PER_KG_MIN:g} mg/kg/min", self.rate_mg_per_kg_min)
         if self.titration is not None and not isinstance(self.titration, Titration):
             raise InputError("infusion.titration", "a Titration", self.titration)
 
@@ -121,7 +129,10 @@ def _titrate(dose_mg_per_kg: float, titration: Titration) -> tuple[RateStep, ...
     while len(steps) < MAX_TITRATION_STEPS:
         next_rate = min(rate * titration.factor, titration.max_mg_per_kg_min)
         full_step = rate * titration.step_minutes
-        if rate >= titration.max_mg_per_kg_min or remaining <= full_step + next_rate * MIN_FINAL_STEP_MINUTES:
+        # A rate within rounding of the maximum is the maximum: stepping "up" by one ulp
+        # would leave a last window whose recomputed rate falls below the one before it.
+        at_max = rate >= titration.max_mg_per_kg_min * (1 - 1e-9)
+        if at_max or remaining <= full_step + next_rate * MIN_FINAL_STEP_MINUTES:
             steps.append(RateStep(rate, remaining / rate))
             return tuple(steps)
         steps.append(RateStep(rate, titration.step_minutes))

@@ -49,8 +49,15 @@ def _check_infusion(field: str, infusion: object) -> None:
         raise InputError(field, "None (the label titration) or an InfusionSpec", infusion)
 
 
+#: Latest day a dose may be given (100 years): later is a unit mistake.
+MAX_DAY = 36500.0
+
+
 def _check_day(field: str, day: object) -> float:
-    return non_negative(field, day, "a day >= 0 (day 0 starts at t = 0)")
+    value = non_negative(field, day, "a day >= 0 (day 0 starts at t = 0)")
+    if value > MAX_DAY:
+        raise InputError(field, f"a day from 0 to {MAX_DAY:g}", day)
+    return value
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,9 @@ class Course:
 
     def __post_init__(self) -> None:
         total = positive("regimen.course.total_g_per_kg", self.total_g_per_kg, "a total course dose above 0 g/kg")
-        days = whole("regimen.course.days", self.days, 1, "a whole number of days >= 1")
+        days = whole("regimen.course.days", self.days, 1, f"a whole number of days from 1 to {MAX_DOSES_PER_PART}")
+        if days > MAX_DOSES_PER_PART:
+            raise InputError("regimen.course.days", f"a whole number of days from 1 to {MAX_DOSES_PER_PART}", self.days)
         object.__setattr__(self, "days", days)
         if total / days > MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.course.total_g_per_kg", f"a total that gives {_ABSURD} when split over {days} days", self.total_g_per_kg)

@@ -4,14 +4,27 @@ A field named ``weight_kg`` takes ``70`` (kg, as its name says) or ``"154 lb"``,
 pint converts to kg. A string of the wrong dimension ("70 cm" for a weight) is refused
 with the field, the unit expected and the value got. Inside ivigsim every quantity is
 a plain float in its canonical unit (see ``docs/architecture.md``).
+
+Two subtleties, both about ratios such as g/kg, which pint sees as dimensionless:
+a bare number in a string (``"1"``) means the field's own unit, never a pure ratio; and
+a quantity must be written with units of the same kinds (``"1000 mg/kg"``), so ``"5 %"``
+is refused rather than read as 0.05 kg/kg = 50 g/kg.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
+
+#: Longest quantity string accepted; anything longer is a mistake, not a quantity.
+MAX_LENGTH = 64
+#: Exponents are refused outright: no field needs them, and pint evaluates
+#: "10**10**10" literally (an integer with ten billion digits).
+_POWER = re.compile(r"\*\*|\^")
 
 
 @lru_cache(maxsize=1)
@@ -21,28 +34,63 @@ def _registry():
     return pint.UnitRegistry()
 
 
+def _kinds(ureg, units) -> list[tuple[str, float]]:
+    """The dimensionality of each unit factor with its exponent, e.g. g/kg -> [mass^1, mass^-1]."""
+    return sorted((str(ureg.get_dimensionality(name)), power) for name, power in units._units.items())
+
+
 def to_unit(value: object, unit: str) -> object:
     """Convert a quantity string to a float in ``unit``; leave anything else to pydantic."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number in {unit}, got {value!r}")
     if not isinstance(value, str):
         return value
+    text = value.strip()
+    if len(text) > MAX_LENGTH or _POWER.search(text):
+        raise ValueError(f"a number in {unit} or a quantity such as '{_example(unit)}', got {value!r}")
     import pint
 
     ureg = _registry()
+    bad = ValueError(f"a number in {unit} or a quantity such as '{_example(unit)}', got {value!r}")
     try:
-        quantity = ureg.Quantity(value.strip())
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError):
-        raise ValueError(f"a number in {unit} or a quantity such as '{_example(unit)}', got {value!r}") from None
-    if quantity.dimensionless and not ureg.Quantity(1, unit).dimensionless:
-        # A bare number in a string ("70") is read in the field's own unit.
-        return float(quantity.magnitude)
+        quantity = _compound(ureg, text) or ureg.Quantity(text)
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError,
+            ZeroDivisionError, OverflowError, RecursionError):
+        raise bad from None
+    if isinstance(quantity, (int, float)) or not quantity.units._units:
+        magnitude = float(getattr(quantity, "magnitude", quantity))  # a bare number: the field's unit
+        if not math.isfinite(magnitude):
+            raise bad
+        return magnitude
+    target = ureg.Quantity(1, unit)
+    if target.dimensionless and _kinds(ureg, quantity.units) != _kinds(ureg, target.units):
+        raise ValueError(f"a quantity in {unit}, got {value!r}")
     try:
-        return float(quantity.to(unit).magnitude)
+        converted = float(quantity.to(unit).magnitude)
     except pint.errors.DimensionalityError:
         raise ValueError(f"a quantity in {unit}, got {value!r} ({quantity.units:~})") from None
+    if not math.isfinite(converted):
+        raise bad
+    return converted
+
+
+_TERM = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)\s*")
+
+
+def _compound(ureg, text: str):
+    """``"5 ft 9 in"`` or ``"1 week 3 days"``: a sum of terms, as people write heights and spans."""
+    terms = list(_TERM.finditer(text))
+    if len(terms) < 2 or "".join(m.group(0) for m in terms) != text:
+        return None
+    total = ureg.Quantity(float(terms[0].group(1)), terms[0].group(2))
+    for m in terms[1:]:
+        total = total + ureg.Quantity(float(m.group(1)), m.group(2))  # refuses mixed dimensions
+    return total
 
 
 def _example(unit: str) -> str:
-    return {"kg": "154 lb", "cm": "5 ft 9 in", "day": "3 weeks", "hour": "90 min"}.get(unit, f"1 {unit}")
+    return {"kg": "154 lb", "cm": "5 ft 9 in", "day": "3 weeks", "hour": "90 min", "g/kg": "1000 mg/kg"}.get(
+        unit, f"1 {unit}")
 
 
 def Quantity(unit: str, base: type = float):  # noqa: N802 - reads as a type in annotations

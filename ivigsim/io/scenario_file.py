@@ -7,6 +7,8 @@ dosing) into one ``InputError`` naming the field, what was expected and what was
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,35 @@ from ivigsim.io.quantities import Quantity
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
 from ivigsim.scenario import Scenario
+
+
+#: How the library names the fields of the objects a file section builds.
+_LIBRARY_ROOTS = re.compile(r"^(regimen\.(dose|course|maintenance)|solver|patient|infusion(?=\.))")
+
+
+@contextmanager
+def field_prefix(prefix: str, replace_whole: bool = False):
+    """Re-raise an InputError from the library with the field named as written in the file.
+
+    The library names fields by its own objects (``regimen.dose.g_per_kg``, ``solver.rtol``,
+    ``infusion.titration.factor``); they are re-rooted at the file's section
+    (``regimen.doses.0.g_per_kg``, ``simulation.rtol``, ``regimen.course.infusion.titration.factor``).
+    """
+    try:
+        yield
+    except InputError as exc:
+        field = exc.field
+        if replace_whole:
+            field = prefix
+        elif field.startswith(("parameters", "mechanisms", prefix)):
+            pass
+        elif field.startswith("infusion."):
+            field = f"{prefix}.{field}"
+        elif _LIBRARY_ROOTS.match(field):
+            field = prefix + field[_LIBRARY_ROOTS.match(field).end():]
+        else:
+            field = f"{prefix}.{field.rsplit('.', 1)[-1]}"
+        raise type(exc)(field, exc.expected, exc.got) from None
 
 
 class _Strict(BaseModel):
@@ -64,10 +95,17 @@ class InfusionFile(_Strict):
         return InfusionSpec(self.duration_h, self.rate_mg_per_kg_min, titration)
 
 
+def _infusion(own: InfusionFile | None, default: InfusionSpec | None) -> InfusionSpec | None:
+    return default if own is None else own.build()
+
+
 class DoseFile(_Strict):
     day: Quantity("day")
     g_per_kg: Quantity("g/kg")
     infusion: InfusionFile | None = None
+
+    def build(self, default: InfusionSpec | None) -> Dose:
+        return Dose(self.day, self.g_per_kg, _infusion(self.infusion, default))
 
 
 class CourseFile(_Strict):
@@ -75,6 +113,9 @@ class CourseFile(_Strict):
     days: int
     start_day: Quantity("day") = 0.0
     infusion: InfusionFile | None = None
+
+    def build(self, default: InfusionSpec | None) -> Course:
+        return Course(self.total_g_per_kg, self.days, self.start_day, _infusion(self.infusion, default))
 
 
 class MaintenanceFile(_Strict):
@@ -84,6 +125,10 @@ class MaintenanceFile(_Strict):
     count: int | None = None
     until_day: Quantity("day") | None = None
     infusion: InfusionFile | None = None
+
+    def build(self, default: InfusionSpec | None) -> Maintenance:
+        return Maintenance(self.g_per_kg, self.every_days, self.start_day, self.count, self.until_day,
+                           _infusion(self.infusion, default))
 
 
 class RegimenFile(_Strict):
@@ -109,24 +154,37 @@ class RegimenFile(_Strict):
         return self
 
     def build(self) -> Regimen:
-        product = get_product(self.product)
+        return self.build_with_paths()[0]
+
+    def build_with_paths(self) -> tuple[Regimen, list[str]]:
+        """The regimen, and where each of its parts is written in the file (for error messages).
+
+        An error in a part names the part as written in the file.
+        """
+        with field_prefix("regimen.product", replace_whole=True):
+            product = get_product(self.product)
         if self.standard is not None:
-            base = get_standard_regimen(self.standard).regimen
-            parts = base.parts
+            with field_prefix("regimen.standard", replace_whole=True):
+                parts = get_standard_regimen(self.standard).regimen.parts
+            paths = ["regimen.standard"] * len(parts)
         else:
-            default = self.infusion.build() if self.infusion else None
-            spec = lambda f: f.build() if f is not None else default  # noqa: E731
+            with field_prefix("regimen.infusion"):
+                default = self.infusion.build() if self.infusion else None
+            parts, paths = [], []
             maintenance = self.maintenance if isinstance(self.maintenance, list) else (
                 [self.maintenance] if self.maintenance else [])
-            parts = (
-                *([Course(self.course.total_g_per_kg, self.course.days, self.course.start_day,
-                          spec(self.course.infusion))] if self.course else []),
-                *(Dose(d.day, d.g_per_kg, spec(d.infusion)) for d in self.doses),
-                *(Maintenance(m.g_per_kg, m.every_days, m.start_day, m.count, m.until_day, spec(m.infusion))
-                  for m in maintenance),
-            )
-        return Regimen(parts, product, self.dosing_weight, self.start_hour, self.allow_above_label,
-                       self.standard or "")
+            written = ([("regimen.course", self.course)] if self.course else []) + [
+                (f"regimen.doses.{i}", d) for i, d in enumerate(self.doses)] + [
+                (f"regimen.maintenance.{i}" if isinstance(self.maintenance, list) else "regimen.maintenance", m)
+                for i, m in enumerate(maintenance)]
+            for path, part in written:
+                with field_prefix(path):
+                    parts.append(part.build(default))
+                paths.append(path)
+        with field_prefix("regimen"):
+            regimen = Regimen(tuple(parts), product, self.dosing_weight, self.start_hour,
+                              self.allow_above_label, self.standard or "")
+        return regimen, paths
 
 
 class SimulationFile(_Strict):
@@ -155,19 +213,38 @@ class ScenarioFile(_Strict):
         if indication is None and self.disease is not None:
             indication = DISEASES[self.disease].indication
         if indication is None and self.regimen and self.regimen.standard:
-            indication = get_standard_regimen(self.regimen.standard).indication
-        return Scenario(
-            patient=Patient(**self.patient.model_dump()),
-            regimen=self.regimen.build() if self.regimen else None,
-            disease=self.disease,
-            indication=indication,
-            days=self.simulation.days,
-            output_every_days=self.simulation.output_every_days,
-            parameters=dict(self.parameters),
-            mechanisms=dict(self.mechanisms),
-            solver=Dopri5(rtol=self.simulation.rtol, atol=self.simulation.atol),
-            name=self.name,
-        )
+            with field_prefix("regimen.standard", replace_whole=True):
+                indication = get_standard_regimen(self.regimen.standard).indication
+        with field_prefix("patient"):
+            patient = Patient(**self.patient.model_dump())
+        with field_prefix("simulation"):
+            solver = Dopri5(rtol=self.simulation.rtol, atol=self.simulation.atol)
+        regimen = None
+        if self.regimen is not None:
+            regimen, paths = self.regimen.build_with_paths()
+            # Validate early: a rate above the label is refused now, naming the part as written.
+            try:
+                regimen.compile(patient, indication)
+            except InputError as exc:
+                index = re.search(r"parts\[(\d+)\]", exc.field)
+                if not index:
+                    raise
+                where = paths[int(index.group(1))]
+                rest = exc.field.split("]", 1)[1].lstrip(".")
+                raise type(exc)(".".join(p for p in (where, rest) if p), exc.expected, exc.got) from None
+        with field_prefix("simulation"):
+            return Scenario(
+                patient=patient,
+                regimen=regimen,
+                disease=self.disease,
+                indication=indication,
+                days=self.simulation.days,
+                output_every_days=self.simulation.output_every_days,
+                parameters=dict(self.parameters),
+                mechanisms=dict(self.mechanisms),
+                solver=solver,
+                name=self.name,
+            )
 
 
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
@@ -184,6 +261,20 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(read_yaml(path), str(path))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | Path) -> Any:
     path = Path(path)
     try:
@@ -193,24 +284,45 @@ def read_yaml(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("FILE", "a readable UTF-8 text file", f"{path} ({exc.__class__.__name__})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(str(path), "valid YAML", f"{problem}{at}") from None
+    except (RecursionError, ValueError) as exc:  # absurd nesting; integers beyond Python's digit limit
+        raise InputError(str(path), "a scenario file of ordinary size and depth", exc.__class__.__name__) from None
+
+
+#: Pydantic's names for the members of a union, which appear in error locations.
+_TYPE_TAG = re.compile(
+    r"^(list|dict|tuple|set|bool|int|float|str|constrained-\w+|function-\w+)(\[.*\])?$|\[|^[A-Z]\w*File$")
+
+
+def _readable(err: dict) -> tuple[str, str, object]:
+    loc = [str(p) for p in err["loc"] if not _TYPE_TAG.search(str(p))]
+    field = ".".join(loc) or "scenario"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return field, "no such field (check the spelling; `ivigsim schema` lists them)", err["input"]
+    if err["type"] == "missing":
+        return field, "this field (it is required)", "nothing"
+    message = message.removeprefix("Input should be ")
+    expected = message.partition(", got ")[0]
+    return field, expected[0].lower() + expected[1:], err["input"]
 
 
 def validation_to_input_error(exc: ValidationError) -> InputError:
-    """The first pydantic error as one line: field path, what was expected, what was got."""
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")) or "scenario"
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return InputError(field, "no such field (check the spelling; `ivigsim schema` lists them)", err["input"])
-    if message.startswith("a "):  # our own messages already say what was expected and got
-        return InputError(field, message.partition(", got ")[0], err["input"])
-    return InputError(field, message[0].lower() + message[1:], err["input"])
+    """One pydantic error as one line: field path, what was expected, what was got.
+
+    Where a field accepts several forms (one maintenance block or a list of them), pydantic
+    reports a failure for each form; the most specific one (deepest location, not a
+    complaint about the form's type) is the one the user needs.
+    """
+    errors = exc.errors()
+    specific = [e for e in errors if not e["type"].endswith("_type")] or errors
+    err = max(specific, key=lambda e: len([p for p in e["loc"] if not _TYPE_TAG.search(str(p))]))
+    return InputError(*_readable(err))
 
 
 def scenario_json_schema() -> dict:
