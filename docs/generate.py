@@ -14,7 +14,7 @@ DOCS = Path(__file__).parent
 
 
 def blocks() -> dict[str, str]:
-    from ivigsim.model.library import core_model
+    from ivigsim.model.library import DISEASES, build_model, core_model
     from ivigsim.model.tables import output_markdown, parameter_markdown
     from ivigsim.validation.fcrn_effect import DAYS, fcrn_lowering_table
     from ivigsim.validation.runner import run_targets, verdict_markdown
@@ -33,8 +33,33 @@ def blocks() -> dict[str, str]:
         "validation": verdict_markdown(run_targets()),
         "fcrn-lowering": "\n".join(fcrn) + "\n",
         "mechanism-parameters": parameter_markdown(model, mechanism_modules),
+        "disease-parameters": "\n".join(
+            f"### {d.title}\n\n" + parameter_markdown(build_model(d.name), {d.module.name})
+            for d in DISEASES.values() if d.name != "none"),
+        "attribution-diseases": disease_attribution_markdown(),
         "attribution-itp": attribution_markdown(),
     }
+
+
+def disease_attribution_markdown() -> str:
+    """For each disease, which mechanisms carry the change in its readout (typical patient)."""
+    from ivigsim.attribution import attribute, readout
+    from ivigsim.dosing import get_regimen
+    from ivigsim.model.library import DISEASES
+    from ivigsim.scenario import Scenario
+
+    days = {"itp": 7.0, "mg": 14.0, "gbs": 28.0, "cidp": 42.0, "kawasaki": 2.0}
+    lines = ["| disease | readout, day | no mechanism | all | FcRn | anti-idiotype | FcgR blockade | B cells | Tregs "
+             "| cytokines | complement |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for d in DISEASES.values():
+        if d.name == "none":
+            continue
+        name, day = d.readouts[0], days[d.name]
+        a = attribute(Scenario(disease=d.name, regimen=get_regimen(d.indication), days=day,
+                               output_every_days=day), readout(name, day))
+        shares = " | ".join(f"{100 * a.share(m):.0f} %" for m in a.mechanisms)
+        lines.append(f"| {d.name} | `{name}`, day {day:g} | {a.none_on:.3g} | {a.all_on:.3g} | {shares} |")
+    return "\n".join(lines) + "\n"
 
 
 def attribution_markdown() -> str:

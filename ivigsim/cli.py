@@ -200,12 +200,13 @@ def parameters(
 def validate(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="also write the table as Markdown here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="disease trials with 300 patients per arm (as in CI)")] = False,
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
     from ivigsim.io.results import atomic_path
     from ivigsim.validation.runner import run_targets, verdict_markdown, verdict_rows
 
-    verdicts = run_targets()
+    verdicts = run_targets(fast=fast)
     if as_json:
         typer.echo(json.dumps(verdict_rows(verdicts), indent=2))
     else:

@@ -94,16 +94,23 @@ class ArmFile(_Strict):
     mechanisms: dict[str, bool | float] = {}
 
 
+class AlsoFile(_Strict):
+    measure: Literal["value", "change", "percent_change", "fold_change"] = "value"
+    criterion: str = Field(description="e.g. '>= 2'")
+
+
 class EndpointFile(_Strict):
     name: str
     output: str = Field(description="a model output, e.g. igg_total_g_per_L")
     summary: Literal["fraction", "mean", "median", "quantile", "time_to_event"]
-    measure: Literal["value", "change", "percent_change"] = "value"
+    measure: Literal["value", "change", "percent_change", "fold_change"] = "value"
     at_day: Quantity("day") | None = None
     window: tuple[Quantity("day"), Quantity("day")] | None = None
     over_window: Literal["any", "all", "mean", "min", "max"] | None = None
     criterion: str | None = Field(None, description="e.g. '>= 50'; for fraction and time_to_event")
     quantiles: list[float] = []
+    also: list[AlsoFile] | AlsoFile | None = Field(
+        None, description="further conditions, met at the same time, on other measures of the output (fraction only)")
 
 
 class TrialSimulationFile(_Strict):
@@ -216,8 +223,11 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     for i, e in enumerate(doc.endpoints):
         field = f"endpoints.{i}"
         criterion = Threshold.parse(e.criterion, f"{field}.criterion") if e.criterion is not None else None
+        also_files = e.also if isinstance(e.also, list) else ([e.also] if e.also else [])
+        also = tuple((a.measure, Threshold.parse(a.criterion, f"{field}.also.{j}.criterion"))
+                     for j, a in enumerate(also_files))
         endpoint = Endpoint(e.name, e.output, e.summary, e.measure, e.at_day, tuple(e.window) if e.window else None,
-                            e.over_window, criterion, tuple(e.quantiles))
+                            e.over_window, criterion, tuple(e.quantiles), also)
         endpoint.check(field, m.output_names, days)
         endpoints.append(endpoint)
     for name in doc.output.outputs:

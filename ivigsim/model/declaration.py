@@ -25,8 +25,10 @@ from ivigsim.model.expressions import Expression
 
 #: How a parameter's value was obtained. ``source``: taken from a publication;
 #: ``calibrated``: fitted to a calibration target; ``derived``: arithmetic on sourced
-#: values; ``assumption``: neither (the docs list these); ``covariate``: a patient fact.
-Provenance = Literal["source", "calibrated", "derived", "assumption", "covariate", "switch"]
+#: values; ``assumption``: neither (the docs list these); ``covariate``: a patient fact
+#: (body weight); ``baseline``: the patient's pretreatment disease state (a platelet count,
+#: a QMG score), which virtual populations draw; ``switch``: a mechanism's strength.
+Provenance = Literal["source", "calibrated", "derived", "assumption", "covariate", "baseline", "switch"]
 
 #: The time variable every expression may read, in days.
 TIME = "t"

@@ -1,7 +1,8 @@
 """Endpoints: what is read off each patient's trajectory, and how an arm summarises it.
 
 An endpoint names an ``output``, a ``measure`` of it (the value, the change from
-baseline, or the percent change; baseline = the value at t = 0, before treatment),
+baseline, the percent change, or the fold change; baseline = the value at t = 0, before
+treatment),
 *when* (``at_day`` or a ``window`` of days; saved times inside the window count) and a
 ``summary``:
 
@@ -11,6 +12,10 @@ baseline, or the percent change; baseline = the value at t = 0, before treatment
   ``mean``, ``min`` or ``max`` per patient;
 - ``time_to_event``: the first saved time in the window at which ``criterion`` holds,
   censored at the window's end.
+
+A fraction's criterion may need ``also`` conditions on other measures of the same output,
+met at the same time: "> 80 x 10^9/L and at least twice baseline" (Godeau 1999) is
+``criterion: "> 80"`` with ``also: {measure: fold_change, criterion: ">= 2"}``.
 
 Per patient an endpoint gives one number (``name``: the value, 0/1, or the event
 time) and, for time to event, an event flag (``name_event``).
@@ -28,7 +33,7 @@ from ivigsim.errors import InputError
 from ivigsim.population.criteria import Threshold
 from ivigsim.trial import statistics
 
-Measure = Literal["value", "change", "percent_change"]
+Measure = Literal["value", "change", "percent_change", "fold_change"]
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
 OverWindow = Literal["any", "all", "mean", "min", "max"]
 
@@ -44,6 +49,7 @@ class Endpoint:
     over_window: OverWindow | None = None
     criterion: Threshold | None = None
     quantiles: tuple[float, ...] = ()
+    also: tuple[tuple[Measure, Threshold], ...] = ()
 
     def check(self, field: str, outputs: Sequence[str], days: float) -> None:
         if not self.name.isidentifier():
@@ -74,6 +80,8 @@ class Endpoint:
         elif self.over_window is not None:
             raise InputError(f"{field}.over_window", "nothing (over_window applies to a window, not to at_day or time to event)",
                              self.over_window)
+        if self.also and self.summary != "fraction":
+            raise InputError(f"{field}.also", "also-conditions only with summary: fraction", self.summary)
         if self.summary == "quantile":
             if not self.quantiles or not all(0 < q < 1 for q in self.quantiles):
                 raise InputError(f"{field}.quantiles", "a list of quantiles in (0, 1), such as [0.1, 0.9]", list(self.quantiles))
@@ -92,16 +100,21 @@ class Endpoint:
 
     def per_patient(self, ts: np.ndarray, values: np.ndarray, days: float) -> dict[str, np.ndarray]:
         """``values``: (n_patients, n_times) of the output on ``ts``; returns the column(s)."""
-        baseline = values[:, [int(np.searchsorted(ts, 0.0))]]
-        with np.errstate(all="ignore"):
-            if self.measure == "change":
-                values = values - baseline
-            elif self.measure == "percent_change":
-                values = 100.0 * (values - baseline) / baseline
+        raw = values
+        values = _measure(raw, ts, self.measure)
         failed = ~np.isfinite(values).all(axis=1)
+        also = [(criterion, _measure(raw, ts, measure)) for measure, criterion in self.also]
+
+        def holds(v: np.ndarray, columns) -> np.ndarray:
+            hit = self.criterion.holds(v)
+            for criterion, measured in also:
+                hit = hit & criterion.holds(measured[:, columns])
+            return hit
+
         if self.at_day is not None:
-            v = values[:, int(np.searchsorted(ts, self.at_day))]
-            out = self.criterion.holds(v).astype(float) if self.criterion is not None else v.astype(float)
+            column = int(np.searchsorted(ts, self.at_day))
+            v = values[:, column]
+            out = holds(v, column).astype(float) if self.criterion is not None else v.astype(float)
             return {self.name: np.where(failed, np.nan, out)}
         a, b = self.window if self.window is not None else (0.0, days)
         inside = (ts >= a - 1e-12) & (ts <= b + 1e-12)
@@ -112,7 +125,7 @@ class Endpoint:
             first = np.where(event, tw[np.argmax(hit, axis=1)], b)
             return {self.name: np.where(failed, np.nan, first), f"{self.name}_event": np.where(failed, np.nan, event.astype(float))}
         if self.summary == "fraction":
-            hit = self.criterion.holds(w)
+            hit = holds(w, inside)
             out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
         else:
             out = {"mean": np.mean, "min": np.min, "max": np.max}[self.over_window](w, axis=1)
@@ -139,4 +152,18 @@ class Endpoint:
         when = (f"on day {self.at_day:g}" if self.at_day is not None else
                 f"{self.over_window or ''} in days {self.window[0]:g}-{self.window[1]:g}".strip() if self.window else "")
         crit = f" {self.criterion.text}" if self.criterion else ""
+        crit += "".join(f" and {m.replace('_', ' ')} {c.text}" for m, c in self.also)
         return f"{self.summary.replace('_', ' ')} of {what}{crit} {when}".strip()
+
+
+def _measure(values: np.ndarray, ts: np.ndarray, measure: str) -> np.ndarray:
+    """The value, change, percent change or fold change from baseline (t = 0)."""
+    baseline = values[:, [int(np.searchsorted(ts, 0.0))]]
+    with np.errstate(all="ignore"):
+        if measure == "change":
+            return values - baseline
+        if measure == "percent_change":
+            return 100.0 * (values - baseline) / baseline
+        if measure == "fold_change":
+            return values / baseline
+    return values

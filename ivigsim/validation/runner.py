@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from ivigsim.validation import mechanism_checks as mc
 from ivigsim.validation.pk import PK_SIMULATIONS
 from ivigsim.validation.targets import MECHANISM_TARGETS, PK_TARGETS, Target
+from ivigsim.validation.trial_targets import DISEASE_TARGETS, READOUTS, run_trial_targets
 
-ALL_TARGETS: tuple[Target, ...] = PK_TARGETS + MECHANISM_TARGETS
+ALL_TARGETS: tuple[Target, ...] = PK_TARGETS + MECHANISM_TARGETS + DISEASE_TARGETS
 SIMULATIONS: dict[str, Callable[..., float]] = {
     **PK_SIMULATIONS,
     "fcgr-onset": mc.fcgr_onset_days,
@@ -41,13 +42,17 @@ class Verdict:
         return self.label == "FAIL"
 
 
-def run_targets(targets: Iterable[Target] = ALL_TARGETS) -> list[Verdict]:
-    return [Verdict(t, SIMULATIONS[t.id]()) for t in targets]
+def run_targets(targets: Iterable[Target] = ALL_TARGETS, fast: bool = False) -> list[Verdict]:
+    """Simulate every target. ``fast``: disease trials with a few hundred patients per arm."""
+    targets = list(targets)
+    from_trials = run_trial_targets([t for t in targets if t.id in READOUTS], fast=fast)
+    return [Verdict(t, from_trials[t.id] if t.id in READOUTS else SIMULATIONS[t.id]()) for t in targets]
 
 
 def _interval(t: Target) -> str:
     lo, hi = t.acceptance
-    how = "published" if t.interval else ("+/-10 pp" if t.kind == "rate" else "+/-20 %")
+    how = ("published" if t.interval else "Wilson, counts" if t.counts
+           else "+/-10 pp" if t.kind == "rate" else "+/-20 %")
     return f"{lo:.3g}-{hi:.3g} ({how})"
 
 

@@ -31,11 +31,17 @@ class Target:
     note: str = ""
     #: Why the model is known to miss this target (shown in every report); empty if it should pass.
     known_gap: str = ""
+    #: For a rate published as counts (k of n) without an interval: its 95 % Wilson interval
+    #: is the published uncertainty, computed from the published numbers.
+    counts: tuple[int, int] | None = None
 
     @property
     def acceptance(self) -> tuple[float, float]:
         if self.interval is not None:
             return self.interval
+        if self.counts is not None:
+            k, n = self.counts
+            return tuple(100.0 * x for x in wilson_interval(k, n))
         if self.kind == "rate":
             return (self.published - 10.0, self.published + 10.0)  # percentage points
         return (0.8 * self.published, 1.2 * self.published)
@@ -43,6 +49,14 @@ class Target:
     def accepts(self, value: float) -> bool:
         lo, hi = self.acceptance
         return lo <= value <= hi
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n (Wilson 1927)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 PK_TARGETS: tuple[Target, ...] = (

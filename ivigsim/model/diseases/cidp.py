@@ -31,23 +31,23 @@ CIDP_MODULE = Module(
     title="Chronic inflammatory demyelinating polyneuropathy",
     description=__doc__ or "",
     parameters=(
-        Parameter("incat_baseline", 4.0, "dimensionless", "covariate",
+        Parameter("incat_baseline", 4.0, "dimensionless", "baseline",
                   "patient characteristic: adjusted INCAT score before treatment (ICE 2008 enrolled "
                   "scores of 2-9)", (0.5, 9.5), "adjusted INCAT before treatment (0-10)"),
         Parameter("cidp_remission", 0.0, "dimensionless", "assumption",
                   "assumption: by default the drive does not fade; virtual populations draw it (see the "
                   "placebo arm of ICE, docs/diseases.md)", (0.0, 1.0),
                   "share of the chronic drive that fades spontaneously"),
-        Parameter("cidp_ivig_insensitive_share", 0.3, "dimensionless", "calibrated",
+        Parameter("cidp_ivig_insensitive_share", 0.7, "dimensionless", "calibrated",
                   "calibrated to Hughes 2008 (ICE): 54 % responders on IVIG (docs/diseases.md); "
                   "between-subject variability makes some patients non-responders",
                   (0.0, 1.0), "share of the attack by routes IVIG does not reach"),
-        Parameter("cidp_remission_days", 30.0, "day", "assumption",
-                  "assumption: a spontaneous improvement unfolds over about a month", (1.0, 3650.0),
+        Parameter("cidp_remission_days", 15.0, "day", "assumption",
+                  "assumption: a spontaneous improvement unfolds over two to four weeks", (1.0, 3650.0),
                   "time constant of spontaneous remission"),
-        Parameter("remyelination_per_day", 0.03, "1/day", "calibrated",
-                  "calibrated to Hughes 2008 (ICE): 54 % responders on 2 g/kg then 1 g/kg every 3 weeks "
-                  "(docs/diseases.md)", (0.001, 1.0), "repair rate of demyelinated nerve"),
+        Parameter("remyelination_per_day", 0.025, "1/day", "calibrated",
+                  "calibrated with the IVIG-insensitive share to Hughes 2008 (ICE): 54 % responders on IVIG "
+                  "and 21 % on placebo (examples/trials/cidp-ice-2008.yaml; docs/diseases.md)", (0.001, 1.0), "repair rate of demyelinated nerve"),
     ),
     states=(State("demyelination", "dimensionless", "incat_baseline / 10", "share of nerve function lost"),),
     assignments=(

@@ -31,7 +31,7 @@ GBS_MODULE = Module(
     title="Guillain-Barre syndrome",
     description=__doc__ or "",
     parameters=(
-        Parameter("gbs_disability_baseline", 4.0, "dimensionless", "covariate",
+        Parameter("gbs_disability_baseline", 4.0, "dimensionless", "baseline",
                   "patient characteristic: GBS disability score at enrolment (default: unable to walk, as "
                   "in van der Meche 1992)", (0.5, 4.9), "GBS disability score before treatment (0-5)"),
         Parameter("gbs_response_resolution_per_day", 0.07, "1/day", "assumption",
@@ -40,12 +40,12 @@ GBS_MODULE = Module(
         Parameter("gbs_injury_balance", 1.5, "dimensionless", "assumption",
                   "assumption: at enrolment nerve injury still outpaces repair by half", (0.1, 10.0),
                   "injury / repair at enrolment"),
-        Parameter("nerve_repair_per_day", 0.045, "1/day", "calibrated",
+        Parameter("nerve_repair_per_day", 0.065, "1/day", "calibrated",
                   "calibrated to van der Meche 1992: >= 1 grade improvement at 4 weeks in 53 % on "
-                  "0.4 g/kg/day x 5 (docs/diseases.md)", (0.001, 1.0), "nerve repair rate"),
-        Parameter("axonal_share", 0.35, "dimensionless", "assumption",
-                  "assumption: most GBS in the trials was demyelinating; axonal injury, repaired slowly, "
-                  "leaves the deficits seen at 6 months (van Doorn 2010: about 20 % cannot walk)",
+                  "0.4 g/kg/day x 5 (examples/trials/gbs-van-der-meche-1992.yaml; docs/diseases.md)", (0.001, 1.0), "nerve repair rate"),
+        Parameter("axonal_share", 0.5, "dimensionless", "calibrated",
+                  "calibrated with nerve_repair_per_day: slowly repaired axonal injury leaves the deficits "
+                  "seen at 6 months (van Doorn 2010: about 20 % cannot walk unaided)",
                   (0.0, 1.0), "share of nerve injury that is axonal"),
         Parameter("axon_regrowth_per_day", 0.001, "1/day", "assumption",
                   "assumption: axonal regrowth (about 1 mm/day over tens of centimetres) restores function over a year or more",

@@ -37,12 +37,13 @@ KAWASAKI_MODULE = Module(
                   "assumption: half the inflammatory drive goes through activating Fc receptors "
                   "(immune complexes on monocytes and macrophages)", (0.0, 1.0),
                   "share of the inflammation driven through Fc-gamma receptors"),
-        Parameter("fever_cytokine_k", 0.3, "dimensionless", "assumption",
-                  "assumption: fever (>= 38 C) while bioactive cytokine exceeds about 30 % of its "
-                  "level at presentation", (0.01, 2.0), "cytokine level at half-maximal fever"),
-        Parameter("coronary_injury_per_day", 0.08, "1/day", "calibrated",
+        Parameter("fever_cytokine_k", 0.55, "dimensionless", "calibrated",
+                  "calibrated to McCrindle 2017: IVIG resistance (fever >= 36 h after the end of 2 g/kg) "
+                  "in 10-20 % (examples/trials/kawasaki-ivig-resistance.yaml)", (0.01, 2.0),
+                  "bioactive cytokine, relative to presentation, at half-maximal fever"),
+        Parameter("coronary_injury_per_day", 0.15, "1/day", "calibrated",
                   "calibrated to Newburger 1986: coronary abnormalities at 2 weeks in 23 % with aspirin "
-                  "alone (docs/diseases.md)", (0.0001, 10.0), "coronary injury rate at presentation"),
+                  "alone (examples/trials/kawasaki-newburger-1986.yaml)", (0.0001, 10.0), "coronary injury rate at presentation"),
         Parameter("coronary_healing_per_day", 0.01, "1/day", "calibrated",
                   "calibrated to Newburger 1986: 18 % with abnormalities at 7 weeks with aspirin alone",
                   (0.0, 1.0), "regression of coronary injury"),

@@ -38,7 +38,7 @@ MG_MODULE = Module(
     title="Myasthenia gravis",
     description=__doc__ or "",
     parameters=(
-        Parameter("qmg_baseline", 14.0, "dimensionless", "covariate",
+        Parameter("qmg_baseline", 14.0, "dimensionless", "baseline",
                   "patient characteristic: pretreatment QMG score (default: a worsening patient as in "
                   "Zinman 2007)", (0.5, 38.0), "QMG score before treatment (0-39)"),
         Parameter("achr_safety_margin", 0.7, "dimensionless", "assumption",

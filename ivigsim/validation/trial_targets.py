@@ -1,0 +1,141 @@
+"""Disease targets (calibration-targets s.4-8), each reproduced by a shipped trial file.
+
+A target reads one endpoint estimate of one arm of a trial in ``examples/trials/``, or the
+difference between two arms (the trials are paired: every arm treats the same virtual
+patients, so a difference carries no sampling noise from the population). Fractions are
+reported in per cent, as the publications do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivigsim.errors import InputError
+from ivigsim.validation.targets import Target
+
+#: Where the shipped trial files live in a checkout (the package is installed editable).
+TRIALS = Path(__file__).resolve().parents[2] / "examples" / "trials"
+#: Patients per arm for the quick run in the test suite (the files' own sizes for the full run).
+FAST_SIZE = 300
+
+
+@dataclass(frozen=True)
+class TrialReadout:
+    trial: str  # file name in examples/trials
+    arm: str
+    endpoint: str
+    statistic: str  # fraction, mean, median, median_time_day, ...
+    minus_arm: str | None = None  # report arm - minus_arm
+
+    def value(self, summary: dict) -> float:
+        def estimate(arm_name: str) -> float:
+            arm = next(a for a in summary["arms"] if a["arm"] == arm_name)
+            return arm["endpoints"][self.endpoint]["estimates"][self.statistic]["estimate"]
+
+        v = estimate(self.arm) - (estimate(self.minus_arm) if self.minus_arm else 0.0)
+        return 100.0 * v if self.statistic in ("fraction", "fraction_with_event") else v
+
+
+def _t(id, quantity, published, unit, source, role, readout, kind="level", interval=None, note="", gap="",
+       counts=None):
+    return Target(id, quantity, published, unit, source, "abstract", role, kind, interval, note, gap, counts), readout
+
+
+ROBAK = "Robak et al. 2009, Hematology 14(4):227, PMID 19635187"
+ROBAK_ASH = "Robak et al., ASH 2007 abstract of the same trial (secondary)"
+GODEAU = "Godeau et al. 1999, Br J Haematol 107(4):716"
+ZINMAN = "Zinman et al. 2007, Neurology 68(11):837, PMID 17353471"
+VDM = "van der Meche & Schmitz 1992, N Engl J Med 326(17):1123, PMID 1552913"
+VAN_DOORN = "van Doorn et al. 2010, J Clin Immunol 30 Suppl 1:S74"
+ICE = "Hughes et al. 2008 (ICE), Lancet Neurol 7(2):136, PMID 18178525"
+NEWBURGER = "Newburger et al. 1986, N Engl J Med 315(6):341, PMID 2426590"
+MCCRINDLE = "McCrindle et al. 2017, Circulation 135:e927"
+
+_FAST_TTR = ("the model's responders rise fast and alike: its median time to response is about 1.5-1.75 days and "
+             "about 20 % respond within a day, where the trial reports 2.5 days and 43 %; real responses look "
+             "bimodal (immediate and slow responders), which one Fc-receptor mechanism with log-normal "
+             "variability does not produce. Not tuned")
+
+_PAIRS = (
+    _t("itp-response-day7", "response (platelets >= 50) by day 7 after 1 g/kg/day x 2", 80.7, "%", ROBAK,
+       "calibration", TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "response_by_day7", "fraction"),
+       kind="rate", interval=(69.0, 89.0), note="phagocytosis_cooperativity fitted (with the day-8 median)"),
+    _t("itp-platelets-day8", "median platelet count on day 8 (its highest)", 149.0, "10^9/L", ROBAK_ASH,
+       "calibration", TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "platelets_day8", "median")),
+    _t("itp-time-to-response", "median time to response", 2.5, "day", ROBAK_ASH, "check",
+       TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "days_to_response", "median_time_day"), gap=_FAST_TTR),
+    _t("itp-response-within-1-day", "responded within 1 day", 43.0, "%", ROBAK_ASH, "check",
+       TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "response_within_day1", "fraction"), kind="rate",
+       gap=_FAST_TTR),
+    _t("itp-godeau-response-0.5", "day-4 response (> 80 and >= 2x baseline) after 0.5 g/kg", 21.1, "%", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "0.5 g/kg", "response_day4", "fraction"), kind="rate",
+       counts=(4, 19), note="4/19; interval: Wilson 95 % from the counts"),
+    _t("itp-godeau-response-1", "day-4 response (> 80 and >= 2x baseline) after 1 g/kg", 66.7, "%", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "1 g/kg", "response_day4", "fraction"), kind="rate",
+       counts=(12, 18), note="12/18; interval: Wilson 95 % from the counts"),
+    _t("itp-godeau-rise-day3-0.5", "mean rise in platelets on day 3 after 0.5 g/kg", 50.0, "10^9/L", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "0.5 g/kg", "rise_day3", "mean")),
+    _t("itp-godeau-rise-day3-1", "mean rise in platelets on day 3 after 1 g/kg", 92.0, "10^9/L", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "1 g/kg", "rise_day3", "mean")),
+    _t("itp-godeau-rise-day4-0.5", "mean rise in platelets on day 4 after 0.5 g/kg", 55.0, "10^9/L", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "0.5 g/kg", "rise_day4", "mean")),
+    _t("itp-godeau-rise-day4-1", "mean rise in platelets on day 4 after 1 g/kg", 106.0, "10^9/L", GODEAU,
+       "check", TrialReadout("itp-godeau-1999.yaml", "1 g/kg", "rise_day4", "mean")),
+    _t("mg-qmg-vs-placebo-day14", "QMG change vs placebo at day 14 after 2 g/kg", -1.60, "points", ZINMAN,
+       "calibration", TrialReadout("mg-zinman-2007.yaml", "IVIG 2 g/kg", "qmg_change_day14", "mean", "placebo"),
+       interval=(-3.23, 0.03), note="achr_antibody_k fitted"),
+    _t("mg-benefit-day28", "QMG change vs placebo at day 28 (benefit lasting)", -1.60, "points", ZINMAN, "check",
+       TrialReadout("mg-zinman-2007.yaml", "IVIG 2 g/kg", "qmg_change_day28", "mean", "placebo"),
+       interval=(-1e9, 0.0), note="the trial reports benefit lasting to day 28: accepted if still below 0"),
+    _t("gbs-improved-week4", ">= 1 grade better on the GBS disability scale at 4 weeks", 53.0, "%", VDM,
+       "calibration", TrialReadout("gbs-van-der-meche-1992.yaml", "IVIG 0.4 g/kg x 5", "improved_1_grade_week4",
+                                   "fraction"), kind="rate", note="nerve_repair_per_day fitted"),
+    _t("gbs-days-to-improvement", "median time to >= 1 grade improvement", 27.0, "day", VDM, "check",
+       TrialReadout("gbs-van-der-meche-1992.yaml", "IVIG 0.4 g/kg x 5", "days_to_1_grade_better", "median_time_day")),
+    _t("gbs-cannot-walk-month6", "cannot walk unaided at 6 months (under IVIG)", 20.0, "%", VAN_DOORN, "calibration",
+       TrialReadout("gbs-van-der-meche-1992.yaml", "IVIG 0.4 g/kg x 5", "cannot_walk_month6", "fraction"),
+       kind="rate", note="'about 20 %' under standard care; axonal_share fitted"),
+    _t("cidp-responders-ivig", "responders kept to week 24 on IVIG", 54.2, "%", ICE, "calibration",
+       TrialReadout("cidp-ice-2008.yaml", "IVIG", "responder_kept_to_week24", "fraction"), kind="rate",
+       counts=(32, 59), note="32/59 (Wilson 95 % from the counts); cidp_ivig_insensitive_share and remyelination fitted"),
+    _t("cidp-responders-placebo", "responders kept to week 24 on placebo", 20.7, "%", ICE, "calibration",
+       TrialReadout("cidp-ice-2008.yaml", "placebo", "responder_kept_to_week24", "fraction"), kind="rate",
+       counts=(12, 58), note="12/58 (Wilson 95 % from the counts); the population's typical spontaneous remission fitted"),
+    _t("kawasaki-caa-week2-aspirin", "coronary abnormalities at 2 weeks, aspirin alone", 23.0, "%", NEWBURGER,
+       "calibration", TrialReadout("kawasaki-newburger-1986.yaml", "aspirin alone", "coronary_abnormality_week2",
+                                   "fraction"), kind="rate", note="coronary_injury_per_day fitted"),
+    _t("kawasaki-caa-week7-aspirin", "coronary abnormalities at 7 weeks, aspirin alone", 18.0, "%", NEWBURGER,
+       "calibration", TrialReadout("kawasaki-newburger-1986.yaml", "aspirin alone", "coronary_abnormality_week7",
+                                   "fraction"), kind="rate", note="coronary_healing_per_day fitted"),
+    _t("kawasaki-caa-week2-ivig", "coronary abnormalities at 2 weeks, IVIG 0.4 g/kg/day x 4", 8.0, "%", NEWBURGER,
+       "check", TrialReadout("kawasaki-newburger-1986.yaml", "IVIG 0.4 g/kg x 4", "coronary_abnormality_week2",
+                             "fraction"), kind="rate"),
+    _t("kawasaki-caa-week7-ivig", "coronary abnormalities at 7 weeks, IVIG 0.4 g/kg/day x 4", 4.0, "%", NEWBURGER,
+       "check", TrialReadout("kawasaki-newburger-1986.yaml", "IVIG 0.4 g/kg x 4", "coronary_abnormality_week7",
+                             "fraction"), kind="rate"),
+    _t("kawasaki-ivig-resistance", "fever >= 36 h after the end of 2 g/kg", 15.0, "%", MCCRINDLE, "calibration",
+       TrialReadout("kawasaki-ivig-resistance.yaml", "IVIG 2 g/kg", "fever_36h_after_infusion", "fraction"),
+       kind="rate", interval=(10.0, 20.0), note="'10-20 %'; fever_cytokine_k fitted"),
+)
+
+DISEASE_TARGETS: tuple[Target, ...] = tuple(t for t, _ in _PAIRS)
+READOUTS: dict[str, TrialReadout] = {t.id: r for t, r in _PAIRS}
+
+
+def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS) -> dict[str, float]:
+    """Simulated value of each target, running each trial file once."""
+    from ivigsim.io.trial_file import load_trial
+    from ivigsim.trial.runner import run_trial
+
+    if not trials_dir.is_dir():
+        raise InputError("--trials", "the folder of shipped trial files (examples/trials in a checkout)", str(trials_dir))
+    files = sorted({READOUTS[t.id].trial for t in targets})
+    summaries = {}
+    for name in files:
+        trial = load_trial(trials_dir / name)
+        if fast:
+            trial = dataclasses.replace(trial, size=min(trial.size, FAST_SIZE))
+        summaries[name] = run_trial(trial).summary
+    return {t.id: READOUTS[t.id].value(summaries[READOUTS[t.id].trial]) for t in targets}
