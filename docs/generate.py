@@ -30,6 +30,9 @@ def blocks() -> dict[str, str]:
     return {
         "parameters": parameter_markdown(model),
         "outputs": output_markdown(model),
+        "disease-outputs": "\n".join(
+            f"### {d.title} (`disease: {d.name}`)\n\n" + output_markdown(build_model(d.name), {d.module.name})
+            for d in DISEASES.values() if d.name != "none"),
         "validation": verdict_markdown(run_targets()),
         "fcrn-lowering": "\n".join(fcrn) + "\n",
         "mechanism-parameters": parameter_markdown(model, mechanism_modules),

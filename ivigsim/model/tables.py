@@ -38,13 +38,18 @@ def parameter_markdown(model: Model, modules: Collection[str] | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
-def output_markdown(model: Model) -> str:
+def output_markdown(model: Model, modules: Collection[str] | None = None) -> str:
+    """The result variables (outputs, states, inputs), optionally only those of some modules."""
     lines = ["| output | unit | meaning |", "|---|---|---|"]
-    for a in model.assignments:
-        if a.output:
-            lines.append(f"| `{a.name}` | {a.unit} | {a.description} |")
-    for s in model.states:
-        lines.append(f"| `{s.name}` | {s.unit} | state: {s.description or s.name} |")
-    for i in model.inputs:
-        lines.append(f"| `{i.name}` | {i.unit} | input: {i.description} |")
+    chosen = [m for m in model.modules if modules is None or m.name in modules]
+    for m in chosen:
+        for a in m.assignments:
+            if a.output:
+                lines.append(f"| `{a.name}` | {a.unit} | {a.description} |")
+    for m in chosen:
+        for s in m.states:
+            lines.append(f"| `{s.name}` | {s.unit} | state: {s.description or s.name} |")
+    for m in chosen:
+        for i in m.inputs:
+            lines.append(f"| `{i.name}` | {i.unit} | input: {i.description} |")
     return "\n".join(lines) + "\n"
