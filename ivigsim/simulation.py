@@ -7,6 +7,7 @@ One patient is a batch of one: the same path serves trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
@@ -15,6 +16,7 @@ from ivigsim import __version__
 from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve
+from ivigsim.engine.solver import Dopri5
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.scenario import Scenario
@@ -47,6 +49,24 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     return overrides
 
 
+def solve_robustly(problem: Problem, saveat: SaveAt, solver: Dopri5) -> Solution:
+    """Solve with the scenario's solver (vectorised NumPy: nothing to compile for one
+    patient); if a patient's solve fails because the model is stiff for its parameters,
+    solve the batch again with the compiled stiffness-switching solver (``Auto``)."""
+    # A non-stiff patient needs a few hundred steps (a few per output day); a stiff one
+    # needs tens of thousands, so the explicit attempt gets a budget scaled to the span.
+    span = float(saveat.ts[-1] - problem.t0)
+    budget = replace(solver, max_steps=min(solver.max_steps, 5_000 + int(20 * span))) \
+        if isinstance(solver, Dopri5) else solver
+    solution = solve(problem, saveat, budget)
+    stiff = np.isin(solution.status, (Status.MAX_STEPS, Status.STEP_TOO_SMALL))
+    if not stiff.any() or not isinstance(solver, Dopri5):
+        return solution
+    from ivigsim.engine.compiled import Auto
+
+    return solve(problem, saveat, Auto(rtol=solver.rtol, atol=solver.atol, max_steps=solver.max_steps))
+
+
 def simulate_variants(
     scenario: Scenario, variants: Sequence[dict[str, float]], model: CompiledModel | None = None
 ) -> xr.Dataset:
@@ -62,7 +82,7 @@ def simulate_variants(
     params = np.concatenate(columns, axis=1)
     schedule = plan_schedule(model, [plan] * len(variants))
     grid = output_times(scenario.days, scenario.output_every_days)
-    solution = solve(Problem(model, params, schedule), SaveAt(grid), scenario.solver)
+    solution = solve_robustly(Problem(model, params, schedule), SaveAt(grid), scenario.solver)
     ds = to_dataset(model, params, schedule, solution)
     ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
                     indication=scenario.indication or "none")
@@ -83,7 +103,7 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
     infusions = [inf for inf in (plan.infusions if plan else ()) if inf.end_day <= scenario.days]
     edges = np.array([t for inf in infusions for t in (inf.start_day, inf.end_day)])
     ts = np.union1d(grid, edges)
-    solution = solve(Problem(model, params, schedule), SaveAt(ts), scenario.solver)
+    solution = solve_robustly(Problem(model, params, schedule), SaveAt(ts), scenario.solver)
     full = to_dataset(model, params, schedule, solution)
     ds = full.isel(time=np.searchsorted(ts, grid))
     if infusions:

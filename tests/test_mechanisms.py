@@ -148,3 +148,28 @@ def test_cytokine_neutralisation_lowers_bioactive_cytokine_at_once():
     cytokine = ds["cytokine_fraction_of_baseline"].values[0]
     assert cytokine[1] < 0.8  # 6 h after the start of the infusion
     assert cytokine[-1] > cytokine.min()
+
+
+def _bounded(p, u):
+    """A value inside a parameter's bounds from u in [0, 1] (log-uniform where it spans decades)."""
+    lo, hi = p.bounds
+    hi = hi if np.isfinite(hi) else 10 * max(p.value, 1.0)
+    if lo > 0 and hi / lo > 100:
+        return float(np.clip(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))), lo, hi))
+    return float(np.clip(lo + u * (hi - lo), lo, hi))
+
+
+@MECHANISM
+@settings(max_examples=15, deadline=None)
+@given(u=st.lists(st.floats(0.0, 1.0), min_size=8, max_size=8), dose=st.floats(0.2, 2.0))
+def test_dynamics_finite_and_non_negative_for_any_parameters_in_bounds(module, u, dose):
+    """Each mechanism's own parameters anywhere in their bounds: the model stays sane under IVIG."""
+    params = {p.name: _bounded(p, x) for p, x in zip(module.parameters, u)}
+    regimen = Regimen((Dose(0.0, dose),), get_product("generic-10"))
+    ds = simulate(Scenario(regimen=regimen, days=42.0, parameters=params))
+    assert int(ds["solver_status"][0]) == 0, params
+    for name in TIME_SERIES(ds):
+        values = ds[name].values
+        assert np.isfinite(values).all(), (name, params)
+        # Non-negative up to solver error: amounts near zero carry the absolute tolerance (1e-9).
+        assert (values >= -1e-7).all(), (name, values.min(), params)

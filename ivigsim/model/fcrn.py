@@ -128,9 +128,10 @@ FCRN = Module(
         ),
         Assignment(
             "fcrn_rescue_fraction",
-            "(1 - fcrn_blockade) * (fcrn_rescue_baseline"
-            " + fcrn_saturation_strength * (fcrn_rescue_saturable - fcrn_rescue_baseline))",
-            "dimensionless", "share of IgG entering catabolism that is recycled", output=True,
+            "(1 - fcrn_blockade) * min(1, max(0, fcrn_rescue_baseline"
+            " + fcrn_saturation_strength * (fcrn_rescue_saturable - fcrn_rescue_baseline)))",
+            "dimensionless", "share of IgG entering catabolism that is recycled (a strength above 1"
+            " exaggerates saturation, kept within 0-1)", output=True,
         ),
         Assignment(
             "catabolic_rate_per_day", "catabolic_entry_rate_per_day * (1 - fcrn_rescue_fraction)",

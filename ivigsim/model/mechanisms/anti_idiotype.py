@@ -31,7 +31,7 @@ ANTI_IDIOTYPE = Module(
                   "second-order rate of autoantibody binding by IVIG anti-idiotypes"),
         Parameter("immune_complex_clearance_per_day", 5.0, "1/day", "assumption",
                   "assumption: small immune complexes cleared by the mononuclear phagocyte system within hours",
-                  (0.1, 100.0), "first-order clearance of immune complexes"),
+                  (0.1, 1000.0), "first-order clearance of immune complexes"),
     ),
     states=(State("immune_complex_g", "g", "0", "autoantibody bound in IVIG immune complexes (plasma)"),),
     assignments=(

@@ -31,7 +31,7 @@ FCGR_BLOCKADE = Module(
                   (0.1, 1000.0), "IVIG-derived IgG giving half occupancy at equilibrium"),
         Parameter("fcgr_release_per_day", 0.7, "1/day", "assumption",
                   "assumption: receptor turnover/release of bound IgG within about a day, so blockade "
-                  "sets in within days (Fehr 1982)", (0.01, 50.0), "k_off of occupied receptors"),
+                  "sets in within days (Fehr 1982)", (0.01, 100.0), "k_off of occupied receptors"),
     ),
     states=(State("fcgr_occupancy", "dimensionless", "0", "share of activating FcgammaR occupied by IVIG"),),
     assignments=(
