@@ -147,3 +147,12 @@ def test_example_trial_files_run(path, tmp_path):
     result = run_trial(replace(trial, size=min(trial.size, 40)), tmp_path / "out", chunk_size=16)
     for arm in result.summary["arms"]:
         assert arm["failed"] == 0
+
+
+def test_the_example_in_docs_trials_md_is_a_valid_trial():
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "trials.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, flags=re.S).group(1)
+    trial = parse_trial(yaml.safe_load(block))
+    assert [a.name for a in trial.arms] == ["no treatment", "2 g/kg", "FcRn blocked"]

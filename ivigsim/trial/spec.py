@@ -95,6 +95,8 @@ class Trial:
         """A hash of what determines the results (for --resume to check it continues the same trial)."""
         from ivigsim import __version__
 
-        payload = {"source": self.source or repr(self), "version": __version__}
+        settings = (self.size, self.seed, self.design, self.days, self.output_every_days, repr(self.solver),
+                    self.trajectories, self.trajectory_outputs)
+        payload = {"source": self.source or repr(self), "settings": repr(settings), "version": __version__}
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
