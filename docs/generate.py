@@ -92,12 +92,28 @@ def render(text: str, generated: dict[str, str]) -> str:
     return re.sub(r"<!-- BEGIN generated:([\w-]+) -->\n.*?<!-- END generated:\1 -->", replace, text, flags=re.S)
 
 
+def schemas() -> dict[Path, str]:
+    """The JSON Schemas of the scenario and trial files, published under docs/schemas/."""
+    import json
+
+    from ivigsim.io.scenario_file import scenario_json_schema
+    from ivigsim.io.trial_file import trial_json_schema
+
+    return {DOCS / "schemas" / "scenario.schema.json": json.dumps(scenario_json_schema(), indent=2) + "\n",
+            DOCS / "schemas" / "trial.schema.json": json.dumps(trial_json_schema(), indent=2) + "\n"}
+
+
 def stale_files(generated: dict[str, str] | None = None) -> list[Path]:
     generated = generated or blocks()
-    return [p for p in sorted(DOCS.glob("*.md")) if render(p.read_text(), generated) != p.read_text()]
+    stale = [p for p in sorted(DOCS.glob("*.md")) if render(p.read_text(), generated) != p.read_text()]
+    return stale + [p for p, text in schemas().items() if not p.exists() or p.read_text() != text]
 
 
 def main() -> int:
+    for path, text in schemas().items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"updated {path}")
     generated = blocks()
     for path in sorted(DOCS.glob("*.md")):
         text = path.read_text()
