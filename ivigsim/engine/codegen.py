@@ -37,34 +37,7 @@ def scalar(expression) -> str:
     """Scalar source for an expression: NumPy's spelling, except that a power goes through
     ``_pw``, which takes the exact shortcuts for the exponents models use most (0.5, 1, 2)
     and leaves the rest to ``pow`` (``pow`` is several times the cost of a multiplication)."""
-    import ast
-
-    from ivigsim.model.expressions import _BINARY, FUNCTIONS
-
-    def emit(node) -> str:
-        if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.Pow):
-                return f"_pw({emit(node.left)}, {emit(node.right)})"
-            return f"({emit(node.left)} {_BINARY[type(node.op)]} {emit(node.right)})"
-        if isinstance(node, ast.UnaryOp):
-            return f"({'-' if isinstance(node.op, ast.USub) else '+'}{emit(node.operand)})"
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Constant):
-            return repr(float(node.value))
-        if isinstance(node, ast.Call):
-            name = node.func.id
-            args = [emit(a) for a in node.args]
-            fn = FUNCTIONS[name]
-            out = args[0]
-            if name in ("min", "max"):
-                for a in args[1:]:
-                    out = f"{fn}({out}, {a})"
-                return out
-            return f"{fn}({', '.join(args)})"
-        raise AssertionError(node)
-
-    return emit(expression._tree)
+    return expression.to_numpy(power=lambda base, exponent: f"_pw({base}, {exponent})")
 
 
 def _unpack(model: Model, needed: set[str]) -> list[str]:

@@ -14,6 +14,7 @@ do I/O or depend on hidden state. Parsing uses Python's own ``ast``.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -64,9 +65,13 @@ class Expression:
             if isinstance(node, ast.Name) and node.id not in FUNCTIONS
         )
 
-    def to_numpy(self) -> str:
-        """Python source evaluating the expression on NumPy arrays (names unchanged)."""
-        return _emit(self._tree)
+    def to_numpy(self, power: Callable[[str, str], str] | None = None) -> str:
+        """Python source evaluating the expression on NumPy arrays (names unchanged).
+
+        ``power(base, exponent)`` spells a power (default ``(base ** exponent)``); the
+        compiled engine passes one that takes fast paths for common exponents.
+        """
+        return _emit(self._tree, power or (lambda a, b: f"({a} ** {b})"))
 
     def __str__(self) -> str:
         return self.text
@@ -99,18 +104,21 @@ def _check(node: ast.AST, text: str) -> None:
         )
 
 
-def _emit(node: ast.AST) -> str:
+def _emit(node: ast.AST, power: Callable[[str, str], str]) -> str:
     if isinstance(node, ast.BinOp):
-        return f"({_emit(node.left)} {_BINARY[type(node.op)]} {_emit(node.right)})"
+        left, right = _emit(node.left, power), _emit(node.right, power)
+        if isinstance(node.op, ast.Pow):
+            return power(left, right)
+        return f"({left} {_BINARY[type(node.op)]} {right})"
     if isinstance(node, ast.UnaryOp):
-        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{_emit(node.operand)})"
+        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{_emit(node.operand, power)})"
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Constant):
         return repr(float(node.value))
     if isinstance(node, ast.Call):
         name = node.func.id  # type: ignore[attr-defined]
-        args = [_emit(a) for a in node.args]
+        args = [_emit(a, power) for a in node.args]
         if name in ("min", "max") and len(args) > 2:
             # np.minimum is binary: fold left.
             out = args[0]
