@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ivigsim.engine.solver import check_tolerances
 from ivigsim.errors import InputError
 
 #: Batches smaller than this run on one thread (thread start-up is not worth it).
@@ -39,12 +40,7 @@ class _Compiled:
     METHOD: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
-        if not 1e-14 <= self.rtol <= 0.1:
-            raise InputError("solver.rtol", "a relative tolerance between 1e-14 and 0.1", self.rtol)
-        if not 0 < self.atol <= 1:
-            raise InputError("solver.atol", "an absolute tolerance in (0, 1]", self.atol)
-        if self.max_steps < 1:
-            raise InputError("solver.max_steps", "a positive integer", self.max_steps)
+        check_tolerances(self.rtol, self.atol, self.max_steps)
         if self.threads is not None and self.threads < 1:
             raise InputError("solver.threads", "a number of threads >= 1", self.threads)
 

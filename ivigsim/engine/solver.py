@@ -27,6 +27,16 @@ A = (
 E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
 
 
+def check_tolerances(rtol: float, atol: float, max_steps: int) -> None:
+    """The checks every solver configuration shares."""
+    if not 1e-14 <= rtol <= 0.1:
+        raise InputError("solver.rtol", "a relative tolerance between 1e-14 and 0.1", rtol)
+    if not 0 < atol <= 1:
+        raise InputError("solver.atol", "an absolute tolerance in (0, 1]", atol)
+    if max_steps < 1:
+        raise InputError("solver.max_steps", "a positive integer", max_steps)
+
+
 @dataclass(frozen=True)
 class Dopri5:
     """Explicit adaptive Runge-Kutta 5(4) with the 5th-order solution propagated (FSAL).
@@ -43,12 +53,7 @@ class Dopri5:
     max_factor: float = 5.0
 
     def __post_init__(self) -> None:
-        if not 1e-14 <= self.rtol <= 0.1:
-            raise InputError("solver.rtol", "a relative tolerance between 1e-14 and 0.1", self.rtol)
-        if not 0 < self.atol <= 1:
-            raise InputError("solver.atol", "an absolute tolerance in (0, 1]", self.atol)
-        if self.max_steps < 1:
-            raise InputError("solver.max_steps", "a positive integer", self.max_steps)
+        check_tolerances(self.rtol, self.atol, self.max_steps)
 
     def step(self, rhs, t, y, h, k1):
         """One trial step for every patient: returns (y5, k7, error norm)."""
