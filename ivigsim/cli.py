@@ -325,19 +325,21 @@ def safety(
     as_json: Annotated[bool, typer.Option("--json", help="print the tables as JSON")] = False,
 ) -> None:
     """Adverse-event risks per infusion and per course, residual infection risk, and a rate plan."""
-    from ivigsim.io.scenario_file import parse_scenario, read_yaml
-    from ivigsim.safety.schema import parse_risk_factors, split_scenario
+    from ivigsim.io.scenario_file import load_scenario, read_yaml
+    from ivigsim.safety.factors import RiskFactors
+    from ivigsim.safety.schema import parse_risk_factors
     from ivigsim.safety.summary import assess
 
-    document, section = split_scenario(read_yaml(file))
-    if factors is not None and section is not None:
+    scenario = load_scenario(file)
+    if factors is not None and scenario.risk_factors is not None:
         _fail(f"--factors: expected either --factors or a risk_factors: section in {file}, got both")
     if factors is not None and not factors.is_file():
         raise InputError("--factors", "an existing risk-factors file (YAML)", str(factors))
-    risk_factors = parse_risk_factors(read_yaml(factors), "--factors") if factors is not None else parse_risk_factors(section)
+    risk_factors = (parse_risk_factors(read_yaml(factors), "--factors") if factors is not None
+                    else scenario.risk_factors or RiskFactors())
     if not (isinstance(max_hours, (int, float)) and 1.0 <= max_hours <= 72.0):
         raise InputError("--max-hours", "a duration from 1 to 72 hours", max_hours)
-    report = assess(parse_scenario(document, str(file)), risk_factors, max_hours=max_hours)
+    report = assess(scenario, risk_factors, max_hours=max_hours)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return

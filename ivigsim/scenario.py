@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ivigsim.dosing import Regimen
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
+
+if TYPE_CHECKING:  # a type only: the safety package imports this module
+    from ivigsim.safety.factors import RiskFactors
 
 #: Longest span a scenario may simulate (20 years), to catch unit mistakes early.
 MAX_DAYS = 7300.0
@@ -30,6 +34,8 @@ class Scenario:
     mechanisms: Mapping[str, bool | float] = field(default_factory=dict)
     solver: Dopri5 = field(default_factory=Dopri5)
     name: str = "scenario"
+    #: Adverse-event risk factors (None: none known); simulate attaches the risks.
+    risk_factors: RiskFactors | None = None
 
     def __post_init__(self) -> None:
         if self.disease is not None:

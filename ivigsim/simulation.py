@@ -122,6 +122,9 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
     ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
                     indication=scenario.indication or "none")
     if plan is not None:
+        from ivigsim.safety.report import attach_risks
+
+        ds = attach_risks(ds, scenario, scenario.risk_factors)
         ds.attrs["infusions"] = _describe_infusions(plan)
         ds.attrs["dosing_weight_kg"] = plan.dosing_weight_kg
         ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)

@@ -48,6 +48,8 @@ class Summary:
     endogenous_igg_nadir_fraction: float
     infused_g: float
     readouts: tuple[ReadoutSummary, ...] = ()
+    #: Probability of each adverse event over the course (event -> probability), if computed.
+    course_risks: tuple[tuple[str, float], ...] = ()
 
     def lines(self) -> list[str]:
         out = [r.line() for r in self.readouts] + [
@@ -65,6 +67,9 @@ class Summary:
         )
         out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
+        if self.course_risks:
+            risks = ", ".join(f"{name.replace('_', ' ')} {100 * p:.1f} %" for name, p in self.course_risks)
+            out.append(f"adverse events over the course (probability): {risks}")
         return out
 
 
@@ -126,4 +131,7 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         endogenous_igg_nadir_fraction=float(np.nanmin(endo) / endo[0]),
         infused_g=infused,
         readouts=summarise_readouts(ds, patient),
+        course_risks=tuple(
+            (str(e), float(p)) for e, p in zip(ds["event"].values, ds["adverse_event_course_probability"].values[patient])
+        ) if "adverse_event_course_probability" in ds else (),
     )

@@ -70,6 +70,7 @@ EXPECTED_INFUSED_G = {
     "healthy-0.2-g-per-kg": 0.2 * 75,
     "fcrn-saturation-off": 2.0 * 80,  # standard gbs, 80 kg
     "pid-replacement": 6 * 0.4 * 62,  # days 0, 28, ..., 140
+    "safety-cidp-at-risk": (2.0 + 8 * 1.0) * 75,  # the CIDP example with risk factors
 }
 
 

@@ -33,6 +33,7 @@ from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
+from ivigsim.safety.schema import RiskFactorsFile
 from ivigsim.scenario import Scenario
 
 
@@ -207,6 +208,7 @@ class ScenarioFile(_Strict):
     simulation: SimulationFile = SimulationFile()
     parameters: dict[str, float] = Field({}, description="model parameter overrides by name")
     mechanisms: dict[str, bool | float] = Field({}, description="mechanism switches: true, false or a strength")
+    risk_factors: RiskFactorsFile | None = Field(None, description="adverse-event risk factors (see docs/safety.md)")
 
     def build(self) -> Scenario:
         indication = self.indication
@@ -244,6 +246,7 @@ class ScenarioFile(_Strict):
                 mechanisms=dict(self.mechanisms),
                 solver=solver,
                 name=self.name,
+                risk_factors=self.risk_factors.build() if self.risk_factors else None,
             )
 
 

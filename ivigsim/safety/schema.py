@@ -64,15 +64,3 @@ def parse_risk_factors(data: Any, where: str = SECTION) -> RiskFactors:
             raise InputError(field, f"no such field (one of {', '.join(RiskFactorsFile.model_fields)})", err["input"]) from None
         expected = err["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
         raise InputError(field, expected, err["input"]) from None
-
-
-def split_scenario(data: Any) -> tuple[Any, Any]:
-    """(the scenario document without its ``risk_factors`` section, that section or None).
-
-    The scenario loader refuses unknown fields, so the section is taken out before the rest
-    is validated as a scenario.
-    """
-    if isinstance(data, dict) and SECTION in data:
-        rest = {k: v for k, v in data.items() if k != SECTION}
-        return rest, data[SECTION]
-    return data, None

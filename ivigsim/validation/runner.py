@@ -10,7 +10,24 @@ from ivigsim.validation.pk import PK_SIMULATIONS
 from ivigsim.validation.targets import MECHANISM_TARGETS, PK_TARGETS, Target
 from ivigsim.validation.trial_targets import DISEASE_TARGETS, READOUTS, run_trial_targets
 
-ALL_TARGETS: tuple[Target, ...] = PK_TARGETS + MECHANISM_TARGETS + DISEASE_TARGETS
+def _safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
+    """Adverse-event rows of calibration-targets s.9 (ivigsim.safety.calibration), in per cent."""
+    from ivigsim.safety.calibration import TARGETS
+
+    out = []
+    for t in TARGETS:
+        if t.id == "arterial-thrombosis-hr":  # a hazard ratio with its published 95 % CI, not a rate
+            target = Target(t.id, t.quantity, t.published, "ratio", t.source, "abstract", t.role, "level",
+                            interval=(1.25, 9.25))
+            out.append((target, lambda t=t: t.simulated()))
+        else:
+            target = Target(t.id, t.quantity, 100 * t.published, "%", t.source, "abstract", t.role, "rate")
+            out.append((target, lambda t=t: 100 * t.simulated()))
+    return tuple(out)
+
+
+SAFETY: tuple[tuple[Target, Callable[[], float]], ...] = _safety_targets()
+ALL_TARGETS: tuple[Target, ...] = PK_TARGETS + MECHANISM_TARGETS + DISEASE_TARGETS + tuple(t for t, _ in SAFETY)
 SIMULATIONS: dict[str, Callable[..., float]] = {
     **PK_SIMULATIONS,
     "fcgr-onset": mc.fcgr_onset_days,
@@ -18,6 +35,7 @@ SIMULATIONS: dict[str, Callable[..., float]] = {
     "treg-day7": mc.treg_day7_pct,
     "complement-day14": mc.complement_day14_pct,
     "complement-0.5-g-per-kg": mc.complement_after_half_g_pct,
+    **{t.id: f for t, f in SAFETY},
 }
 
 
