@@ -37,6 +37,8 @@ from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model
 from ivigsim.model.patient import Patient
 from ivigsim.population import CounterRNG, Screening, draw, screen
+from ivigsim.safety.events import EVENTS
+from ivigsim.safety.trial import safety_columns, summarise_safety
 from ivigsim.simulation import INFUSION_INPUT
 from ivigsim.trial.spec import Arm, Trial
 
@@ -59,6 +61,14 @@ def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Scree
         s = screen(trial.population, model, rng, trial.size, "")
         return [s] * len(trial.arms)
     return [screen(trial.population, model, rng, trial.size, arm_stream(trial, k)) for k in range(len(trial.arms))]
+
+
+def _per_kg_plan(trial: Trial, arm: Arm):
+    """The arm's infusions for 1 kg of dosing weight, those starting within the trial."""
+    if arm.regimen is None:
+        return None
+    plan = replace(arm.regimen, dosing_weight="actual").compile(Patient(weight_kg=1.0), trial.indication)
+    return replace(plan, infusions=tuple(i for i in plan.infusions if i.start_day < trial.days))
 
 
 def _per_kg_schedule(model: CompiledModel, trial: Trial, arm: Arm) -> InputSchedule:
@@ -123,6 +133,11 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         columns["solver_rejected"] = observed.n_rejected.astype(np.int64)
         for e in trial.endpoints:
             columns |= e.per_patient(ts, observed.output(e.output), trial.days)
+        # Adverse events: each patient's risk over the arm's regimen and sampled events,
+        # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
+        covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
+        columns |= safety_columns(_per_kg_plan(trial, arm), covariates, rng, ids,
+                                  stream=f"safety/{arm_stream(trial, k)}")
         frames.append(pd.DataFrame(columns))
         n_traj = max(0, min(stop, trial.trajectories) - start)
         if n_traj:
@@ -250,7 +265,9 @@ def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], cl
 
 
 def summary_columns(trial: Trial) -> list[str]:
-    return ["arm", "patient", "solver_status", "solver_steps", *[c for e in trial.endpoints for c in e.columns()]]
+    safety = [f"ae_{e.name}_{what}" for e in EVENTS for what in ("probability", "events")]
+    return ["arm", "patient", "solver_status", "solver_steps", *[c for e in trial.endpoints for c in e.columns()],
+            *safety]
 
 
 def read_patients(out: Path, trial: Trial, columns: list[str] | None = None) -> pd.DataFrame:
@@ -278,6 +295,8 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
             "mean_solver_steps": float(rows["solver_steps"].mean()) if len(rows) else math.nan,
             "screening": screenings[k].describe(),
             "endpoints": endpoints,
+            "adverse_events": summarise_safety({c: rows[c].to_numpy(dtype=float) for c in rows.columns
+                                                if c.startswith("ae_")}),
         })
     return {"trial": trial.name, "disease": trial.disease, "seed": trial.seed, "size_per_arm": trial.size,
             "design": trial.design, "level": 0.95, "arms": arms}
@@ -298,6 +317,12 @@ def format_summary(summary: dict) -> str:
             for stat, est in e["estimates"].items():
                 interval = f"[{num(est['lower'])}, {num(est['upper'])}]"
                 lines.append(f"  {name:34s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} {est['n']:>8d}")
+        events = arm.get("adverse_events", {})
+        if events and any(v["expected_incidence"]["estimate"] for v in events.values()):
+            lines.append(f"  {'adverse event, per patient':34s} {'':20s} {'expected':>10s} {'observed (sampled)':>24s}")
+            for event, v in events.items():
+                exp, obs = v["expected_incidence"], v["observed_incidence"]
+                lines.append(f"  {event:34s} {'':20s} {num(exp['estimate']):>10s} {num(obs['estimate']):>24s}")
         for f in arm["failed_patients"][:5]:
             lines.append(f"  failed: patient {f['patient']} ({f['status']}: {f['reason']})")
     return "\n".join(lines)
