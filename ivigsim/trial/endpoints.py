@@ -34,6 +34,14 @@ from ivigsim.population.criteria import Threshold
 from ivigsim.trial import statistics
 
 Measure = Literal["value", "change", "percent_change", "fold_change"]
+
+#: Per-patient adverse-event columns an endpoint may read (``ivigsim.safety.trial``):
+#: ``ae_<event>_events`` (sampled count), ``ae_<event>_probability``, ``ae_<event>_expected``.
+SAFETY_OUTPUTS = frozenset(
+    f"ae_{event}_{what}" for event in ("headache", "fever_chills", "immediate_reaction", "aseptic_meningitis",
+                                       "arterial_thrombosis", "venous_thrombosis", "acute_kidney_injury",
+                                       "haemolysis")
+    for what in ("events", "probability", "expected"))
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
 OverWindow = Literal["any", "all", "mean", "min", "max"]
 
@@ -51,9 +59,25 @@ class Endpoint:
     quantiles: tuple[float, ...] = ()
     also: tuple[tuple[Measure, Threshold], ...] = ()
 
+    @property
+    def per_patient_column(self) -> bool:
+        """An endpoint on a per-patient result (an adverse-event column), not a trajectory."""
+        return self.output in SAFETY_OUTPUTS
+
     def check(self, field: str, outputs: Sequence[str], days: float) -> None:
         if not self.name.isidentifier():
             raise InputError(f"{field}.name", "a name of letters, digits and underscores (a column name)", self.name)
+        if self.per_patient_column:
+            if self.at_day is not None or self.window is not None or self.measure != "value" or self.also:
+                raise InputError(field, f"no at_day, window, measure or also for {self.output} (one number per "
+                                 "patient over the regimen)", self.output)
+            if self.summary == "time_to_event":
+                raise InputError(f"{field}.summary", "fraction, mean, median or quantile for an adverse-event column",
+                                 self.summary)
+            if (self.summary == "fraction") != (self.criterion is not None):
+                raise InputError(f"{field}.criterion", "a criterion (e.g. '>= 1') exactly for summary: fraction",
+                                 self.criterion.text if self.criterion else None)
+            return
         if self.output not in outputs:
             raise InputError(f"{field}.output", f"one of the model's outputs ({', '.join(outputs)})", self.output)
         if self.summary == "time_to_event":
@@ -88,8 +112,16 @@ class Endpoint:
         elif self.quantiles:
             raise InputError(f"{field}.quantiles", "quantiles only with summary: quantile", list(self.quantiles))
 
+    def from_column(self, column: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-patient value of an endpoint on a per-patient column (0/1 with a criterion)."""
+        column = np.asarray(column, dtype=float)
+        out = self.criterion.holds(column).astype(float) if self.criterion is not None else column
+        return {self.name: np.where(np.isfinite(column), out, np.nan)}
+
     def times(self, days: float) -> tuple[float, ...]:
         """Times the output grid must contain for this endpoint."""
+        if self.per_patient_column:
+            return (0.0,)
         if self.at_day is not None:
             return (0.0, self.at_day)
         a, b = self.window if self.window is not None else (0.0, days)

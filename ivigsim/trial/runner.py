@@ -131,13 +131,14 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         columns["solver_status"] = np.array([Status(int(s)).name for s in observed.status], dtype=object)
         columns["solver_steps"] = observed.n_steps.astype(np.int64)
         columns["solver_rejected"] = observed.n_rejected.astype(np.int64)
-        for e in trial.endpoints:
-            columns |= e.per_patient(ts, observed.output(e.output), trial.days)
         # Adverse events: each patient's risk over the arm's regimen and sampled events,
         # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
         covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
         columns |= safety_columns(_per_kg_plan(trial, arm), covariates, rng, ids,
                                   stream=f"safety/{arm_stream(trial, k)}")
+        for e in trial.endpoints:
+            columns |= (e.from_column(columns[e.output]) if e.per_patient_column
+                        else e.per_patient(ts, observed.output(e.output), trial.days))
         frames.append(pd.DataFrame(columns))
         n_traj = max(0, min(stop, trial.trajectories) - start)
         if n_traj:

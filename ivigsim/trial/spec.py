@@ -88,7 +88,7 @@ class Trial:
         return np.union1d(np.union1d(grid, extra), [self.days])
 
     def needed_outputs(self) -> tuple[str, ...]:
-        names = [e.output for e in self.endpoints] + list(self.trajectory_outputs)
+        names = [e.output for e in self.endpoints if not e.per_patient_column] + list(self.trajectory_outputs)
         return tuple(dict.fromkeys(names))
 
     def fingerprint(self) -> str:
