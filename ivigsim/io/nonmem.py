@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ivigsim.errors import InputError
+from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
 
@@ -127,12 +128,7 @@ class SimulatedDataset:
 def read_dataset(path: str | Path, time_unit: TimeUnit, amount_unit: AmountUnit) -> NonmemDataset:
     """Read and check a CSV dataset; TIME/II/DUR are in ``time_unit``, AMT in ``amount_unit``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("DATA", "an existing dataset file (CSV)", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("DATA", "a readable UTF-8 CSV file", f"{path} ({exc.__class__.__name__})") from None
+    text = read_text(path, "DATA", "dataset file (CSV)", encoding="utf-8-sig")
     return parse_dataset(text, time_unit, amount_unit, source=path.name)
 
 

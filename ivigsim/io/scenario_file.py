@@ -31,6 +31,7 @@ from ivigsim.dosing import (
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
+from ivigsim.io.text import read_text
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
 from ivigsim.safety.schema import RiskFactorsFile
@@ -280,12 +281,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def read_yaml(path: str | Path) -> Any:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("FILE", "an existing scenario file", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("FILE", "a readable UTF-8 text file", f"{path} ({exc.__class__.__name__})") from None
+    text = read_text(path, "FILE", "scenario file")
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
