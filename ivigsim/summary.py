@@ -68,7 +68,7 @@ class Summary:
         out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
         if self.course_risks:
-            risks = ", ".join(f"{name.replace('_', ' ')} {100 * p:.1f} %" for name, p in self.course_risks)
+            risks = ", ".join(f"{name.replace('_', ' ')} {100 * p:.2g} %" for name, p in self.course_risks)
             out.append(f"adverse events over the course (probability): {risks}")
         return out
 
