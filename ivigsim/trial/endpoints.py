@@ -31,6 +31,7 @@ import numpy as np
 
 from ivigsim.errors import InputError
 from ivigsim.population.criteria import Threshold
+from ivigsim.safety.events import EVENTS
 from ivigsim.trial import statistics
 
 Measure = Literal["value", "change", "percent_change", "fold_change"]
@@ -38,10 +39,7 @@ Measure = Literal["value", "change", "percent_change", "fold_change"]
 #: Per-patient adverse-event columns an endpoint may read (``ivigsim.safety.trial``):
 #: ``ae_<event>_events`` (sampled count), ``ae_<event>_probability``, ``ae_<event>_expected``.
 SAFETY_OUTPUTS = frozenset(
-    f"ae_{event}_{what}" for event in ("headache", "fever_chills", "immediate_reaction", "aseptic_meningitis",
-                                       "arterial_thrombosis", "venous_thrombosis", "acute_kidney_injury",
-                                       "haemolysis")
-    for what in ("events", "probability", "expected"))
+    f"ae_{event.name}_{what}" for event in EVENTS for what in ("events", "probability", "expected"))
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
 OverWindow = Literal["any", "all", "mean", "min", "max"]
 
