@@ -101,3 +101,21 @@ def test_interval_coverage_by_simulation(kind):
     else:
         cov = _coverage(sample, 11.4, lambda x: statistics.quantile_interval(x, 0.5))
     assert 0.91 <= cov <= 0.99, cov
+
+
+def test_duration_endpoint_against_hand_computation():
+    """Days meeting a criterion, trapezoid on the indicator; duration_if_met drops never-met patients."""
+    from ivigsim.population.criteria import Threshold
+    from ivigsim.trial.endpoints import Endpoint
+
+    ts = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    values = np.array([[10.0, 60.0, 70.0, 40.0, 30.0],    # met at days 1 and 2: 0.5 + 1 + 0.5 = 2 days
+                       [60.0, 60.0, 60.0, 60.0, 60.0],    # always: 4 days
+                       [10.0, 10.0, 10.0, 10.0, 10.0]])   # never
+    crit = Threshold.parse(">= 50", "c")
+    total = Endpoint("d", "x", "median", window=(0.0, 4.0), over_window="duration", criterion=crit)
+    np.testing.assert_allclose(total.per_patient(ts, values, 4.0)["d"], [2.0, 4.0, 0.0])
+    met = Endpoint("d", "x", "median", window=(0.0, 4.0), over_window="duration_if_met", criterion=crit)
+    out = met.per_patient(ts, values, 4.0)["d"]
+    np.testing.assert_allclose(out[:2], [2.0, 4.0])
+    assert np.isnan(out[2])

@@ -106,7 +106,7 @@ class EndpointFile(_Strict):
     measure: Literal["value", "change", "percent_change", "fold_change"] = "value"
     at_day: Quantity("day") | None = None
     window: tuple[Quantity("day"), Quantity("day")] | None = None
-    over_window: Literal["any", "all", "mean", "min", "max"] | None = None
+    over_window: Literal["any", "all", "mean", "min", "max", "duration", "duration_if_met"] | None = None
     criterion: str | None = Field(None, description="e.g. '>= 50'; for fraction and time_to_event")
     quantiles: list[float] = []
     also: list[AlsoFile] | AlsoFile | None = Field(

@@ -35,13 +35,16 @@ from ivigsim.safety.events import EVENTS
 from ivigsim.trial import statistics
 
 Measure = Literal["value", "change", "percent_change", "fold_change"]
+#: Window summaries that count days meeting the criterion (``duration_if_met``: among
+#: patients who meet it at all, e.g. the duration of response among responders).
+DURATIONS = ("duration", "duration_if_met")
 
 #: Per-patient adverse-event columns an endpoint may read (``ivigsim.safety.trial``):
 #: ``ae_<event>_events`` (sampled count), ``ae_<event>_probability``, ``ae_<event>_expected``.
 SAFETY_OUTPUTS = frozenset(
     f"ae_{event.name}_{what}" for event in EVENTS for what in ("events", "probability", "expected"))
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
-OverWindow = Literal["any", "all", "mean", "min", "max"]
+OverWindow = Literal["any", "all", "mean", "min", "max", "duration", "duration_if_met"]
 
 
 @dataclass(frozen=True)
@@ -89,12 +92,13 @@ class Endpoint:
             a, b = self.window
             if not 0 <= a < b <= days:
                 raise InputError(f"{field}.window", f"[first day, last day] with 0 <= first < last <= {days:g}", list(self.window))
-        needs_criterion = self.summary in ("fraction", "time_to_event")
+        needs_criterion = self.summary in ("fraction", "time_to_event") or self.over_window in DURATIONS
         if needs_criterion and self.criterion is None:
             raise InputError(f"{field}.criterion", f"a criterion such as '>= 50' for summary {self.summary}", None)
         if not needs_criterion and self.criterion is not None:
             raise InputError(f"{field}.criterion", f"no criterion for summary {self.summary} (use summary: fraction)", self.criterion.text)
-        allowed = {"fraction": ("any", "all"), "time_to_event": (None,)}.get(self.summary, ("mean", "min", "max"))
+        allowed = {"fraction": ("any", "all"), "time_to_event": (None,)}.get(
+            self.summary, ("mean", "min", "max", *DURATIONS))
         if self.window is not None and self.summary != "time_to_event":
             if self.over_window not in allowed:
                 raise InputError(f"{field}.over_window", f"one of {', '.join(allowed)} for summary {self.summary} in a window",
@@ -157,6 +161,14 @@ class Endpoint:
         if self.summary == "fraction":
             hit = holds(w, inside)
             out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
+        elif self.over_window in DURATIONS:
+            # Days in the window meeting the criterion: each saved interval counts by the
+            # share of its two ends that meet it (trapezoid rule on the indicator).
+            hit = holds(w, inside).astype(float)
+            out = (0.5 * (hit[:, 1:] + hit[:, :-1]) * np.diff(tw)).sum(axis=1)
+            if self.over_window == "duration_if_met":  # only patients who ever met it count
+                out = np.where(out > 0, out, np.nan)
+                return {self.name: np.where(failed, np.nan, out)}
         else:
             out = {"mean": np.mean, "min": np.min, "max": np.max}[self.over_window](w, axis=1)
         return {self.name: np.where(failed, np.nan, out)}
