@@ -23,6 +23,13 @@ from __future__ import annotations
 
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
 
+def _relaxation(prefix: str, state: str, rate: str, target: str) -> tuple[Flux, Flux]:
+    """``d state/dt = rate (target - state)``, written as production and loss so each is a
+    flux of the state (and an SBML reaction)."""
+    return (Flux(f"{prefix}_renewal", f"{rate} * {target}", None, state),
+            Flux(f"{prefix}_loss", f"{rate} * {state}", state, None))
+
+
 IMMUNE_STATE = Module(
     name="immune",
     title="Shared immune state",
@@ -68,12 +75,8 @@ IMMUNE_STATE = Module(
                    "complement deposition (C3b/C4b) relative to baseline", output=True),
     ),
     fluxes=(
-        # Relaxation written as production and loss, so each is a flux of the state.
-        Flux("b_cell_renewal", "b_cell_turnover_per_day * b_cell_target", None, "b_cell_activity"),
-        Flux("b_cell_loss", "b_cell_turnover_per_day * b_cell_activity", "b_cell_activity", None),
-        Flux("treg_renewal", "treg_turnover_per_day * treg_target", None, "treg_fraction_of_cd4"),
-        Flux("treg_loss", "treg_turnover_per_day * treg_fraction_of_cd4", "treg_fraction_of_cd4", None),
-        Flux("cytokine_production", "cytokine_turnover_per_day * cytokine_target", None, "cytokine_activity"),
-        Flux("cytokine_loss", "cytokine_turnover_per_day * cytokine_activity", "cytokine_activity", None),
+        *_relaxation("b_cell", "b_cell_activity", "b_cell_turnover_per_day", "b_cell_target"),
+        *_relaxation("treg", "treg_fraction_of_cd4", "treg_turnover_per_day", "treg_target"),
+        *_relaxation("cytokine", "cytokine_activity", "cytokine_turnover_per_day", "cytokine_target"),
     ),
 )
