@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 OUTPUTS = ("igg_total_g_per_L", "autoantibody_fraction_of_baseline", "fcgr_blockade_fraction")
-STIFF = {"immune_complex_clearance_per_day": 500.0, "fcgr_release_per_day": 70.0}  # 100x the calibrated values
+STIFF = {"immune_complex_clearance_per_day": 500.0, "fcgr_release_per_day": 100.0}  # 100x the shipped values
 CVS = {"baseline_igg_g_per_L": 0.219, "fcrn_igk": 0.263, "fcrn_km_g_per_L": 0.2,
        "distribution_clearance_70kg_L_per_day": 0.25}
 RTOL, ATOL = 1e-6, 1e-9

@@ -11,7 +11,7 @@ from ivigsim.engine.solver import Dopri5
 
 #: The stiff configuration of the benchmarks: fast immune-complex clearance and Fc-receptor
 #: release (at the upper bounds the model's parameters admit: 20x and 71x the defaults).
-STIFF = {"immune_complex_clearance_per_day": 100.0, "fcgr_release_per_day": 50.0}
+STIFF = {"immune_complex_clearance_per_day": 100.0, "fcgr_release_per_day": 71.0}
 SOLVERS = [CompiledDopri5(), Auto(), Rodas4()]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ivigsim.dosing import Dose, Regimen, get_product, get_regimen
 from ivigsim.engine.solver import Dopri5
+from ivigsim.model.diseases.itp import ITP
 from ivigsim.model.patient import Patient
 from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate
@@ -31,12 +32,24 @@ def fcgr_onset_days(parameters: Mapping[str, float] = {}) -> float:
     return float(t[np.argmax(occupancy >= 0.5 * occupancy.max())])
 
 
+def _itp_default(name: str) -> float:
+    return next(p.value for p in ITP.module.parameters if p.name == name)
+
+
 def fcgr_duration_days(parameters: Mapping[str, float] = {}) -> float:
-    """Days from the start of 2 g/kg (1 g/kg x 2) until blockade falls below half its peak
-    (Bussel 1983: blockade lasting 3-4 weeks)."""
-    t, occupancy = _blockade(get_regimen("itp"), parameters)
-    peak = int(np.argmax(occupancy))
-    below = np.flatnonzero(occupancy[peak:] < 0.5 * occupancy[peak])
+    """Days from the start of 2 g/kg (1 g/kg x 2) until the blockade, as Bussel 1983 measured
+    it, falls below half its peak (Bussel 1983: blockade lasting 3-4 weeks).
+
+    Bussel measured blockade as slower clearance of antibody-coated red cells by the same
+    macrophages that clear platelets in ITP, so the measure is the fall in that clearance,
+    ``1 - (share of receptors free) ** n``, with the ITP model's phagocytosis cooperativity
+    ``n``, rather than receptor occupancy itself.
+    """
+    n = parameters.get("phagocytosis_cooperativity", _itp_default("phagocytosis_cooperativity"))
+    t, occupancy = _blockade(get_regimen("itp"), {k: v for k, v in parameters.items() if k != "phagocytosis_cooperativity"})
+    slowing = 1.0 - (1.0 - occupancy) ** n
+    peak = int(np.argmax(slowing))
+    below = np.flatnonzero(slowing[peak:] < 0.5 * slowing[peak])
     return float(t[peak + below[0]]) if below.size else float("inf")
 
 

@@ -117,9 +117,10 @@ MECHANISM_TARGETS: tuple[Target, ...] = (
         note="'clearance of antibody-coated red cells slowed within days'",
     ),
     Target(
-        "fcgr-duration", "days from the start of 2 g/kg until Fc-receptor blockade falls below half its peak",
+        "fcgr-duration", "days from the start of 2 g/kg until the slowing of antibody-coated cell clearance by Fc-receptor blockade falls below half its peak",
         24.5, "day", BUSSEL_1983, "abstract", "calibration", interval=(21.0, 28.0),
-        note="'blockade lasting 3-4 weeks'; fcgr_kd_g_per_L fitted to the middle",
+        note="'blockade lasting 3-4 weeks', read as the slowing of coated-cell clearance Bussel measured; "
+             "fcgr_kd_g_per_L fitted with the ITP time course (docs/calibration.md)",
     ),
     Target(
         "treg-day7", "Treg share of CD4 T cells 7 days after 2 g/kg (Kawasaki disease, 4.2 % before)", 8.0, "%",
