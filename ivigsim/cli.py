@@ -182,17 +182,24 @@ def schema(
 @user_errors
 def parameters(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    disease: Annotated[str, typer.Option("--disease", help="the disease whose model to list")] = "none",
 ) -> None:
-    """List the model's parameters: value, unit, provenance and source."""
-    from ivigsim.model.library import core_model
+    """List the model's parameters: value, unit, provenance, variability and source.
+
+    The variability column says what a number under a trial file's population.variability
+    means for the parameter: a CV (log-normal) or omega, the SD on the logit scale
+    (logit-normal, for shares); '-' where it may not vary.
+    """
+    from ivigsim.model.library import build_model
     from ivigsim.model.tables import parameter_rows
 
-    rows = parameter_rows(core_model())
+    rows = parameter_rows(build_model(disease))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        typer.echo(f"{r['name']:40s} {r['value']:>10.4g} {r['unit']:14s} {r['provenance']:11s} {r['source']}")
+        typer.echo(f"{r['name']:40s} {r['value']:>10.4g} {r['unit']:14s} {r['provenance']:11s} "
+                   f"{r['variability']:20s} {r['source']}")
 
 
 @app.command()

@@ -175,6 +175,29 @@ def test_parameters_json_lists_every_model_parameter_with_a_source():
         assert r["value"] == pytest.approx(model[r["name"]].value)
         lo, hi = r["bounds"]
         assert lo <= r["value"] <= hi, r["name"]
+        p = model[r["name"]]
+        assert r["variability_scale"] == (p.variability_scale if p.may_vary else None), r["name"]
+
+
+@pytest.mark.parametrize("disease", ["none", "cidp", "kawasaki"])
+def test_parameters_say_what_a_number_under_variability_means(disease):
+    from ivigsim.model.library import build_model
+
+    result = _invoke("parameters", "--disease", disease)
+    assert result.exit_code == 0, result.output
+    by_name = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    model = build_model(disease)
+    assert sorted(by_name) == sorted(model.parameter_names)
+    for p in model.parameters:
+        meaning = ("-" if not p.may_vary else "omega (logit-normal)" if p.variability_scale == "logit"
+                   else "CV (log-normal)")
+        assert f" {meaning} " in by_name[p.name], by_name[p.name]
+    assert "omega (logit-normal)" in by_name["fcrn_blockade"] and " - " in by_name["body_weight_kg"]
+
+
+def test_parameters_of_an_unknown_disease_give_one_line_and_exit_2():
+    result = _invoke("parameters", "--disease", "flu")
+    assert result.exit_code == 2 and "disease: expected one of" in result.output
 
 
 # -- output formats and where output goes -------------------------------------------

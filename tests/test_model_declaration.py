@@ -287,6 +287,16 @@ def test_parameter_default_outside_bounds_or_without_source():
         Parameter("k", 1.0, "1/day", "assumption", "")
 
 
+def test_the_logit_scale_is_only_for_shares_bounded_by_0_and_1():
+    share = Parameter("s", 0.5, "dimensionless", "assumption", "illustration", (0.0, 1.0), variability_scale="logit")
+    assert share.variability_scale == "logit"
+    for bounds in ((0.0, 0.9), (0.1, 1.0), (0.0, math.inf)):
+        with pytest.raises(ModelDefinitionError, match="shares bounded"):
+            Parameter("s", 0.5, "dimensionless", "assumption", "illustration", bounds, variability_scale="logit")
+    with pytest.raises(ModelDefinitionError, match="variability_scale"):
+        Parameter("s", 0.5, "dimensionless", "assumption", "illustration", (0.0, 1.0), variability_scale="probit")
+
+
 DISALLOWED = ["__import__('os')", "x_g.real", "'text'", "lambda: 1", "x_g[0]", "x_g if k else 1",
               "x_g > k", "True", "1j", "(k, x_g)", "np.exp(k)", "exp(k=1)", "exp()"]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from ivigsim.errors import InputError
 from ivigsim.model.library import compiled_core_model
@@ -111,6 +111,76 @@ def test_variability_is_log_normal_with_the_given_cv_and_correlation(cm):
     r = np.corrcoef(np.log(igg), np.log(igk))[0, 1]
     assert abs(r - 0.6) < 0.02
     np.testing.assert_array_equal(vp.parameters[names.index("body_weight_kg")], vp.covariates.weight_kg)
+
+
+def test_log_normal_populations_are_unchanged_by_the_logit_scale(cm):
+    # Seeded regression: values drawn by commit 24bfce8, before parameters could vary on the
+    # logit scale (same stream, same draw order, same Cholesky factor).
+    v = Variability({"baseline_igg_g_per_L": 0.3, "fcrn_igk": 0.2}, {("baseline_igg_g_per_L", "fcrn_igk"): 0.6})
+    vp = draw(PopulationSpec(variability=v), cm, CounterRNG(9), np.array([0, 1, 2, 1000, 123456]))
+    names = cm.model.parameter_names
+    np.testing.assert_allclose(vp.parameters[names.index("baseline_igg_g_per_L")],
+                               [5.926425076848493, 16.291353273080322, 13.166221471933707, 7.976744527329546,
+                                15.395452358854731], rtol=1e-12)
+    np.testing.assert_allclose(vp.parameters[names.index("fcrn_igk")],
+                               [3.617089622853808, 6.28595677322525, 5.053766069068224, 4.509967033636924,
+                                6.491239551957478], rtol=1e-12)
+
+
+LOGIT_N = 40000
+
+
+@pytest.mark.parametrize("typical, omega", [(0.3, 1.2), (0.5, 0.4), (0.97, 2.0)])
+def test_logit_variability_is_logit_normal_with_the_given_omega(cm, typical, omega):
+    share = "b_cell_inhibition_max"  # a share bounded by [0, 1], declared to vary on the logit scale
+    assert cm.model.parameter(share).variability_scale == "logit"
+    spec = PopulationSpec(variability=Variability({share: omega}), parameters={share: typical})
+    spec.check(cm)
+    vp = draw(spec, cm, CounterRNG(21), np.arange(LOGIT_N))
+    x = vp.parameters[cm.model.parameter_names.index(share)]
+    assert vp.in_bounds.all() and (x > 0).all() and (x < 1).all()
+    eta = special.logit(x) - special.logit(typical)
+    # Sampling tolerances, 4 standard errors: mean omega/sqrt(n), SD omega/sqrt(2n), median 1.25 omega/sqrt(n).
+    assert abs(eta.mean()) < 4 * omega / np.sqrt(LOGIT_N)
+    assert abs(eta.std() - omega) < 4 * omega / np.sqrt(2 * LOGIT_N)
+    assert abs(special.logit(np.median(x)) - special.logit(typical)) < 4 * 1.2533 * omega / np.sqrt(LOGIT_N)
+    # The whole distribution against the logit-normal CDF, Phi((logit(x) - logit(typical)) / omega).
+    cdf = lambda v: stats.norm.cdf((special.logit(v) - special.logit(typical)) / omega)  # noqa: E731
+    assert stats.kstest(x, cdf).pvalue > 1e-3
+    # The log-normal of the same typical value and spread would be a different distribution.
+    log_normal = lambda v: stats.norm.cdf(np.log(v / typical) / omega)  # noqa: E731
+    assert stats.kstest(x, log_normal).pvalue < 1e-6
+
+
+def test_etas_correlate_across_the_log_and_logit_scales(cm):
+    v = Variability({"b_cell_inhibition_max": 1.0, "fcrn_igk": 0.3}, {("b_cell_inhibition_max", "fcrn_igk"): -0.5})
+    spec = PopulationSpec(variability=v)
+    spec.check(cm)
+    vp = draw(spec, cm, CounterRNG(4), np.arange(LOGIT_N))
+    names = cm.model.parameter_names
+    share, igk = vp.parameters[names.index("b_cell_inhibition_max")], vp.parameters[names.index("fcrn_igk")]
+    r = np.corrcoef(special.logit(share), np.log(igk))[0, 1]
+    assert abs(r + 0.5) < 0.02
+    assert abs(np.log(igk).std() - np.sqrt(np.log1p(0.3**2))) < 0.01  # the log-scale number is still a CV
+
+
+@pytest.mark.parametrize("spread, typical, field, expected", [
+    (0.5, None, "population.variability.fcrn_blockade", "strictly between 0 and 1"),  # default typical 0
+    (0.5, 1.0, "population.parameters.fcrn_blockade", "strictly between 0 and 1"),
+    (0.5, 0.0, "population.parameters.fcrn_blockade", "strictly between 0 and 1"),
+    (30.0, 0.5, "population.variability.fcrn_blockade", "omega, the SD of eta on the logit scale"),
+    (-0.1, 0.5, "population.variability.fcrn_blockade", "omega, the SD of eta on the logit scale"),
+])
+def test_logit_variability_refuses_typical_values_of_0_or_1_and_absurd_omegas(cm, spread, typical, field, expected):
+    parameters = {} if typical is None else {"fcrn_blockade": typical}
+    spec = PopulationSpec(variability=Variability({"fcrn_blockade": spread}), parameters=parameters)
+    with pytest.raises(InputError) as info:
+        spec.check(cm)
+    assert str(info.value).startswith(f"{field}: expected") and expected in str(info.value), str(info.value)
+
+
+def test_a_share_without_variability_may_sit_at_its_bound(cm):
+    PopulationSpec(variability=Variability({"fcrn_blockade": 0.0}), parameters={"fcrn_blockade": 1.0}).check(cm)
 
 
 def test_patient_is_the_same_whatever_the_batch(cm):

@@ -1,8 +1,10 @@
 """Trial files: validation (one clear line, exit status 2), the CLI, the schema, examples."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -135,6 +137,54 @@ def test_schema_trial_is_valid_json_schema():
     jsonschema.validate(small_trial(), schema)
     result = CliRunner().invoke(app, ["schema", "trial"])
     assert result.exit_code == 0 and json.loads(result.output)["title"] == "ivigsim trial"
+
+
+def _logit_file(tmp_path, population: dict) -> Path:
+    doc = small_trial(disease="cidp", population=population,
+                      endpoints=[{"name": "incat", "output": "incat_score", "at_day": 7, "summary": "mean"}])
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize("population, message", [
+    ({"variability": {"cidp_remission": 1.4}},  # the model's default typical value is 0
+     "population.variability.cidp_remission: expected a typical value strictly between 0 and 1"),
+    ({"parameters": {"cidp_remission": 1.0}, "variability": {"cidp_remission": 1.4}},
+     "population.parameters.cidp_remission: expected a typical value strictly between 0 and 1"),
+    ({"variability": {"cidp_ivig_insensitive_share": 30}},
+     "population.variability.cidp_ivig_insensitive_share: expected omega, the SD of eta on the logit scale"),
+])
+def test_bad_logit_variability_gives_one_line_and_exit_2(tmp_path, population, message):
+    result = CliRunner().invoke(app, ["trial", str(_logit_file(tmp_path, population)), "--out", str(tmp_path / "out"),
+                                      "--quiet"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"error: {message}"), result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_no_candidate_of_a_shipped_trial_is_excluded_for_a_share(path):
+    # Shares vary on the logit scale, so screening excludes nobody for a share above 1; the
+    # candidates excluded for bounds are exactly those with a log-scale parameter outside them.
+    from ivigsim.model.library import compiled_model
+    from ivigsim.population import CounterRNG, draw
+    from ivigsim.trial.runner import screen_trial
+
+    trial = load_trial(path)
+    model = compiled_model(trial.disease)
+    m = model.model
+    screening = screen_trial(replace(trial, size=min(trial.size, 300)))[0]
+    patients = draw(trial.population, model, CounterRNG(trial.seed), np.arange(screening.screened))
+    varied = trial.population.variability.names(m)
+    lo, hi = (np.array([p.bounds[i] for p in m.parameters])[:, None] for i in (0, 1))
+    outside = (patients.parameters < lo) | (patients.parameters > hi)
+    for name in varied:
+        if m.parameter(name).variability_scale == "logit":
+            assert not outside[m.parameter_names.index(name)].any(), name
+    assert screening.out_of_bounds == int(outside.any(axis=0).sum())
+    if trial.disease == "kawasaki":
+        assert screening.out_of_bounds == 0  # the log-normal share excluded about 7 %
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

@@ -81,8 +81,11 @@ class CovariatesFile(_Strict):
 class PopulationFile(_Strict):
     covariates: CovariatesFile = CovariatesFile()
     parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
-    variability: dict[str, float] = Field({}, description="log-normal CVs by parameter (0.3 = 30 %); add to or override the disease's")
-    disease_variability: bool = Field(True, description="start from the disease's published CVs")
+    variability: dict[str, float] = Field({}, description=(
+        "between-subject variability by parameter, on the scale the parameter declares (`ivigsim parameters`): "
+        "a log-normal CV (0.3 = 30 %), or for shares varying on the logit scale omega, the SD of logit(value) "
+        "(typical value strictly between 0 and 1); adds to or overrides the disease's"))
+    disease_variability: bool = Field(True, description="start from the disease's published variability")
     correlations: list[CorrelationFile] = Field([], description="between the etas of two varying parameters")
     inclusion: list[str] = Field([], description="criteria on covariates or baseline values, e.g. 'igg_total_g_per_L >= 6'")
 

@@ -30,6 +30,13 @@ from ivigsim.model.expressions import Expression
 #: a QMG score), which virtual populations draw; ``switch``: a mechanism's strength.
 Provenance = Literal["source", "calibrated", "derived", "assumption", "covariate", "baseline", "switch"]
 
+#: The scale on which a parameter varies between patients (``ivigsim.population.variability``).
+#: ``log`` (the default): value = typical x exp(eta), and a variability mapping gives the CV;
+#: ``logit``, for shares bounded by [0, 1]: logit(value) = logit(typical) + eta, and a
+#: variability mapping gives omega, the SD of eta (NONMEM's logit-normal model). Either
+#: way the typical value is the median and every draw respects the bounds of a share.
+VariabilityScale = Literal["log", "logit"]
+
 #: The time variable every expression may read, in days.
 TIME = "t"
 
@@ -49,6 +56,7 @@ class Parameter:
     source: str
     bounds: tuple[float, float] = (0.0, math.inf)
     description: str = ""
+    variability_scale: VariabilityScale = "log"
 
     def __post_init__(self) -> None:
         lo, hi = self.bounds
@@ -58,6 +66,17 @@ class Parameter:
             )
         if not self.source:
             raise ModelDefinitionError(f"parameter {self.name} must name its source")
+        if self.variability_scale not in ("log", "logit"):
+            raise ModelDefinitionError(f"parameter {self.name}: variability_scale 'log' or 'logit', not {self.variability_scale!r}")
+        if self.variability_scale == "logit" and self.bounds != (0.0, 1.0):
+            raise ModelDefinitionError(f"parameter {self.name}: the logit scale is for shares bounded by (0, 1), "
+                                       f"not {self.bounds}")
+
+    @property
+    def may_vary(self) -> bool:
+        """Whether a population may give it between-subject variability (not a covariate,
+        switch or fixed constant)."""
+        return self.provenance not in ("covariate", "switch") and self.bounds[0] != self.bounds[1]
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ FCRN = Module(
         Parameter(
             "fcrn_blockade", 0.0, "dimensionless", "assumption",
             "assumption: no FcRn blocker unless a comparator sets one", (0.0, 1.0),
-            "fraction of FcRn occupied by a blocking drug",
+            "fraction of FcRn occupied by a blocking drug", variability_scale="logit",
         ),
     ),
     states=(State("ivig_catabolised_g", "g", "0", "cumulative infused IgG degraded (mass balance)"),),

@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ivigsim.model.compose import Model
+from ivigsim.model.declaration import Parameter
+
+#: What the number in a population's variability mapping means, by scale (docs/trials.md).
+VARIABILITY_MEANING = {"log": "CV (log-normal)", "logit": "omega (logit-normal)"}
+
+
+def variability_meaning(p: Parameter) -> str:
+    """How the parameter varies between patients: what its number in a variability mapping is."""
+    return VARIABILITY_MEANING[p.variability_scale] if p.may_vary else "-"
 
 
 def parameter_rows(model: Model, modules: Collection[str] | None = None) -> list[dict]:
@@ -18,6 +27,8 @@ def parameter_rows(model: Model, modules: Collection[str] | None = None) -> list
             "provenance": p.provenance,
             "source": p.source,
             "bounds": list(p.bounds),
+            "variability_scale": p.variability_scale if p.may_vary else None,
+            "variability": variability_meaning(p),
             "description": p.description,
         }
         for m in model.modules
@@ -28,12 +39,13 @@ def parameter_rows(model: Model, modules: Collection[str] | None = None) -> list
 
 def parameter_markdown(model: Model, modules: Collection[str] | None = None) -> str:
     lines = [
-        "| module | parameter | value | unit | provenance | source |",
-        "|---|---|---|---|---|---|",
+        "| module | parameter | value | unit | provenance | variability | source |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in parameter_rows(model, modules):
         lines.append(
-            f"| {r['module']} | `{r['name']}` | {r['value']:.4g} | {r['unit']} | {r['provenance']} | {r['source']} |"
+            f"| {r['module']} | `{r['name']}` | {r['value']:.4g} | {r['unit']} | {r['provenance']} | {r['variability']} "
+            f"| {r['source']} |"
         )
     return "\n".join(lines) + "\n"
 

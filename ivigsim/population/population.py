@@ -23,7 +23,7 @@ from ivigsim.model.patient import Patient
 from ivigsim.population.covariates import CONTINUOUS, CovariateModel, Covariates, CsvCovariates
 from ivigsim.population.criteria import Criterion
 from ivigsim.population.rng import CounterRNG
-from ivigsim.population.variability import Variability
+from ivigsim.population.variability import Variability, individual
 
 #: Covariate names a criterion may read.
 COVARIATE_NAMES = (*CONTINUOUS, "sex")
@@ -46,7 +46,7 @@ class PopulationSpec:
     inclusion: tuple[Criterion, ...] = ()
 
     def check(self, model: CompiledModel) -> None:
-        self.variability.check(model.model)
+        self.variability.check(model.model, self.parameters)
         model.model.parameter_array(dict(self.parameters))  # names and bounds
         if "body_weight_kg" in self.parameters:
             raise InputError("population.parameters.body_weight_kg", "the weight from the covariates, not a parameter override",
@@ -82,7 +82,8 @@ def draw(spec: PopulationSpec, model: CompiledModel, rng: CounterRNG, candidates
     params[m.parameter_names.index("body_weight_kg")] = covariates.weight_kg
     names, etas = spec.variability.etas(m, rng, stream, candidates)
     for name, eta in zip(names, etas):
-        params[m.parameter_names.index(name)] *= np.exp(eta)
+        i = m.parameter_names.index(name)
+        params[i] = individual(params[i], eta, m.parameter(name).variability_scale)
     lo = np.array([p.bounds[0] for p in m.parameters])[:, None]
     hi = np.array([p.bounds[1] for p in m.parameters])[:, None]
     in_bounds = ((params >= lo) & (params <= hi)).all(axis=0)

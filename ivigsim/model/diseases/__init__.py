@@ -22,9 +22,11 @@ DRIVES = ("autoimmune_drive", "inflammatory_drive", "complement_drive")
 class Disease:
     """A disease as the rest of ivigsim sees it.
 
-    ``variability``: log-normal between-subject variability of model parameters in this
-    disease's patients, as coefficients of variation (0.2 = 20 %), each with its source in
-    ``variability_sources``. Virtual populations start from these; trial files may add or
+    ``variability``: between-subject variability of model parameters in this disease's
+    patients, each with its source in ``variability_sources``: a coefficient of variation
+    (0.2 = 20 %) for a parameter varying on the log scale, omega (the SD of eta on the
+    logit scale) for a share declared ``variability_scale="logit"``
+    (``ivigsim.population.variability``). Virtual populations start from these; trial files may add or
     override. ``indication`` is the dosing indication (label rates differ by indication).
     ``readouts`` are the output names clinicians use for this disease.
     """

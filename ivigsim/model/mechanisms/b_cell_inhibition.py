@@ -25,7 +25,7 @@ B_CELL_INHIBITION = Module(
                   "switch: 1 = as assumed, 0 = off", (0.0, 10.0)),
         Parameter("b_cell_inhibition_max", 0.5, "dimensionless", "assumption",
                   "assumption: IVIG at most halves the drive on autoreactive B cells", (0.0, 1.0),
-                  "largest fractional inhibition"),
+                  "largest fractional inhibition", variability_scale="logit"),
         Parameter("b_cell_inhibition_ec50_g_per_L", 10.0, "g/L", "assumption",
                   "assumption: half-maximal at 10 g/L IVIG-derived IgG (reached for 2-3 weeks after 2 g/kg)",
                   (0.1, 1000.0), "IVIG-derived IgG at half-maximal inhibition"),
