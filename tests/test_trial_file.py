@@ -206,3 +206,18 @@ def test_the_example_in_docs_trials_md_is_a_valid_trial():
     block = re.search(r"```yaml\n(.*?)```", text, flags=re.S).group(1)
     trial = parse_trial(yaml.safe_load(block))
     assert [a.name for a in trial.arms] == ["no treatment", "2 g/kg", "FcRn blocked"]
+
+
+def test_a_trial_population_starts_from_its_diseases_typical_values():
+    """MG patients' lower IgG (Disease.defaults) applies to trials as to single scenarios;
+    the trial's own population.parameters win."""
+    from ivigsim.model.library import get_disease
+
+    mg = get_disease("mg")
+    expected = mg.defaults["baseline_igg_g_per_L"]
+    doc = small_trial(disease="mg", population={"inclusion": []},
+                      endpoints=[{"name": "qmg", "output": "qmg_score", "at_day": 14, "summary": "mean"}])
+    trial = parse_trial(doc)
+    assert trial.population.parameters["baseline_igg_g_per_L"] == pytest.approx(expected)
+    doc["population"]["parameters"] = {"baseline_igg_g_per_L": 10.0}
+    assert parse_trial(doc).population.parameters["baseline_igg_g_per_L"] == 10.0

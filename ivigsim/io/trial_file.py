@@ -208,7 +208,9 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     names = criterion_names(model)
     inclusion = tuple(Criterion.parse(text, f"population.inclusion.{i}", names)
                       for i, text in enumerate(doc.population.inclusion))
-    population = PopulationSpec(covariates, variability, MappingProxyType(dict(doc.population.parameters)), inclusion)
+    # The disease's typical values for its patients (e.g. lower IgG in MG), then the trial's own.
+    typical = {**disease.defaults, **doc.population.parameters}
+    population = PopulationSpec(covariates, variability, MappingProxyType(typical), inclusion)
     population.check(model)
 
     arms = []

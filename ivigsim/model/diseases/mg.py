@@ -44,7 +44,7 @@ MG_MODULE = Module(
         Parameter("achr_safety_margin", 0.7, "dimensionless", "assumption",
                   "assumption: transmission fails when functional AChR falls below about 70 % of normal "
                   "(the neuromuscular safety factor)", (0.2, 0.95), "receptor content at which weakness begins"),
-        Parameter("achr_antibody_k", 0.3, "dimensionless", "calibrated",
+        Parameter("achr_antibody_k", 0.2, "dimensionless", "calibrated",
                   "calibrated to Zinman 2007: QMG change vs placebo at day 14 of -1.60 after 2 g/kg "
                   "(docs/diseases.md)", (0.001, 100.0),
                   "autoantibody (relative to pretreatment) occupying half the receptors"),
