@@ -208,30 +208,44 @@ def validate(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="also write the table as Markdown here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="disease trials with 300 patients per arm (as in CI)")] = False,
+    figures: Annotated[Optional[Path], typer.Option(
+        "--figures", help="also write a figure per group (PK, mechanisms, each disease, safety) to this folder")] = None,
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
     from ivigsim.io.results import atomic_path
-    from ivigsim.validation.runner import run_targets, verdict_markdown, verdict_rows
+    from ivigsim.validation.runner import GROUPS, group_of, run_targets, verdict_markdown, verdict_rows
 
+    if figures is not None and figures.exists() and not figures.is_dir():
+        raise InputError("--figures", "a folder to write figures to", str(figures))
     verdicts = run_targets(fast=fast)
     if as_json:
         typer.echo(json.dumps(verdict_rows(verdicts), indent=2))
     else:
-        typer.echo(f"{'target':24s} {'published':>14s} {'accepted':>26s} {'simulated':>10s}  verdict")
+        typer.echo(f"{'target':24s} {'published':>14s} {'accepted':>26s} {'simulated':>10s} {'95 % interval':>18s}  verdict")
         for r in verdict_rows(verdicts):
             typer.echo(f"{r['target']:24s} {r['published']:>9.3g} {r['unit']:4s} {r['accepted']:>26s} "
-                       f"{r['simulated']:>10.3g}  {r['verdict']}")
+                       f"{r['simulated']:>10.3g} {r['simulated_interval']:>18s}  {r['verdict']}")
     if markdown is not None:
         with atomic_path(markdown) as tmp:
             tmp.write_text(verdict_markdown(verdicts), encoding="utf-8")
+    if figures is not None:
+        from ivigsim.plot import plot_validation
+
+        figures.mkdir(parents=True, exist_ok=True)
+        for group, title in GROUPS.items():
+            members = [v for v in verdicts if group_of(v.target) == group]
+            if members:
+                with atomic_path(figures / f"validation-{group}.png") as tmp:
+                    plot_validation(members, tmp, title)
     gaps = [v for v in verdicts if v.label == "GAP"]
-    for v in gaps:
-        typer.echo(f"known gap {v.target.id}: {v.target.known_gap}")
+    for v in gaps:  # with --json, standard output stays pure JSON (the rows carry the gaps too)
+        typer.echo(f"known gap {v.target.id}: {v.target.known_gap}", err=as_json)
     failed = [v.target.id for v in verdicts if v.unexpected_failure]
     if failed:
         typer.echo(f"{len(failed)} of {len(verdicts)} targets failed: {', '.join(failed)}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{len(verdicts) - len(gaps)} of {len(verdicts)} targets pass; {len(gaps)} known gap(s), documented")
+    typer.echo(f"{len(verdicts) - len(gaps)} of {len(verdicts)} targets pass; {len(gaps)} known gap(s), documented",
+               err=as_json)
 
 
 @app.command("export-sbml")

@@ -84,3 +84,46 @@ def plot_attribution(attribution, path: str | Path, label: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+#: Verdict colours: pass, documented gap, unexpected failure.
+_VERDICT_COLOURS = {"pass": "#31a354", "GAP": "#fd8d3c", "FAIL": "#d62728"}
+
+
+def plot_validation(verdicts, path: str | Path, title: str) -> Path:
+    """Simulated vs published, one row per target on its own axis and unit: the accepted
+    range (grey), the published value (black diamond), the simulated value with its 95 %
+    interval where it has one (coloured by verdict)."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    verdicts = list(verdicts)
+    fig, axes = plt.subplots(len(verdicts), 1, figsize=(9, 0.2 + 0.62 * len(verdicts)), squeeze=False)
+    for ax, v in zip(axes[:, 0], verdicts):
+        t = v.target
+        lo, hi = t.acceptance
+        shown = [x for x in (t.published, v.simulated, v.lower, v.upper, lo, hi) if math.isfinite(x) and abs(x) < 1e6]
+        left, right = min(shown), max(shown)
+        pad = 0.12 * (right - left) or 0.1 * abs(right) or 1.0
+        left, right = left - pad, right + pad
+        ax.axvspan(max(lo, left), min(hi, right), color="#d9d9d9", zorder=0)
+        colour = _VERDICT_COLOURS[v.label]
+        if math.isfinite(v.lower):
+            ax.plot([v.lower, v.upper], [0, 0], color=colour, lw=2.5, zorder=2)
+        ax.plot(v.simulated, 0, "o", color=colour, ms=7, zorder=3)
+        ax.plot(t.published, 0, "D", color="black", ms=6, mfc="none", mew=1.5, zorder=4)
+        ax.set_xlim(left, right)
+        ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=7, pad=1)
+        ax.set_ylabel(t.id, rotation=0, ha="right", va="center", fontsize=8)
+        ax.text(1.01, 0.5, f"{v.label}\n{t.unit}", transform=ax.transAxes, fontsize=7, va="center", color=colour)
+    fig.suptitle(f"{title}: simulated (dot, 95 % interval) vs published (diamond, accepted range grey)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.95, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+    return path

@@ -519,3 +519,32 @@ def test_allow_above_label_lets_a_fast_rate_through(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "out" / "fast.csv")
     assert table["ivig_infusion_g_per_day"].iloc[0] == pytest.approx(20 * 70 * 1.44)  # 20 mg/kg/min x 70 kg
+
+
+def test_validate_writes_the_table_as_json_markdown_and_a_figure_per_group(tmp_path):
+    from matplotlib.image import imread
+
+    from ivigsim.validation.runner import ALL_TARGETS, GROUPS
+
+    md, figures = tmp_path / "validation.md", tmp_path / "figures"
+    result = CliRunner().invoke(
+        app, ["validate", "--fast", "--json", "--markdown", str(md), "--figures", str(figures)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)  # pure JSON; the summary line goes to standard error
+    assert "targets pass" in result.stderr
+    assert [r["target"] for r in rows] == [t.id for t in ALL_TARGETS]
+    assert {r["group"] for r in rows} == set(GROUPS)
+    table = md.read_text(encoding="utf-8")
+    assert all(f"| {t.id} |" in table for t in ALL_TARGETS)
+    for group in GROUPS:
+        image = imread(figures / f"validation-{group}.png")
+        assert image.shape[0] > 100 and image.shape[1] > 500
+    assert not list(figures.glob("*.part"))
+
+
+def test_validate_refuses_a_file_as_the_figures_folder(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    result = CliRunner().invoke(app, ["validate", "--fast", "--figures", str(taken)])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "--figures" in result.output

@@ -40,3 +40,30 @@ def test_wilson_interval_against_a_hand_computation():
     assert lo == pytest.approx(0.0851, abs=5e-4) and hi == pytest.approx(0.4334, abs=5e-4)
     t = Target("x", "q", 21.1, "%", "s", "abstract", "check", "rate", counts=(4, 19))
     assert t.acceptance == pytest.approx((8.51, 43.34), abs=0.05)
+
+
+def test_every_trial_target_carries_an_interval_around_its_estimate(verdicts):
+    for v in verdicts.values():
+        assert v.lower <= v.simulated <= v.upper, v.target.id
+
+
+def test_a_difference_between_arms_takes_its_interval_from_paired_patients():
+    """Zinman's QMG difference: the interval is the t interval of per-patient differences,
+    recomputed here with scipy from the trial's own table."""
+    import dataclasses
+
+    import numpy as np
+    from scipy import stats
+
+    from ivigsim.io.trial_file import load_trial
+    from ivigsim.trial.runner import run_trial
+
+    readout = READOUTS["mg-qmg-vs-placebo-day14"]
+    result = run_trial(dataclasses.replace(load_trial(TRIALS / readout.trial), size=120))
+    table = result.patients
+    by_arm = {a: table[table["arm"] == a].set_index("patient")[readout.endpoint] for a in (readout.arm, readout.minus_arm)}
+    d = (by_arm[readout.arm] - by_arm[readout.minus_arm]).to_numpy()
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    estimate, lower, upper = readout.estimate(result.summary, table)
+    assert estimate == pytest.approx(d.mean(), abs=1e-9)
+    assert (lower, upper) == pytest.approx((d.mean() - half, d.mean() + half), abs=1e-9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -39,10 +40,29 @@ SIMULATIONS: dict[str, Callable[..., float]] = {
 }
 
 
+#: Figure and report groups: the PK core, the mechanisms, each disease, adverse events.
+GROUPS: dict[str, str] = {"pk": "IgG pharmacokinetics", "mechanisms": "Mechanisms", "itp": "ITP",
+                          "mg": "Myasthenia gravis", "gbs": "Guillain-Barre syndrome", "cidp": "CIDP",
+                          "kawasaki": "Kawasaki disease", "safety": "Adverse events"}
+
+
+def group_of(target: Target) -> str:
+    if target in PK_TARGETS:
+        return "pk"
+    if target in MECHANISM_TARGETS:
+        return "mechanisms"
+    if target.id in READOUTS:
+        return READOUTS[target.id].trial.split("-")[0]  # trial files are named after their disease
+    return "safety"
+
+
 @dataclass(frozen=True)
 class Verdict:
     target: Target
     simulated: float
+    #: 95 % interval of the simulated value (trial estimates); NaN for deterministic simulations.
+    lower: float = float("nan")
+    upper: float = float("nan")
 
     @property
     def passed(self) -> bool:
@@ -64,7 +84,7 @@ def run_targets(targets: Iterable[Target] = ALL_TARGETS, fast: bool = False) -> 
     """Simulate every target. ``fast``: disease trials with a few hundred patients per arm."""
     targets = list(targets)
     from_trials = run_trial_targets([t for t in targets if t.id in READOUTS], fast=fast)
-    return [Verdict(t, from_trials[t.id] if t.id in READOUTS else SIMULATIONS[t.id]()) for t in targets]
+    return [Verdict(t, *from_trials[t.id]) if t.id in READOUTS else Verdict(t, SIMULATIONS[t.id]()) for t in targets]
 
 
 def _interval(t: Target) -> str:
@@ -74,16 +94,22 @@ def _interval(t: Target) -> str:
     return f"{lo:.3g}-{hi:.3g} ({how})"
 
 
+def _simulated_interval(v: Verdict) -> str:
+    return "-" if math.isnan(v.lower) else f"{v.lower:.3g} to {v.upper:.3g}"
+
+
 def verdict_rows(verdicts: Iterable[Verdict]) -> list[dict]:
     return [
         {
             "target": v.target.id,
+            "group": group_of(v.target),
             "quantity": v.target.quantity,
             "role": v.target.role,
             "published": v.target.published,
             "unit": v.target.unit,
             "accepted": _interval(v.target),
             "simulated": round(v.simulated, 4),
+            "simulated_interval": _simulated_interval(v),
             "passed": v.passed,
             "verdict": v.label,
             "known_gap": v.target.known_gap,
@@ -95,13 +121,13 @@ def verdict_rows(verdicts: Iterable[Verdict]) -> list[dict]:
 
 def verdict_markdown(verdicts: Iterable[Verdict]) -> str:
     lines = [
-        "| target | quantity | role | published | accepted | simulated | verdict | source |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | quantity | role | published | accepted | simulated | simulated 95 % interval | verdict | source |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in verdict_rows(verdicts):
         lines.append(
             f"| {r['target']} | {r['quantity']} | {r['role']} | {r['published']:.3g} {r['unit']} | "
-            f"{r['accepted']} | {r['simulated']:.3g} | {r['verdict']} | {r['source']} |"
+            f"{r['accepted']} | {r['simulated']:.3g} | {r['simulated_interval']} | {r['verdict']} | {r['source']} |"
         )
     gaps = [r for r in verdict_rows(verdicts) if r["verdict"] == "GAP"]
     lines += [""] + [f"- GAP `{r['target']}`: {r['known_gap']}" for r in gaps]

@@ -29,13 +29,25 @@ class TrialReadout:
     statistic: str  # fraction, mean, median, median_time_day, ...
     minus_arm: str | None = None  # report arm - minus_arm
 
-    def value(self, summary: dict) -> float:
-        def estimate(arm_name: str) -> float:
+    def estimate(self, summary: dict, patients=None) -> tuple[float, float, float]:
+        """(estimate, lower, upper) of the 95 % interval. A difference between arms takes its
+        interval from the paired per-patient differences (``patients``: the trial's table)."""
+        def arm_estimate(arm_name: str) -> dict:
             arm = next(a for a in summary["arms"] if a["arm"] == arm_name)
-            return arm["endpoints"][self.endpoint]["estimates"][self.statistic]["estimate"]
+            return arm["endpoints"][self.endpoint]["estimates"][self.statistic]
 
-        v = estimate(self.arm) - (estimate(self.minus_arm) if self.minus_arm else 0.0)
-        return 100.0 * v if self.statistic in ("fraction", "fraction_with_event") else v
+        e = arm_estimate(self.arm)
+        scale = 100.0 if self.statistic in ("fraction", "fraction_with_event") else 1.0
+        if self.minus_arm is None:
+            return tuple(scale * e[k] if e[k] is not None else float("nan") for k in ("estimate", "lower", "upper"))
+        v = e["estimate"] - arm_estimate(self.minus_arm)["estimate"]
+        if patients is None or self.statistic != "mean":
+            return scale * v, float("nan"), float("nan")
+        from ivigsim.trial.statistics import mean_t
+
+        by_arm = {a: patients[patients["arm"] == a].set_index("patient")[self.endpoint] for a in (self.arm, self.minus_arm)}
+        d = mean_t((by_arm[self.arm] - by_arm[self.minus_arm]).dropna().to_numpy())
+        return scale * v, scale * d.lower, scale * d.upper
 
 
 def _t(id, quantity, published, unit, source, role, readout, kind="level", interval=None, note="", gap="",
@@ -127,18 +139,19 @@ DISEASE_TARGETS: tuple[Target, ...] = tuple(t for t, _ in _PAIRS)
 READOUTS: dict[str, TrialReadout] = {t.id: r for t, r in _PAIRS}
 
 
-def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS) -> dict[str, float]:
-    """Simulated value of each target, running each trial file once."""
+def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS) -> dict[str, tuple[float, float, float]]:
+    """(estimate, lower, upper) of each target, running each trial file once."""
     from ivigsim.io.trial_file import load_trial
     from ivigsim.trial.runner import run_trial
 
     if not trials_dir.is_dir():
         raise InputError("--trials", "the folder of shipped trial files (examples/trials in a checkout)", str(trials_dir))
     files = sorted({READOUTS[t.id].trial for t in targets})
-    summaries = {}
+    results = {}
     for name in files:
         trial = load_trial(trials_dir / name)
         if fast:
             trial = dataclasses.replace(trial, size=min(trial.size, FAST_SIZE))
-        summaries[name] = run_trial(trial).summary
-    return {t.id: READOUTS[t.id].value(summaries[READOUTS[t.id].trial]) for t in targets}
+        results[name] = run_trial(trial)
+    return {t.id: READOUTS[t.id].estimate(results[READOUTS[t.id].trial].summary, results[READOUTS[t.id].trial].patients)
+            for t in targets}
