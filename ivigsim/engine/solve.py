@@ -149,7 +149,10 @@ def solve(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Sol
         clipped = h >= stop - t
         hs = np.where(clipped, stop - t, h)
 
-        y_new, k7, err = solver.step(rhs_for(p, c, u), t, y, hs, k1)
+        # A trial stage may leave the model's domain (a negative share to a power); such a
+        # step is non-finite and rejected just below, so the warning would only be noise.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            y_new, k7, err = solver.step(rhs_for(p, c, u), t, y, hs, k1)
         finite = np.isfinite(err) & np.isfinite(y_new).all(axis=0)
         accept = finite & (err <= 1.0)
         factor = np.where(finite, solver.factor(err), solver.min_factor)

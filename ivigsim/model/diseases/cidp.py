@@ -1,22 +1,26 @@
 """Chronic inflammatory demyelinating polyneuropathy (CIDP): chronic immune demyelination.
 
-A chronic drive sustains antibody-, complement- and macrophage-mediated demyelination,
-balanced by remyelination. In some patients the drive fades (spontaneous remission,
-the source of placebo responders). With ``D`` the share of nerve function lost (0-1):
+A chronic drive sustains antibody-, complement- and macrophage-mediated attack on the
+nerves. In some patients the drive fades (spontaneous remission, the source of placebo
+responders). Nerve function is lost two ways: a share ``b`` of the pretreatment deficit
+is conduction block, functional and reversible within days as the attack on the nodes
+eases; the rest is demyelination ``D``, balanced by remyelination over weeks to months:
 
     drive = 1 - remission x (1 - exp(-t / remission_time))
-    dD/dt = k_injury x attack x (1 - D) - k_repair x D
     attack = drive x [s + (1 - s) A x (complement + Fc-receptor activation + cytokine) / 3]
+    dB/dt = k_block (b x deficit_before x attack - B)
+    dD/dt = k_injury x attack x (1 - D) - k_repair x D
 
 ``A`` is the free autoantibody; the three effector arms (complement, macrophage Fc
 receptors, inflammatory cytokines) are weighted equally (an assumption). A share ``s``
 of the attack goes through routes IVIG does not reach (cytotoxic T cells; IgG4 antibodies
 to nodal proteins, which neither fix complement nor engage Fc receptors well); it differs
 widely between patients and is what makes some patients IVIG non-responders. ``k_injury``
-holds the pretreatment state. Adjusted INCAT (0-10) is 10 x D. IVIG lowers the attack
-while the infused IgG lasts, so INCAT improves after loading and drifts back between
-maintenance doses (wear-off); a patient relapses when treatment stops unless the drive
-has faded.
+holds the pretreatment state. Adjusted INCAT (0-10) is 10 x (B + D). IVIG lowers the
+attack while the infused IgG lasts, so conduction block eases within days of a dose and
+returns as the IgG falls: INCAT improves after loading and drifts back in the days before
+each maintenance dose (wear-off), while demyelination repairs slowly underneath; a
+patient relapses when treatment stops unless the drive has faded.
 """
 
 from __future__ import annotations
@@ -38,18 +42,29 @@ CIDP_MODULE = Module(
                   "assumption: by default the drive does not fade; virtual populations draw it (see the "
                   "placebo arm of ICE, docs/diseases.md)", (0.0, 1.0),
                   "share of the chronic drive that fades spontaneously", variability_scale="logit"),
-        Parameter("cidp_ivig_insensitive_share", 0.6, "dimensionless", "calibrated",
+        Parameter("cidp_ivig_insensitive_share", 0.7, "dimensionless", "calibrated",
                   "calibrated to Hughes 2008 (ICE): 54 % responders on IVIG (docs/diseases.md), with "
                   "logit-normal between-subject variability (omega 1.3) that makes some patients non-responders",
                   (0.0, 1.0), "share of the attack by routes IVIG does not reach", variability_scale="logit"),
         Parameter("cidp_remission_days", 15.0, "day", "assumption",
                   "assumption: a spontaneous improvement unfolds over two to four weeks", (1.0, 3650.0),
                   "time constant of spontaneous remission"),
+        Parameter("cidp_conduction_block_share", 0.3, "dimensionless", "assumption",
+                  "assumption: about a third of the deficit is reversible conduction block (the part "
+                  "that improves within days of IVIG and wears off before the next dose)", (0.0, 0.9),
+                  "share of the pretreatment deficit that is conduction block"),
+        Parameter("conduction_block_turnover_per_day", 0.5, "1/day", "assumption",
+                  "assumption: conduction block follows the attack within a few days (IVIG's effect is "
+                  "seen within days, and wear-off in the last week before a dose)", (0.01, 10.0),
+                  "rate at which conduction block follows the attack"),
         Parameter("remyelination_per_day", 0.025, "1/day", "calibrated",
                   "calibrated with the IVIG-insensitive share to Hughes 2008 (ICE): 54 % responders on IVIG "
                   "and 21 % on placebo (examples/trials/cidp-ice-2008.yaml; docs/diseases.md)", (0.001, 1.0), "repair rate of demyelinated nerve"),
     ),
-    states=(State("demyelination", "dimensionless", "incat_baseline / 10", "share of nerve function lost"),),
+    states=(State("demyelination", "dimensionless", "(1 - cidp_conduction_block_share) * incat_baseline / 10",
+                  "share of nerve function lost to demyelination"),
+            State("conduction_block", "dimensionless", "cidp_conduction_block_share * incat_baseline / 10",
+                  "share of nerve function lost to reversible conduction block")),
     assignments=(
         Assignment("autoimmune_drive",
                    "1 - cidp_remission * (1 - exp(-t / cidp_remission_days))", "dimensionless",
@@ -57,21 +72,28 @@ CIDP_MODULE = Module(
         Assignment("inflammatory_drive", "autoimmune_drive", "dimensionless"),
         Assignment("complement_drive", "autoimmune_drive", "dimensionless"),
         Assignment("demyelination_injury_per_day",
-                   "remyelination_per_day * incat_baseline / (10 - incat_baseline)", "1/day",
+                   "remyelination_per_day * (1 - cidp_conduction_block_share) * incat_baseline"
+                   " / (10 - (1 - cidp_conduction_block_share) * incat_baseline)", "1/day",
                    "injury rate that holds the pretreatment state"),
         Assignment("demyelination_attack_fraction_of_baseline",
                    "cidp_ivig_insensitive_share * autoimmune_drive + (1 - cidp_ivig_insensitive_share)"
                    " * autoantibody_fraction_of_baseline * (complement_activity_fraction_of_baseline"
                    " + fcgr_activation_fraction + cytokine_fraction_of_baseline) / 3",
                    "dimensionless", "immune attack on myelin relative to before treatment", output=True),
-        Assignment("incat_score", "10 * demyelination", "dimensionless", "adjusted INCAT disability score (0-10)",
-                   output=True),
+        Assignment("incat_score", "10 * min(1, demyelination + conduction_block)", "dimensionless",
+                   "adjusted INCAT disability score (0-10)", output=True),
     ),
     fluxes=(
         Flux("demyelination_injury",
              "demyelination_injury_per_day * demyelination_attack_fraction_of_baseline * (1 - demyelination)",
              None, "demyelination"),
         Flux("remyelination", "remyelination_per_day * demyelination", "demyelination", None),
+        Flux("conduction_block_onset",
+             "conduction_block_turnover_per_day * cidp_conduction_block_share * incat_baseline / 10"
+             " * demyelination_attack_fraction_of_baseline", None, "conduction_block",
+             "nodal attack blocking conduction"),
+        Flux("conduction_block_recovery", "conduction_block_turnover_per_day * conduction_block",
+             "conduction_block", None, "conduction restored"),
     ),
 )
 
@@ -86,7 +108,7 @@ CIDP = Disease(
     variability_sources=MappingProxyType({
         "remyelination_per_day": "assumption: repair varies widely between patients (CV 60 %)",
         "cidp_ivig_insensitive_share": "assumption: omega 1.3 on the logit scale (responders and non-responders; "
-        "10th-90th centiles 0.22-0.89 around 0.6): the logit-normal closest, by quantiles, to the patients the "
+        "10th-90th centiles 0.30-0.92 around 0.7): the logit-normal closest, by quantiles, to the patients the "
         "earlier log-normal CV of 100 % kept in bounds, without excluding the third of candidates it put above 1",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
