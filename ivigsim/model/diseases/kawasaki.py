@@ -11,11 +11,13 @@ IVIG blocks:
     temperature = 36.8 + 2.7 x X^2 (1 + K^2) / (X^2 + K^2)     (39.5 C at presentation)
     d injury/dt = k_injury x X^2 - k_heal x injury
 
-Fever is temperature >= 38.0 C; IVIG resistance is fever persisting or returning 36 h
+Serum IL-6 is the bioactive cytokine scaled to the patient's level at presentation
+(median about 54 pg/mL, Wang 2013; Li 2019). Fever is temperature >= 38.0 C; IVIG resistance is fever persisting or returning 36 h
 or more after the end of the infusion (McCrindle 2017). A coronary abnormality is
 present while the injury index exceeds the patient's threshold, 1 by definition (the
 index is scaled to it), so variability in ``k_injury`` between patients sets how many
-develop one; healing lets some regress between 2 and 7 weeks.
+develop one; healing lets some regress between 2 and 7 weeks. Abnormality here means
+dilatation or aneurysm, as Newburger 1986 counted them; the model does not grade size.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ KAWASAKI_MODULE = Module(
     title="Kawasaki disease",
     description=__doc__ or "",
     parameters=(
+        Parameter("il6_presentation_pg_per_mL", 54.0, "pg/mL", "baseline",
+                  "patient characteristic: serum IL-6 at presentation (default: the median of about 54 "
+                  "pg/mL in Kawasaki disease cohorts, Wang 2013; Li 2019)", (1.0, 5000.0),
+                  "IL-6 before treatment"),
         Parameter("kawasaki_resolution_per_day", 0.15, "1/day", "assumption",
                   "assumption: untreated, the inflammation of Kawasaki disease subsides over about two "
                   "weeks", (0.01, 2.0), "rate at which the inflammatory drive fades"),
@@ -65,6 +71,8 @@ KAWASAKI_MODULE = Module(
                    "1 while temperature >= 38.0 C", output=True),
         Assignment("coronary_abnormality", "max(0, min(1, (coronary_injury - 1) * 1e6))", "dimensionless",
                    "1 while the coronary injury index exceeds the threshold", output=True),
+        Assignment("il6_pg_per_mL", "il6_presentation_pg_per_mL * cytokine_fraction_of_baseline", "pg/mL",
+                   "serum IL-6 (bioactive cytokine scaled to the patient's IL-6 at presentation)", output=True),
         Assignment("coronary_injury_index", "coronary_injury", "dimensionless",
                    "coronary injury relative to the threshold of an abnormality", output=True),
     ),
@@ -83,7 +91,7 @@ KAWASAKI = Disease(
     indication="kawasaki",
     readouts=("body_temperature_C", "fever", "coronary_abnormality"),
     variability=MappingProxyType({"coronary_injury_per_day": 1.0, "kawasaki_resolution_per_day": 0.5,
-                                  "kawasaki_fcgr_share": 0.9,
+                                  "kawasaki_fcgr_share": 0.9, "il6_presentation_pg_per_mL": 1.0,
                                   "baseline_igg_g_per_L": 0.219}),
     variability_sources=MappingProxyType({
         "coronary_injury_per_day": "assumption: coronary susceptibility varies widely (CV 100 %)",
@@ -92,6 +100,8 @@ KAWASAKI = Disease(
         "children whose inflammation runs less through Fc receptors (IL-1-driven, for instance) respond less "
         "to IVIG. The logit-normal closest, by quantiles, to the patients the earlier log-normal CV of 50 % "
         "kept in bounds, without excluding the 7 % of candidates it put above 1",
+        "il6_presentation_pg_per_mL": "assumption: IL-6 at presentation varies widely between children (CV 100 %); "
+        "it only scales the IL-6 readout",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
     defaults=MappingProxyType({"treg_baseline_fraction": 0.042}),
