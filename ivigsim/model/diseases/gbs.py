@@ -43,10 +43,11 @@ GBS_MODULE = Module(
         Parameter("nerve_repair_per_day", 0.065, "1/day", "calibrated",
                   "calibrated to van der Meche 1992: >= 1 grade improvement at 4 weeks in 53 % on "
                   "0.4 g/kg/day x 5 (examples/trials/gbs-van-der-meche-1992.yaml; docs/diseases.md)", (0.001, 1.0), "nerve repair rate"),
-        Parameter("axonal_share", 0.5, "dimensionless", "calibrated",
+        Parameter("axonal_share", 0.42, "dimensionless", "calibrated",
                   "calibrated with nerve_repair_per_day: slowly repaired axonal injury leaves the deficits "
-                  "seen at 6 months (van Doorn 2010: about 20 % cannot walk unaided)",
-                  (0.0, 1.0), "share of nerve injury that is axonal"),
+                  "seen at 6 months (van Doorn 2010: about 20 % cannot walk unaided); the typical (median) "
+                  "share of a logit-normal with omega 1.2 (docs/diseases.md)",
+                  (0.0, 1.0), "share of nerve injury that is axonal", variability_scale="logit"),
         Parameter("axon_regrowth_per_day", 0.001, "1/day", "assumption",
                   "assumption: axonal regrowth (about 1 mm/day over tens of centimetres) restores function over a year or more",
                   (0.0001, 0.1), "repair rate of axonal damage"),
@@ -98,12 +99,14 @@ GBS = Disease(
     module=GBS_MODULE,
     indication="gbs",
     readouts=("gbs_disability_score",),
-    variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.0,
+    variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.2,
                                   "gbs_response_resolution_per_day": 0.5,
                                   "gbs_injury_balance": 0.5, "baseline_igg_g_per_L": 0.219}),
     variability_sources=MappingProxyType({
         "nerve_repair_per_day": "assumption: remyelination varies between patients (CV 60 %)",
-        "axonal_share": "assumption: axonal involvement varies widely (CV 100 %; AMAN vs AIDP forms)",
+        "axonal_share": "assumption: omega 1.2 on the logit scale (axonal involvement varies widely, AMAN vs AIDP "
+        "forms; 10th-90th centiles 0.13-0.77 around 0.42): the logit-normal closest, by quantiles, to the patients "
+        "the earlier log-normal CV of 100 % kept in bounds, without excluding the fifth of candidates it put above 1",
         "gbs_response_resolution_per_day": "assumption: CV 50 %",
         "gbs_injury_balance": "assumption: CV 50 %",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
