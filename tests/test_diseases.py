@@ -50,13 +50,7 @@ def _is_share(p) -> bool:
     return p.unit == "dimensionless" and p.bounds == (0.0, 1.0)
 
 
-#: GBS is changed elsewhere: its axonal_share (CV 1.0) still varies log-normally and puts about
-#: 20 % of GBS candidates above 1, who are excluded. Strict: passing means this mark can go.
-GBS_PENDING = pytest.mark.xfail(strict=True, reason="gbs.py: axonal_share still varies log-normally")
-
-
-@pytest.mark.parametrize("disease", [pytest.param(d, marks=GBS_PENDING) if d.name == "gbs" else d for d in REAL],
-                         ids=lambda d: d.name)
+@pytest.mark.parametrize("disease", REAL, ids=lambda d: d.name)
 def test_shares_a_disease_varies_vary_on_the_logit_scale(disease):
     model = build_model(disease.name)
     log_shares = [n for n in disease.variability

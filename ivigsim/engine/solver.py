@@ -27,6 +27,19 @@ A = (
 E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
 
 
+def rms(x: np.ndarray) -> np.ndarray:
+    """Root mean square over the states (axis 0), per patient.
+
+    Summed row by row in a fixed order: numpy's mean over axis 0 sums a (states, 1) array
+    pairwise but a (states, n) array row by row, so a patient's error norm, hence its steps,
+    would differ in the last bit with the size of its batch.
+    """
+    total = np.zeros(x.shape[1:])
+    for row in x:
+        total = total + row * row
+    return np.sqrt(total / x.shape[0])
+
+
 def check_tolerances(rtol: float, atol: float, max_steps: int) -> None:
     """The checks every solver configuration shares."""
     if not 1e-14 <= rtol <= 0.1:
@@ -64,7 +77,7 @@ class Dopri5:
         y5 = yi  # row 7 of A is the 5th-order solution (FSAL)
         err = h * sum(e * k for e, k in zip(E, ks) if e != 0.0)
         scale = self.atol + self.rtol * np.maximum(np.abs(y), np.abs(y5))
-        norm = np.sqrt(np.mean((err / scale) ** 2, axis=0))
+        norm = rms(err / scale)
         return y5, ks[6], norm
 
     def factor(self, norm: np.ndarray) -> np.ndarray:
@@ -77,11 +90,11 @@ class Dopri5:
     def initial_step(self, rhs, t, y, f0) -> np.ndarray:
         """Hairer, Norsett & Wanner's starting step (II.4), per patient."""
         scale = self.atol + self.rtol * np.abs(y)
-        d0 = np.sqrt(np.mean((y / scale) ** 2, axis=0))
-        d1 = np.sqrt(np.mean((f0 / scale) ** 2, axis=0))
+        d0 = rms(y / scale)
+        d1 = rms(f0 / scale)
         h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
         f1 = rhs(t + h0, y + h0 * f0)
-        d2 = np.sqrt(np.mean(((f1 - f0) / scale) ** 2, axis=0)) / h0
+        d2 = rms((f1 - f0) / scale) / h0
         dmax = np.maximum(d1, d2)
         h1 = np.where(dmax <= 1e-15, np.maximum(1e-6, h0 * 1e-3),
                       (0.01 / np.maximum(dmax, 1e-300)) ** (1 / 5))

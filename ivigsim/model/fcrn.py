@@ -19,12 +19,14 @@ Parameter values, and why:
 - at the typical adult IgG of 11.4 g/L the rescued share is IgK/(1+IgK) = 0.836
   (Valenzuela 2025, IgK 5.08); this fixes ``rescue_max`` given ``Km``;
 - ``Km`` is calibrated to the rise in IgG two weeks after 0.4 g/kg/day x 5
-  (Kuitwaard 2009, 7.8 g/L): the one fitted parameter of the PK core;
+  (Kuitwaard 2009, 7.8 g/L), simulated in the typical GBS patient of that cohort (whose
+  disease adds its own loss of IgG): the one fitted parameter of the PK core;
 - ``k_deg`` is not fitted: it is the rate at which catabolism at 11.4 g/L balances
   the normal synthesis of 0.034 g/kg/day (Ein & Waldmann 1969). The body half-life
   that follows, ln 2 / (k_deg (1 - 0.836) x 0.44) = 22 days, is a check against the
   21-23 days of turnover studies, not an input;
-- each patient's synthesis is what holds them at their own baseline IgG: a patient
+- each patient's synthesis is what holds them at their own baseline IgG (with any
+  disease-driven loss before treatment, ``ivigsim.model.igg``): a patient
   with low IgG (immunodeficiency) makes less and rescues a larger share, so infused
   IgG lives longer in them, as product labels report for PID.
 
@@ -40,20 +42,11 @@ from __future__ import annotations
 
 from ivigsim.model import sources as src
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
-from ivigsim.model.igg import SPECIES, central
+from ivigsim.model.igg import SPECIES, catabolism
 
 
 def _catabolism(species: str) -> Flux:
-    # IVIG's degraded amount is kept (ivig_catabolised_g) so infused = in body + degraded
-    # can be checked; the other species leave the model.
-    target = "ivig_catabolised_g" if species == "ivig" else None
-    return Flux(
-        f"{species}_catabolism",
-        f"catabolic_rate_per_day * {central(species)}",
-        central(species),
-        target,
-        "degradation of the share not rescued by FcRn",
-    )
+    return catabolism(species, "catabolism", "catabolic_rate_per_day", "degradation of the share not rescued by FcRn")
 
 
 FCRN = Module(
@@ -75,9 +68,10 @@ FCRN = Module(
             (0.005, 0.2), "normal IgG synthesis per kg (70-kg adult; allometric exponent 0.75)",
         ),
         Parameter(
-            "fcrn_km_g_per_L", 60.4, "g/L", "calibrated",
+            "fcrn_km_g_per_L", 66.2, "g/L", "calibrated",
             f"calibrated to {src.KUITWAARD_2009}: rise in IgG 2 weeks after 0.4 g/kg/day x 5 "
-            "(7.8 g/L); saturable rescue as in Kim 2007 (see docs/calibration.md)",
+            "(7.8 g/L) in the typical GBS patient of that cohort; saturable rescue as in Kim 2007 "
+            "(see docs/calibration.md)",
             (1.0, 1000.0), "plasma IgG at which the FcRn rescue flux is half its maximum",
         ),
         Parameter(
@@ -113,8 +107,10 @@ FCRN = Module(
         ),
         Assignment(
             "igg_synthesis_g_per_day",
-            "catabolic_entry_rate_per_day * (1 - fcrn_rescue_baseline) * plasma_volume_L * baseline_igg_g_per_L",
-            "g/day", "this patient's IgG synthesis (holds baseline IgG at steady state)",
+            "(catabolic_entry_rate_per_day * (1 - fcrn_rescue_baseline) + disease_igg_catabolism_pretreatment_per_day)"
+            " * plasma_volume_L * baseline_igg_g_per_L",
+            "g/day", "this patient's IgG synthesis (holds baseline IgG: balances catabolism and any disease-driven "
+            "loss before treatment)",
         ),
         Assignment(
             "autoantibody_synthesis_g_per_day",
@@ -139,8 +135,9 @@ FCRN = Module(
         ),
         Assignment(
             "igg_fractional_catabolic_rate_per_day",
-            "catabolic_rate_per_day * intravascular_fraction",
-            "1/day", "fraction of body IgG degraded per day (at distribution equilibrium)", output=True,
+            "(catabolic_rate_per_day + disease_igg_catabolism_per_day) * intravascular_fraction",
+            "1/day", "fraction of body IgG degraded per day, disease-driven loss included (at distribution "
+            "equilibrium)", output=True,
         ),
     ),
     fluxes=tuple(_catabolism(s) for s in SPECIES),

@@ -13,6 +13,19 @@ are catabolised through the same FcRn-protected pathway (``ivigsim.model.fcrn``)
 Synthesis is constant: it does not rise when IgG falls (Junghans 1997). Its value
 is whatever holds the patient at their baseline IgG (see ``ivigsim.model.fcrn``).
 
+**Disease-driven loss (a hook).** A disease may add a loss of IgG on top of the
+FcRn-protected catabolism: consumption in inflamed tissue and by activated macrophages,
+which take up IgG bound in immune complexes and opsonised debris without FcRn rescue
+(IgG catabolism is faster in active autoimmune disease, J Clin Invest 1970;49:454; in GBS
+clearance rises with disease severity, Fokkink 2022). It removes every species alike, at
+a fractional rate of plasma IgG ``disease_igg_catabolism_per_day``; its value before
+treatment, ``disease_igg_catabolism_pretreatment_per_day`` (a constant), is part of the
+balance that sets synthesis, so each patient still starts at their baseline IgG. A
+disease drives it by defining both names; a disease that defines neither gets
+``NO_DISEASE_IGG_CATABOLISM`` (both 0: no extra loss), added by
+``ivigsim.model.library.compose``. Synthesis does not follow the loss as the disease
+fades (Junghans 1997), so an untreated patient's IgG then drifts above its baseline.
+
 Body-size scaling follows the population PK of Cheng 2025: volumes in proportion to
 weight, clearances and synthesis with exponent 0.75 about 70 kg, so the baseline IgG
 concentration does not depend on weight.
@@ -25,6 +38,10 @@ from ivigsim.model.declaration import Assignment, Flux, Input, Module, Parameter
 
 SPECIES = ("ivig", "endogenous", "autoantibody")
 
+#: What a disease defines to drive an extra loss of IgG (the hook above): the fractional
+#: rate of plasma IgG lost (1/day, may vary in time) and its value before treatment (a constant).
+DISEASE_CATABOLISM = ("disease_igg_catabolism_per_day", "disease_igg_catabolism_pretreatment_per_day")
+
 
 def central(species: str) -> str:
     return f"{species}_central_g"
@@ -32,6 +49,14 @@ def central(species: str) -> str:
 
 def peripheral(species: str) -> str:
     return f"{species}_peripheral_g"
+
+
+def catabolism(species: str, name: str, rate_per_day: str, description: str) -> Flux:
+    """Loss of a species from plasma at a fractional rate. IVIG's degraded amount is kept
+    (``ivig_catabolised_g``, declared by ``ivigsim.model.fcrn``) so infused = in body +
+    degraded can be checked; the other species leave the model."""
+    target = "ivig_catabolised_g" if species == "ivig" else None
+    return Flux(f"{species}_{name}", f"{rate_per_day} * {central(species)}", central(species), target, description)
 
 
 def _distribution(species: str) -> tuple[Flux, Flux]:
@@ -138,5 +163,19 @@ IGG_DISTRIBUTION = Module(
             central("autoantibody"), "output of pathogenic IgG, following autoreactive B-cell activity",
         ),
         *(f for s in SPECIES for f in _distribution(s)),
+        *(catabolism(s, "disease_catabolism", DISEASE_CATABOLISM[0],
+                     "loss driven by the disease (inflamed tissue, activated macrophages), without FcRn rescue")
+          for s in SPECIES),
+    ),
+)
+
+NO_DISEASE_IGG_CATABOLISM = Module(
+    name="no_disease_igg_catabolism",
+    title="No disease-driven loss of IgG",
+    description="The default of the IgG core's disease-driven loss (``ivigsim.model.igg``): none. "
+                "Added to the model of any disease that does not drive the loss itself.",
+    assignments=(
+        Assignment(DISEASE_CATABOLISM[0], "0", "1/day", "disease-driven fractional loss of plasma IgG (none)"),
+        Assignment(DISEASE_CATABOLISM[1], "0", "1/day", "the same before treatment (none)"),
     ),
 )

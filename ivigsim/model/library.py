@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ivigsim.model.compose import CompiledModel, Model
-from ivigsim.errors import InputError
+from ivigsim.errors import InputError, ModelDefinitionError
+from ivigsim.model.declaration import Module
 from ivigsim.model.diseases import Disease
 from ivigsim.model.diseases.cidp import CIDP
 from ivigsim.model.diseases.gbs import GBS
@@ -17,7 +18,7 @@ from ivigsim.model.diseases.kawasaki import KAWASAKI
 from ivigsim.model.diseases.mg import MG
 from ivigsim.model.diseases.none import NO_DISEASE, NONE
 from ivigsim.model.fcrn import FCRN
-from ivigsim.model.igg import IGG_DISTRIBUTION
+from ivigsim.model.igg import DISEASE_CATABOLISM, IGG_DISTRIBUTION, NO_DISEASE_IGG_CATABOLISM
 from ivigsim.model.immune import IMMUNE_STATE
 from ivigsim.model.mechanisms.anti_idiotype import ANTI_IDIOTYPE
 from ivigsim.model.mechanisms.b_cell_inhibition import B_CELL_INHIBITION
@@ -39,7 +40,7 @@ MECHANISMS = (
 
 #: Everything but the disease.
 SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
-CORE_MODULES = (*SHARED_MODULES, NO_DISEASE)
+CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM)
 
 #: Diseases by name; ``none`` is the healthy/PK-only model.
 DISEASES: dict[str, Disease] = {d.name: d for d in (NONE, ITP, MG, GBS, CIDP, KAWASAKI)}
@@ -52,10 +53,22 @@ def get_disease(name: str | None) -> Disease:
         raise InputError("disease", f"one of {', '.join(DISEASES)}", name) from None
 
 
+def compose(disease_module: Module) -> Model:
+    """IgG pharmacokinetics, the immune state, every mechanism and a disease module, with the
+    default of the IgG core's disease-driven loss (none) if the disease does not drive it."""
+    drives = set(DISEASE_CATABOLISM) & set(disease_module.symbols())
+    if drives and drives != set(DISEASE_CATABOLISM):
+        raise ModelDefinitionError(f"disease module {disease_module.name} must define both {DISEASE_CATABOLISM} or neither")
+    model = Model((*SHARED_MODULES, disease_module, *(() if drives else (NO_DISEASE_IGG_CATABOLISM,))))
+    if DISEASE_CATABOLISM[1] not in model.constant_names:
+        raise ModelDefinitionError(f"{disease_module.name}: {DISEASE_CATABOLISM[1]} must depend on parameters only")
+    return model
+
+
 @lru_cache(maxsize=None)
 def build_model(disease: str | None = None) -> Model:
     """IgG pharmacokinetics, the immune state, every mechanism, and one disease."""
-    return Model((*SHARED_MODULES, get_disease(disease).module))
+    return compose(get_disease(disease).module)
 
 
 @lru_cache(maxsize=None)

@@ -2,7 +2,8 @@
 
 ``fcrn_km_g_per_L`` is the one parameter fitted exactly: it is solved (Brent's method)
 so that the rise in total IgG 14 days after 0.4 g/kg/day x 5 equals Kuitwaard 2009's
-mean of 7.8 g/L. Its lower bound keeps FcRn rescue below 100 % at vanishing IgG.
+mean of 7.8 g/L, in the typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``).
+Its lower bound keeps FcRn rescue below 100 % at vanishing IgG.
 """
 
 from __future__ import annotations

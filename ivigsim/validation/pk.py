@@ -61,8 +61,12 @@ def linear_clearance(parameters: Mapping[str, float] = {}) -> float:
 
 
 def gbs_delta_igg_day14(parameters: Mapping[str, float] = {}) -> float:
-    """Rise in total IgG from before treatment to day 14 (Kuitwaard 2009's delta-IgG)."""
-    ds = simulate(Scenario(regimen=get_regimen("gbs"), indication="gbs", days=14.0,
+    """Rise in total IgG from before treatment to day 14 (Kuitwaard 2009's delta-IgG).
+
+    Kuitwaard's 174 patients had GBS and could not walk unaided, so the rise is simulated in
+    the typical GBS patient (disability score 4 at enrolment), whose disease adds its own
+    loss of IgG (``ivigsim.model.diseases.gbs``), not in a healthy adult."""
+    ds = simulate(Scenario(regimen=get_regimen("gbs"), indication="gbs", disease="gbs", days=14.0,
                            parameters=dict(parameters), solver=ACCURATE))
     total = ds["igg_total_g_per_L"].values[0]
     return float(total[-1] - total[0])

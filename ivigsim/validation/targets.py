@@ -90,7 +90,8 @@ PK_TARGETS: tuple[Target, ...] = (
     Target(
         "gbs-delta-igg-day14", "rise in total IgG 2 weeks after 0.4 g/kg/day x 5", 7.8, "g/L",
         src.KUITWAARD_2009, "abstract", "calibration",
-        note="published SD 5.6 g/L; the FcRn Km is fitted to the mean",
+        note="published SD 5.6 g/L; the FcRn Km is fitted to the mean, simulated in the typical GBS patient "
+             "(disability score 4), whose disease adds its own loss of IgG",
     ),
     Target(
         "fcrn-blockade-ceiling", "lowering of IgG at steady state under complete FcRn blockade", 84.0, "%",

@@ -17,6 +17,18 @@ treatment. ``k_injury`` is set so that at enrolment injury outpaces repair by a 
 ``injury_balance`` (still worsening). The GBS disability score is 5 x D (0 healthy,
 2 walks 5 m unaided, 3 walks with aid, 4 bed- or chair-bound, 5 ventilated; death, 6,
 is not modelled). Outcomes: >= 1 grade better at 4 weeks; walking unaided at 6 months.
+
+More severe disease catabolises IgG faster (Fokkink 2022: IgG clearance higher with a
+higher GBS disability score). GBS drives the IgG core's disease-driven loss
+(``ivigsim.model.igg``): macrophages in the damaged nerves and roots take up IgG
+(immune complexes, opsonised myelin and debris) without FcRn rescue, every species
+alike, in proportion to the damage, that is to the severity Fokkink's covariate reads:
+
+    extra fractional loss of plasma IgG = k_loss x D          (D = score / 5)
+
+Severity rather than inflammatory activity: a loss that followed the cytokines would fall
+within days of IVIG while the synthesis that balanced it at enrolment went on, and would
+raise IgG instead (docs/diseases.md).
 """
 
 from __future__ import annotations
@@ -40,16 +52,25 @@ GBS_MODULE = Module(
         Parameter("gbs_injury_balance", 1.5, "dimensionless", "assumption",
                   "assumption: at enrolment nerve injury still outpaces repair by half", (0.1, 10.0),
                   "injury / repair at enrolment"),
-        Parameter("nerve_repair_per_day", 0.065, "1/day", "calibrated",
+        Parameter("nerve_repair_per_day", 0.08, "1/day", "calibrated",
                   "calibrated to van der Meche 1992: >= 1 grade improvement at 4 weeks in 53 % on "
                   "0.4 g/kg/day x 5 (examples/trials/gbs-van-der-meche-1992.yaml; docs/diseases.md)", (0.001, 1.0), "nerve repair rate"),
-        Parameter("axonal_share", 0.5, "dimensionless", "calibrated",
+        Parameter("axonal_share", 0.4, "dimensionless", "calibrated",
                   "calibrated with nerve_repair_per_day: slowly repaired axonal injury leaves the deficits "
-                  "seen at 6 months (van Doorn 2010: about 20 % cannot walk unaided)",
-                  (0.0, 1.0), "share of nerve injury that is axonal"),
+                  "seen at 6 months (van Doorn 2010: about 20 % cannot walk unaided); the typical (median) "
+                  "share of a logit-normal with omega 1.2 (docs/diseases.md)",
+                  (0.0, 1.0), "share of nerve injury that is axonal", variability_scale="logit"),
         Parameter("axon_regrowth_per_day", 0.001, "1/day", "assumption",
                   "assumption: axonal regrowth (about 1 mm/day over tens of centimetres) restores function over a year or more",
                   (0.0001, 0.1), "repair rate of axonal damage"),
+        Parameter("gbs_igg_catabolism_per_day", 0.01, "1/day", "assumption",
+                  "assumption: the direction is Fokkink 2022 (IgG clearance higher with a higher GBS "
+                  "disability score; no value in our targets) and J Clin Invest 1970;49:454 (IgG catabolism "
+                  "faster in active autoimmune disease); the size is assumed: at enrolment a bed-bound patient "
+                  "(score 4) clears plasma IgG about 11 % faster than in health. Bounded by the PK fit: "
+                  "fcrn_km_g_per_L, fitted to Kuitwaard 2009 in GBS patients, rises with it, and much above "
+                  "0.01/day Bussel's blockade duration leaves 21-28 days (docs/calibration.md)",
+                  (0.0, 1.0), "disease-driven fractional loss of plasma IgG per unit of nerve damage"),
         Parameter("nerve_complement_share", 0.5, "dimensionless", "assumption",
                   "assumption: half the antibody-mediated injury needs complement", (0.0, 1.0),
                   "share of nerve injury mediated by complement"),
@@ -77,6 +98,12 @@ GBS_MODULE = Module(
                    " * cytokine_fraction_of_baseline",
                    "dimensionless", "antibody- and complement-mediated nerve attack relative to enrolment",
                    output=True),
+        Assignment("disease_igg_catabolism_pretreatment_per_day",
+                   "gbs_igg_catabolism_per_day * gbs_disability_baseline / 5", "1/day",
+                   "IgG lost in the damaged nerves before treatment (fractional rate of plasma IgG)"),
+        Assignment("disease_igg_catabolism_per_day",
+                   "gbs_igg_catabolism_per_day * nerve_damage", "1/day",
+                   "IgG lost in the damaged nerves, following the extent of damage", output=True),
         Assignment("gbs_disability_score", "5 * nerve_damage", "dimensionless",
                    "GBS disability score (0-5, continuous)", output=True),
     ),
@@ -98,12 +125,14 @@ GBS = Disease(
     module=GBS_MODULE,
     indication="gbs",
     readouts=("gbs_disability_score",),
-    variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.0,
+    variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.2,
                                   "gbs_response_resolution_per_day": 0.5,
                                   "gbs_injury_balance": 0.5, "baseline_igg_g_per_L": 0.219}),
     variability_sources=MappingProxyType({
         "nerve_repair_per_day": "assumption: remyelination varies between patients (CV 60 %)",
-        "axonal_share": "assumption: axonal involvement varies widely (CV 100 %; AMAN vs AIDP forms)",
+        "axonal_share": "assumption: omega 1.2 on the logit scale (axonal involvement varies widely, AMAN vs AIDP "
+        "forms; 10th-90th centiles 0.13-0.76 around 0.4): the logit-normal closest, by quantiles, to the patients "
+        "the earlier log-normal CV of 100 % kept in bounds, without excluding the fifth of candidates it put above 1",
         "gbs_response_resolution_per_day": "assumption: CV 50 %",
         "gbs_injury_balance": "assumption: CV 50 %",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
