@@ -221,3 +221,34 @@ def test_a_trial_population_starts_from_its_diseases_typical_values():
     assert trial.population.parameters["baseline_igg_g_per_L"] == pytest.approx(expected)
     doc["population"]["parameters"] = {"baseline_igg_g_per_L": 10.0}
     assert parse_trial(doc).population.parameters["baseline_igg_g_per_L"] == 10.0
+
+
+def test_risk_factor_prevalence_in_the_trial_file_drives_the_adverse_events():
+    """A population with every patient diabetic and renally impaired has more acute kidney
+    injury than the default population; the drawn factors follow the prevalences."""
+    regimen = {"course": {"total_g_per_kg": 2.0, "days": 2}}
+    def incidence(risk_factors):
+        doc = small_trial(size=400, regimens={"two": regimen}, arms=[{"name": "2 g/kg", "regimen": "two"}],
+                          endpoints=[{"name": "aki", "output": "ae_acute_kidney_injury_probability", "summary": "mean"}])
+        doc["population"]["risk_factors"] = risk_factors
+        trial = parse_trial(doc)
+        arm = run_trial(trial).summary["arms"][0]
+        return arm["endpoints"]["aki"]["estimates"]["mean"]["estimate"]
+
+    from ivigsim.trial.runner import run_trial
+
+    assert incidence({"diabetes": 1.0, "renal_impairment": 1.0}) > 2 * incidence({"diabetes": 0.0, "renal_impairment": 0.0})
+
+
+@pytest.mark.parametrize("risk_factors, message", [
+    ({"diabetes": 1.5}, "population.risk_factors.diabetes: expected a share between 0 and 1, got 1.5"),
+    ({"smoking": 0.2}, "population.risk_factors.smoking"),
+])
+def test_bad_risk_factor_prevalence_gives_one_line(tmp_path, risk_factors, message):
+    doc = small_trial()
+    doc["population"]["risk_factors"] = risk_factors
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["trial", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output and result.output.strip().count("\n") == 0

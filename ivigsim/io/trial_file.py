@@ -21,6 +21,7 @@ from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
 from ivigsim.io.scenario_file import RegimenFile, _Strict, read_yaml, validation_to_input_error
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
+from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
     BySex,
     CovariateModel,
@@ -78,6 +79,19 @@ class CovariatesFile(_Strict):
     correlations: list[CorrelationFile] | None = Field(None, description="of normal scores; default weight~height 0.45")
 
 
+class RiskFactorPrevalenceFile(_Strict):
+    """Share of patients with each adverse-event risk factor (each drawn independently);
+    omitted ones keep their defaults (docs/safety.md)."""
+
+    migraine_history: float | None = Field(None, description="default 0.152 (derived from Sekul 1994)")
+    iga_deficient_with_anti_iga: float | None = Field(None, description="default 0.001 (Rachid & Bonilla 2012)")
+    prior_thrombosis: float | None = Field(None, description="default 0.05 (assumption)")
+    diabetes: float | None = Field(None, description="default 0.10 (assumption)")
+    renal_impairment: float | None = Field(None, description="default 0.05 (assumption)")
+    inflammation: float | None = Field(None, description="default 0 (assumption)")
+    ivig_naive: float | None = Field(None, description="share on their first IVIG ever; default 1")
+
+
 class PopulationFile(_Strict):
     covariates: CovariatesFile = CovariatesFile()
     parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
@@ -88,6 +102,8 @@ class PopulationFile(_Strict):
     disease_variability: bool = Field(True, description="start from the disease's published variability")
     correlations: list[CorrelationFile] = Field([], description="between the etas of two varying parameters")
     inclusion: list[str] = Field([], description="criteria on covariates or baseline values, e.g. 'igg_total_g_per_L >= 6'")
+    risk_factors: RiskFactorPrevalenceFile = Field(RiskFactorPrevalenceFile(), description=(
+        "prevalence (0-1) of each adverse-event risk factor in the population, e.g. {diabetes: 0.3}"))
 
 
 class ArmFile(_Strict):
@@ -212,6 +228,11 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     typical = {**disease.defaults, **doc.population.parameters}
     population = PopulationSpec(covariates, variability, MappingProxyType(typical), inclusion)
     population.check(model)
+    given = {k: v for k, v in doc.population.risk_factors.model_dump().items() if v is not None}
+    try:
+        risk_factors = FactorPrevalence(**given)
+    except InputError as exc:
+        raise InputError(f"population.risk_factors.{exc.field.rsplit('.', 1)[-1]}", exc.expected, exc.got) from None
 
     arms = []
     for i, a in enumerate(doc.arms):
@@ -253,7 +274,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                 raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
-                 tuple(doc.output.outputs), MappingProxyType(source))
+                 tuple(doc.output.outputs), MappingProxyType(source), risk_factors)
 
 
 def parse_trial(data: Any, where: str = "trial", base: Path | None = None) -> Trial:

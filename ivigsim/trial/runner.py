@@ -134,7 +134,7 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         # Adverse events: each patient's risk over the arm's regimen and sampled events,
         # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
         covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
-        columns |= safety_columns(_per_kg_plan(trial, arm), covariates, rng, ids,
+        columns |= safety_columns(_per_kg_plan(trial, arm), covariates, rng, ids, trial.risk_factors,
                                   stream=f"safety/{arm_stream(trial, k)}")
         for e in trial.endpoints:
             columns |= (e.from_column(columns[e.output]) if e.per_patient_column

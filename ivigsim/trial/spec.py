@@ -16,6 +16,7 @@ import numpy as np
 
 from ivigsim.dosing import Regimen
 from ivigsim.engine.compiled import Auto
+from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.errors import InputError
 from ivigsim.population import PopulationSpec
 from ivigsim.scenario import MAX_DAYS
@@ -57,6 +58,8 @@ class Trial:
     trajectories: int = 0
     trajectory_outputs: tuple[str, ...] = ()
     source: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+    #: Prevalence of adverse-event risk factors among the patients (ivigsim.safety).
+    risk_factors: FactorPrevalence = field(default_factory=FactorPrevalence)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
