@@ -8,7 +8,7 @@ it), same patients (between-subject variability on four parameters, drawn once; 
 engine gets the same parameter values), same regimen (2 g/kg over 5 days, label
 titration, 70 kg), same tolerances (rtol 1e-6, atol 1e-9), same outputs (three outputs,
 daily, days 0-180). Two configurations: the calibrated default, and a stiff one (immune-
-complex clearance 500/day and Fc-receptor release 70/day: 100x the calibrated values). Not a timed test: numbers depend on the
+complex clearance 500/day and Fc-receptor release 100/day: 100x the shipped values). Not a timed test: numbers depend on the
 machine; ratios measured in one run are what docs/performance.md records.
 """
 
@@ -216,7 +216,7 @@ def bench_config(stiff: bool, sizes, rr_max: int, scipy_n: int, ctx) -> dict:
     from ivigsim.engine.compiled import Auto, CompiledDopri5
     from ivigsim.engine.solver import Dopri5
 
-    label = "stiff (immune-complex clearance 500/day, Fc-receptor release 70/day: 100x)" if stiff else "calibrated default"
+    label = "stiff (immune-complex clearance 500/day, Fc-receptor release 100/day: 100x)" if stiff else "calibrated default"
     print(f"\n== {label} ==")
     print(f"  {'engine':40s} {'patients':>8s} {'patients/s':>12s} {'wall':>11s} {'steps/pt':>10s}")
     results: dict = {}
