@@ -215,8 +215,16 @@ def validate(
     from ivigsim.io.results import atomic_path
     from ivigsim.validation.runner import GROUPS, group_of, run_targets, verdict_markdown, verdict_rows
 
-    if figures is not None and figures.exists() and not figures.is_dir():
-        raise InputError("--figures", "a folder to write figures to", str(figures))
+    # Where results go is checked before the minutes of simulation, not after.
+    for option, folder in (("--figures", figures), ("--markdown", markdown.parent if markdown else None)):
+        if folder is None:
+            continue
+        if folder.exists() and not folder.is_dir():
+            raise InputError(option, "a folder that can be created and written", str(folder))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(option, "a folder that can be created and written", f"{folder} ({exc.strerror})") from None
     verdicts = run_targets(fast=fast)
     if as_json:
         typer.echo(json.dumps(verdict_rows(verdicts), indent=2))
@@ -225,18 +233,21 @@ def validate(
         for r in verdict_rows(verdicts):
             typer.echo(f"{r['target']:24s} {r['published']:>9.3g} {r['unit']:4s} {r['accepted']:>26s} "
                        f"{r['simulated']:>10.3g} {r['simulated_interval']:>18s}  {r['verdict']}")
-    if markdown is not None:
-        with atomic_path(markdown) as tmp:
-            tmp.write_text(verdict_markdown(verdicts), encoding="utf-8")
-    if figures is not None:
-        from ivigsim.plot import plot_validation
+    try:
+        if markdown is not None:
+            with atomic_path(markdown) as tmp:
+                tmp.write_text(verdict_markdown(verdicts), encoding="utf-8")
+        if figures is not None:
+            from ivigsim.plot import plot_validation
 
-        figures.mkdir(parents=True, exist_ok=True)
-        for group, title in GROUPS.items():
-            members = [v for v in verdicts if group_of(v.target) == group]
-            if members:
-                with atomic_path(figures / f"validation-{group}.png") as tmp:
-                    plot_validation(members, tmp, title)
+            for group, title in GROUPS.items():
+                members = [v for v in verdicts if group_of(v.target) == group]
+                if members:
+                    with atomic_path(figures / f"validation-{group}.png") as tmp:
+                        plot_validation(members, tmp, title)
+    except OSError as exc:
+        raise InputError("--figures" if figures is not None else "--markdown",
+                         "a folder that can be created and written", f"{exc.filename} ({exc.strerror})") from None
     gaps = [v for v in verdicts if v.label == "GAP"]
     for v in gaps:  # with --json, standard output stays pure JSON (the rows carry the gaps too)
         typer.echo(f"known gap {v.target.id}: {v.target.known_gap}", err=as_json)

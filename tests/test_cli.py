@@ -542,9 +542,10 @@ def test_validate_writes_the_table_as_json_markdown_and_a_figure_per_group(tmp_p
     assert not list(figures.glob("*.part"))
 
 
-def test_validate_refuses_a_file_as_the_figures_folder(tmp_path):
-    taken = tmp_path / "taken"
-    taken.write_text("x")
-    result = CliRunner().invoke(app, ["validate", "--fast", "--figures", str(taken)])
+@pytest.mark.parametrize("option, target", [("--figures", "taken"), ("--markdown", "taken/table.md")])
+def test_validate_refuses_an_unwritable_destination_before_simulating(tmp_path, option, target):
+    (tmp_path / "taken").write_text("x")  # a file where a folder is needed
+    result = CliRunner().invoke(app, ["validate", "--fast", option, str(tmp_path / target)])
     assert result.exit_code == 2
-    assert result.output.strip().count("\n") == 0 and "--figures" in result.output
+    assert result.output.strip().count("\n") == 0 and option in result.output
+    assert "Traceback" not in result.output
