@@ -65,7 +65,7 @@ ICE = "Hughes et al. 2008 (ICE), Lancet Neurol 7(2):136, PMID 18178525"
 NEWBURGER = "Newburger et al. 1986, N Engl J Med 315(6):341, PMID 2426590"
 MCCRINDLE = "McCrindle et al. 2017, Circulation 135:e927"
 
-_FAST_TTR = ("the trial's figures imply a plateau: 43 % respond within a day, yet only 50 % by day 2.5 and 81 % "
+_TTR_PLATEAU = ("the trial's figures imply a plateau: 43 % respond within a day, yet only 50 % by day 2.5 and 81 % "
              "by day 7, so almost no one responds on day 2. The model reproduces the 43 % (about 50 %) and the "
              "day-7 rate, but its patients vary continuously (production, receptor affinity), so its responses "
              "keep coming on day 2 and the median falls near 1.25 days. A separate slow-responding group (for "
@@ -78,7 +78,7 @@ _PAIRS = (
     _t("itp-platelets-day8", "median platelet count on day 8 (its highest)", 149.0, "10^9/L", ROBAK_ASH,
        "calibration", TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "platelets_day8", "median")),
     _t("itp-time-to-response", "median time to response", 2.5, "day", ROBAK_ASH, "check",
-       TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "days_to_response", "median_time_day"), gap=_FAST_TTR),
+       TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "days_to_response", "median_time_day"), gap=_TTR_PLATEAU),
     _t("itp-response-within-1-day", "responded within 1 day", 43.0, "%", ROBAK_ASH, "check",
        TrialReadout("itp-robak-2009.yaml", "IVIG 1 g/kg x 2", "response_within_day1", "fraction"), kind="rate"),
     _t("itp-response-duration", "median duration of response (platelets >= 50) among responders", 15.4, "day",
