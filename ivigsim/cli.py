@@ -293,19 +293,19 @@ def nonmem(
     data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV): ID, TIME, AMT, RATE or DUR, EVID, WT, ...")],
     time_unit: Annotated[TimeUnitChoice, typer.Option("--time-unit", help="unit of TIME, II, DUR and RATE's time: h or d")],
     amount_unit: Annotated[AmountUnitChoice, typer.Option("--amount-unit", help="unit of AMT and RATE's amount: g or mg")],
-    output: Annotated[str, typer.Option("--output", help="model output written as DV")] = "igg_total_g_per_L",
+    output: Annotated[str, typer.Option("--output", help="model output of records without an OUTPUT column value")] = "igg_total_g_per_L",
     disease: Annotated[Optional[str], typer.Option("--disease", help="disease model [default: none]")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="simulated dataset [default: DATA-simulated.csv]")] = None,
 ) -> None:
-    """Simulate the doses of a NONMEM-style dataset; write it back with DV = the simulated output."""
+    """Simulate the doses of a NONMEM-style dataset; write it back with DV as observed, PRED and RES = DV - PRED."""
     from ivigsim.io.nonmem import read_dataset, simulate_dataset, write_dataset
 
-    dataset = read_dataset(data, time_unit.value, amount_unit.value)
-    result = simulate_dataset(dataset, output, disease=disease)
+    dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
+    result = simulate_dataset(dataset, disease=disease)
     path = write_dataset(result, out or Path(f"{data.stem}-simulated.csv"))
     if result.failed_ids:
         typer.echo(f"warning: the solver failed for {len(result.failed_ids)} subject(s) (ID "
-                   f"{', '.join(result.failed_ids)}); their DV is '.'", err=True)
+                   f"{', '.join(result.failed_ids)}); their PRED is '.'", err=True)
     typer.echo(f"simulated {len(dataset.subjects)} subject(s); wrote {path}")
 
 

@@ -7,15 +7,13 @@ One patient is a batch of one: the same path serves trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-
 import numpy as np
 import xarray as xr
 
 from ivigsim import __version__
 from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
-from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve
+from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve_robustly
 from ivigsim.engine.solver import Dopri5
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
@@ -47,24 +45,6 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     overrides.update(model.model.switch_overrides(scenario.mechanisms))
     overrides.update(scenario.parameters)
     return overrides
-
-
-def solve_robustly(problem: Problem, saveat: SaveAt, solver: Dopri5) -> Solution:
-    """Solve with the scenario's solver (vectorised NumPy: nothing to compile for one
-    patient); if a patient's solve fails because the model is stiff for its parameters,
-    solve the batch again with the compiled stiffness-switching solver (``Auto``)."""
-    # A non-stiff patient needs a few hundred steps (a few per output day); a stiff one
-    # needs tens of thousands, so the explicit attempt gets a budget scaled to the span.
-    span = float(saveat.ts[-1] - problem.t0)
-    budget = replace(solver, max_steps=min(solver.max_steps, 5_000 + int(20 * span))) \
-        if isinstance(solver, Dopri5) else solver
-    solution = solve(problem, saveat, budget)
-    stiff = np.isin(solution.status, (Status.MAX_STEPS, Status.STEP_TOO_SMALL))
-    if not stiff.any() or not isinstance(solver, Dopri5):
-        return solution
-    from ivigsim.engine.compiled import Auto
-
-    return solve(problem, saveat, Auto(rtol=solver.rtol, atol=solver.atol, max_steps=solver.max_steps))
 
 
 def simulate_variants(

@@ -98,7 +98,7 @@ def simulated():
 def _by_subject(result, rows):
     """{ID: (times in days, simulated DV)} over non-dose rows."""
     out: dict[str, tuple[list, list]] = {}
-    for row, value in zip(rows, result.dv):
+    for row, value in zip(rows, result.pred):
         if row["EVID"] != 1:
             times, values = out.setdefault(str(row["ID"]), ([], []))
             times.append(row["TIME"] / 24)
@@ -117,7 +117,8 @@ def test_dataset_matches_equivalent_scenarios(simulated):
 
 
 def test_a_chosen_output_matches_too():
-    result = simulate_dataset(parse_dataset(_csv(ROWS), "h", "g"), "autoantibody_fraction_of_baseline", solver=TIGHT)
+    result = simulate_dataset(parse_dataset(_csv(ROWS), "h", "g", default_output="autoantibody_fraction_of_baseline"),
+                              solver=TIGHT)
     times, values = _by_subject(result, ROWS)["3"]
     np.testing.assert_allclose(values, _scenario_dv("3", times, "autoantibody_fraction_of_baseline"), rtol=1e-6)
 
@@ -152,36 +153,53 @@ def test_days_and_milligrams_give_the_same_answer(simulated):
         return row
 
     result = simulate_dataset(parse_dataset(_csv([converted(r) for r in ROWS]), "d", "mg"), solver=TIGHT)
-    np.testing.assert_allclose(result.dv, simulated.dv, rtol=1e-9)
+    np.testing.assert_allclose(result.pred, simulated.pred, rtol=1e-9)
 
 
-def test_written_dataset_keeps_the_input_and_fills_dv_and_mdv(simulated, tmp_path):
+def test_written_dataset_keeps_dv_and_adds_pred_and_res(simulated, tmp_path):
+    """Observed data stay observed: DV as given, PRED the simulation, RES = DV - PRED."""
     path = write_dataset(simulated, tmp_path / "sim.csv")
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == HEADER and len(rows) == len(ROWS)
-    for original, written, value in zip(ROWS, rows, simulated.dv):
+    assert list(rows[0]) == [*HEADER, "PRED", "RES"] and len(rows) == len(ROWS)
+    for original, written, value in zip(ROWS, rows, simulated.pred):
         assert written["STUDY"] == str(original.get("STUDY", "."))  # other columns pass through
+        assert written["DV"] == str(original["DV"])  # never overwritten
         if original["EVID"] == 1:
-            assert written["MDV"] == "1" and written["DV"] == "." and written["AMT"] == str(original["AMT"])
+            assert written["MDV"] == "1" and written["PRED"] == "." and written["AMT"] == str(original["AMT"])
         else:
-            assert float(written["DV"]) == pytest.approx(value, rel=1e-11)
+            assert float(written["PRED"]) == pytest.approx(value, rel=1e-11)
             assert written["MDV"] == ("0" if original["EVID"] == 0 else "1")
+        if original["EVID"] == 0:
+            assert float(written["RES"]) == pytest.approx(float(original["DV"]) - value, rel=1e-11, abs=1e-12)
+        else:
+            assert written["RES"] == "."
 
 
 def test_dv_and_mdv_are_added_when_absent():
     header = ["ID", "TIME", "AMT", "DUR", "WT"]
     text = _csv([{"ID": 1, "TIME": 0, "AMT": 10, "DUR": 2, "WT": 60}, {"ID": 1, "TIME": 24, "WT": 60}], header)
     result = simulate_dataset(parse_dataset(text, "h", "g"))
-    assert result.header == (*header, "DV", "MDV")
-    assert result.rows[0][-1] == "1" and result.rows[1][-1] == "0" and float(result.rows[1][-2]) > 11.4
+    assert result.header == (*header, "DV", "MDV", "PRED", "RES")
+    # No DV: the record is predicted (PRED) but not observed (MDV 1, no residual).
+    assert result.rows[1][-4:-2] == (".", "1") and float(result.rows[1][-2]) > 11.4 and result.rows[1][-1] == "."
+
+
+def test_each_record_observes_the_output_it_names():
+    rows = [dict(r, OUTPUT="autoantibody_fraction_of_baseline") if r["ID"] == 3 and r["EVID"] != 1 else r
+            for r in ROWS]
+    result = simulate_dataset(parse_dataset(_csv(rows, [*HEADER, "OUTPUT"]), "h", "g"), solver=TIGHT)
+    by = _by_subject(result, rows)
+    np.testing.assert_allclose(by["3"][1], _scenario_dv("3", by["3"][0], "autoantibody_fraction_of_baseline"),
+                               rtol=1e-6)
+    np.testing.assert_allclose(by["1"][1], _scenario_dv("1", by["1"][0], "igg_total_g_per_L"), rtol=1e-6)
 
 
 def test_solver_failures_are_reported_not_fatal():
     result = simulate_dataset(parse_dataset(_csv(ROWS), "h", "g"), solver=Dopri5(max_steps=3))
     assert result.failed_ids == ("1", "2", "3", "4")
     after_start = [row for row, original in zip(result.rows, ROWS) if original["TIME"] > 0]
-    assert all(row[HEADER.index("DV")] == "." for row in after_start)  # NaN after the failure
+    assert all(row[len(HEADER)] == "." for row in after_start)  # PRED is NaN after the failure
 
 
 # -- refusals ---------------------------------------------------------------------------
@@ -239,9 +257,12 @@ def test_units_are_declared_never_guessed():
         parse_dataset(_csv(ROWS), "h", "kg")  # type: ignore[arg-type]
 
 
-def test_unknown_output_is_refused():
-    with pytest.raises(InputError, match="output: expected one of the model's outputs"):
-        simulate_dataset(parse_dataset(_csv(ROWS), "h", "g"), "platelets")
+def test_unknown_output_is_refused_naming_the_row():
+    rows = [dict(r, OUTPUT="platelets") if i == 4 else r for i, r in enumerate(ROWS)]
+    with pytest.raises(InputError, match=r"^bad\.csv row 5 column OUTPUT: expected one of the model's outputs"):
+        simulate_dataset(parse_dataset(_csv(rows, [*HEADER, "OUTPUT"]), "h", "g", source="bad.csv"))
+    with pytest.raises(InputError, match=r"row 2 column OUTPUT: expected one of the model's outputs"):
+        simulate_dataset(parse_dataset(_csv(ROWS), "h", "g", default_output="platelets"))
 
 
 # -- the command line ---------------------------------------------------------------------
@@ -301,6 +322,6 @@ def test_example_datasets_run(path: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    observed = [r for r in rows if r["EVID"] == "0"]
-    assert observed and all(5 < float(r["DV"]) < 60 for r in observed)  # g/L of total IgG, plausibly
+    predicted = [r for r in rows if r["EVID"] != "1"]
+    assert predicted and all(5 < float(r["PRED"]) < 60 for r in predicted)  # g/L of total IgG, plausibly
     assert all(r["MDV"] == "1" for r in rows if r["EVID"] != "0")

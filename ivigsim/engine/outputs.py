@@ -3,7 +3,8 @@
 ``solve_outputs(problem, saveat, solver, names)`` returns the outputs as one array
 (n_patients, n_outputs, n_times) with per-patient status and step counts. Solvers that
 can evaluate outputs inside their own loop (the compiled ones) do so; the NumPy
-``Dopri5`` solves, then observes.
+``Dopri5`` solves (falling back to the compiled ``Auto`` for patients that turn out stiff,
+``solve_robustly``), then observes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ivigsim.engine.solve import Problem, SaveAt, solve
+from ivigsim.engine.solve import Problem, SaveAt, solve_robustly
 from ivigsim.errors import InputError
 
 
@@ -39,7 +40,7 @@ def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]
     custom = getattr(solver, "solve_outputs", None)
     if custom is not None:
         return custom(problem, saveat, names)
-    sol = solve(problem, saveat, solver)
+    sol = solve_robustly(problem, saveat, solver)
     cm, n, ts = problem.model, problem.n_patients, sol.ts
     grid = np.broadcast_to(ts[:, None], (len(ts), n))
     with np.errstate(all="ignore"):

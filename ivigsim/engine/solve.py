@@ -12,7 +12,7 @@ is marked with a ``Status`` and NaN outputs from then on; the batch goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 import numpy as np
@@ -189,3 +189,23 @@ def solve(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Sol
         active = (i_out < n_out) & (fail == Status.SUCCESS)
 
     return Solution(ts, ys, status, n_steps, n_rejected, consts)
+
+
+def solve_robustly(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Solution:
+    """Solve with the given solver; if it is the vectorised NumPy ``Dopri5`` (nothing to
+    compile for one patient) and a patient's solve fails because the model is stiff for its
+    parameters, solve the batch again with the compiled stiffness-switching solver (``Auto``)."""
+    solver = solver or Dopri5()
+    if not isinstance(solver, Dopri5):
+        return solve(problem, saveat, solver)
+    # A non-stiff patient needs a few hundred steps (a few per output day); a stiff one
+    # needs tens of thousands, so the explicit attempt gets a budget scaled to the span.
+    span = float(saveat.ts[-1] - problem.t0)
+    budget = replace(solver, max_steps=min(solver.max_steps, 5_000 + int(20 * span)))
+    solution = solve(problem, saveat, budget)
+    stiff = np.isin(solution.status, (Status.MAX_STEPS, Status.STEP_TOO_SMALL))
+    if not stiff.any():
+        return solution
+    from ivigsim.engine.compiled import Auto
+
+    return solve(problem, saveat, Auto(rtol=solver.rtol, atol=solver.atol, max_steps=solver.max_steps))

@@ -17,7 +17,12 @@ column        meaning (units are declared by the caller, never guessed)
 ``CMT``       dose compartment: 1 (plasma IVIG, the model's only dosing input) or missing
 ``II, ADDL``  ADDL further doses every II after this one
 ``SS``        steady-state dosing: refused (write the doses out with ADDL and II)
-``DV, MDV``   replaced on output: DV the simulated output, MDV 0 on observations
+``DV``        the observed value on an observation record (EVID 0), in the output's unit; kept
+              as given. Missing on an observation: a prediction-only record
+``OUTPUT``    the model output a record observes or predicts (``igg_total_g_per_L``,
+              ``platelets_1e9_per_L``, ``qmg_score``, ...: ``ivigsim`` docs/outputs.md);
+              missing: the default output (``--output``, total IgG)
+``MDV``       1 where DV is missing or the record is a dose; set on output
 ``WT``        body weight, kg (required; one value per ID)
 ``HT``        height, cm; ``AGE`` years; ``SEX`` M or F (optional, one value per ID)
 ``BASEIGG``   the subject's baseline serum IgG, g/L (optional; default: the model's)
@@ -25,8 +30,10 @@ column        meaning (units are declared by the caller, never guessed)
 
 ``.`` or an empty cell is missing. Other columns pass through unchanged. Every subject is
 simulated in one batch of the engine (their body weights and baseline IgG as a parameter
-array), and the written dataset is the input with DV and MDV filled in: DV at every
-observation (EVID 0) and prediction (EVID 2) record; dose records pass through with MDV 1.
+array). Observed data stay observed: the written dataset is the input with DV as given and
+PRED (the typical patient's prediction, with the subject's covariates) and RES = DV - PRED
+added at every observation (EVID 0) and prediction (EVID 2) record; an individual fit
+(``ivigsim.estimation``) adds IPRED, IRES = DV - IPRED and weighted residuals.
 A problem in the dataset is one ``InputError`` naming the data row (1-based, counted
 after the header) and the column.
 """
@@ -47,6 +54,7 @@ from ivigsim.errors import InputError
 from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
+from ivigsim.subjects import DoseEvent, Record, Subject, SubjectSetup
 
 if TYPE_CHECKING:
     from ivigsim.engine.solver import Dopri5
@@ -63,6 +71,10 @@ DEFAULT_OUTPUT = "igg_total_g_per_L"
 ID, TIME, EVID, AMT, RATE, DUR, CMT = "ID", "TIME", "EVID", "AMT", "RATE", "DUR", "CMT"
 II, ADDL, SS, DV, MDV = "II", "ADDL", "SS", "DV", "MDV"
 WT, HT, AGE, SEX, BASEIGG = "WT", "HT", "AGE", "SEX", "BASEIGG"
+OUTPUT = "OUTPUT"
+PRED, IPRED, RES, IRES = "PRED", "IPRED", "RES", "IRES"
+#: The residual column written beside each prediction column.
+RESIDUAL_OF: Mapping[str, str] = {PRED: RES, IPRED: IRES}
 NUMERIC = (ID, TIME, EVID, AMT, RATE, DUR, CMT, II, ADDL, SS, DV, MDV, WT, HT, AGE, BASEIGG)
 MISSING = ("", ".")
 
@@ -71,31 +83,6 @@ _EVIDS = "0 (observation), 1 (dose) or 2 (other event); 3 and 4 (reset) are not 
 #: Patient fields filled from covariate columns.
 _PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
 _SEXES = {"M": "male", "MALE": "male", "F": "female", "FEMALE": "female"}
-
-
-@dataclass(frozen=True)
-class DoseEvent:
-    """One infusion in canonical units: ``amount_g`` from ``start_day`` over ``duration_day``."""
-
-    row: int
-    start_day: float
-    amount_g: float
-    duration_day: float
-
-    @property
-    def rate_g_per_day(self) -> float:
-        return self.amount_g / self.duration_day
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One ID: covariates, doses (ADDL expanded), and the rows to predict at."""
-
-    id: str
-    patient: Patient
-    baseline_igg_g_per_L: float | None
-    doses: tuple[DoseEvent, ...]
-    predictions: tuple[tuple[int, float], ...]  # (row index, time in days)
 
 
 @dataclass(frozen=True)
@@ -113,26 +100,28 @@ class NonmemDataset:
 
 @dataclass(frozen=True)
 class SimulatedDataset:
-    """The dataset with DV (and MDV) filled in; ``dv`` is NaN on dose rows and failed subjects."""
+    """The dataset with PRED (and RES) added; ``pred`` is NaN on dose rows and failed subjects."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
-    dv: np.ndarray
-    output: str
+    pred: np.ndarray
     failed_ids: tuple[str, ...]
 
 
 # -- reading -------------------------------------------------------------------------
 
 
-def read_dataset(path: str | Path, time_unit: TimeUnit, amount_unit: AmountUnit) -> NonmemDataset:
-    """Read and check a CSV dataset; TIME/II/DUR are in ``time_unit``, AMT in ``amount_unit``."""
+def read_dataset(path: str | Path, time_unit: TimeUnit, amount_unit: AmountUnit,
+                 default_output: str = DEFAULT_OUTPUT) -> NonmemDataset:
+    """Read and check a CSV dataset; TIME/II/DUR are in ``time_unit``, AMT in ``amount_unit``;
+    records without an OUTPUT observe ``default_output``."""
     path = Path(path)
     text = read_text(path, "DATA", "dataset file (CSV)", encoding="utf-8-sig")
-    return parse_dataset(text, time_unit, amount_unit, source=path.name)
+    return parse_dataset(text, time_unit, amount_unit, source=path.name, default_output=default_output)
 
 
-def parse_dataset(text: str, time_unit: TimeUnit, amount_unit: AmountUnit, source: str = "dataset") -> NonmemDataset:
+def parse_dataset(text: str, time_unit: TimeUnit, amount_unit: AmountUnit, source: str = "dataset",
+                  default_output: str = DEFAULT_OUTPUT) -> NonmemDataset:
     """Check a dataset given as CSV text (see the module docstring for the convention)."""
     if time_unit not in DAYS_PER:
         raise InputError("time unit", "h or d (the unit of TIME, II and DUR; it is never guessed)", time_unit)
@@ -158,7 +147,7 @@ def parse_dataset(text: str, time_unit: TimeUnit, amount_unit: AmountUnit, sourc
     for number, cells in rows:
         if len(cells) != len(header):
             raise InputError(f"{source} row {number}", f"{len(header)} cells like the header", len(cells))
-    reader = _Reader(columns, time_unit, amount_unit, source)
+    reader = _Reader(columns, time_unit, amount_unit, source, default_output)
     records = [reader.record(number, cells) for number, cells in rows]
     subjects = _subjects(records, reader)
     return NonmemDataset(header, tuple(cells for _, cells in rows), tuple(r.evid for r in records), subjects,
@@ -175,6 +164,8 @@ class _Record:
     evid: int
     doses: tuple[DoseEvent, ...]
     covariates: dict[str, float | str | None]  # as read: numbers, SEX upper-cased
+    output: str
+    dv: float | None  # on an observation record (EVID 0) only
 
 
 @dataclass(frozen=True)
@@ -185,6 +176,7 @@ class _Reader:
     time_unit: str
     amount_unit: str
     source: str
+    default_output: str = DEFAULT_OUTPUT
 
     def where(self, number: int, column: str) -> str:
         return f"{self.source} row {number} column {column}"
@@ -234,8 +226,10 @@ class _Reader:
             raise InputError(where(AMT), "0 or missing on a record that is not a dose (EVID 0 or 2)", self.text(cells, AMT))
         covariates = {column: get(column) for column in (WT, HT, AGE, BASEIGG)}
         covariates[SEX] = (self.text(cells, SEX) or "").upper() or None
+        output = self.text(cells, OUTPUT) or self.default_output
+        dv = get(DV) if evid == OBSERVATION and get(MDV) != 1 else None
         return _Record(number, self.text(cells, ID) or "", subject, self.text(cells, TIME) or "",
-                       time * DAYS_PER[self.time_unit], evid, doses, covariates)
+                       time * DAYS_PER[self.time_unit], evid, doses, covariates, output, dv)
 
     def _evid(self, number: int, cells: Sequence[str], amount: float | None) -> int:
         evid = self.number(number, cells, EVID)
@@ -347,7 +341,8 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
         patient=patient,
         baseline_igg_g_per_L=baseline,
         doses=tuple(dose for _, record in group for dose in record.doses),
-        predictions=tuple((index, record.time_day) for index, record in group if record.evid != DOSE),
+        records=tuple(Record(index, record.number, record.time_day, record.output, record.dv)
+                      for index, record in group if record.evid != DOSE),
     )
 
 
@@ -373,7 +368,6 @@ def _baseline_igg(value: float, where: str) -> float:
 
 def simulate_dataset(
     dataset: NonmemDataset,
-    output: str = DEFAULT_OUTPUT,
     *,
     disease: str | None = None,
     model: CompiledModel | None = None,
@@ -381,66 +375,63 @@ def simulate_dataset(
     parameters: Mapping[str, float] | None = None,
     mechanisms: Mapping[str, bool | float] | None = None,
 ) -> SimulatedDataset:
-    """Simulate every subject in one batch; DV = ``output`` at each non-dose record.
+    """Simulate every subject in one batch: PRED at each non-dose record, of the output the
+    record names (its OUTPUT, else the dataset's default).
 
     ``disease`` picks the model and its typical parameter values (as a scenario's
     ``disease`` does); ``parameters`` and ``mechanisms`` apply to every subject, as in a
     scenario file; WT and BASEIGG set each subject's own body weight and baseline IgG.
     """
-    from ivigsim.engine.schedule import InputSchedule, Window
-    from ivigsim.engine.solve import Problem, SaveAt, solve
-    from ivigsim.model.library import compiled_model, get_disease
-    from ivigsim.simulation import INFUSION_INPUT, to_dataset
-
-    model = model or compiled_model(disease)
-    declared = model.model
-    names = (*declared.output_names, *declared.state_names)
-    if output not in names:
-        raise InputError("output", f"one of the model's outputs or states ({', '.join(names)})", output)
-    subjects = dataset.subjects
-    n = len(subjects)
-    dv = np.full(len(dataset.rows), np.nan)
+    setup = SubjectSetup.create(dataset.subjects, disease, parameters=parameters, mechanisms=mechanisms,
+                                model=model, solver=solver, source=dataset.source)
+    pred = np.full(len(dataset.rows), np.nan)
     failed: tuple[str, ...] = ()
-    times = np.unique([t for s in subjects for _, t in s.predictions])
-    if n and times.size:
-        overrides = {**get_disease(disease).defaults, **declared.switch_overrides(mechanisms or {}),
-                     **(parameters or {})}
-        default_igg = overrides.get("baseline_igg_g_per_L", declared.parameter("baseline_igg_g_per_L").value)
-        overrides["body_weight_kg"] = np.array([s.patient.weight_kg for s in subjects])
-        overrides["baseline_igg_g_per_L"] = np.array(
-            [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
-        params = declared.parameter_array(overrides, n)
-        index = declared.input_names.index(INFUSION_INPUT)
-        windows = [[Window(d.start_day, d.start_day + d.duration_day, d.rate_g_per_day, index) for d in s.doses]
-                   for s in subjects]
-        schedule = InputSchedule.from_windows(windows, len(declared.input_names))
-        solution = solve(Problem(model, params, schedule), SaveAt(times), solver)
-        values = to_dataset(model, params, schedule, solution)[output].values  # (patient, time)
-        for p, subject in enumerate(subjects):
-            for row, t in subject.predictions:
-                dv[row] = values[p, np.searchsorted(times, t)]
-        failed = tuple(subjects[p].id for p in solution.failed)
-    header, rows = _fill(dataset, dv)
-    return SimulatedDataset(header, rows, dv, output, failed)
+    if dataset.subjects:
+        values, status = setup.predict()
+        for subject, column in zip(dataset.subjects, values):
+            for record, value in zip(subject.records, column):
+                pred[record.row] = value
+        failed = tuple(dataset.subjects[p].id for p in np.flatnonzero(status != 0))
+    header, rows = fill_columns(dataset, {PRED: pred})
+    return SimulatedDataset(header, rows, pred, failed)
 
 
-def _fill(dataset: NonmemDataset, dv: np.ndarray) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """The input table with DV and MDV set (added at the end if absent)."""
+def observed_dv(dataset: NonmemDataset) -> np.ndarray:
+    """DV per row as a number (NaN on dose records and records without an observation)."""
+    dv = np.full(len(dataset.rows), np.nan)
+    for subject in dataset.subjects:
+        for record in subject.observations:
+            dv[record.row] = record.dv
+    return dv
+
+
+def fill_columns(dataset: NonmemDataset, predictions: Mapping[str, np.ndarray]) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The input table, DV kept, MDV set, and one column per prediction (PRED, IPRED, ...),
+    each followed by its residual DV - prediction (RES after PRED, IRES after IPRED) and any
+    other given columns (IWRES, WRES); existing columns of those names are replaced."""
+    dv = observed_dv(dataset)
+    columns: dict[str, np.ndarray] = {}
+    for name, values in predictions.items():
+        columns[name] = values
+        residual = RESIDUAL_OF.get(name)
+        if residual is not None and residual not in predictions:
+            columns[residual] = dv - values
     header = list(dataset.header)
     upper = [h.upper() for h in header]
-    for column in (DV, MDV):
+    for column in (DV, MDV, *columns):
         if column not in upper:
             header.append(column)
             upper.append(column)
-    dv_at, mdv_at = upper.index(DV), upper.index(MDV)
+    at = {column: upper.index(column) for column in (DV, MDV, *columns)}
     rows = []
-    for cells, evid, value in zip(dataset.rows, dataset.evids, dv):
+    for index, (cells, evid) in enumerate(zip(dataset.rows, dataset.evids)):
         out = list(cells) + [""] * (len(header) - len(cells))
-        if evid != DOSE:
-            out[dv_at] = "." if math.isnan(value) else f"{value:.12g}"
-        elif not out[dv_at].strip():
-            out[dv_at] = "."
-        out[mdv_at] = "0" if evid == OBSERVATION else "1"
+        if not out[at[DV]].strip():
+            out[at[DV]] = "."
+        out[at[MDV]] = "0" if not math.isnan(dv[index]) else "1"
+        for column, values in columns.items():
+            value = values[index]
+            out[at[column]] = "." if evid == DOSE or math.isnan(value) else f"{value:.12g}"
         rows.append(tuple(out))
     return tuple(header), tuple(rows)
 
