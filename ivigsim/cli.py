@@ -309,6 +309,136 @@ def nonmem(
     typer.echo(f"simulated {len(dataset.subjects)} subject(s); wrote {path}")
 
 
+def _pairs(values: list[str] | None, option: str, form: str) -> dict[str, str]:
+    """NAME=VALUE options (repeatable) as a dict; each name once."""
+    out: dict[str, str] = {}
+    for text in values or []:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(option, form, text)
+        if name.strip() in out:
+            raise InputError(option, "each name once", name.strip())
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _number(text: str, option: str, expected: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(option, expected, text) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(option, expected, text)
+    return value
+
+
+@app.command("fit")
+@user_errors
+def fit(
+    data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV) with observed DV; see docs/estimation.md")],
+    time_unit: Annotated[TimeUnitChoice, typer.Option("--time-unit", help="unit of TIME, II, DUR and RATE's time: h or d")],
+    amount_unit: Annotated[AmountUnitChoice, typer.Option("--amount-unit", help="unit of AMT and RATE's amount: g or mg")],
+    estimate: Annotated[list[str], typer.Option("--estimate", "-e", help="parameter to estimate per subject (repeat, or comma-separated)")],
+    prior: Annotated[Optional[list[str]], typer.Option("--prior", help="NAME=CV: prior spread (omega for shares) replacing the disease's")] = None,
+    bounds: Annotated[Optional[list[str]], typer.Option("--bounds", help="NAME=LOW:HIGH: narrower bounds on an estimated value")] = None,
+    error: Annotated[Optional[list[str]], typer.Option("--error", help="OUTPUT=KIND:SD, e.g. igg_total_g_per_L=proportional:0.05")] = None,
+    parameter: Annotated[Optional[list[str]], typer.Option("--parameter", "-p", help="NAME=VALUE: a typical value for every subject")] = None,
+    disease: Annotated[Optional[str], typer.Option("--disease", help="disease model [default: none]")] = None,
+    output: Annotated[str, typer.Option("--output", help="model output of records without an OUTPUT value")] = "igg_total_g_per_L",
+    mcmc: Annotated[Optional[int], typer.Option("--mcmc", help="also draw N posterior samples by MCMC (emcee)")] = None,
+    level: Annotated[float, typer.Option("--level", help="interval level")] = 0.9,
+    seed: Annotated[int, typer.Option("--seed", help="seed of posterior draws and MCMC")] = 0,
+    forecast: Annotated[bool, typer.Option("--forecast", help="forecast the next dose (the last dose repeated at the last interval)")] = False,
+    next_dose_day: Annotated[Optional[float], typer.Option("--next-dose-day", help="start of the next dose, in the time unit")] = None,
+    next_dose_amount: Annotated[Optional[float], typer.Option("--next-dose-amount", help="amount of the next dose, in the amount unit")] = None,
+    next_dose_duration: Annotated[Optional[float], typer.Option("--next-dose-duration", help="infusion duration, in the time unit")] = None,
+    horizon: Annotated[Optional[float], typer.Option("--horizon", help="forecast horizon after the next dose, in the time unit")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="OUTPUT>=VALUE or OUTPUT<=VALUE to keep after the next dose")] = None,
+    target_probability: Annotated[float, typer.Option("--target-probability", help="share of the posterior that must meet the target")] = 0.9,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="results folder [default: DATA-fit]")] = None,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="write the PNG figures")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")] = False,
+) -> None:
+    """Fit each subject's parameters to their observations (MAP, Laplace intervals, optional MCMC) and forecast the next dose."""
+    from ivigsim.estimation.fit import fit_dataset
+    from ivigsim.estimation.forecast import NextDose, Target, default_next_dose
+    from ivigsim.estimation.forecast import forecast as make_forecast
+    from ivigsim.estimation.residual import ResidualError
+    from ivigsim.io.fit_results import write_fit
+    from ivigsim.io.nonmem import DAYS_PER, GRAMS_PER, read_dataset
+
+    names = [n.strip() for item in estimate for n in item.split(",") if n.strip()]
+    spreads = {k: _number(v, f"--prior {k}", "a number (a CV, or omega for a share)")
+               for k, v in _pairs(prior, "--prior", "NAME=CV").items()}
+    limits = {}
+    for k, v in _pairs(bounds, "--bounds", "NAME=LOW:HIGH").items():
+        low, sep, high = v.partition(":")
+        if not sep:
+            raise InputError(f"--bounds {k}", "LOW:HIGH", v)
+        limits[k] = (_number(low, f"--bounds {k}", "LOW:HIGH numbers"), _number(high, f"--bounds {k}", "LOW:HIGH numbers"))
+    errors = {k: ResidualError.parse(v, f"--error {k}") for k, v in _pairs(error, "--error", "OUTPUT=KIND:SD").items()}
+    values = {k: _number(v, f"--parameter {k}", "a number") for k, v in _pairs(parameter, "--parameter", "NAME=VALUE").items()}
+    if mcmc is not None and mcmc < 1:
+        raise InputError("--mcmc", "a number of MCMC samples >= 1", mcmc)
+    days, grams = DAYS_PER[time_unit.value], GRAMS_PER[amount_unit.value]
+    wants_forecast = forecast or any(v is not None for v in (next_dose_day, next_dose_amount, next_dose_duration,
+                                                             horizon, target))
+    dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
+    progress = None
+    if not quiet and len(dataset.subjects) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(dataset.subjects), desc="fitting", unit="subject", file=sys.stderr, leave=False)
+        progress = lambda _subject: bar.update(1)  # noqa: E731
+    result = fit_dataset(dataset, names, disease=disease, parameters=values, priors=spreads, bounds=limits,
+                         errors=errors, level=level, mcmc_samples=mcmc, seed=seed, progress=progress)
+    if progress is not None:
+        bar.close()
+    forecasts = []
+    if wants_forecast:
+        parsed_target = Target.parse(target, result.setup.model.model.output_names) if target else None
+        forecast_output = parsed_target.output if parsed_target else output
+        for posterior, subject_fit in zip(result.posteriors, result.fits):
+            base = default_next_dose(posterior) if next_dose_day is None else None
+            if base is None:
+                last = posterior.subject.doses[-1] if posterior.subject.doses else None
+                if next_dose_amount is None and last is None:
+                    raise InputError("--next-dose-amount", f"an amount for subject {posterior.subject.id}, who has no dose "
+                                     "to repeat", "none")
+                base = NextDose(next_dose_day * days, last.amount_g if last else 0.0,
+                                last.duration_day if last else 1.0 / 6.0)
+            next_dose = NextDose(base.start_day,
+                                 base.amount_g if next_dose_amount is None else next_dose_amount * grams,
+                                 base.duration_day if next_dose_duration is None else next_dose_duration * days)
+            forecasts.append(make_forecast(posterior, subject_fit, forecast_output, next_dose,
+                                           None if horizon is None else horizon * days, target=parsed_target,
+                                           probability=target_probability, level=level))
+    folder = out or Path(f"{data.stem}-fit")
+    write_fit(dataset, result, folder, data.stem, forecasts, plots=plot)
+    if quiet:
+        return
+    for subject_fit in result.fits:
+        typer.echo(f"ID {subject_fit.subject_id} ({subject_fit.method}, {100 * subject_fit.level:.0f} % intervals"
+                   f"{'' if subject_fit.converged else ', NOT converged'}):")
+        for k, name in enumerate(subject_fit.names):
+            typer.echo(f"  {name:<36} {subject_fit.estimate[k]:10.4g}  [{subject_fit.lower[k]:.4g}, "
+                       f"{subject_fit.upper[k]:.4g}]   prior typical {subject_fit.typical[k]:.4g}")
+        for warning in subject_fit.warnings:
+            typer.echo(f"  warning: {warning}")
+    for f in forecasts:
+        after = f.times >= f.next_dose.start_day + f.next_dose.duration_day
+        low = f.median[after].min()
+        typer.echo(f"ID {f.subject_id} forecast: next dose {f.next_dose.amount_g / grams:.4g} {amount_unit.value} "
+                   f"at {f.next_dose.start_day / days:g} {time_unit.value}; lowest {f.output} over the horizon "
+                   f"{low:.4g} (median; {100 * f.level:.0f} % band {f.lower[after].min():.4g}-{f.upper[after].min():.4g})")
+        if f.target is not None:
+            dose = ("not found: " + f.note) if f.dose_for_target_g is None else \
+                f"{f.dose_for_target_g / grams:.4g} {amount_unit.value}" + (f" ({f.note})" if f.note else "")
+            typer.echo(f"  target {f.target}: met by {100 * f.probability_met:.0f} % of the posterior with this dose; "
+                       f"dose meeting it with {100 * f.probability:.0f} %: {dose}")
+    typer.echo(f"wrote {folder}/ (estimates.csv, fit.json, {data.stem}-fit.csv{', PNG figures' if plot else ''})")
+
+
 @app.command("trial")
 @user_errors
 def trial(

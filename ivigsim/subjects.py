@@ -102,6 +102,7 @@ class SubjectSetup:
     parameters: np.ndarray  # (P, N)
     windows: tuple[tuple[Window, ...], ...]
     solver: object = field(default=None, repr=False)
+    source_name: str = "dataset"
 
     @classmethod
     def create(cls, subjects: Sequence[Subject], disease: str | None = None, *,
@@ -119,7 +120,7 @@ class SubjectSetup:
             [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
         params = declared.parameter_array(overrides, len(subjects))
         windows = tuple(tuple(infusion_windows(model, s.doses)) for s in subjects)
-        setup = cls(model, tuple(subjects), params, windows, solver)
+        setup = cls(model, tuple(subjects), params, windows, solver, source)
         setup.check_outputs(source)
         return setup
 

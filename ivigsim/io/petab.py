@@ -1,0 +1,506 @@
+"""A NONMEM-style dataset and the model as a PEtab (v1) estimation problem.
+
+PEtab is the table format that the standard tools for ODE model estimation read
+(pyPESTO, AMICI, COPASI, Data2Dynamics, ...): an SBML model plus four tables. Exporting
+to it lets a dataset that ivigsim simulates be fitted by those tools, and lets their
+results be checked against ivigsim's own estimation. What becomes what:
+
+- the model -> one SBML document, written by ``ivigsim.io.sbml``'s writer (so the same
+  checked translation, units included), but *without* a regimen: PEtab has one model for
+  every condition, so each subject's infusions must be parameters. Dose slot ``k`` (as
+  many slots as the subject with most doses has doses) is three constant parameters,
+  ``dose{k}_start_day``, ``dose{k}_end_day`` and ``dose{k}_rate_g_per_day``, and a flag
+  ``dose{k}_on`` that two events set (to 1 when ``time >= dose{k}_start_day``, to 0 when
+  ``time >= dose{k}_end_day``). The infusion input is the assignment rule
+  ``sum_k dose{k}_on * dose{k}_rate_g_per_day``. Why flags and not one event per slot
+  adding and removing its rate: each event assigns a constant to its own variable, so
+  simultaneous events (one infusion ending as the next starts) give the same result in
+  whatever order a tool executes them. Why events and not a piecewise rule: the
+  integrator stops and restarts at each jump, as ivigsim's own solver lands on it;
+  libRoadRunner re-evaluates triggers that read parameters after they are set
+  (``tests/test_petab.py``). An unused slot has rate 0.
+- each subject with at least one observation (DV) -> a condition (``subject_<ID>``): its
+  body weight, baseline IgG, dose slots and, when parameters are estimated per subject,
+  the names of its own copies of them;
+- each model output observed -> an observable whose formula is the output's SBML id, with
+  the declared residual error as its noise model (the noise parameters fixed at the
+  declared standard deviations, so a user may free them in the parameter table);
+- each observation record with a DV -> a measurement row (time in days);
+- each parameter to estimate -> one row (``per_subject=False``: one value shared by all
+  subjects, a naive pooled fit) or one row per subject (``<name>__<condition>``, mapped in
+  the condition table) with the disease's between-subject variability as a normal prior
+  on the log scale: a maximum a posteriori fit of each subject around the typical value,
+  as ivigsim's own individual fits.
+
+:func:`build_petab` is pure (tables and the SBML text); :func:`write_petab` writes them
+with the problem's YAML file, each file atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ivigsim.errors import InputError, ModelDefinitionError
+from ivigsim.io.nonmem import NonmemDataset
+from ivigsim.io.results import atomic_path
+from ivigsim.io.sbml import (
+    COMPARTMENT,
+    EXTENT_UNIT,
+    SBML_LEVEL,
+    SBML_VERSION,
+    _apply,
+    _number,
+    _notes,
+    _sid,
+    _time_node,
+    _Writer,
+    check_document,
+    libsbml,
+)
+from ivigsim.model.library import compiled_model, get_disease
+from ivigsim.model.units import TIME_UNIT
+from ivigsim.population.variability import omega as variability_omega
+from ivigsim.subjects import INFUSION_INPUT, Subject, SubjectSetup
+
+#: Residual error models, as (kind, additive SD, proportional SD) in ``errors``.
+ERROR_KINDS = ("additive", "proportional", "combined", "lognormal")
+#: The error model of an observed output when ``errors`` does not name it.
+DEFAULT_ERRORS: Mapping[str, tuple[str, float, float]] = {"igg_total_g_per_L": ("proportional", 0.0, 0.05)}
+#: Estimated bounds: this factor either side of the typical value, within the declared bounds.
+BOUND_FACTOR = 100.0
+#: Upper bound of a share (declared logit-normal, bounded by 1) estimated on the log scale.
+SHARE_UPPER = 1.0 - 1e-6
+#: The dataset covariates every condition sets (the rest of a subject's column is the typical one).
+COVARIATES = ("body_weight_kg", "baseline_igg_g_per_L")
+#: File names inside the problem folder.
+FILES = {"sbml": "model.xml", "conditions": "conditions.tsv", "observables": "observables.tsv",
+         "measurements": "measurements.tsv", "parameters": "parameters.tsv", "yaml": "problem.yaml"}
+
+
+@dataclass(frozen=True)
+class PetabProblem:
+    """The tables of a PEtab v1 problem (indexed as ``petab.v1`` reads them) and the SBML text."""
+
+    sbml: str
+    conditions: pd.DataFrame  # index conditionId
+    observables: pd.DataFrame  # index observableId
+    measurements: pd.DataFrame  # no index
+    parameters: pd.DataFrame  # index parameterId
+    #: Condition id of each exported subject (those with an observation), by subject ID.
+    condition_of: Mapping[str, str]
+
+
+def build_petab(
+    dataset: NonmemDataset,
+    *,
+    disease: str | None = None,
+    estimate: Sequence[str] = (),
+    parameters: Mapping[str, float] | None = None,
+    mechanisms: Mapping[str, bool | float] | None = None,
+    errors: Mapping[str, tuple[str, float, float]] | None = None,
+    per_subject: bool = True,
+    variability: Mapping[str, float] | None = None,
+) -> PetabProblem:
+    """The PEtab problem of fitting ``estimate`` to the dataset's observations (pure).
+
+    ``disease``, ``parameters`` and ``mechanisms`` fix the model and the typical values as
+    ``simulate_dataset`` does; each subject's WT and BASEIGG go in its condition.
+    ``errors`` maps an observed output to (kind, additive SD, proportional SD), kind one of
+    ``additive``, ``proportional``, ``combined`` (SD = sqrt(a^2 + (b f)^2)) or ``lognormal``
+    (log DV normal around log f with SD = the proportional SD); total IgG defaults to 5 %
+    proportional, any other observed output must be given. ``variability`` overrides the
+    disease's between-subject variability (a CV, or omega for a share) that sets the prior
+    of per-subject parameters.
+    """
+    model = compiled_model(disease)
+    declared = model.model
+    setup = SubjectSetup.create(dataset.subjects, disease, parameters=parameters, mechanisms=mechanisms,
+                                model=model, source=dataset.source)
+    subjects = [(i, s) for i, s in enumerate(dataset.subjects) if s.observations]
+    if not subjects:
+        raise InputError(f"{dataset.source} column DV", "at least one observation record (EVID 0) with a DV",
+                         "none")
+    names = list(declared.parameter_names)
+    typical = declared.parameter_array({**get_disease(disease).defaults,
+                                        **declared.switch_overrides(mechanisms or {}), **(parameters or {})})[:, 0]
+    columns = setup.parameters[:, [i for i, _ in subjects]]
+    spreads = {**get_disease(disease).variability, **(variability or {})}
+    estimated = _check_estimate(declared, estimate, spreads if per_subject else None, disease)
+
+    # Parameters the conditions set: the covariates, and any other that differs by subject.
+    varying = [n for k, n in enumerate(names) if n in COVARIATES or np.any(columns[k] != typical[k])]
+    for name in estimated:
+        if not per_subject and name in varying:
+            k = names.index(name)
+            if np.any(columns[k] != typical[k]):
+                raise InputError("estimate", f"a parameter the dataset does not set per subject when per_subject is "
+                                 f"False ({name} is given per subject; estimate it per subject)", name)
+            varying.remove(name)
+
+    condition_of = _condition_ids([s for _, s in subjects], dataset.source)
+    slots = max(len(s.doses) for _, s in subjects)
+    outputs = [o for o in declared.output_names if any(r.output == o for _, s in subjects for r in s.observations)]
+    error_models = _error_models(declared.output_names, outputs, errors)
+
+    sbml = _sbml(model, dict(zip(names, typical)), slots, dataset, len(subjects))
+    conditions = _conditions(subjects, condition_of, names, columns, varying, estimated, per_subject, slots)
+    observables, noise_rows, noise_of = _observables(outputs, error_models)
+    measurements = _measurements(subjects, condition_of, noise_of, error_models, dataset.source)
+    parameter_rows = _estimated_rows(declared, estimated, per_subject, typical, names, columns,
+                                     [condition_of[s.id] for _, s in subjects], spreads)
+    table = pd.DataFrame([*parameter_rows, *noise_rows]).set_index("parameterId")
+    _check_ids_free(sbml, [*observables.index, *table.index, *conditions.index])
+    return PetabProblem(sbml, conditions, observables, measurements, table, condition_of)
+
+
+def write_petab(
+    dataset: NonmemDataset,
+    folder: str | Path,
+    *,
+    disease: str | None = None,
+    estimate: Sequence[str] = (),
+    parameters: Mapping[str, float] | None = None,
+    mechanisms: Mapping[str, bool | float] | None = None,
+    errors: Mapping[str, tuple[str, float, float]] | None = None,
+    per_subject: bool = True,
+    variability: Mapping[str, float] | None = None,
+) -> Path:
+    """Write :func:`build_petab`'s problem into ``folder`` (created if needed) and return
+    the path of its YAML file, which ``petab.v1.Problem.from_yaml`` and pyPESTO read."""
+    import yaml
+
+    problem = build_petab(dataset, disease=disease, estimate=estimate, parameters=parameters,
+                          mechanisms=mechanisms, errors=errors, per_subject=per_subject, variability=variability)
+    folder = Path(folder)
+    content = {
+        FILES["sbml"]: problem.sbml,
+        FILES["conditions"]: problem.conditions.to_csv(sep="\t"),
+        FILES["observables"]: problem.observables.to_csv(sep="\t"),
+        FILES["measurements"]: problem.measurements.to_csv(sep="\t", index=False),
+        FILES["parameters"]: problem.parameters.to_csv(sep="\t"),
+        FILES["yaml"]: yaml.safe_dump({
+            "format_version": 1,
+            "parameter_file": FILES["parameters"],
+            "problems": [{
+                "sbml_files": [FILES["sbml"]],
+                "condition_files": [FILES["conditions"]],
+                "measurement_files": [FILES["measurements"]],
+                "observable_files": [FILES["observables"]],
+            }],
+        }, sort_keys=False),
+    }
+    try:
+        for name, text in content.items():  # the YAML last: it names files that then exist
+            with atomic_path(folder / name) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError("folder", "a folder where files can be written", f"{folder} ({exc.strerror or exc})") from None
+    return folder / FILES["yaml"]
+
+
+# -- checks of what the user asked for ----------------------------------------------------
+
+
+def _check_estimate(declared, estimate: Sequence[str], spreads: Mapping[str, float] | None,
+                    disease: str | None) -> list[str]:
+    """The parameters to estimate, refused if unknown, repeated, not a per-patient quantity,
+    at a typical value of 0 (the log scale cannot hold it) or, per subject, without a
+    between-subject variability for the prior (``spreads`` None: pooled, no prior needed)."""
+    if isinstance(estimate, str):
+        estimate = [estimate]
+    seen: list[str] = []
+    for name in estimate:
+        if name not in declared.parameter_names:
+            raise InputError("estimate", "names of model parameters (see `ivigsim parameters`)", name)
+        p = declared.parameter(name)
+        if not p.may_vary:
+            raise InputError("estimate", "a parameter that may differ between patients (not a covariate, a "
+                             "mechanism switch or a fixed constant)", f"{name} ({p.provenance}, bounds {p.bounds})")
+        if name in seen:
+            raise InputError("estimate", "each parameter once", name)
+        if spreads is not None and not spreads.get(name, 0.0) > 0.0:
+            raise InputError("estimate", f"with per_subject, a parameter with a between-subject variability in "
+                             f"disease {disease or 'none'} ({', '.join(sorted(spreads)) or 'none declared'}) or one "
+                             "given in `variability` (it sets the prior); or per_subject=False", name)
+        seen.append(name)
+    return seen
+
+
+def _error_models(known: Sequence[str], outputs: Sequence[str],
+                  errors: Mapping[str, tuple[str, float, float]] | None) -> dict[str, tuple[str, float, float]]:
+    """The checked error model of each observed output."""
+    errors = dict(errors or {})
+    for name in errors:
+        if name not in known:
+            raise InputError("errors", f"names of model outputs ({', '.join(known)})", name)
+    result = {}
+    for name in outputs:
+        where = f"errors.{name}"
+        spec = errors.get(name, DEFAULT_ERRORS.get(name))
+        if spec is None:
+            raise InputError(where, f"an error model (kind, additive SD, proportional SD) for the observed output "
+                             f"{name} (only {', '.join(DEFAULT_ERRORS)} has a default)", "none")
+        try:
+            kind, additive, proportional = spec
+            additive, proportional = float(additive), float(proportional)
+        except (TypeError, ValueError):
+            raise InputError(where, "(kind, additive SD, proportional SD)", spec) from None
+        if kind not in ERROR_KINDS:
+            raise InputError(where, f"a kind among {', '.join(ERROR_KINDS)}", kind)
+        if not (math.isfinite(additive) and math.isfinite(proportional) and additive >= 0 and proportional >= 0):
+            raise InputError(where, "standard deviations that are finite numbers >= 0", spec)
+        needs = {"additive": additive > 0, "proportional": proportional > 0, "combined": additive > 0 or proportional > 0,
+                 "lognormal": proportional > 0}[kind]
+        if not needs:
+            what = {"additive": "an additive SD > 0", "proportional": "a proportional SD > 0",
+                    "combined": "an additive or proportional SD > 0",
+                    "lognormal": "a proportional SD > 0 (the SD of log DV)"}[kind]
+            raise InputError(where, what, spec)
+        result[name] = (kind, additive, proportional)
+    return result
+
+
+def _condition_ids(subjects: Sequence[Subject], source: str) -> dict[str, str]:
+    """``subject_<ID>`` per subject, as a PEtab identifier (other characters become ``_``)."""
+    ids: dict[str, str] = {}
+    for s in subjects:
+        cid = "subject_" + re.sub(r"[^A-Za-z0-9_]", "_", s.id)
+        if cid in ids.values():
+            raise InputError(f"{source} column ID", "subject IDs that stay distinct as PEtab identifiers "
+                             "(letters, digits and _)", s.id)
+        ids[s.id] = cid
+    return ids
+
+
+# -- the SBML model -------------------------------------------------------------------------
+
+
+def dose_parameters(k: int) -> tuple[str, str, str, str]:
+    """SBML ids of dose slot ``k``: start (day), end (day), rate (g/day), on/off flag."""
+    return f"dose{k}_start_day", f"dose{k}_end_day", f"dose{k}_rate_g_per_day", f"dose{k}_on"
+
+
+def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset, n_subjects: int) -> str:
+    """The model with dose slots instead of a regimen, checked by libSBML like ``export_sbml``."""
+    declared = model.model
+    array = declared.parameter_array(values)
+    constants = model.constants(array)
+    initial = model.initial(array, constants)
+    document = libsbml.SBMLDocument(SBML_LEVEL, SBML_VERSION)
+    sbml = document.createModel()
+    writer = _Writer(declared, sbml)
+    writer.check_ids()
+    taken = set(declared.parameter_names) | {n for m in declared.modules for n in m.symbols()}
+    clash = taken & {n for k in range(slots) for n in dose_parameters(k)}
+    if clash:
+        raise ModelDefinitionError(f"model names {sorted(clash)} clash with the PEtab export's dose slots")
+    sbml.setId(_sid("ivigsim_petab_" + dataset.source))
+    sbml.setName(f"ivigsim PEtab export: {dataset.source}")
+    sbml.setTimeUnits(writer.declared_unit(TIME_UNIT))
+    sbml.setExtentUnits(writer.declared_unit(EXTENT_UNIT))
+    sbml.setSubstanceUnits(writer.declared_unit(EXTENT_UNIT))
+    sbml.setNotes(_notes([
+        f"Exported by ivigsim for PEtab from dataset {dataset.source!r}: {n_subjects} subject(s) with observations.",
+        f"Infusions: {slots} dose slot(s) (dose<k>_start_day, dose<k>_end_day, dose<k>_rate_g_per_day) that the "
+        "condition table sets per subject; the infusion rate is the sum of the rates of the slots that are on.",
+        "Parameter values are the typical ones; each condition sets its subject's body weight and baseline IgG.",
+        "Time in days, amounts in g, concentrations in g/L, volumes in L (canonical units).",
+    ]))
+    compartment = sbml.createCompartment()
+    compartment.setId(COMPARTMENT)
+    compartment.setName("bookkeeping container of size 1: volumes are the model's parameters")
+    compartment.setSpatialDimensions(3)
+    compartment.setSize(1.0)
+    compartment.setUnits("dimensionless")
+    compartment.setConstant(True)
+    writer.parameters(dict(zip(declared.parameter_names, array[:, 0])))
+    writer.assignments(dict(zip(declared.constant_names, constants[:, 0])))
+    writer.states(dict(zip(declared.state_names, initial[:, 0])))
+    writer.fluxes()
+    _dose_slots(writer, slots)
+    check_document(document)
+    return libsbml.writeSBMLToString(document)
+
+
+def _dose_slots(writer: _Writer, slots: int) -> None:
+    """The dose-slot parameters, their on/off events, and the inputs as rules of them."""
+    sbml, day, rate_unit = writer.sbml, writer.declared_unit(TIME_UNIT), writer.declared_unit("g/day")
+    terms = []
+    for k in range(slots):
+        start, end, rate, on = dose_parameters(k)
+        for name, unit, what in ((start, day, "start"), (end, day, "end"), (rate, rate_unit, "rate")):
+            p = sbml.createParameter()
+            p.setId(name)
+            p.setUnits(unit)
+            p.setConstant(True)
+            p.setValue(0.0)
+            p.setNotes(_notes([f"infusion {k}: {what}, set per subject by the PEtab condition table "
+                               "(rate 0 in a slot the subject does not use)"]))
+        flag = sbml.createParameter()
+        flag.setId(on)
+        flag.setUnits("dimensionless")
+        flag.setConstant(False)
+        flag.setValue(0.0)
+        flag.setNotes(_notes([f"1 while infusion {k} runs, else 0 (set by events)"]))
+        for when, value, verb in ((start, 1.0, "starts"), (end, 0.0, "ends")):
+            event = sbml.createEvent()
+            event.setId(f"dose{k}_{verb}")
+            event.setUseValuesFromTriggerTime(True)
+            trigger = event.createTrigger()
+            trigger.setInitialValue(False)  # so an infusion starting at t = 0 fires at t = 0
+            trigger.setPersistent(True)
+            name = libsbml.ASTNode(libsbml.AST_NAME)
+            name.setName(when)
+            trigger.setMath(_apply("AST_RELATIONAL_GEQ", [_time_node(), name]))
+            assignment = event.createEventAssignment()
+            assignment.setVariable(on)
+            assignment.setMath(_number(value, "dimensionless"))
+        terms.append(_apply("AST_TIMES", [_name(on), _name(rate)]))
+    for i in writer.model.inputs:
+        p = sbml.createParameter()
+        p.setId(i.name)
+        p.setUnits(writer.declared_unit(i.unit))
+        if i.name != INFUSION_INPUT:  # no dataset drives another input: it stays 0
+            p.setConstant(True)
+            p.setValue(0.0)
+            continue
+        p.setConstant(False)
+        p.setNotes(_notes([i.description, "The sum of the rates of the dose slots that are on."]))
+        rule = sbml.createAssignmentRule()
+        rule.setVariable(i.name)
+        total = terms[0] if terms else _number(0.0, writer.declared_unit(i.unit))
+        for term in terms[1:]:
+            total = _apply("AST_PLUS", [total, term])
+        rule.setMath(total)
+
+
+def _name(text: str):
+    node = libsbml.ASTNode(libsbml.AST_NAME)
+    node.setName(text)
+    return node
+
+
+def _check_ids_free(sbml_text: str, ids: Sequence[str]) -> None:
+    """PEtab's own ids (observables, estimated copies, noise parameters, conditions) must not
+    shadow a model entity."""
+    document = libsbml.readSBMLFromString(sbml_text)
+    taken = [i for i in ids if document.getModel().getElementBySId(i) is not None]
+    if taken:
+        raise ModelDefinitionError(f"PEtab ids {taken} shadow model entities")
+
+
+# -- the tables ----------------------------------------------------------------------------
+
+
+def _conditions(subjects, condition_of, names, columns, varying, estimated, per_subject, slots) -> pd.DataFrame:
+    rows = []
+    for j, (_, s) in enumerate(subjects):
+        cid = condition_of[s.id]
+        row: dict[str, object] = {"conditionId": cid, "conditionName": f"ID {s.id}"}
+        for name in varying:
+            row[name] = float(columns[names.index(name), j])
+        if per_subject:
+            for name in estimated:
+                row[name] = f"{name}__{cid}"
+        for k in range(slots):
+            start, end, rate, _ = dose_parameters(k)
+            dose = s.doses[k] if k < len(s.doses) else None
+            row[start] = dose.start_day if dose else 0.0
+            row[end] = dose.end_day if dose else 0.0
+            row[rate] = dose.rate_g_per_day if dose else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("conditionId")
+
+
+def _noise_ids(output: str) -> tuple[str, str]:
+    return f"sd_additive_{output}", f"sd_proportional_{output}"
+
+
+def _observables(outputs, error_models) -> tuple[pd.DataFrame, list[dict], dict[str, str]]:
+    """Observable rows, the (fixed) noise-parameter rows, and each output's noiseParameters."""
+    rows, noise_rows, noise_of = [], [], {}
+    for output in outputs:
+        kind, additive, proportional = error_models[output]
+        oid = f"obs_{output}"
+        sd_a, sd_p = _noise_ids(output)
+        p1, p2 = f"noiseParameter1_{oid}", f"noiseParameter2_{oid}"
+        row = {"observableId": oid, "observableName": output, "observableFormula": output,
+               "observableTransformation": "lin", "noiseDistribution": "normal"}
+        if kind == "additive":
+            row["noiseFormula"], used = p1, [(sd_a, additive)]
+        elif kind == "proportional":
+            row["noiseFormula"], used = f"{p1} * {output}", [(sd_p, proportional)]
+        elif kind == "combined":
+            row["noiseFormula"] = f"sqrt({p1}^2 + ({p2} * {output})^2)"
+            used = [(sd_a, additive), (sd_p, proportional)]
+        else:  # log DV ~ N(log f, sigma^2): PEtab's log transformation with a normal noise
+            row["observableTransformation"], row["noiseFormula"], used = "log", p1, [(sd_p, proportional)]
+        rows.append(row)
+        noise_of[output] = ";".join(name for name, _ in used)
+        for name, sd in used:
+            # Fixed at the declared SD; bounds (around it, log10 scale) so a user may free it.
+            noise_rows.append({"parameterId": name, "parameterName": f"residual SD of {output}",
+                               "parameterScale": "log10", "lowerBound": sd / BOUND_FACTOR,
+                               "upperBound": sd * BOUND_FACTOR, "nominalValue": sd, "estimate": 0})
+    return pd.DataFrame(rows).set_index("observableId"), noise_rows, noise_of
+
+
+def _measurements(subjects, condition_of, noise_of, error_models, source) -> pd.DataFrame:
+    rows = []
+    for _, s in subjects:
+        for r in s.observations:
+            if error_models[r.output][0] == "lognormal" and not r.dv > 0:
+                raise InputError(f"{source} row {r.number} column DV",
+                                 f"a DV > 0 (the error model of {r.output} is log-normal)", r.dv)
+            rows.append({"observableId": f"obs_{r.output}", "simulationConditionId": condition_of[s.id],
+                         "measurement": float(r.dv), "time": float(r.time_day), "noiseParameters": noise_of[r.output]})
+    return pd.DataFrame(rows)
+
+
+def _estimated_rows(declared, estimated, per_subject, typical, names, columns, condition_ids, spreads) -> list[dict]:
+    """Rows of the parameters to estimate: log scale, bounds around the typical value and,
+    per subject, a normal prior on the log scale from the between-subject variability.
+
+    PEtab v1 has no logit scale, so a share declared logit-normal is estimated on the log
+    scale with an upper bound just below 1, and its omega (SD of eta on the logit scale)
+    becomes an SD on the log scale by the delta method at the typical value:
+    d log(x) / d logit(x) = 1 - x.
+    """
+    rows = []
+    for name in estimated:
+        p, k = declared.parameter(name), names.index(name)
+        if per_subject:
+            copies = [(f"{name}__{cid}", float(columns[k, j])) for j, cid in enumerate(condition_ids)]
+        else:
+            copies = [(name, float(typical[k]))]
+        for pid, value in copies:
+            if not value > 0:
+                raise InputError("estimate", f"a parameter with a typical value > 0 (estimated on the log scale; "
+                                 f"set another with `parameters`)", f"{name} = {value:g}")
+            lower, upper = _bounds(p, value)
+            row = {"parameterId": pid, "parameterName": name, "parameterScale": "log", "lowerBound": lower,
+                   "upperBound": upper, "nominalValue": value, "estimate": 1}
+            if per_subject:
+                sd = float(variability_omega(p.variability_scale, spreads[name]))
+                if p.variability_scale == "logit":
+                    sd *= 1.0 - value
+                row["objectivePriorType"] = "parameterScaleNormal"
+                row["objectivePriorParameters"] = f"{math.log(value)!r};{sd!r}"
+            rows.append(row)
+    return rows
+
+
+def _bounds(p, value: float) -> tuple[float, float]:
+    """``value`` / 100 .. ``value`` x 100 within the declared bounds (below 1 for a share)."""
+    lo, hi = p.bounds
+    upper = min(hi, value * BOUND_FACTOR)
+    if p.variability_scale == "logit":
+        upper = min(upper, SHARE_UPPER)
+    return max(lo, value / BOUND_FACTOR), upper
