@@ -282,9 +282,9 @@ def _condition_ids(subjects: Sequence[Subject], source: str) -> dict[str, str]:
 # -- the SBML model -------------------------------------------------------------------------
 
 
-def dose_parameters(k: int) -> tuple[str, str, str, str]:
-    """SBML ids of dose slot ``k``: start (day), end (day), rate (g/day), on/off flag."""
-    return f"dose{k}_start_day", f"dose{k}_end_day", f"dose{k}_rate_g_per_day", f"dose{k}_on"
+def dose_parameters(k: int) -> tuple[str, str, str]:
+    """SBML ids of dose slot ``k``: start (day), end (day), rate (g/day)."""
+    return f"dose{k}_start_day", f"dose{k}_end_day", f"dose{k}_rate_g_per_day"
 
 
 def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset, n_subjects: int) -> str:
@@ -330,11 +330,19 @@ def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset
 
 
 def _dose_slots(writer: _Writer, slots: int) -> None:
-    """The dose-slot parameters, their on/off events, and the inputs as rules of them."""
+    """The dose-slot parameters, the infusion input as a piecewise rule of time, and one
+    event at each start and end of an infusion so an integrator stops on the jump.
+
+    The rule alone defines the rate (an event assigns nothing that the model reads), so the
+    result cannot depend on how a tool re-arms event triggers after parameters change:
+    libRoadRunner, given new parameter values with ``setValue`` and ``reset`` as pyPESTO's
+    roadrunner backend does, may fire a trigger that was true at t = 0 in the previous
+    simulation (``tests/test_petab.py``). An event without assignments is legal SBML L3.
+    """
     sbml, day, rate_unit = writer.sbml, writer.declared_unit(TIME_UNIT), writer.declared_unit("g/day")
     terms = []
     for k in range(slots):
-        start, end, rate, on = dose_parameters(k)
+        start, end, rate = dose_parameters(k)
         for name, unit, what in ((start, day, "start"), (end, day, "end"), (rate, rate_unit, "rate")):
             p = sbml.createParameter()
             p.setId(name)
@@ -343,26 +351,18 @@ def _dose_slots(writer: _Writer, slots: int) -> None:
             p.setValue(0.0)
             p.setNotes(_notes([f"infusion {k}: {what}, set per subject by the PEtab condition table "
                                "(rate 0 in a slot the subject does not use)"]))
-        flag = sbml.createParameter()
-        flag.setId(on)
-        flag.setUnits("dimensionless")
-        flag.setConstant(False)
-        flag.setValue(0.0)
-        flag.setNotes(_notes([f"1 while infusion {k} runs, else 0 (set by events)"]))
-        for when, value, verb in ((start, 1.0, "starts"), (end, 0.0, "ends")):
+        running = _apply("AST_LOGICAL_AND", [_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(start)]),
+                                             _apply("AST_RELATIONAL_LT", [_time_node(), _name(end)])])
+        terms.append(_apply("AST_FUNCTION_PIECEWISE", [_name(rate), running, _number(0.0, rate_unit)]))
+        for when, verb in ((start, "starts"), (end, "ends")):
             event = sbml.createEvent()
             event.setId(f"dose{k}_{verb}")
+            event.setName(f"infusion {k} {verb} (stops the integrator on the jump; assigns nothing)")
             event.setUseValuesFromTriggerTime(True)
             trigger = event.createTrigger()
-            trigger.setInitialValue(False)  # so an infusion starting at t = 0 fires at t = 0
+            trigger.setInitialValue(False)
             trigger.setPersistent(True)
-            name = libsbml.ASTNode(libsbml.AST_NAME)
-            name.setName(when)
-            trigger.setMath(_apply("AST_RELATIONAL_GEQ", [_time_node(), name]))
-            assignment = event.createEventAssignment()
-            assignment.setVariable(on)
-            assignment.setMath(_number(value, "dimensionless"))
-        terms.append(_apply("AST_TIMES", [_name(on), _name(rate)]))
+            trigger.setMath(_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(when)]))
     for i in writer.model.inputs:
         p = sbml.createParameter()
         p.setId(i.name)
@@ -372,7 +372,7 @@ def _dose_slots(writer: _Writer, slots: int) -> None:
             p.setValue(0.0)
             continue
         p.setConstant(False)
-        p.setNotes(_notes([i.description, "The sum of the rates of the dose slots that are on."]))
+        p.setNotes(_notes([i.description, "The sum of the rates of the dose slots running at the time."]))
         rule = sbml.createAssignmentRule()
         rule.setVariable(i.name)
         total = terms[0] if terms else _number(0.0, writer.declared_unit(i.unit))
@@ -410,7 +410,7 @@ def _conditions(subjects, condition_of, names, columns, varying, estimated, per_
             for name in estimated:
                 row[name] = f"{name}__{cid}"
         for k in range(slots):
-            start, end, rate, _ = dose_parameters(k)
+            start, end, rate = dose_parameters(k)
             dose = s.doses[k] if k < len(s.doses) else None
             row[start] = dose.start_day if dose else 0.0
             row[end] = dose.end_day if dose else 0.0
