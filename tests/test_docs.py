@@ -27,6 +27,13 @@ def test_readme_python_blocks_run(index, tmp_path, monkeypatch):
     exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "__readme__"})
 
 
+@pytest.mark.parametrize("index", range(len(_python_blocks((ROOT / "docs" / "estimation.md").read_text()))))
+def test_estimation_worked_example_runs(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = _python_blocks((ROOT / "docs" / "estimation.md").read_text())[index]
+    exec(compile(code, f"docs/estimation.md block {index}", "exec"), {"__name__": "__docs__"})
+
+
 def test_readme_quick_start_is_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, flags=re.S).group(1).strip().splitlines()
