@@ -9,16 +9,20 @@ results be checked against ivigsim's own estimation. What becomes what:
   checked translation, units included), but *without* a regimen: PEtab has one model for
   every condition, so each subject's infusions must be parameters. Dose slot ``k`` (as
   many slots as the subject with most doses has doses) is three constant parameters,
-  ``dose{k}_start_day``, ``dose{k}_end_day`` and ``dose{k}_rate_g_per_day``, and a flag
-  ``dose{k}_on`` that two events set (to 1 when ``time >= dose{k}_start_day``, to 0 when
-  ``time >= dose{k}_end_day``). The infusion input is the assignment rule
-  ``sum_k dose{k}_on * dose{k}_rate_g_per_day``. Why flags and not one event per slot
-  adding and removing its rate: each event assigns a constant to its own variable, so
-  simultaneous events (one infusion ending as the next starts) give the same result in
-  whatever order a tool executes them. Why events and not a piecewise rule: the
-  integrator stops and restarts at each jump, as ivigsim's own solver lands on it;
-  libRoadRunner re-evaluates triggers that read parameters after they are set
-  (``tests/test_petab.py``). An unused slot has rate 0.
+  ``dose{k}_start_day``, ``dose{k}_end_day`` and ``dose{k}_rate_g_per_day`` (rate 0 in a
+  slot a subject does not use), and the infusion input is the assignment rule
+  ``sum_k piecewise(dose{k}_rate_g_per_day, dose{k}_start_day <= time < dose{k}_end_day, 0)``.
+  One event at each start and end (assigning nothing) makes an integrator stop on the
+  jump, as ivigsim's own solver lands on it, instead of stepping across a short infusion.
+  Two choices make the file give the same answer whichever way a tool applies a
+  condition, both found with libRoadRunner (``tests/test_petab.py``). The rate is not set
+  by event assignments: after ``setValue`` and ``reset`` (what pyPESTO's roadrunner
+  backend does) libRoadRunner may re-fire a trigger that was true at t = 0 in the previous
+  simulation, so only a harmless event may depend on trigger bookkeeping. And the
+  assignments that read parameters only (volumes, synthesis rates) are assignment rules,
+  not the initial assignments of ``export_sbml``: libRoadRunner does not recompute a
+  parameter's initial assignment when ``setValue`` changes body weight (it does when the
+  value is set as ``init(body_weight_kg)``), while a rule always holds.
 - each subject with at least one observation (DV) -> a condition (``subject_<ID>``): its
   body weight, baseline IgG, dose slots and, when parameters are estimated per subject,
   the names of its own copies of them;
@@ -156,7 +160,8 @@ def build_petab(
     parameter_rows = _estimated_rows(declared, estimated, per_subject, typical, names, columns,
                                      [condition_of[s.id] for _, s in subjects], spreads)
     table = pd.DataFrame([*parameter_rows, *noise_rows]).set_index("parameterId")
-    _check_ids_free(sbml, [*observables.index, *table.index, *conditions.index])
+    own = [i for i in table.index if per_subject or i not in estimated]  # pooled: the model's own parameter
+    _check_ids_free(sbml, [*observables.index, *own, *conditions.index])
     return PetabProblem(sbml, conditions, observables, measurements, table, condition_of)
 
 
@@ -288,7 +293,7 @@ def dose_parameters(k: int) -> tuple[str, str, str]:
 
 
 def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset, n_subjects: int) -> str:
-    """The model with dose slots instead of a regimen, checked by libSBML like ``export_sbml``."""
+    """The model with dose slots instead of a regimen, checked by libSBML as ``export_sbml`` is."""
     declared = model.model
     array = declared.parameter_array(values)
     constants = model.constants(array)
@@ -321,7 +326,7 @@ def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset
     compartment.setUnits("dimensionless")
     compartment.setConstant(True)
     writer.parameters(dict(zip(declared.parameter_names, array[:, 0])))
-    writer.assignments(dict(zip(declared.constant_names, constants[:, 0])))
+    writer.assignments({})  # every assignment a rule: see the module docstring
     writer.states(dict(zip(declared.state_names, initial[:, 0])))
     writer.fluxes()
     _dose_slots(writer, slots)
@@ -419,8 +424,9 @@ def _conditions(subjects, condition_of, names, columns, varying, estimated, per_
     return pd.DataFrame(rows).set_index("conditionId")
 
 
-def _noise_ids(output: str) -> tuple[str, str]:
-    return f"sd_additive_{output}", f"sd_proportional_{output}"
+def _noise_ids(output: str) -> tuple[str, str, str]:
+    """Noise parameters of an output: additive SD, proportional SD, SD of log DV."""
+    return f"sd_additive_{output}", f"sd_proportional_{output}", f"sd_log_{output}"
 
 
 def _observables(outputs, error_models) -> tuple[pd.DataFrame, list[dict], dict[str, str]]:
@@ -429,7 +435,7 @@ def _observables(outputs, error_models) -> tuple[pd.DataFrame, list[dict], dict[
     for output in outputs:
         kind, additive, proportional = error_models[output]
         oid = f"obs_{output}"
-        sd_a, sd_p = _noise_ids(output)
+        sd_a, sd_p, sd_log = _noise_ids(output)
         p1, p2 = f"noiseParameter1_{oid}", f"noiseParameter2_{oid}"
         row = {"observableId": oid, "observableName": output, "observableFormula": output,
                "observableTransformation": "lin", "noiseDistribution": "normal"}
@@ -441,7 +447,7 @@ def _observables(outputs, error_models) -> tuple[pd.DataFrame, list[dict], dict[
             row["noiseFormula"] = f"sqrt({p1}^2 + ({p2} * {output})^2)"
             used = [(sd_a, additive), (sd_p, proportional)]
         else:  # log DV ~ N(log f, sigma^2): PEtab's log transformation with a normal noise
-            row["observableTransformation"], row["noiseFormula"], used = "log", p1, [(sd_p, proportional)]
+            row["observableTransformation"], row["noiseFormula"], used = "log", p1, [(sd_log, proportional)]
         rows.append(row)
         noise_of[output] = ";".join(name for name, _ in used)
         for name, sd in used:
@@ -491,8 +497,10 @@ def _estimated_rows(declared, estimated, per_subject, typical, names, columns, c
                 sd = float(variability_omega(p.variability_scale, spreads[name]))
                 if p.variability_scale == "logit":
                     sd *= 1.0 - value
-                row["objectivePriorType"] = "parameterScaleNormal"
-                row["objectivePriorParameters"] = f"{math.log(value)!r};{sd!r}"
+                prior = f"{math.log(value)!r};{sd!r}"
+                # The population distribution is both the prior and where multistarts begin.
+                row.update(objectivePriorType="parameterScaleNormal", objectivePriorParameters=prior,
+                           initializationPriorType="parameterScaleNormal", initializationPriorParameters=prior)
             rows.append(row)
     return rows
 
