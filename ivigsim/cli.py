@@ -439,6 +439,56 @@ def fit(
     typer.echo(f"wrote {folder}/ (estimates.csv, fit.json, {data.stem}-fit.csv{', PNG figures' if plot else ''})")
 
 
+@app.command("export-petab")
+@user_errors
+def export_petab(
+    data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV) with observed DV")],
+    time_unit: Annotated[TimeUnitChoice, typer.Option("--time-unit", help="unit of TIME, II, DUR and RATE's time: h or d")],
+    amount_unit: Annotated[AmountUnitChoice, typer.Option("--amount-unit", help="unit of AMT and RATE's amount: g or mg")],
+    estimate: Annotated[Optional[list[str]], typer.Option("--estimate", "-e", help="parameter to estimate (repeat, or comma-separated)")] = None,
+    pooled: Annotated[bool, typer.Option("--pooled", help="one value for all subjects instead of one per subject (with a prior)")] = False,
+    prior: Annotated[Optional[list[str]], typer.Option("--prior", help="NAME=CV: prior spread replacing the disease's")] = None,
+    error: Annotated[Optional[list[str]], typer.Option("--error", help="OUTPUT=KIND:SD, e.g. igg_total_g_per_L=lognormal:0.05")] = None,
+    parameter: Annotated[Optional[list[str]], typer.Option("--parameter", "-p", help="NAME=VALUE: a typical value for every subject")] = None,
+    disease: Annotated[Optional[str], typer.Option("--disease", help="disease model [default: none]")] = None,
+    output: Annotated[str, typer.Option("--output", help="model output of records without an OUTPUT value")] = "igg_total_g_per_L",
+    fit_starts: Annotated[Optional[int], typer.Option("--fit", help="then fit the problem with pyPESTO (libRoadRunner), N starts")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="problem folder [default: DATA-petab]")] = None,
+) -> None:
+    """Write the estimation problem as PEtab (SBML + tables) for pyPESTO, AMICI, COPASI or Data2Dynamics."""
+    from ivigsim.io.nonmem import read_dataset
+    from ivigsim.io.petab import write_petab
+
+    names = [n.strip() for item in estimate or [] for n in item.split(",") if n.strip()]
+    spreads = {k: _number(v, f"--prior {k}", "a number (a CV, or omega for a share)")
+               for k, v in _pairs(prior, "--prior", "NAME=CV").items()}
+    errors = _pairs(error, "--error", "OUTPUT=KIND:SD")
+    values = {k: _number(v, f"--parameter {k}", "a number") for k, v in _pairs(parameter, "--parameter", "NAME=VALUE").items()}
+    if fit_starts is not None and fit_starts < 1:
+        raise InputError("--fit", "a number of starts >= 1", fit_starts)
+    dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
+    if fit_starts is not None:
+        from ivigsim.estimation.fit import resolve_errors
+        from ivigsim.estimation.residual import ResidualError
+
+        observed = sorted({r.output for s in dataset.subjects for r in s.observations})
+        resolved = resolve_errors(observed, {k: ResidualError.parse(v, f"--error {k}") for k, v in errors.items()})
+        for name, model in resolved.items():
+            if model.kind in ("proportional", "combined"):
+                raise InputError(f"--error {name}", "an additive or log-normal error model with --fit (pyPESTO 0.7's "
+                                 "roadrunner objective evaluates a noise formula that reads the model at the last time "
+                                 "point only)", str(model))
+    folder = out or Path(f"{data.stem}-petab")
+    path = write_petab(dataset, folder, disease=disease, estimate=names, parameters=values, errors=errors,
+                       per_subject=not pooled, spreads=spreads)
+    typer.echo(f"wrote {path} (PEtab v1: model.xml and four tables)")
+    if fit_starts is not None:
+        from ivigsim.estimation.population import fit_population_pypesto
+
+        for name, value in fit_population_pypesto(path, n_starts=fit_starts).items():
+            typer.echo(f"  {name:<48} {value:.6g}")
+
+
 @app.command("trial")
 @user_errors
 def trial(

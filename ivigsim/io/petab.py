@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from ivigsim.errors import InputError, ModelDefinitionError
+from ivigsim.estimation.priors import Prior, build_priors
+from ivigsim.estimation.residual import DEFAULT_ERRORS, ResidualError
 from ivigsim.io.nonmem import NonmemDataset
 from ivigsim.io.results import atomic_path
 from ivigsim.io.sbml import (
@@ -70,13 +72,11 @@ from ivigsim.io.sbml import (
 )
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.model.units import TIME_UNIT
-from ivigsim.population.variability import omega as variability_omega
 from ivigsim.subjects import INFUSION_INPUT, Subject, SubjectSetup
 
-#: Residual error models, as (kind, additive SD, proportional SD) in ``errors``.
-ERROR_KINDS = ("additive", "proportional", "combined", "lognormal")
-#: The error model of an observed output when ``errors`` does not name it.
-DEFAULT_ERRORS: Mapping[str, tuple[str, float, float]] = {"igg_total_g_per_L": ("proportional", 0.0, 0.05)}
+#: An error model as ``errors`` takes it: a ``ResidualError``, its text (``proportional:0.1``)
+#: or (kind, additive SD, proportional SD).
+ErrorSpec = ResidualError | str | tuple[str, float, float]
 #: Estimated bounds: this factor either side of the typical value, within the declared bounds.
 BOUND_FACTOR = 100.0
 #: Upper bound of a share (declared logit-normal, bounded by 1) estimated on the log scale.
@@ -108,20 +108,20 @@ def build_petab(
     estimate: Sequence[str] = (),
     parameters: Mapping[str, float] | None = None,
     mechanisms: Mapping[str, bool | float] | None = None,
-    errors: Mapping[str, tuple[str, float, float]] | None = None,
+    errors: Mapping[str, ErrorSpec] | None = None,
     per_subject: bool = True,
-    variability: Mapping[str, float] | None = None,
+    spreads: Mapping[str, float] | None = None,
 ) -> PetabProblem:
     """The PEtab problem of fitting ``estimate`` to the dataset's observations (pure).
 
     ``disease``, ``parameters`` and ``mechanisms`` fix the model and the typical values as
     ``simulate_dataset`` does; each subject's WT and BASEIGG go in its condition.
-    ``errors`` maps an observed output to (kind, additive SD, proportional SD), kind one of
-    ``additive``, ``proportional``, ``combined`` (SD = sqrt(a^2 + (b f)^2)) or ``lognormal``
-    (log DV normal around log f with SD = the proportional SD); total IgG defaults to 5 %
-    proportional, any other observed output must be given. ``variability`` overrides the
-    disease's between-subject variability (a CV, or omega for a share) that sets the prior
-    of per-subject parameters.
+    ``errors`` maps an observed output to its residual error (``ivigsim.estimation.residual``:
+    additive, proportional, combined or lognormal), as ``ivigsim fit`` takes it; outputs
+    with a declared default (total IgG: 5 % proportional) may be left out. Per subject,
+    each estimated parameter's prior is the one ``ivigsim fit`` uses
+    (``ivigsim.estimation.priors``): the disease's between-subject variability, or
+    ``spreads`` (a CV, or omega for a share), centred on the subject's own value.
     """
     model = compiled_model(disease)
     declared = model.model
@@ -135,8 +135,13 @@ def build_petab(
     typical = declared.parameter_array({**get_disease(disease).defaults,
                                         **declared.switch_overrides(mechanisms or {}), **(parameters or {})})[:, 0]
     columns = setup.parameters[:, [i for i, _ in subjects]]
-    spreads = {**get_disease(disease).variability, **(variability or {})}
-    estimated = _check_estimate(declared, estimate, spreads if per_subject else None, disease)
+    estimated = _check_estimate(declared, estimate)
+    priors: dict[str, Prior] = {}
+    if per_subject and estimated:
+        priors = {p.name: p for p in build_priors(declared, get_disease(disease), estimated, spreads)}
+    elif spreads:
+        raise InputError("spreads", "prior spreads only for parameters estimated per subject (a pooled fit has "
+                         "no prior)", ", ".join(spreads))
 
     # Parameters the conditions set: the covariates, and any other that differs by subject.
     varying = [n for k, n in enumerate(names) if n in COVARIATES or np.any(columns[k] != typical[k])]
@@ -157,8 +162,8 @@ def build_petab(
     conditions = _conditions(subjects, condition_of, names, columns, varying, estimated, per_subject, slots)
     observables, noise_rows, noise_of = _observables(outputs, error_models)
     measurements = _measurements(subjects, condition_of, noise_of, error_models, dataset.source)
-    parameter_rows = _estimated_rows(declared, estimated, per_subject, typical, names, columns,
-                                     [condition_of[s.id] for _, s in subjects], spreads)
+    parameter_rows = _estimated_rows(declared, estimated, priors, typical, names, columns,
+                                     [condition_of[s.id] for _, s in subjects])
     table = pd.DataFrame([*parameter_rows, *noise_rows]).set_index("parameterId")
     own = [i for i in table.index if per_subject or i not in estimated]  # pooled: the model's own parameter
     _check_ids_free(sbml, [*observables.index, *own, *conditions.index])
@@ -173,16 +178,16 @@ def write_petab(
     estimate: Sequence[str] = (),
     parameters: Mapping[str, float] | None = None,
     mechanisms: Mapping[str, bool | float] | None = None,
-    errors: Mapping[str, tuple[str, float, float]] | None = None,
+    errors: Mapping[str, ErrorSpec] | None = None,
     per_subject: bool = True,
-    variability: Mapping[str, float] | None = None,
+    spreads: Mapping[str, float] | None = None,
 ) -> Path:
     """Write :func:`build_petab`'s problem into ``folder`` (created if needed) and return
     the path of its YAML file, which ``petab.v1.Problem.from_yaml`` and pyPESTO read."""
     import yaml
 
     problem = build_petab(dataset, disease=disease, estimate=estimate, parameters=parameters,
-                          mechanisms=mechanisms, errors=errors, per_subject=per_subject, variability=variability)
+                          mechanisms=mechanisms, errors=errors, per_subject=per_subject, spreads=spreads)
     folder = Path(folder)
     content = {
         FILES["sbml"]: problem.sbml,
@@ -213,11 +218,9 @@ def write_petab(
 # -- checks of what the user asked for ----------------------------------------------------
 
 
-def _check_estimate(declared, estimate: Sequence[str], spreads: Mapping[str, float] | None,
-                    disease: str | None) -> list[str]:
-    """The parameters to estimate, refused if unknown, repeated, not a per-patient quantity,
-    at a typical value of 0 (the log scale cannot hold it) or, per subject, without a
-    between-subject variability for the prior (``spreads`` None: pooled, no prior needed)."""
+def _check_estimate(declared, estimate: Sequence[str]) -> list[str]:
+    """The parameters to estimate: known, each once, and quantities that may differ between
+    patients (``build_priors`` checks the same, and the priors, when fitting per subject)."""
     if isinstance(estimate, str):
         estimate = [estimate]
     seen: list[str] = []
@@ -226,20 +229,16 @@ def _check_estimate(declared, estimate: Sequence[str], spreads: Mapping[str, flo
             raise InputError("estimate", "names of model parameters (see `ivigsim parameters`)", name)
         p = declared.parameter(name)
         if not p.may_vary:
-            raise InputError("estimate", "a parameter that may differ between patients (not a covariate, a "
-                             "mechanism switch or a fixed constant)", f"{name} ({p.provenance}, bounds {p.bounds})")
+            raise InputError(f"estimate {name}", "a parameter that may vary between patients (not a covariate, "
+                             "switch or fixed constant)", f"{name} ({p.provenance})")
         if name in seen:
             raise InputError("estimate", "each parameter once", name)
-        if spreads is not None and not spreads.get(name, 0.0) > 0.0:
-            raise InputError("estimate", f"with per_subject, a parameter with a between-subject variability in "
-                             f"disease {disease or 'none'} ({', '.join(sorted(spreads)) or 'none declared'}) or one "
-                             "given in `variability` (it sets the prior); or per_subject=False", name)
         seen.append(name)
     return seen
 
 
 def _error_models(known: Sequence[str], outputs: Sequence[str],
-                  errors: Mapping[str, tuple[str, float, float]] | None) -> dict[str, tuple[str, float, float]]:
+                  errors: Mapping[str, ErrorSpec] | None) -> dict[str, ResidualError]:
     """The checked error model of each observed output."""
     errors = dict(errors or {})
     for name in errors:
@@ -248,27 +247,26 @@ def _error_models(known: Sequence[str], outputs: Sequence[str],
     result = {}
     for name in outputs:
         where = f"errors.{name}"
-        spec = errors.get(name, DEFAULT_ERRORS.get(name))
+        spec = errors.get(name)
         if spec is None:
-            raise InputError(where, f"an error model (kind, additive SD, proportional SD) for the observed output "
-                             f"{name} (only {', '.join(DEFAULT_ERRORS)} has a default)", "none")
+            if name not in DEFAULT_ERRORS:
+                raise InputError(where, f"an error model for the observed output {name} (only "
+                                 f"{', '.join(DEFAULT_ERRORS)} has a declared default)", "none")
+            result[name] = DEFAULT_ERRORS[name][0]
+            continue
         try:
-            kind, additive, proportional = spec
-            additive, proportional = float(additive), float(proportional)
+            if isinstance(spec, ResidualError):
+                result[name] = spec
+            elif isinstance(spec, str):
+                result[name] = ResidualError.parse(spec, where)
+            else:
+                kind, additive, proportional = spec
+                result[name] = ResidualError(kind, float(additive), float(proportional))
+        except InputError as exc:
+            raise InputError(where, exc.expected, spec) from None
         except (TypeError, ValueError):
-            raise InputError(where, "(kind, additive SD, proportional SD)", spec) from None
-        if kind not in ERROR_KINDS:
-            raise InputError(where, f"a kind among {', '.join(ERROR_KINDS)}", kind)
-        if not (math.isfinite(additive) and math.isfinite(proportional) and additive >= 0 and proportional >= 0):
-            raise InputError(where, "standard deviations that are finite numbers >= 0", spec)
-        needs = {"additive": additive > 0, "proportional": proportional > 0, "combined": additive > 0 or proportional > 0,
-                 "lognormal": proportional > 0}[kind]
-        if not needs:
-            what = {"additive": "an additive SD > 0", "proportional": "a proportional SD > 0",
-                    "combined": "an additive or proportional SD > 0",
-                    "lognormal": "a proportional SD > 0 (the SD of log DV)"}[kind]
-            raise InputError(where, what, spec)
-        result[name] = (kind, additive, proportional)
+            raise InputError(where, "a ResidualError, its text (proportional:0.1) or (kind, additive SD, "
+                             "proportional SD)", spec) from None
     return result
 
 
@@ -433,7 +431,8 @@ def _observables(outputs, error_models) -> tuple[pd.DataFrame, list[dict], dict[
     """Observable rows, the (fixed) noise-parameter rows, and each output's noiseParameters."""
     rows, noise_rows, noise_of = [], [], {}
     for output in outputs:
-        kind, additive, proportional = error_models[output]
+        error = error_models[output]
+        kind, additive, proportional = error.kind, error.additive, error.proportional
         oid = f"obs_{output}"
         sd_a, sd_p, sd_log = _noise_ids(output)
         p1, p2 = f"noiseParameter1_{oid}", f"noiseParameter2_{oid}"
@@ -462,7 +461,7 @@ def _measurements(subjects, condition_of, noise_of, error_models, source) -> pd.
     rows = []
     for _, s in subjects:
         for r in s.observations:
-            if error_models[r.output][0] == "lognormal" and not r.dv > 0:
+            if error_models[r.output].log_scale and not r.dv > 0:
                 raise InputError(f"{source} row {r.number} column DV",
                                  f"a DV > 0 (the error model of {r.output} is log-normal)", r.dv)
             rows.append({"observableId": f"obs_{r.output}", "simulationConditionId": condition_of[s.id],
@@ -470,37 +469,37 @@ def _measurements(subjects, condition_of, noise_of, error_models, source) -> pd.
     return pd.DataFrame(rows)
 
 
-def _estimated_rows(declared, estimated, per_subject, typical, names, columns, condition_ids, spreads) -> list[dict]:
+def _estimated_rows(declared, estimated, priors, typical, names, columns, condition_ids) -> list[dict]:
     """Rows of the parameters to estimate: log scale, bounds around the typical value and,
-    per subject, a normal prior on the log scale from the between-subject variability.
+    per subject (``priors`` given), a normal prior on the log scale centred on the
+    subject's own value.
 
-    PEtab v1 has no logit scale, so a share declared logit-normal is estimated on the log
-    scale with an upper bound just below 1, and its omega (SD of eta on the logit scale)
-    becomes an SD on the log scale by the delta method at the typical value:
+    PEtab v1 has no logit scale, so a share whose variability is logit-normal is estimated
+    on the log scale with an upper bound just below 1, and its omega (the SD of eta on the
+    logit scale) becomes an SD on the log scale by the delta method at the subject's value:
     d log(x) / d logit(x) = 1 - x.
     """
     rows = []
     for name in estimated:
         p, k = declared.parameter(name), names.index(name)
-        if per_subject:
+        if priors:
             copies = [(f"{name}__{cid}", float(columns[k, j])) for j, cid in enumerate(condition_ids)]
         else:
             copies = [(name, float(typical[k]))]
         for pid, value in copies:
             if not value > 0:
-                raise InputError("estimate", f"a parameter with a typical value > 0 (estimated on the log scale; "
-                                 f"set another with `parameters`)", f"{name} = {value:g}")
+                raise InputError(f"estimate {name}", "a parameter with a typical value > 0 (PEtab estimates it on the "
+                                 "log scale; set another with `parameters`)", value)
             lower, upper = _bounds(p, value)
             row = {"parameterId": pid, "parameterName": name, "parameterScale": "log", "lowerBound": lower,
                    "upperBound": upper, "nominalValue": value, "estimate": 1}
-            if per_subject:
-                sd = float(variability_omega(p.variability_scale, spreads[name]))
-                if p.variability_scale == "logit":
-                    sd *= 1.0 - value
-                prior = f"{math.log(value)!r};{sd!r}"
+            if priors:
+                prior = priors[name]
+                sd = prior.omega * (1.0 - value) if prior.scale == "logit" else prior.omega
+                text = f"{math.log(value)!r};{sd!r}"
                 # The population distribution is both the prior and where multistarts begin.
-                row.update(objectivePriorType="parameterScaleNormal", objectivePriorParameters=prior,
-                           initializationPriorType="parameterScaleNormal", initializationPriorParameters=prior)
+                row.update(objectivePriorType="parameterScaleNormal", objectivePriorParameters=text,
+                           initializationPriorType="parameterScaleNormal", initializationPriorParameters=text)
             rows.append(row)
     return rows
 
