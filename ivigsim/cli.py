@@ -332,6 +332,15 @@ def _number(text: str, option: str, expected: str) -> float:
     return value
 
 
+def _estimation_options(estimate: list[str] | None, prior: list[str] | None, parameter: list[str] | None):
+    """--estimate names (repeated or comma-separated), --prior spreads and --parameter values."""
+    names = [n.strip() for item in estimate or [] for n in item.split(",") if n.strip()]
+    spreads = {k: _number(v, f"--prior {k}", "a number (a CV, or omega for a share)")
+               for k, v in _pairs(prior, "--prior", "NAME=CV").items()}
+    values = {k: _number(v, f"--parameter {k}", "a number") for k, v in _pairs(parameter, "--parameter", "NAME=VALUE").items()}
+    return names, spreads, values
+
+
 @app.command("fit")
 @user_errors
 def fit(
@@ -367,9 +376,7 @@ def fit(
     from ivigsim.io.fit_results import write_fit
     from ivigsim.io.nonmem import DAYS_PER, GRAMS_PER, read_dataset
 
-    names = [n.strip() for item in estimate for n in item.split(",") if n.strip()]
-    spreads = {k: _number(v, f"--prior {k}", "a number (a CV, or omega for a share)")
-               for k, v in _pairs(prior, "--prior", "NAME=CV").items()}
+    names, spreads, values = _estimation_options(estimate, prior, parameter)
     limits = {}
     for k, v in _pairs(bounds, "--bounds", "NAME=LOW:HIGH").items():
         low, sep, high = v.partition(":")
@@ -377,7 +384,6 @@ def fit(
             raise InputError(f"--bounds {k}", "LOW:HIGH", v)
         limits[k] = (_number(low, f"--bounds {k}", "LOW:HIGH numbers"), _number(high, f"--bounds {k}", "LOW:HIGH numbers"))
     errors = {k: ResidualError.parse(v, f"--error {k}") for k, v in _pairs(error, "--error", "OUTPUT=KIND:SD").items()}
-    values = {k: _number(v, f"--parameter {k}", "a number") for k, v in _pairs(parameter, "--parameter", "NAME=VALUE").items()}
     if mcmc is not None and mcmc < 1:
         raise InputError("--mcmc", "a number of MCMC samples >= 1", mcmc)
     days, grams = DAYS_PER[time_unit.value], GRAMS_PER[amount_unit.value]
@@ -459,11 +465,8 @@ def export_petab(
     from ivigsim.io.nonmem import read_dataset
     from ivigsim.io.petab import write_petab
 
-    names = [n.strip() for item in estimate or [] for n in item.split(",") if n.strip()]
-    spreads = {k: _number(v, f"--prior {k}", "a number (a CV, or omega for a share)")
-               for k, v in _pairs(prior, "--prior", "NAME=CV").items()}
+    names, spreads, values = _estimation_options(estimate, prior, parameter)
     errors = _pairs(error, "--error", "OUTPUT=KIND:SD")
-    values = {k: _number(v, f"--parameter {k}", "a number") for k, v in _pairs(parameter, "--parameter", "NAME=VALUE").items()}
     if fit_starts is not None and fit_starts < 1:
         raise InputError("--fit", "a number of starts >= 1", fit_starts)
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
