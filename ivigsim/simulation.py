@@ -7,12 +7,14 @@ One patient is a batch of one: the same path serves trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
 from ivigsim import __version__
 from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
+from ivigsim.engine.outputs import observe_solution
 from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve_robustly
 from ivigsim.engine.solver import Dopri5
 from ivigsim.model.compose import CompiledModel
@@ -47,6 +49,32 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     return overrides
 
 
+@dataclass(frozen=True)
+class ScenarioSetup:
+    """A scenario made ready for the engine: its compiled regimen (``plan``), one parameter
+    column per variant and the infusion schedule. ``simulate``, ``simulate_variants`` and
+    the SBML export all start from it, so the three agree on what a scenario means."""
+
+    model: CompiledModel
+    plan: InfusionPlan | None
+    parameters: np.ndarray  # (P, N)
+    schedule: InputSchedule
+
+    def problem(self) -> Problem:
+        return Problem(self.model, self.parameters, self.schedule)
+
+
+def setup_scenario(scenario: Scenario, model: CompiledModel | None = None,
+                   variants: Sequence[dict[str, float]] | None = None) -> ScenarioSetup:
+    """The scenario's parameters (once, or once per variant of overrides) and schedule."""
+    model = model or compiled_model(scenario.disease)
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    base = scenario_parameters(model, scenario)
+    variants = [{}] if variants is None else list(variants)
+    params = np.concatenate([model.model.parameter_array({**base, **v}) for v in variants], axis=1)
+    return ScenarioSetup(model, plan, params, plan_schedule(model, [plan] * len(variants)))
+
+
 def simulate_variants(
     scenario: Scenario, variants: Sequence[dict[str, float]], model: CompiledModel | None = None
 ) -> xr.Dataset:
@@ -55,15 +83,10 @@ def simulate_variants(
     Used for mechanism attribution (each variant a set of switches) and sensitivity runs.
     Returns a Dataset whose ``patient`` dimension indexes the variants.
     """
-    model = model or compiled_model(scenario.disease)
-    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
-    base = scenario_parameters(model, scenario)
-    columns = [model.model.parameter_array({**base, **v}) for v in variants]
-    params = np.concatenate(columns, axis=1)
-    schedule = plan_schedule(model, [plan] * len(variants))
+    setup = setup_scenario(scenario, model, variants)
     grid = output_times(scenario.days, scenario.output_every_days)
-    solution = solve_robustly(Problem(model, params, schedule), SaveAt(grid), scenario.solver)
-    ds = to_dataset(model, params, schedule, solution)
+    solution = solve_robustly(setup.problem(), SaveAt(grid), scenario.solver)
+    ds = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
     ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
                     indication=scenario.indication or "none")
     return ds
@@ -75,16 +98,14 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
     Besides the regular output grid, the state is saved exactly at every infusion's
     start and end, so per-infusion troughs and peaks are exact, not sampled.
     """
-    model = model or compiled_model(scenario.disease)
-    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
-    params = model.model.parameter_array(scenario_parameters(model, scenario))
-    schedule = plan_schedule(model, [plan])
+    setup = setup_scenario(scenario, model)
+    plan = setup.plan
     grid = output_times(scenario.days, scenario.output_every_days)
     infusions = [inf for inf in (plan.infusions if plan else ()) if inf.end_day <= scenario.days]
     edges = np.array([t for inf in infusions for t in (inf.start_day, inf.end_day)])
     ts = np.union1d(grid, edges)
-    solution = solve_robustly(Problem(model, params, schedule), SaveAt(ts), scenario.solver)
-    full = to_dataset(model, params, schedule, solution)
+    solution = solve_robustly(setup.problem(), SaveAt(ts), scenario.solver)
+    full = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
     ds = full.isel(time=np.searchsorted(ts, grid))
     if infusions:
         at = lambda times: full["igg_total_g_per_L"].isel(time=np.searchsorted(ts, times)).values  # noqa: E731
@@ -124,7 +145,7 @@ def to_dataset(model: CompiledModel, params: np.ndarray, schedule: InputSchedule
     t_grid = np.broadcast_to(ts[:, None], (len(ts), n))
     y = solution.ys.transpose(1, 0, 2)  # (S, T, N)
     u = schedule.value_at(t_grid)
-    outputs = model.observe(t_grid, y, params[:, None, :], solution.constants[:, None, :], u)
+    outputs = observe_solution(Problem(model, params, schedule), solution)
 
     m = model.model
     units = {a.name: a.unit for a in m.assignments} | {s.name: s.unit for s in m.states} | {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ivigsim.engine.solve import Problem, SaveAt, solve_robustly
+from ivigsim.engine.solve import Problem, SaveAt, Solution, solve_robustly
 from ivigsim.errors import InputError
 
 
@@ -31,6 +31,17 @@ class Observed:
         return self.values[:, self.names.index(name), :]
 
 
+def observe_solution(problem: Problem, solution: Solution) -> dict[str, np.ndarray]:
+    """Every output of the model at the solution's times, each (T, N): the one place the
+    NumPy path evaluates outputs from states (the compiled solvers do it in their kernel,
+    generated from the same expressions)."""
+    ts, n = solution.ts, problem.n_patients
+    grid = np.broadcast_to(ts[:, None], (len(ts), n))
+    with np.errstate(all="ignore"):
+        return problem.model.observe(grid, solution.ys.transpose(1, 0, 2), problem.parameters[:, None, :],
+                                     solution.constants[:, None, :], problem.schedule.value_at(grid))
+
+
 def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> Observed:
     names = tuple(names)
     known = problem.model.model.output_names
@@ -41,10 +52,7 @@ def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]
     if custom is not None:
         return custom(problem, saveat, names)
     sol = solve_robustly(problem, saveat, solver)
-    cm, n, ts = problem.model, problem.n_patients, sol.ts
-    grid = np.broadcast_to(ts[:, None], (len(ts), n))
-    with np.errstate(all="ignore"):
-        out = cm.observe(grid, sol.ys.transpose(1, 0, 2), problem.parameters[:, None, :],
-                         sol.constants[:, None, :], problem.schedule.value_at(grid))
+    n, ts = problem.n_patients, sol.ts
+    out = observe_solution(problem, sol)
     values = np.stack([np.asarray(out[k], dtype=float).T for k in names], axis=1) if names else np.zeros((n, 0, len(ts)))
     return Observed(ts, names, values, sol.status, sol.n_steps, sol.n_rejected)

@@ -113,16 +113,13 @@ def check_document(document: libsbml.SBMLDocument) -> None:
 
 def build_document(scenario: Scenario, model: CompiledModel | None = None) -> libsbml.SBMLDocument:
     """The libSBML document for ``scenario`` (unchecked; see :func:`export_sbml`)."""
-    from ivigsim.model.library import compiled_model
-    from ivigsim.simulation import plan_schedule, scenario_parameters
+    from ivigsim.simulation import setup_scenario
 
-    compiled = model or compiled_model(scenario.disease)
-    declared = compiled.model
-    values = declared.parameter_array(scenario_parameters(compiled, scenario))
+    setup = setup_scenario(scenario, model)
+    compiled, declared, plan, schedule = setup.model, setup.model.model, setup.plan, setup.schedule
+    values = setup.parameters
     constants = compiled.constants(values)
     initial = compiled.initial(values, constants)
-    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
-    schedule = plan_schedule(compiled, [plan])
 
     document = libsbml.SBMLDocument(SBML_LEVEL, SBML_VERSION)
     sbml = document.createModel()

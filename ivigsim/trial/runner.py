@@ -71,16 +71,15 @@ def _per_kg_plan(trial: Trial, arm: Arm):
     return replace(plan, infusions=tuple(i for i in plan.infusions if i.start_day < trial.days))
 
 
-def _per_kg_schedule(model: CompiledModel, trial: Trial, arm: Arm) -> InputSchedule:
-    """The arm's infusion windows for 1 kg of dosing weight.
+def _per_kg_schedule(model: CompiledModel, trial: Trial, plan) -> InputSchedule:
+    """The arm's infusion windows for 1 kg of dosing weight (from ``_per_kg_plan``).
 
     Window times depend on g/kg and mg/kg/min only, and rates scale with the dosing
     weight, so one compilation serves every patient (``ivigsim.dosing.compiler``).
     """
     n_inputs = len(model.model.input_names)
-    if arm.regimen is None:
+    if plan is None:
         return InputSchedule.empty(1, n_inputs)
-    plan = replace(arm.regimen, dosing_weight="actual").compile(Patient(weight_kg=1.0), trial.indication)
     index = model.model.input_names.index(INFUSION_INPUT)
     windows = [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows
                if w.start_day < trial.days]
@@ -115,7 +114,8 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         overrides = {**m.switch_overrides(arm.mechanisms), **arm.parameters}
         for name, value in overrides.items():
             params[m.parameter_names.index(name)] = value
-        base = _per_kg_schedule(model, trial, arm)
+        plan = _per_kg_plan(trial, arm)  # compiled once per arm and chunk: schedule and safety share it
+        base = _per_kg_schedule(model, trial, plan)
         weights = _dosing_weights(arm, patients)
         n = len(ids)
         schedule = InputSchedule(np.broadcast_to(base.times, (n, base.times.shape[1])).copy(),
@@ -134,7 +134,7 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         # Adverse events: each patient's risk over the arm's regimen and sampled events,
         # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
         covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
-        columns |= safety_columns(_per_kg_plan(trial, arm), covariates, rng, ids, trial.risk_factors,
+        columns |= safety_columns(plan, covariates, rng, ids, trial.risk_factors,
                                   stream=f"safety/{arm_stream(trial, k)}")
         for e in trial.endpoints:
             columns |= (e.from_column(columns[e.output]) if e.per_patient_column
