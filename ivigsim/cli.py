@@ -53,13 +53,19 @@ def user_errors(command):
 
 
 def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, quiet: bool,
-                  explain: bool = True) -> None:
+                  explain: bool = True, observed_path: Path | None = None, observed_unit: str = "d") -> None:
     from ivigsim.io.results import SUFFIX, write_results
     from ivigsim.io.scenario_file import load_scenario
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
     scenario = load_scenario(path)
+    observed = None
+    if observed_path is not None:
+        from ivigsim.io.observed import read_observations
+        from ivigsim.plot import shown_outputs
+
+        observed = read_observations(observed_path, shown_outputs(scenario.disease), time_unit=observed_unit)
     ds = simulate(scenario)
     failed = int((ds["solver_status"] != 0).sum())
     if failed:
@@ -71,7 +77,7 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
         if plot:
             from ivigsim.plot import plot_patient
 
-            written.append(plot_patient(ds, out / f"{path.stem}.png", title=scenario.name))
+            written.append(plot_patient(ds, out / f"{path.stem}.png", title=scenario.name, observed=observed))
     except OSError as exc:
         raise InputError("--out", "a folder that can be created and written", f"{out} ({exc.strerror})") from None
     if not quiet:
@@ -96,9 +102,11 @@ def simulate(
     plot: Annotated[bool, typer.Option(help="write a PNG plot")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")] = False,
     explain: Annotated[bool, typer.Option(help="say which mechanisms carried the change in the disease readout")] = True,
+    observed: Annotated[Optional[Path], typer.Option("--observed", help="CSV of measurements (TIME, DV, OUTPUT) to overlay on the plot")] = None,
+    observed_time_unit: Annotated[str, typer.Option("--observed-time-unit", help="unit of the observations' TIME: d or h")] = "d",
 ) -> None:
     """Simulate one patient: write trajectories and a plot, print a summary."""
-    _run_scenario(file, out, fmt, plot, quiet, explain)
+    _run_scenario(file, out, fmt, plot, quiet, explain, observed, observed_time_unit)
 
 
 @app.command()

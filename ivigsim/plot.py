@@ -7,8 +7,22 @@ from pathlib import Path
 import xarray as xr
 
 
-def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str | None = None) -> Path:
-    """Total IgG by origin, autoantibody and FcRn rescue over time, infusions shaded."""
+#: Outputs the patient plot shows besides the disease readout, with the factor its axis
+#: applies (fractions are drawn in %): what observations can be overlaid on.
+PLOTTED = {"igg_total_g_per_L": 1.0, "autoantibody_fraction_of_baseline": 100.0, "fcrn_rescue_fraction": 100.0}
+
+
+def shown_outputs(disease: str | None) -> tuple[str, ...]:
+    """The outputs ``plot_patient`` draws for a disease (observations may be overlaid on these)."""
+    from ivigsim.model.library import get_disease
+
+    return (*get_disease(disease).readouts[:1], *PLOTTED)
+
+
+def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str | None = None,
+                 observed: dict | None = None) -> Path:
+    """Total IgG by origin, autoantibody and FcRn rescue over time, infusions shaded;
+    ``observed`` ({output: (times, values)}) overlaid as points on the output's panel."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,6 +55,13 @@ def plot_patient(ds: xr.Dataset, path: str | Path, patient: int = 0, title: str 
     axes[2].plot(t, 100 * one["fcrn_rescue_fraction"], color="#31a354")
     axes[2].set_ylabel("FcRn rescue (%)")
     axes[2].set_xlabel("time (days)")
+    panels = {**{name: (ax, 1.0) for ax, name in zip(fig.axes, readouts)},
+              "igg_total_g_per_L": (axes[0], 1.0), "autoantibody_fraction_of_baseline": (axes[1], 100.0),
+              "fcrn_rescue_fraction": (axes[2], 100.0)}
+    for name, (times, values) in (observed or {}).items():
+        ax, factor = panels[name]
+        ax.scatter(times, factor * values, color="black", s=18, zorder=5, label="observed")
+        ax.legend(loc="upper right", fontsize=8)
     every = fig.axes
     spans = zip(one["infusion_start_day"].values, one["infusion_end_day"].values) if "infusion_start_day" in one else ()
     for start, end in spans:

@@ -1,0 +1,69 @@
+"""Observations to overlay on a simulation's plot: a small CSV of what was measured.
+
+Columns (names matched case-insensitively; other columns are ignored):
+
+- ``TIME``: time of the measurement, in the declared unit (``d`` days by default, or ``h``);
+- ``DV``: the measured value, in the output's unit;
+- ``OUTPUT`` (optional): which output was measured (default: total IgG,
+  ``igg_total_g_per_L``); it must be one the plot shows.
+
+The same columns as a NONMEM-style dataset's observation records, so a dataset's
+observation rows can be pasted in. Each problem is one ``InputError`` naming row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ivigsim.errors import InputError
+from ivigsim.io.text import read_text
+
+DAYS_PER = {"d": 1.0, "h": 1.0 / 24.0}
+
+
+def read_observations(path: str | Path, shown: Sequence[str], default_output: str = "igg_total_g_per_L",
+                      time_unit: str = "d") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{output: (times in days, values)} from the CSV at ``path``; ``shown`` are the outputs
+    the plot can show."""
+    path = Path(path)
+    if time_unit not in DAYS_PER:
+        raise InputError("--observed-time-unit", "d or h", time_unit)
+    text = read_text(path, "--observed", "observations file (CSV)", encoding="utf-8-sig")
+    source = path.name
+    table = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not table:
+        raise InputError(f"{source} header", "a header with TIME and DV columns", "an empty file")
+    header = [cell.strip().upper() for cell in table[0]]
+    for column in ("TIME", "DV"):
+        if column not in header:
+            raise InputError(f"{source} header", f"a {column} column", ", ".join(table[0]))
+    at = {column: header.index(column) for column in ("TIME", "DV", "OUTPUT") if column in header}
+    found: dict[str, tuple[list[float], list[float]]] = {}
+    for number, row in enumerate(table[1:], start=1):
+        if len(row) != len(header):
+            raise InputError(f"{source} row {number}", f"{len(header)} cells like the header", len(row))
+        values = {}
+        for column in ("TIME", "DV"):
+            cell = row[at[column]].strip()
+            try:
+                values[column] = float(cell)
+            except ValueError:
+                values[column] = math.nan
+            if not math.isfinite(values[column]):
+                raise InputError(f"{source} row {number} column {column}", "a number", cell)
+        if values["TIME"] < 0:
+            raise InputError(f"{source} row {number} column TIME", "a time >= 0", row[at["TIME"]].strip())
+        output = (row[at["OUTPUT"]].strip() if "OUTPUT" in at else "") or default_output
+        if output not in shown:
+            raise InputError(f"{source} row {number} column OUTPUT", f"an output the plot shows ({', '.join(shown)})",
+                             output)
+        times, dvs = found.setdefault(output, ([], []))
+        times.append(values["TIME"] * DAYS_PER[time_unit])
+        dvs.append(values["DV"])
+    return {k: (np.array(t), np.array(v)) for k, (t, v) in found.items()}
