@@ -267,6 +267,44 @@ def validate(
                err=as_json)
 
 
+@app.command()
+@user_errors
+def sensitivity(
+    file: Annotated[Path, typer.Argument(help="scenario file (YAML)")],
+    output: Annotated[str, typer.Option("--output", help="output variable, e.g. platelets_1e9_per_L")],
+    day: Annotated[Optional[float], typer.Option(
+        "--day", help="day of the read-out; with --summary, the end of the window from day 0")] = None,
+    summary: Annotated[Optional[str], typer.Option(
+        "--summary", help="peak, nadir or auc over the window instead of the value on --day")] = None,
+    method: Annotated[str, typer.Option("--method", help="sobol (S1, ST) or morris (mu*, sigma: screening)")] = "sobol",
+    n: Annotated[Optional[int], typer.Option(
+        "--n", help="Sobol' base samples (a power of two; N(D+2) solves) or Morris trajectories "
+                    "[default: 256 or 32]")] = None,
+    parameters: Annotated[Optional[str], typer.Option(
+        "--parameters", help="comma-separated parameters to vary [default: every uncertain one]")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the design and the bootstrap")] = 0,
+    top: Annotated[Optional[int], typer.Option("--top", help="show only the N most important parameters")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Global sensitivity of a read-out to the model's uncertain parameters (Sobol' or Morris)."""
+    from ivigsim.io.scenario_file import load_scenario
+    from ivigsim.sensitivity import sensitivity as global_sensitivity
+
+    if summary is None and day is None:
+        raise InputError("--day", "a day for the read-out, or --summary peak, nadir or auc", None)
+    if top is not None and top < 1:
+        raise InputError("--top", "a number of rows >= 1", top)
+    names = None if parameters is None else [p.strip() for p in parameters.split(",") if p.strip()]
+    scenario = load_scenario(file)
+    result = global_sensitivity(scenario, output, summary=summary or "day", day=day, parameters=names,
+                                method=method, n=n, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    typer.echo(scenario.name)
+    typer.echo(result.table_markdown(top=top), nl=False)
+
+
 @app.command("export-sbml")
 @user_errors
 def export_sbml(
