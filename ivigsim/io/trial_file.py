@@ -10,6 +10,7 @@ checked against the built model, so a typo fails before anything runs.
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -187,6 +188,38 @@ def _regimen(arm: ArmFile, index: int, named: dict, doc: TrialFile):
                             f"or a standard regimen ({', '.join(STANDARD_REGIMENS)})", arm.regimen)
 
 
+#: Longest endpoint criterion accepted ('>= 0.000123456789' is 16 characters).
+MAX_CRITERION_CHARS = 64
+
+
+def _threshold(text: str, field: str) -> Threshold:
+    """An endpoint's criterion: a comparison with a finite number of sensible length."""
+    if isinstance(text, str) and len(text) > MAX_CRITERION_CHARS:
+        raise InputError(field, f"a comparison with a finite number, such as '>= 50' (at most {MAX_CRITERION_CHARS} "
+                         "characters)", f"{text[:24]}... ({len(text):,} characters)")
+    threshold = Threshold.parse(text, field)
+    if not math.isfinite(threshold.value):
+        raise InputError(field, "a finite number", text.strip())
+    return threshold
+
+
+def _compile_regimen(regimen, indication: str, field: str) -> None:
+    """Compile ``regimen`` for a 70-kg patient, so dosing errors surface before the run.
+
+    An error's field (``regimen.course...``) is reported under ``field`` (``arms.1``:
+    ``arms.1.regimen.course...``; ``regimens.NAME``: ``regimens.NAME.course...``).
+    """
+    from dataclasses import replace as _replace
+
+    from ivigsim.model.patient import Patient
+
+    try:
+        _replace(regimen, dosing_weight="actual").compile(Patient(weight_kg=70.0), indication)
+    except InputError as exc:
+        inner = exc.field.removeprefix("regimen.") if field.startswith("regimens.") else exc.field
+        raise InputError(f"{field}.{inner}", exc.expected, exc.got) from None
+
+
 def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     disease = get_disease(doc.disease)
     model = compiled_model(doc.disease)
@@ -248,9 +281,9 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     endpoints = []
     for i, e in enumerate(doc.endpoints):
         field = f"endpoints.{i}"
-        criterion = Threshold.parse(e.criterion, f"{field}.criterion") if e.criterion is not None else None
+        criterion = _threshold(e.criterion, f"{field}.criterion") if e.criterion is not None else None
         also_files = e.also if isinstance(e.also, list) else ([e.also] if e.also else [])
-        also = tuple((a.measure, Threshold.parse(a.criterion, f"{field}.also.{j}.criterion"))
+        also = tuple((a.measure, _threshold(a.criterion, f"{field}.also.{j}.criterion"))
                      for j, a in enumerate(also_files))
         endpoint = Endpoint(e.name, e.output, e.summary, e.measure, e.at_day, tuple(e.window) if e.window else None,
                             e.over_window, criterion, tuple(e.quantiles), also)
@@ -264,14 +297,17 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     solver = make_solver(doc.simulation.method, doc.simulation.rtol, doc.simulation.atol)
     for i, a in enumerate(arms):  # compile each regimen once now, so dosing errors surface before the run
         if a.regimen is not None:
-            from dataclasses import replace as _replace
-
-            from ivigsim.model.patient import Patient
-
-            try:
-                _replace(a.regimen, dosing_weight="actual").compile(Patient(weight_kg=70.0), indication)
-            except InputError as exc:
-                raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
+            _compile_regimen(a.regimen, indication, f"arms.{i}")
+    used = {a.regimen for a in doc.arms if isinstance(a.regimen, str)}
+    for name, regimen_file in doc.regimens.items():  # named regimens no arm uses are checked all the same
+        if name in used:
+            continue
+        field = f"regimens.{name}"
+        try:
+            regimen = regimen_file.build()
+        except InputError as exc:
+            raise InputError(f"{field}.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
+        _compile_regimen(regimen, indication, field)
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors)

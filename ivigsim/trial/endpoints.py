@@ -68,6 +68,11 @@ class Endpoint:
     def check(self, field: str, outputs: Sequence[str], days: float) -> None:
         if not self.name.isidentifier():
             raise InputError(f"{field}.name", "a name of letters, digits and underscores (a column name)", self.name)
+        thresholds = [(f"{field}.criterion", self.criterion),
+                      *((f"{field}.also.{j}.criterion", c) for j, (_, c) in enumerate(self.also))]
+        for where, threshold in thresholds:  # as inclusion criteria: '>= 1e999' is no threshold
+            if threshold is not None and not np.isfinite(threshold.value):
+                raise InputError(where, "a finite number", threshold.text)
         if self.per_patient_column:
             if self.at_day is not None or self.window is not None or self.measure != "value" or self.also:
                 raise InputError(field, f"no at_day, window, measure or also for {self.output} (one number per "

@@ -5,9 +5,13 @@ Patients are screened once (cheap: no ODE), then solved in chunks of patient num
 (covariates, solver status, one column per endpoint), written atomically as
 ``patients/chunk-AAAAAAAAA-BBBBBBBBB.parquet``; trajectories, when asked for, go to
 ``trajectories/`` in the same way, before the patient file, which marks the chunk done.
-``resume=True`` skips the chunks whose patient file exists. Arm summaries are computed
-from the patient files, so a resumed trial and an uninterrupted one are summarised by
-the same code from the same bytes.
+Each finished chunk is recorded, with the SHA-256 of its files, in the folder's manifest
+(``ivigsim.trial.store``); ``resume=True`` keeps the chunks whose files still match it and
+computes every other one again. Arm summaries are computed from the patient files, so a
+resumed trial and an uninterrupted one are summarised by the same code from the same bytes.
+
+Everything that can be checked is checked before anything is written: the destination,
+the population (screening), each arm's regimen and every patient's dosing weight.
 
 Patient *i*'s numbers depend only on (seed, arm stream, candidate number), and the
 engine solves each patient independently of its batch, so the per-patient results do
@@ -21,6 +25,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ivigsim.dosing import dosing_weight_kg
+from ivigsim.dosing import weight as _weight
 from ivigsim.engine.outputs import solve_outputs
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.solve import Problem, SaveAt, Status
@@ -37,16 +43,17 @@ from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model
 from ivigsim.model.patient import Patient
 from ivigsim.population import CounterRNG, Screening, draw, screen
+from ivigsim.population.population import VirtualPatients
 from ivigsim.safety.events import EVENTS
 from ivigsim.safety.trial import safety_columns, summarise_safety
 from ivigsim.simulation import INFUSION_INPUT
+from ivigsim.trial import store
 from ivigsim.trial.spec import Arm, Trial
+from ivigsim.trial.store import MANIFEST, PATIENTS, SUMMARY, TRAJECTORIES  # noqa: F401 (re-exported)
 
 DEFAULT_CHUNK = 4096
-MANIFEST = "trial.json"
-SUMMARY = "summary.json"
-PATIENTS = "patients"
-TRAJECTORIES = "trajectories"
+#: Candidates whose covariates are drawn at once by the check pass (bounded memory).
+CHECK_BLOCK = 65_536
 
 
 def arm_stream(trial: Trial, arm_index: int) -> str:
@@ -98,6 +105,38 @@ def _dosing_weights(arm: Arm, patients) -> np.ndarray:
             raise InputError(f"arms.{arm.name}.regimen.dosing_weight",
                              f"covariates that give a {kind} weight ({exc.expected})", exc.got) from None
     return out
+
+
+def check_trial(trial: Trial, screenings: list[Screening], model: CompiledModel | None = None) -> None:
+    """Everything about a screened trial that can fail, checked before anything is written.
+
+    Each arm's regimen is compiled as the run compiles it, and each patient's dosing weight
+    is checked (an ideal or adjusted weight needs a height giving a Devine weight of at
+    least 1 kg): covariates are drawn for every included candidate (cheap, no ODE), those
+    that could fail are found at once, and the run's own computation is applied to them,
+    so the refusal is the run's, before a file exists.
+    """
+    model = model or compiled_model(trial.disease)
+    rng = CounterRNG(trial.seed)
+    for k, arm in enumerate(trial.arms):
+        _per_kg_schedule(model, trial, _per_kg_plan(trial, arm))
+        kind = arm.regimen.dosing_weight if arm.regimen is not None else "actual"
+        if kind == "actual":
+            continue
+        stream = arm_stream(trial, k)
+        candidates = np.asarray(screenings[k].candidates, dtype=np.int64)
+        for a in range(0, len(candidates), CHECK_BLOCK):
+            ids = candidates[a:a + CHECK_BLOCK]
+            cov = trial.population.covariates.draw(rng, stream, ids)
+            height_in = np.asarray(cov.height_cm, dtype=float) / _weight.CM_PER_INCH
+            base = np.where(cov.female, _weight.DEVINE_BASE_KG["female"], _weight.DEVINE_BASE_KG["male"])
+            with np.errstate(invalid="ignore"):
+                ideal = base + _weight.DEVINE_KG_PER_INCH * (height_in - _weight.DEVINE_BASE_HEIGHT_IN)
+                doubtful = ~np.isfinite(ideal) | (ideal < _weight.MIN_IDEAL_WEIGHT_KG + 1.0)
+            if doubtful.any():  # the run's own computation decides (and words the refusal)
+                few = ids[doubtful]
+                covariates = trial.population.covariates.draw(rng, stream, few)
+                _dosing_weights(arm, VirtualPatients(few, covariates, np.empty((0, len(few))), np.ones(len(few), bool)))
 
 
 def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -168,37 +207,84 @@ class TrialResult:
     trial: Trial
     summary: dict
     patients: pd.DataFrame | None  # None when the run was written to disk only
+    #: What a resume found and did (chunks recomputed, files removed), one line each.
+    notes: tuple[str, ...] = ()
 
     def text(self) -> str:
         return format_summary(self.summary)
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+def _write_parquet(df: pd.DataFrame, path: Path) -> dict:
+    """Write ``df`` atomically; return the size and SHA-256 of the bytes written."""
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
+        record = store.file_record(tmp)
+    return record
 
 
-def _check_out(trial: Trial, out: Path, chunk_size: int, resume: bool) -> None:
-    manifest = out / MANIFEST
-    info = {"trial": trial.name, "fingerprint": trial.fingerprint(), "chunk_size": chunk_size,
-            "size": trial.size, "arms": [a.name for a in trial.arms]}
-    if manifest.exists():
-        if not resume:
-            raise InputError("--out", "a new or empty folder (or --resume to continue the trial written there)", str(out))
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise InputError("--resume", f"a readable {MANIFEST} in the output folder", str(manifest)) from None
-        if old.get("fingerprint") != info["fingerprint"]:
-            raise InputError("--resume", "the same trial file and ivigsim version as the interrupted run",
-                             f"a different trial (fingerprint {info['fingerprint']}, folder has {old.get('fingerprint')})")
-        if old.get("chunk_size") != chunk_size:
-            raise InputError("--chunk-size", f"the interrupted run's chunk size {old.get('chunk_size')}", chunk_size)
-        return
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise InputError("--out", "a new or empty folder (or --resume to continue the trial written there)", str(out))
-    with atomic_path(manifest) as tmp:
-        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+@dataclass
+class _Folder:
+    """The output folder while this run holds it."""
+
+    out: Path
+    created: list[Path]
+    lock: store.FolderLock
+    fresh: bool  # this run started the folder (no earlier manifest)
+    run_fingerprint: str = ""  # the trial's fingerprint with the chunk size (each chunk record carries it)
+    recorded: int = 0  # chunks recorded by this run
+
+    def abandon(self) -> None:
+        """After a failure before any chunk was recorded in a fresh folder: leave nothing."""
+        if self.fresh and self.recorded == 0:
+            for name in (store.MANIFEST, store.CHUNK_LOG):
+                (self.out / name).unlink(missing_ok=True)
+            for sub in (PATIENTS, TRAJECTORIES):
+                folder = self.out / sub
+                if folder.is_dir():
+                    for p in [*folder.glob("chunk-*.parquet"), *folder.glob(".*.part")]:
+                        p.unlink(missing_ok=True)
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        pass
+        self.lock.release()
+        if self.fresh and self.recorded == 0:
+            store.remove_folders(self.created)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Half-written files of an interrupted run (this run holds the lock: their writer is dead)."""
+    for leftover in [*out.glob(".*.part"), *(out / PATIENTS).glob(".*.part"), *(out / TRAJECTORIES).glob(".*.part")]:
+        leftover.unlink(missing_ok=True)
+
+
+def _open_folder(trial: Trial, out: Path, chunk_size: int, resume: bool, jobs: list[ChunkJob]
+                 ) -> tuple[_Folder, set[str], list[str]]:
+    """Create and lock ``out``; check its manifest; return the finished chunks and notes."""
+    created = store.make_folder(out)
+    try:
+        lock = store.FolderLock.acquire(out)
+    except BaseException:
+        store.remove_folders(created)
+        raise
+    header = store.manifest_header(trial, chunk_size)
+    folder = _Folder(out, created, lock, fresh=False, run_fingerprint=header["run_fingerprint"])
+    try:
+        store.refuse_unusable(out, resume)
+        if (out / MANIFEST).exists() or (out / MANIFEST).is_symlink():
+            store.check_manifest(store.read_manifest(out), header)
+            _remove_leftovers(out)
+            stems = [j.stem for j in jobs]
+            with_traj = {j.stem for j in jobs if j.start < trial.trajectories}
+            done, notes = store.verify_chunks(out, stems, header["run_fingerprint"], with_traj)
+            return folder, done, notes
+        folder.fresh = True
+        _remove_leftovers(out)
+        store.write_manifest(out, header)
+        return folder, set(), []
+    except BaseException:
+        folder.abandon()
+        raise
 
 
 def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_CHUNK, resume: bool = False,
@@ -207,20 +293,32 @@ def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_C
 
     ``client``: a ``dask.distributed.Client`` to run chunks on (None: this process).
     ``on_chunk`` is called after each chunk is written (tests use it to interrupt a run).
+    The destination, the population, the regimens and every dosing weight are checked
+    before anything is written; ``out`` is locked while the run writes to it.
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError("--chunk-size", "a whole number of patients >= 1", chunk_size)
-    screenings = screen_trial(trial)
-    jobs = chunk_jobs(trial.size, chunk_size)
-    done: set[str] = set()
     if out is not None:
         out = Path(out)
-        _check_out(trial, out, chunk_size, resume)
-        folder = out / PATIENTS
-        if resume and folder.exists():
-            done = {p.stem for p in folder.glob("chunk-*.parquet")}
-            for leftover in [*folder.glob(".*.part"), *(out / TRAJECTORIES).glob(".*.part")]:
-                leftover.unlink(missing_ok=True)  # half-written files of the interrupted run
+        store.check_destination(out, resume)
+    model = compiled_model(trial.disease)
+    screenings = screen_trial(trial, model)
+    check_trial(trial, screenings, model)
+    jobs = chunk_jobs(trial.size, chunk_size)
+    if out is None:
+        return _run(trial, None, None, jobs, set(), screenings, client, progress, on_chunk, [])
+    folder, done, notes = _open_folder(trial, out, chunk_size, resume, jobs)
+    try:
+        result = _run(trial, out, folder, jobs, done, screenings, client, progress, on_chunk, notes)
+    except BaseException:
+        folder.abandon()
+        raise
+    folder.lock.release()
+    return result
+
+
+def _run(trial: Trial, out: Path | None, folder: _Folder | None, jobs: list[ChunkJob], done: set[str],
+         screenings: list[Screening], client, progress: bool, on_chunk, notes: list[str]) -> TrialResult:
     todo = [j for j in jobs if j.stem not in done]
     in_memory: dict[str, pd.DataFrame] = {}
 
@@ -228,9 +326,14 @@ def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_C
         if out is None:
             in_memory[job.stem] = patients
         else:
-            if traj is not None:
-                _write_parquet(traj, out / TRAJECTORIES / f"{job.stem}.parquet")
-            _write_parquet(patients, out / PATIENTS / f"{job.stem}.parquet")
+            with _writing(out):
+                traj_record = None
+                if traj is not None:
+                    traj_record = _write_parquet(traj, out / TRAJECTORIES / f"{job.stem}.parquet")
+                record = _write_parquet(patients, out / PATIENTS / f"{job.stem}.parquet")
+                store.append_chunk_record(out, {"chunk": job.stem, "run": folder.run_fingerprint, "patients": record,
+                                                "trajectories": traj_record})
+            folder.recorded += 1
         if on_chunk is not None:
             on_chunk(job)
 
@@ -245,11 +348,23 @@ def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_C
         table = pd.concat([in_memory[j.stem] for j in jobs], ignore_index=True)
         summary = summarise(trial, table, screenings)
         return TrialResult(trial, summary, table)
-    table = read_patients(out, trial, summary_columns(trial))
+    columns = summary_columns(trial)
+    table = pd.concat([pd.read_parquet(out / PATIENTS / f"{j.stem}.parquet", columns=columns) for j in jobs],
+                      ignore_index=True)
     summary = summarise(trial, table, screenings)
-    with atomic_path(out / SUMMARY) as tmp:
+    with _writing(out), atomic_path(out / SUMMARY) as tmp:
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return TrialResult(trial, summary, None)
+    return TrialResult(trial, summary, None, tuple(notes))
+
+
+@contextmanager
+def _writing(out: Path):
+    """A write that fails (disk full, folder removed) as one line; recorded chunks stay for --resume."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError("--out", "a folder the trial's files can be written to",
+                         f"{out} ({exc.strerror or exc}; finished chunks are kept: --resume continues)") from None
 
 
 def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], client) -> Iterator:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -19,6 +19,7 @@ from ivigsim.engine.compiled import Auto
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.errors import InputError
 from ivigsim.population import PopulationSpec
+from ivigsim.population.covariates import CsvCovariates
 from ivigsim.scenario import MAX_DAYS
 from ivigsim.trial.endpoints import Endpoint
 
@@ -95,11 +96,26 @@ class Trial:
         return tuple(dict.fromkeys(names))
 
     def fingerprint(self) -> str:
-        """A hash of what determines the results (for --resume to check it continues the same trial)."""
+        """A hash of what determines the results (for --resume to check it continues the same trial).
+
+        It covers the file as written (``source``: with a CSV of covariates, that table's
+        SHA-256 too) and the trial as built (seed, size, design, population, arms,
+        endpoints, solver, ...: ``repr`` of the value, which holds no set and no address,
+        so it is the same in every process), and the ivigsim version. The runner adds
+        the chunk size (``ivigsim.trial.store.run_fingerprint``).
+        """
         from ivigsim import __version__
 
         settings = (self.size, self.seed, self.design, self.days, self.output_every_days, repr(self.solver),
                     self.trajectories, self.trajectory_outputs)
-        payload = {"source": self.source or repr(self), "settings": repr(settings), "version": __version__}
+        built, table = self, None
+        covariates = self.population.covariates
+        if isinstance(covariates, CsvCovariates):  # the table's content counts, not the path it was read from
+            t = covariates.table
+            table = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in
+                                            (t.age_years, t.female, t.weight_kg, t.height_cm))).hexdigest()
+            built = replace(self, population=replace(self.population, covariates=replace(covariates, source="")))
+        payload = {"source": dict(self.source), "trial": repr(built), "covariate_table": table, "settings": repr(settings),
+                   "version": __version__}
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
