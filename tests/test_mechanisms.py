@@ -16,6 +16,8 @@ from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate, simulate_variants
 from ivigsim.engine.solver import Dopri5
 from ivigsim.validation import mechanism_checks as mc
+from ivigsim.validation.runner import run_targets
+from ivigsim.validation.targets import MECHANISM_TARGETS
 
 ACCURATE = Dopri5(rtol=1e-9, atol=1e-12)
 MECHANISM = pytest.mark.parametrize("module", MECHANISMS, ids=lambda m: m.name)
@@ -112,10 +114,39 @@ def test_fcgr_blockade_sets_in_within_days_and_fades_over_weeks():
     assert blockade[t == 3.0] > 0.4 and blockade[t == 42.0] < 0.5 * blockade.max()
 
 
-def test_treg_share_roughly_doubles_by_day_7_in_kawasaki_disease():
-    day7 = mc.treg_day7_pct()
-    assert 8.0 * 0.8 <= day7 <= 8.0 * 1.2
-    assert day7 / (100 * mc.KAWASAKI_TREG_BASELINE) == pytest.approx(1.9, rel=0.2)
+def test_treg_share_follows_its_target_as_first_order_relaxation_solved_by_hand():
+    """The Treg share relaxes towards baseline x (1 + Emax C/(C + EC50)) at the turnover rate.
+    Given the simulated IVIG-derived IgG C(t), that linear ODE is solved here exactly on each
+    output step (target linear within the step), independently of the model's integrator.
+    (The day-7 figure itself, 8 %, is the calibration target ``treg-day7``: Emax was fitted to it.)"""
+    from ivigsim.model.patient import Patient
+
+    model = core_model()
+    value = lambda name: model.parameter(name).value  # noqa: E731
+    base = mc.KAWASAKI_TREG_BASELINE
+    ds = simulate(Scenario(patient=Patient(weight_kg=20.0, age_years=3.0), regimen=get_regimen("kawasaki"),
+                           indication="kawasaki", days=28.0, output_every_days=0.02,
+                           parameters={"treg_baseline_fraction": base}, solver=ACCURATE))
+    t, c = ds["time"].values, ds["igg_ivig_g_per_L"].values[0]
+    k, emax, ec50 = (value(n) for n in ("treg_turnover_per_day", "treg_expansion_max", "treg_expansion_ec50_g_per_L"))
+    target = base * (1 + emax * c / (c + ec50))
+    by_hand = np.empty_like(t)
+    by_hand[0] = base
+    for i in range(1, t.size):
+        h = t[i] - t[i - 1]
+        slope = (target[i] - target[i - 1]) / h
+        by_hand[i] = target[i] - slope / k + (by_hand[i - 1] - target[i - 1] + slope / k) * np.exp(-k * h)
+    np.testing.assert_allclose(ds["treg_fraction_of_cd4"].values[0], by_hand, rtol=1e-3)
+    assert by_hand.max() > 1.5 * base  # the comparison is made where the share has moved
+
+
+@pytest.mark.parametrize("target", MECHANISM_TARGETS, ids=lambda t: t.id)
+def test_mechanism_target_verdict(target):
+    """Every s.3 target through the validation verdict. For the calibration targets (fcgr-duration,
+    treg-day7) this is a regression test of the fit, not evidence; the checks are evidence; the
+    documented gap is pinned to its number in test_validation_honesty.py."""
+    (v,) = run_targets([target])
+    assert not v.unexpected_failure, (target.id, v.simulated, target.acceptance)
 
 
 def test_complement_activity_falls_after_2_g_per_kg_and_recovers():
@@ -134,11 +165,19 @@ def test_b_cell_inhibition_lowers_autoantibody_with_a_delay():
     assert gap[2] < 0.01 < gap[28]  # day 1: little yet; day 14: clearly lower
 
 
-def test_anti_idiotype_forms_immune_complexes_only_with_ivig():
+def test_anti_idiotype_complexes_sit_at_their_quasi_steady_state_by_hand():
+    """Complexes form at k x C_ivig x autoantibody and clear at k_clear (5/day: hours), so after
+    the infusions they track k x C_ivig x A / k_clear, computed here from the simulated IVIG and
+    autoantibody levels; the lag adds about (decay rate / k_clear), 1-2 %."""
+    model = core_model()
+    k = model.parameter("anti_idiotype_binding_L_per_g_day").value
+    k_clear = model.parameter("immune_complex_clearance_per_day").value
     ds = simulate(_scenario())
     ic = ds["immune_complex_g_per_L"].values[0]
-    assert ic[0] == 0.0 and ic.max() > 0.0
-    assert ic[-1] < ic.max()
+    by_hand = k * ds["igg_ivig_g_per_L"].values[0] * ds["autoantibody_g_per_L"].values[0] / k_clear
+    after = ds["time"].values >= 5.0
+    np.testing.assert_allclose(ic[after], by_hand[after], rtol=0.05)
+    assert ic.max() > 0.0 and ic[-1] < ic.max()
 
 
 def test_cytokine_neutralisation_lowers_bioactive_cytokine_at_once():

@@ -1,11 +1,13 @@
-"""Every adverse-event row of calibration-targets.md s.9 reproduced by the safety models.
+"""The adverse-event rows of calibration-targets.md s.9 and the safety models' coefficients.
 
-Each test names its row. Calibrated coefficients are re-solved here from the published
-figures (``ivigsim.safety.calibration.solve_all``) and must equal the shipped ones, so a
-changed assumption without a re-calibration fails loudly. Acceptance is tighter than the
-BRIEF's +/-10 percentage points: the coefficients are solved for these figures, so the
-model must hit them to 0.1 percentage point (the sucrose share, a closed-form odds
-ratio, to 0.5 point).
+Every s.9 rate is a calibration row: a coefficient is solved exactly for it
+(``ivigsim.safety.calibration.solve_all``), taken from it (the thrombosis baseline risk and
+hazard ratio) or derived from it by closed form (the sucrose odds ratio); the overall
+aseptic-meningitis rate is an identity (the migraine share is derived from the same row).
+Reproducing those figures is therefore not evidence, and no test here pretends it is: the
+solved coefficients must equal the shipped ones (so a changed assumption without a
+re-calibration fails loudly), and the remaining tests check code against hand calculations
+or properties the rows do not fix. ``ivigsim validate`` shows every row with its role.
 """
 
 from __future__ import annotations
@@ -19,31 +21,12 @@ from ivigsim.safety import calibration as cal
 from ivigsim.safety import events as ev
 from ivigsim.safety.exposure import Drivers
 
-TOL = 0.001  # 0.1 percentage point
-
 
 def _target(target_id: str) -> float:
     return cal.get_target(target_id).simulated()
 
 
 # -- Arch Dis Child 2006;91(8):651: per-infusion rates, children (345 infusions, 58 children) ----
-
-def test_children_immediate_reactions_3_5_percent_of_infusions():
-    assert _target("children-immediate") == pytest.approx(0.035, abs=TOL)
-
-
-def test_children_delayed_reactions_20_9_percent_of_infusions():
-    assert _target("children-delayed") == pytest.approx(0.209, abs=TOL)
-
-
-def test_children_delayed_headache_12_8_percent_of_infusions():
-    assert _target("children-headache") == pytest.approx(0.128, abs=TOL)
-
-
-def test_children_with_any_delayed_headache_24_percent():
-    """The same row: 24 % of children; it sets how strongly reactions cluster in patients."""
-    assert _target("children-with-headache") == pytest.approx(0.24, abs=TOL)
-
 
 def test_children_cohort_is_345_infusions_in_58_children():
     assert sum(k for k, _ in cal.CHILDREN_SEQUENCES) == 58
@@ -52,39 +35,12 @@ def test_children_cohort_is_345_infusions_in_58_children():
 
 # -- Cornblath 2023, Drug Saf: headache vs maintenance dose (CIDP) ----------------------------
 
-def test_headache_2_9_percent_at_0_5_g_per_kg():
-    assert _target("headache-0.5-g-per-kg") == pytest.approx(0.029, abs=TOL)
-
-
-def test_headache_23_7_percent_at_2_g_per_kg():
-    assert _target("headache-2-g-per-kg") == pytest.approx(0.237, abs=TOL)
-
-
 def test_headache_at_1_g_per_kg_lies_between_the_published_arms():
     one = cal.per_infusion_rate(ev.HEADACHE.infusion_probability, cal.cidp_cohort(1.0))
     assert 0.029 < one < 0.237
 
 
 # -- Sekul 1994, Ann Intern Med 121(4):259: aseptic meningitis after 2 g/kg -------------------
-
-def test_aseptic_meningitis_50_percent_with_migraine_history():
-    assert _target("aseptic-meningitis-migraine") == pytest.approx(0.50, abs=TOL)
-
-
-def test_aseptic_meningitis_4_percent_without_migraine_history():
-    assert _target("aseptic-meningitis-no-migraine") == pytest.approx(0.04, abs=TOL)
-
-
-def test_aseptic_meningitis_11_percent_overall_within_the_6_of_54_interval():
-    """A check, not a fit: the migraine share derived from the row (0.07 / 0.46) gives 11 %,
-    inside the 95 % Wilson interval of 6/54."""
-    from ivigsim.validation.targets import wilson_interval
-
-    overall = _target("aseptic-meningitis")
-    lo, hi = wilson_interval(6, 54)
-    assert lo <= overall <= hi
-    assert overall == pytest.approx(0.11, abs=TOL)
-
 
 def test_aseptic_meningitis_does_not_depend_on_how_the_2_g_per_kg_course_is_split():
     from ivigsim.safety.calibration import sequence
@@ -100,21 +56,15 @@ def test_aseptic_meningitis_does_not_depend_on_how_the_2_g_per_kg_course_is_spli
 
 # -- Ammann 2016, Blood 127(2):200: arterial thrombosis ---------------------------------------
 
-def test_arterial_thrombosis_hazard_ratio_3_4_on_infusion_day_and_day_after():
-    assert _target("arterial-thrombosis-hr") == pytest.approx(3.4, rel=1e-9)
-
-
-def test_arterial_thrombosis_hazard_ratio_is_the_window_risk_over_the_baseline_risk():
-    """The per-infusion risk over its 2-day window, against 2 days without IVIG, is HR 3.4."""
+def test_regression_arterial_thrombosis_window_risk_is_the_hazard_ratio_times_the_baseline():
+    """Regression test of code, not evidence (3.4 is an input): the per-infusion probability,
+    computed by ``infusion_probability``, over its 2-day window against 2 days without IVIG gives
+    the cumulative-hazard ratio the model was given; this protects that code path, which trials use."""
     model = ev.ARTERIAL_THROMBOSIS
     d = cal.single(g_per_kg=0.4, igg_rise_g_per_L=model.value("reference_igg_rise_g_per_L"), age_years=70.0)
     p = float(model.infusion_probability(d)[0])
     baseline = -math.expm1(-2.0 * model.baseline_hazard_per_day)
     assert -math.log1p(-p) / -math.log1p(-baseline) == pytest.approx(3.4, rel=1e-9)
-
-
-def test_arterial_thrombosis_baseline_one_year_risk_1_8_percent():
-    assert _target("arterial-thrombosis-baseline") == pytest.approx(0.018, rel=1e-12)
 
 
 def test_thrombosis_reference_rise_is_the_pk_models_rise_after_0_4_g_per_kg():
@@ -125,13 +75,10 @@ def test_thrombosis_reference_rise_is_the_pk_models_rise_after_0_4_g_per_kg():
 
 # -- CDC MMWR 1999;48(24):518: acute renal failure and sucrose ---------------------------------
 
-def test_sucrose_odds_ratio_is_88_percent_of_reports_at_40_percent_market_share():
-    assert ev.SUCROSE_REPORTING_RATIO == pytest.approx((0.88 / 0.40) / (0.12 / 0.60))
-    assert ev.SUCROSE_REPORTING_RATIO == pytest.approx(11.0)
-    assert math.exp(ev.ACUTE_KIDNEY_INJURY.value("sucrose")) == pytest.approx(11.0)
-
-
-def test_sucrose_products_carry_88_percent_of_kidney_injuries_at_40_percent_market_share():
+def test_regression_sucrose_share_through_the_kidney_injury_probabilities():
+    """Regression test of code, not evidence (the odds ratio is derived from this row): the share
+    computed from the kidney-injury model's own per-infusion probabilities stays near 88 %, the
+    odds ratio standing in for the risk ratio while the risk is small (hence 0.5 point)."""
     assert _target("renal-failure-sucrose-share") == pytest.approx(0.88, abs=0.005)
 
 
@@ -141,31 +88,12 @@ def test_renal_risk_factors_named_by_the_row_raise_kidney_injury():
         assert float(ev.ACUTE_KIDNEY_INJURY.infusion_probability(cal.single(**factor))[0]) > base, factor
 
 
-# -- Padmore 2015, Transfusion 55 Suppl 2:S59: haemolysis at high dose --------------------------
-
-def test_haemolysis_1_6_percent_after_2_g_per_kg():
-    assert _target("haemolysis-high-dose") == pytest.approx(0.016, abs=TOL)
-
-
-# -- Rachid & Bonilla 2012: anti-IgA prevalence ------------------------------------------------
-
-def test_anti_iga_prevalence_is_40_percent_of_1_in_400():
-    from ivigsim.safety.factors import FactorPrevalence
-
-    assert FactorPrevalence().iga_deficient_with_anti_iga == pytest.approx(0.4 / 400)
-
-
 # -- the shipped coefficients are the solved ones ---------------------------------------------
 
-def test_every_target_within_the_briefs_acceptance():
-    for target in cal.TARGETS:
-        if target.id == "arterial-thrombosis-hr":
-            continue  # a ratio, checked exactly above
-        lo, hi = target.acceptance
-        assert lo <= target.simulated() <= hi, target.id
-
-
 def test_shipped_coefficients_equal_the_solved_ones():
+    """Regression test of the calibration (not evidence): re-solving every coefficient from the
+    published rows gives the shipped values, so each calibration row is reproduced exactly (each
+    coefficient is the root of its row's equation)."""
     solved = cal.solve_all()
     for event, values in solved.items():
         model = ev.get_event(event)

@@ -1,8 +1,9 @@
 """Every disease target (calibration-targets s.4-8) reproduced by its shipped trial file.
 
 The quick run (300 patients per arm) is what CI checks; `ivigsim validate` runs the files'
-own sizes. Targets the model is known to miss carry their reason and are reported as gaps;
-every other target must pass.
+own sizes. Verdicts allow for Monte Carlo error (the simulated 95 % interval must overlap the
+accepted one). Targets the model is known to miss carry their reason and are reported as gaps,
+pinned to today's values in tests/test_validation_honesty.py; every other target must pass.
 """
 
 import pytest
@@ -19,19 +20,23 @@ def verdicts():
 
 @pytest.mark.parametrize("target", DISEASE_TARGETS, ids=lambda t: t.id)
 def test_disease_target(target, verdicts):
+    """Passes (or, for an identity, holds); a documented gap may miss, and its number is pinned
+    in test_validation_honesty.py, so this test does not wave it through unmeasured."""
     v = verdicts[target.id]
     lo, hi = target.acceptance
-    if target.known_gap:
-        assert target.known_gap.strip()  # a gap must say why
-        return
-    assert v.passed, f"{target.id}: simulated {v.simulated:.4g} outside {lo:.4g}-{hi:.4g} ({target.source})"
+    assert not v.unexpected_failure, (
+        f"{target.id}: simulated {v.simulated:.4g} ({v.lower:.4g} to {v.upper:.4g}) outside {lo:.4g}-{hi:.4g} "
+        f"({target.source})")
+    if not target.known_gap:
+        assert v.passed
 
 
 def test_every_disease_target_has_a_shipped_trial_file():
     for target in DISEASE_TARGETS:
         assert (TRIALS / READOUTS[target.id].trial).is_file()
-    roles = {t.role for t in DISEASE_TARGETS}
-    assert roles == {"calibration", "check"}  # some figures are kept for checking, not fitting
+    checks = {READOUTS[t.id].trial for t in DISEASE_TARGETS if t.role == "check"}
+    # Every disease but CIDP (whose two ICE figures were both fitted) keeps figures for checking, not fitting.
+    assert {name.split("-")[0] for name in checks} == {"itp", "mg", "gbs", "kawasaki"}
 
 
 def test_wilson_interval_against_a_hand_computation():
@@ -43,7 +48,10 @@ def test_wilson_interval_against_a_hand_computation():
 
 
 def test_every_trial_target_carries_an_interval_around_its_estimate(verdicts):
+    """The Monte Carlo rule needs an interval for every trial estimate: a missing (NaN) one fails here.
+    (That it contains its estimate holds by construction for these intervals; it is not evidence.)"""
     for v in verdicts.values():
+        assert v.has_interval, v.target.id
         assert v.lower <= v.simulated <= v.upper, v.target.id
 
 

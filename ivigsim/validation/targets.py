@@ -2,19 +2,31 @@
 
 Copied from the project's calibration-target file (``calibration-targets.md``, kept
 beside the repository) with the citation beside each, so the package and its tests
-carry them. ``role`` says whether a parameter was fitted to the figure
-(``calibration``) or the figure is only compared with (``check``).
+carry them. ``role`` says what a figure is evidence of:
 
-Acceptance (BRIEF s.5): inside the published interval where one is given; otherwise
-+/-20 % for a level and +/-10 percentage points for a rate.
+- ``calibration``: a parameter was fitted to it; reproducing it shows the fit, not the model;
+- ``check``: nothing was fitted to it; these are the evidence;
+- ``identity``: it holds by construction (the model takes it, or the arithmetic that gives
+  it, as an input, or the read-out restates a fitted one); ``by_construction`` says why. It is
+  still computed and shown, as ``IDENTITY``, but never counted as a check.
+
+Acceptance (BRIEF s.5): inside the published interval where one is given (one side may
+be open: ``None``); for a rate published as counts (k of n), the 95 % Wilson interval of
+those counts; otherwise +/-20 % for a level and +/-10 percentage points for a rate, a rate's
+band cut to the possible 0-100 %. The verdict (``ivigsim.validation.runner.Verdict``) allows
+for Monte Carlo error: a simulated value with a 95 % interval passes if that interval
+overlaps the accepted one.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from ivigsim.model import sources as src
+
+Role = Literal["calibration", "check", "identity"]
 
 
 @dataclass(frozen=True)
@@ -25,26 +37,54 @@ class Target:
     unit: str
     source: str
     confidence: Literal["abstract", "label", "secondary", "derived"]
-    role: Literal["calibration", "check"]
+    role: Role
     kind: Literal["level", "rate"] = "level"
-    interval: tuple[float, float] | None = None
+    #: The published interval; ``None`` on one side for a one-sided target (e.g. ``(None, 0.0)``:
+    #: accepted if at most 0).
+    interval: tuple[float | None, float | None] | None = None
     note: str = ""
     #: Why the model is known to miss this target (shown in every report); empty if it should pass.
     known_gap: str = ""
-    #: For a rate published as counts (k of n) without an interval: its 95 % Wilson interval
-    #: is the published uncertainty, computed from the published numbers.
+    #: For a rate published as counts (k of n): its 95 % Wilson interval is the published
+    #: uncertainty, computed from the published numbers.
     counts: tuple[int, int] | None = None
+    #: For ``role="identity"``: why the figure holds by construction.
+    by_construction: str = ""
+
+    def __post_init__(self):
+        if (self.role == "identity") != bool(self.by_construction.strip()):
+            raise ValueError(f"{self.id}: an identity, and only an identity, says why it holds by construction")
+        if self.counts is not None:
+            k, n = self.counts
+            if not 0 <= k <= n or n == 0:
+                raise ValueError(f"{self.id}: counts {k}/{n}")
+        if self.interval is not None and self.interval == (None, None):
+            raise ValueError(f"{self.id}: an interval open on both sides accepts anything")
+
+    @property
+    def counted(self) -> bool:
+        """Counted in the pass counts (identities are not)."""
+        return self.role != "identity"
+
+    @property
+    def one_sided(self) -> bool:
+        return self.interval is not None and None in self.interval
 
     @property
     def acceptance(self) -> tuple[float, float]:
+        """(lower, upper) of the accepted interval; an open side is -inf or +inf (0 or 100 for a rate)."""
+        floor, ceiling = (0.0, 100.0) if self.kind == "rate" else (-math.inf, math.inf)
         if self.interval is not None:
-            return self.interval
+            lo, hi = self.interval
+            return (floor if lo is None else lo, ceiling if hi is None else hi)
         if self.counts is not None:
             k, n = self.counts
-            return tuple(100.0 * x for x in wilson_interval(k, n))
+            lo, hi = wilson_interval(k, n)
+            return (100.0 * lo, 100.0 * hi)
         if self.kind == "rate":
-            return (self.published - 10.0, self.published + 10.0)  # percentage points
-        return (0.8 * self.published, 1.2 * self.published)
+            return (max(floor, self.published - 10.0), min(ceiling, self.published + 10.0))  # percentage points
+        band = 0.2 * abs(self.published)
+        return (self.published - band, self.published + band)
 
     def accepts(self, value: float) -> bool:
         lo, hi = self.acceptance
@@ -56,14 +96,16 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return centre - half, centre + half
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 PK_TARGETS: tuple[Target, ...] = (
     Target(
         "igg-baseline-steady", "untreated total IgG after one year (typical adult)", 11.4, "g/L",
-        src.VALENZUELA_2025, "secondary", "check",
+        src.VALENZUELA_2025, "secondary", "identity",
         note="synthesis balances FcRn-protected catabolism: no drift without treatment",
+        by_construction="the baseline is the model's parameter (Valenzuela's 11.4 g/L) and each patient's "
+        "synthesis is derived so that it is a steady state; the year-long run only shows the solver keeps it",
     ),
     Target(
         "igg-half-life", "terminal half-life of a tracer dose of IgG", 22.0, "day",
@@ -95,7 +137,9 @@ PK_TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "fcrn-blockade-ceiling", "lowering of IgG at steady state under complete FcRn blockade", 84.0, "%",
-        "derived from " + src.VALENZUELA_2025 + " (IgK 5.08)", "derived", "check", interval=(75.0, 85.0),
+        "derived from " + src.VALENZUELA_2025 + " (IgK 5.08)", "derived", "identity", interval=(75.0, 85.0),
+        by_construction="the model's FcRn rescue at baseline is IgK/(1+IgK) with the same IgK 5.08, so complete "
+        "blockade lowers IgG at steady state by that share (83.6 %): the same arithmetic as the published 84 %",
     ),
     Target(
         "pid-half-life", "half-life of IVIG in primary immunodeficiency on 0.4 g/kg every 4 weeks",
