@@ -14,10 +14,43 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on click itself
+    from click import exceptions as click_exceptions
 
 from ivigsim.errors import InputError, IvigsimError
 
+class _OneLineErrors(TyperGroup):
+    """Usage errors (a bad option value, a missing option, an unknown command) as one line
+    and exit status 2, like every other refusal, instead of click's boxed, multi-line form."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as exc:  # `ivigsim` alone: the help, as before
+            typer.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        except click_exceptions.ClickException as exc:
+            message = " ".join(exc.format_message().split())
+            command = getattr(getattr(exc, "ctx", None), "command_path", None)
+            hint = f" (see `{command} --help`)" if command and isinstance(exc, click_exceptions.UsageError) else ""
+            typer.echo(f"error: {message}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="ivigsim",
     help="Mechanistic simulator of intravenous immunoglobulin (IVIG) therapy in autoimmune disease.",
     no_args_is_help=True,
@@ -221,7 +254,8 @@ def validate(
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
     from ivigsim.io.results import atomic_path
-    from ivigsim.validation.runner import GROUPS, group_of, run_targets, verdict_markdown, verdict_rows
+    from ivigsim.validation.runner import (GROUPS, group_of, report_notes, run_targets, summary_line,
+                                           verdict_markdown, verdict_rows)
 
     # Where results go is checked before the minutes of simulation, not after.
     for option, folder in (("--figures", figures), ("--markdown", markdown.parent if markdown else None)):
@@ -249,22 +283,21 @@ def validate(
             from ivigsim.plot import plot_validation
 
             for group, title in GROUPS.items():
-                members = [v for v in verdicts if group_of(v.target) == group]
+                # Identities hold by construction: they are not evidence, so not drawn.
+                members = [v for v in verdicts if group_of(v.target) == group and v.label != "IDENTITY"]
                 if members:
                     with atomic_path(figures / f"validation-{group}.png") as tmp:
                         plot_validation(members, tmp, title)
     except OSError as exc:
         raise InputError("--figures" if figures is not None else "--markdown",
                          "a folder that can be created and written", f"{exc.filename} ({exc.strerror})") from None
-    gaps = [v for v in verdicts if v.label == "GAP"]
-    for v in gaps:  # with --json, standard output stays pure JSON (the rows carry the gaps too)
-        typer.echo(f"known gap {v.target.id}: {v.target.known_gap}", err=as_json)
+    for line in report_notes(verdicts):  # with --json, standard output stays pure JSON (the rows carry these too)
+        typer.echo(line, err=as_json)
     failed = [v.target.id for v in verdicts if v.unexpected_failure]
     if failed:
         typer.echo(f"{len(failed)} of {len(verdicts)} targets failed: {', '.join(failed)}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{len(verdicts) - len(gaps)} of {len(verdicts)} targets pass; {len(gaps)} known gap(s), documented",
-               err=as_json)
+    typer.echo(summary_line(verdicts), err=as_json)
 
 
 @app.command()
@@ -346,9 +379,12 @@ def nonmem(
     """Simulate the doses of a NONMEM-style dataset; write it back with DV as observed, PRED and RES = DV - PRED."""
     from ivigsim.io.nonmem import read_dataset, simulate_dataset, write_dataset
 
+    target = out or Path(f"{data.stem}-simulated.csv")
+    if target.exists() and data.exists() and target.resolve() == data.resolve():
+        raise InputError("--out", "a path other than the input dataset (its observed DVs would be lost)", str(target))
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
     result = simulate_dataset(dataset, disease=disease)
-    path = write_dataset(result, out or Path(f"{data.stem}-simulated.csv"))
+    path = write_dataset(result, target)
     if result.failed_ids:
         typer.echo(f"warning: the solver failed for {len(result.failed_ids)} subject(s) (ID "
                    f"{', '.join(result.failed_ids)}); their PRED is '.'", err=True)
@@ -553,9 +589,12 @@ def trial(
     """Run a virtual trial: per-arm endpoint estimates with 95 % intervals; per-patient Parquet files."""
     from ivigsim.io.trial_file import load_trial
     from ivigsim.trial.runner import run_trial
+    from ivigsim.trial.store import check_destination
 
     if workers is not None and scheduler is not None:
         _fail("--workers and --scheduler: expected one of them, got both")
+    folder = out or Path(f"{file.stem}-trial")
+    check_destination(folder, resume)  # before anything runs: a file, a path under a file, unwritable
     spec = load_trial(file)
     client = None
     if workers is not None or scheduler is not None:
@@ -563,13 +602,14 @@ def trial(
 
         client = local_client(workers) if workers is not None else connect(scheduler)
     try:
-        folder = out or Path(f"{file.stem}-trial")
         result = run_trial(spec, folder, chunk_size=chunk_size, resume=resume, client=client, progress=not quiet)
     finally:
         if client is not None:
             client.close()
             if workers is not None and client.cluster is not None:
                 client.cluster.close()
+    for note in result.notes:  # what --resume found and did (chunks recomputed, files removed)
+        typer.echo(f"note: {note}", err=True)
     if as_json:
         typer.echo(json.dumps(result.summary, indent=2))
     elif not quiet:

@@ -24,7 +24,42 @@ class InputError(IvigsimError, ValueError):
         self.field = field
         self.expected = expected
         self.got = got
-        super().__init__(f"{field}: expected {expected}, got {got!r}")
+        super().__init__(f"{_short(field)}: expected {expected}, got {_short(_quoted(got))}")
+
+
+#: The most characters of a user's value (or field path) a message quotes: a 50 MB value in
+#: a misspelt field must not come back as a 50 MB error line.
+MAX_QUOTED = 200
+
+
+def _quoted(value: object) -> str:
+    """``repr`` of the value, computed without walking a huge structure (an expanded YAML
+    alias bomb): containers beyond a few thousand items are summarised, not printed."""
+    if isinstance(value, (list, tuple, set, dict)) and _size(value) > 10_000:
+        return f"<a {type(value).__name__} too large to quote>"
+    try:
+        return repr(value)
+    except (RecursionError, MemoryError, ValueError):  # self-referencing, huge, or an int beyond the digit limit
+        return f"<a {type(value).__name__} that cannot be quoted>"
+
+
+def _size(value: object, budget: int = 10_001) -> int:
+    """Number of items in a nested container as ``repr`` would print them (a shared or
+    self-referencing member counted each time it appears), counting at most ``budget``."""
+    stack, count = [value], 0
+    while stack and count < budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, (list, tuple, set, dict)):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return count
+
+
+def _short(text: str) -> str:
+    """At most ``MAX_QUOTED`` characters, control characters escaped, so a message is one
+    line that cannot drive the terminal (escape sequences)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: MAX_QUOTED + 1])
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + f"... ({len(text)}+ characters)"
 
 
 class DosingError(InputError):

@@ -79,6 +79,14 @@ NUMERIC = (ID, TIME, EVID, AMT, RATE, DUR, CMT, II, ADDL, SS, DV, MDV, WT, HT, A
 MISSING = ("", ".")
 
 OBSERVATION, DOSE, OTHER = 0, 1, 2
+#: Plausibility limits, so nonsense is refused at once instead of failing after minutes
+#: (or exhausting memory): a record time up to 50 years; a dose up to 2 kg of IgG (5 g/kg
+#: at 400 kg, 2.5 times the largest course given in one go); an infusion from 1 minute to
+#: 7 days; at most 10,000 additional doses (weekly for 190 years).
+MAX_TIME_DAYS = 50 * 365.25
+MAX_DOSE_G = 2000.0
+MIN_DURATION_DAYS, MAX_DURATION_DAYS = 1.0 / 1440.0, 7.0
+MAX_ADDL = 10_000
 _EVIDS = "0 (observation), 1 (dose) or 2 (other event); 3 and 4 (reset) are not supported"
 #: Patient fields filled from covariate columns.
 _PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
@@ -144,6 +152,8 @@ def parse_dataset(text: str, time_unit: TimeUnit, amount_unit: AmountUnit, sourc
             raise InputError(f"{source} header", f"a {required} column ({_required_why(required)})",
                              ", ".join(header))
     rows = [(number, tuple(r)) for number, r in enumerate(table[1:], start=1) if any(c.strip() for c in r)]
+    if not rows:
+        raise InputError(source, "at least one record below the header", "a header only")
     for number, cells in rows:
         if len(cells) != len(header):
             raise InputError(f"{source} row {number}", f"{len(header)} cells like the header", len(cells))
@@ -211,6 +221,9 @@ class _Reader:
         time = get(TIME)
         if time is None or time < 0:
             raise InputError(where(TIME), f"a time >= 0 in {self.time_unit}", self.text(cells, TIME) or "a missing value")
+        if time * DAYS_PER[self.time_unit] > MAX_TIME_DAYS:
+            raise InputError(where(TIME), f"a time within 50 years ({MAX_TIME_DAYS / DAYS_PER[self.time_unit]:g} "
+                             f"{self.time_unit})", self.text(cells, TIME))
         amount, rate = get(AMT), get(RATE)
         if amount is not None and amount < 0:
             raise InputError(where(AMT), f"a dose amount >= 0 in {self.amount_unit}", self.text(cells, AMT))
@@ -263,19 +276,28 @@ class _Reader:
                              "RATE -1/-2 are not supported)", self.text(cells, RATE))
         if duration is not None and duration < 0:
             raise InputError(where(DUR), f"a duration > 0 in {self.time_unit}", self.text(cells, DUR))
+        days, grams = DAYS_PER[self.time_unit], GRAMS_PER[self.amount_unit]
+        if amount * grams > MAX_DOSE_G:
+            raise InputError(where(AMT), f"a dose of at most {MAX_DOSE_G / grams:g} {self.amount_unit} "
+                             f"({MAX_DOSE_G:g} g: 5 g/kg at 400 kg)", self.text(cells, AMT))
         length = duration if duration is not None else amount / rate
+        if not MIN_DURATION_DAYS <= length * days <= MAX_DURATION_DAYS:
+            column = DUR if duration is not None else RATE
+            raise InputError(where(column), f"an infusion lasting 1 minute to 7 days (got {length * days * 24:.3g} h "
+                             f"from AMT and {column})", self.text(cells, column))
         additional, interval = get(ADDL) or 0.0, get(II) or 0.0
-        if additional < 0 or additional != int(additional):
-            raise InputError(where(ADDL), "a whole number of additional doses >= 0", self.text(cells, ADDL))
+        if additional < 0 or additional != int(additional) or additional > MAX_ADDL:
+            raise InputError(where(ADDL), f"a whole number of additional doses from 0 to {MAX_ADDL:,}",
+                             self.text(cells, ADDL))
         if interval < 0:
             raise InputError(where(II), f"an interval >= 0 in {self.time_unit}", self.text(cells, II))
         if additional and not interval:
             raise InputError(where(II), f"an interval II > 0 for ADDL {additional:g} additional doses",
                              self.text(cells, II) or "a missing value")
-        days, grams = DAYS_PER[self.time_unit], GRAMS_PER[self.amount_unit]
         return tuple(
             DoseEvent(number, (time + k * interval) * days, amount * grams, length * days)
             for k in range(int(additional) + 1)
+            if (time + k * interval) * days <= MAX_TIME_DAYS
         )
 
 
@@ -340,7 +362,9 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
         id=first.id,
         patient=patient,
         baseline_igg_g_per_L=baseline,
-        doses=tuple(dose for _, record in group for dose in record.doses),
+        # Doses after the last record change no prediction: ADDL is cut at the simulated span.
+        doses=tuple(dose for _, record in group for dose in record.doses
+                    if dose.start_day <= max((r.time_day for _, r in group if r.evid != DOSE), default=math.inf)),
         records=tuple(Record(index, record.number, record.time_day, record.output, record.dv)
                       for index, record in group if record.evid != DOSE),
     )

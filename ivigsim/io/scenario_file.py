@@ -279,11 +279,44 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+#: The most nodes a YAML document may expand to (aliases counted each time they are used):
+#: a scenario or trial file has a few hundred; a "billion laughs" alias bomb has 10^9.
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(node, memo: dict[int, int], depth: int = 0) -> int:
+    """Nodes in the document once every alias is expanded, counted on the composed graph
+    (an alias is the same node object again, so the count is memoised: linear time)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if depth > 200:
+        raise RecursionError("nesting deeper than 200")
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo, depth + 1) for v in node.value)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
 def read_yaml(path: str | Path) -> Any:
     path = Path(path)
     text = read_text(path, "FILE", "scenario file")
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _UniqueKeyLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is not None and _expanded_size(root, {}) > MAX_YAML_NODES:
+                raise InputError(str(path), f"a document of at most {MAX_YAML_NODES:,} values once its aliases "
+                                 "(*name) are expanded", "more (an alias bomb?)")
+            return loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except InputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

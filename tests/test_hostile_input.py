@@ -1,0 +1,113 @@
+"""Hostile input across verbs: one line, exit status 2, nothing written, quickly and in
+bounded memory. (Trial files, resume and locks: tests/test_trial_hostile.py.)"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ivigsim.cli import app
+from ivigsim.errors import MAX_QUOTED, InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+ITP = ROOT / "examples" / "itp-standard.yaml"
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip([None, *"abcdefgh"], "abcdefghi"))
+
+
+def _one_line_refusal(result, starts: str = "error: ") -> None:
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(starts), result.output
+    assert result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("verb", [["simulate"], ["trial"], ["explain", "--output", "platelets_1e9_per_L", "--day", "7"],
+                                  ["safety"], ["export-sbml"]])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, verb):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB)
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, [verb[0], str(path), *verb[1:], "-o", str(tmp_path / "out")]
+                                if verb[0] != "safety" else [verb[0], str(path)])
+    assert time.perf_counter() - start < 20  # generous: the point is not minutes or gigabytes
+    _one_line_refusal(result)
+    assert "aliases" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_endless_file_is_refused_not_read_to_the_end():
+    result = CliRunner().invoke(app, ["simulate", "/dev/zero"])
+    _one_line_refusal(result, "error: FILE: expected a scenario file of at most 64 MiB")
+
+
+def test_a_huge_value_is_quoted_short():
+    message = str(InputError("weight_kg", "a number", "9" * 50_000_000))
+    assert len(message) < 3 * MAX_QUOTED
+
+
+def test_terminal_escape_sequences_are_not_echoed_raw():
+    message = str(InputError("name", "printable text", "\x1b[2J\x1b[31mgotcha"))
+    assert "\x1b" not in message and "\\x1b" in message
+
+
+def test_a_structure_that_expands_exponentially_is_not_printed():
+    nested: list = [1]
+    for _ in range(40):
+        nested = [nested, nested]
+    assert "too large to quote" in str(InputError("field", "something", nested))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", str(ITP), "--format", "xlsx"], "error: Invalid value for '--format'"),
+    (["nonmem", "data.csv", "--amount-unit", "g"], "error: Missing option '--time-unit'"),
+    (["frobnicate"], "error: No such command 'frobnicate'"),
+])
+def test_bad_options_are_one_line_like_every_other_refusal(args, message):
+    _one_line_refusal(CliRunner().invoke(app, args), message)
+
+
+NONMEM_HEADER = "ID,TIME,AMT,DUR,II,ADDL,EVID,DV,WT\n"
+NONMEM_BAD = {
+    "ADDL a billion": ("1,0,35,0.2,1,1000000000,1,.,70\n1,5,.,.,.,.,0,12,70\n", "row 1 column ADDL"),
+    "AMT 1e12 g": ("1,0,1e12,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n", "row 1 column AMT: expected a dose of at most"),
+    "a duration of 1e-12 days": ("1,0,10,1e-12,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n", "row 1 column DUR: expected an infusion"),
+    "a duration of 1e12 days": ("1,0,10,1e12,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n", "row 1 column DUR: expected an infusion"),
+    "TIME 1e9": ("1,0,10,0.2,.,.,1,.,70\n1,1e9,.,.,.,.,0,12,70\n", "row 2 column TIME: expected a time within 50 years"),
+    "a header only": ("", "data.csv: expected at least one record below the header"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONMEM_BAD))
+def test_absurd_nonmem_records_are_refused_at_once(tmp_path, case):
+    rows, message = NONMEM_BAD[case]
+    data = tmp_path / "data.csv"
+    data.write_text(NONMEM_HEADER + rows)
+    out = tmp_path / "out.csv"
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["nonmem", str(data), "--time-unit", "d", "--amount-unit", "g", "-o", str(out)])
+    assert time.perf_counter() - start < 20
+    _one_line_refusal(result, f"error: {message}" if message.startswith("data.csv") else "error: data.csv ")
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_addl_is_cut_at_the_last_record(tmp_path):
+    from ivigsim.io.nonmem import parse_dataset
+
+    dataset = parse_dataset(NONMEM_HEADER + "1,0,35,0.2,1,9000,1,.,70\n1,5,.,.,.,.,0,12,70\n", "d", "g")
+    assert len(dataset.subjects[0].doses) == 6  # days 0-5, not 9,001 doses
+
+
+def test_nonmem_never_writes_over_its_input(tmp_path):
+    data = tmp_path / "d.csv"
+    text = NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n"
+    data.write_text(text)
+    result = CliRunner().invoke(app, ["nonmem", str(data), "--time-unit", "d", "--amount-unit", "g", "-o", str(data)])
+    _one_line_refusal(result, "error: --out: expected a path other than the input dataset")
+    assert data.read_text() == text
