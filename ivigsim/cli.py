@@ -6,6 +6,7 @@ traceback), and writes nothing until the input has been checked.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -85,13 +86,49 @@ def user_errors(command):
     return wrapper
 
 
+def _check_results_folder(out: Path, files: list[Path], overwrite: bool) -> None:
+    """Before anything runs: the folder can be written, no other run holds it, and it does
+    not hold this run's files unless they are to be replaced (``--overwrite``)."""
+    from ivigsim.io.folders import check_folder
+
+    check_folder(out)
+    _refuse_existing(out, files, overwrite)
+
+
+def _refuse_existing(out: Path, files: list[Path], overwrite: bool) -> None:
+    existing = [f.name for f in files if f.exists() or f.is_symlink()]
+    if existing and not overwrite:
+        raise InputError("--out", "a folder without this run's files (or --overwrite to replace them)",
+                         f"{out} holds {', '.join(existing)}")
+
+
+@contextlib.contextmanager
+def _writing(out: Path):
+    """Create the folder and hold its lock while this run writes, so two runs into one
+    folder cannot mix their files."""
+    from ivigsim.io.folders import FolderLock, make_folder
+
+    make_folder(out)
+    lock = FolderLock.acquire(out)
+    try:
+        yield
+    except OSError as exc:
+        raise InputError("--out", "a folder that can be created and written", f"{out} ({exc.strerror})") from None
+    finally:
+        lock.release()
+
+
 def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, quiet: bool,
-                  explain: bool = True, observed_path: Path | None = None, observed_unit: str = "d") -> None:
+                  explain: bool = True, observed_path: Path | None = None, observed_unit: str = "d",
+                  overwrite: bool = False) -> None:
     from ivigsim.io.results import SUFFIX, write_results
     from ivigsim.io.scenario_file import load_scenario
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
+    out = out or Path(f"{path.stem}-results")
+    files = [out / f"{path.stem}{SUFFIX[fmt.value]}", *([out / f"{path.stem}.png"] if plot else [])]
+    _check_results_folder(out, files, overwrite)
     scenario = load_scenario(path)
     observed = None
     if observed_path is not None:
@@ -103,19 +140,19 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
     failed = int((ds["solver_status"] != 0).sum())
     if failed:
         _fail(f"the solver failed for this scenario (status {int(ds['solver_status'][0])}); try a tighter simulation.rtol")
-    out = out or Path(f"{path.stem}-results")
-    try:
-        result = write_results(ds, out / f"{path.stem}{SUFFIX[fmt.value]}", fmt.value)
-        written = [result]
+    with _writing(out):
+        _refuse_existing(out, files, overwrite)  # again, now that this run holds the folder
+        written = [write_results(ds, files[0], fmt.value)]
         if plot:
             from ivigsim.plot import plot_patient
 
-            written.append(plot_patient(ds, out / f"{path.stem}.png", title=scenario.name, observed=observed))
-    except OSError as exc:
-        raise InputError("--out", "a folder that can be created and written", f"{out} ({exc.strerror})") from None
+            written.append(plot_patient(ds, files[1], title=scenario.name, observed=observed))
+    summary = summarise(ds)
+    for warning in summary.warnings():  # even with --quiet: the input is likely wrong
+        typer.echo(f"warning: {warning}", err=True)
     if not quiet:
         typer.echo(f"{scenario.name}")
-        for line in summarise(ds).lines():
+        for line in summary.lines():
             typer.echo(f"  {line}")
         if explain and scenario.disease and scenario.regimen:
             from ivigsim.attribution import carried_by
@@ -137,9 +174,10 @@ def simulate(
     explain: Annotated[bool, typer.Option(help="say which mechanisms carried the change in the disease readout")] = True,
     observed: Annotated[Optional[Path], typer.Option("--observed", help="CSV of measurements (TIME, DV, OUTPUT) to overlay on the plot")] = None,
     observed_time_unit: Annotated[str, typer.Option("--observed-time-unit", help="unit of the observations' TIME: d or h")] = "d",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace this scenario's results already in --out")] = False,
 ) -> None:
     """Simulate one patient: write trajectories and a plot, print a summary."""
-    _run_scenario(file, out, fmt, plot, quiet, explain, observed, observed_time_unit)
+    _run_scenario(file, out, fmt, plot, quiet, explain, observed, observed_time_unit, overwrite)
 
 
 @app.command()
@@ -154,7 +192,7 @@ def demo(
     typer.echo(f"scenario: {DEMO}")
     typer.echo("---\n" + DEMO.read_text(encoding="utf-8").strip() + "\n---")
     read_yaml(DEMO)
-    _run_scenario(DEMO, out, OutputFormat.csv, plot, quiet=False)
+    _run_scenario(DEMO, out, OutputFormat.csv, plot, quiet=False, overwrite=True)  # the demo's own folder
 
 
 class Summary(str, Enum):
@@ -173,11 +211,19 @@ def explain(
     summary: Annotated[Summary, typer.Option("--summary", help="value or change on --day, or peak/nadir")] = Summary.value,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder for the waterfall plot [default: FILE-results]")] = None,
     plot: Annotated[bool, typer.Option(help="write a waterfall PNG")] = True,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the plot already in --out")] = False,
 ) -> None:
     """Attribute an outcome to IVIG's mechanisms: knock-out effects and Shapley values."""
     from ivigsim.attribution import attribute, readout
     from ivigsim.io.scenario_file import load_scenario
 
+    if day is not None and summary.value in ("peak", "nadir"):
+        raise InputError("--day", f"no --day with --summary {summary.value} (the {summary.value} is over the whole span)",
+                         day)
+    folder = out or Path(f"{file.stem}-results")
+    png = folder / f"{file.stem}-explain-{output}.png"
+    if plot:
+        _check_results_folder(folder, [png], overwrite)  # before the attribution runs
     scenario = load_scenario(file)
     read = readout(output, day, summary.value)
     result = attribute(scenario, read)
@@ -192,9 +238,8 @@ def explain(
     if plot:
         from ivigsim.plot import plot_attribution
 
-        folder = out or Path(f"{file.stem}-results")
-        folder.mkdir(parents=True, exist_ok=True)
-        path = plot_attribution(result, folder / f"{file.stem}-explain-{output}.png", what)
+        with _writing(folder):
+            path = plot_attribution(result, png, what)
         typer.echo(f"wrote {path}")
 
 

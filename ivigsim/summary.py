@@ -16,6 +16,13 @@ import xarray as xr
 DISTRIBUTION_DAYS = 7.0
 #: Shortest stretch on which a half-life is estimated.
 MIN_FIT_DAYS = 7.0
+#: Ranges outside which an output is physiologically implausible: a simulation that leaves
+#: them is shown with a warning (the model still computes it; the input is likely wrong).
+PLAUSIBLE: dict[str, tuple[float, float, str]] = {
+    "igg_total_g_per_L": (0.5, 80.0, "assumption: the model's peak after 2 g/kg in one day is about 45 g/L; "
+                          "80 g/L is almost twice the largest dose given"),
+    "platelets_1e9_per_L": (0.0, 1500.0, "platelets: above 1,500 x 10^9/L is extreme thrombocytosis"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,14 @@ class Summary:
     readouts: tuple[ReadoutSummary, ...] = ()
     #: Probability of each adverse event over the course (event -> probability), if computed.
     course_risks: tuple[tuple[str, float], ...] = ()
+
+    #: Outputs that left their plausible range (``PLAUSIBLE``): (name, extreme value, why).
+    implausible: tuple[tuple[str, float, str], ...] = ()
+
+    def warnings(self) -> list[str]:
+        return [f"{name} reached {value:.4g}, outside the plausible range {PLAUSIBLE[name][0]:g}-"
+                f"{PLAUSIBLE[name][1]:g} ({why}): check the dose and the parameters"
+                for name, value, why in self.implausible]
 
     def lines(self) -> list[str]:
         out = [r.line() for r in self.readouts] + [
@@ -134,4 +149,18 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         course_risks=tuple(
             (str(e), float(p)) for e, p in zip(ds["event"].values, ds["adverse_event_course_probability"].values[patient])
         ) if "adverse_event_course_probability" in ds else (),
+        implausible=implausible(one),
     )
+
+
+def implausible(one: xr.Dataset) -> tuple[tuple[str, float, str], ...]:
+    """Outputs of one patient that left their plausible range, with the extreme value."""
+    out = []
+    for name, (low, high, why) in PLAUSIBLE.items():
+        if name in one:
+            values = one[name].values
+            if np.nanmax(values) > high:
+                out.append((name, float(np.nanmax(values)), why))
+            elif np.nanmin(values) < low:
+                out.append((name, float(np.nanmin(values)), why))
+    return tuple(out)

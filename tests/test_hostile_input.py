@@ -111,3 +111,96 @@ def test_nonmem_never_writes_over_its_input(tmp_path):
     result = CliRunner().invoke(app, ["nonmem", str(data), "--time-unit", "d", "--amount-unit", "g", "-o", str(data)])
     _one_line_refusal(result, "error: --out: expected a path other than the input dataset")
     assert data.read_text() == text
+
+
+# -- scenario files and results folders ---------------------------------------------------------
+
+
+def _scenario(tmp_path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = ITP.read_text()
+
+
+@pytest.mark.parametrize("text, message", [
+    (BASE.replace('name: "ITP, standard 1 g/kg/day on two days (Privigen)"', 'name: "a\\x1b[2Jb"'),
+     "error: name: expected printable text"),
+    (BASE.replace("  weight_kg: 70", "  weight_kg: \"__import__('os')\""),
+     "error: patient.weight_kg: expected a number in kg or a quantity such as '154 lb'"),
+    (BASE.replace("  days: 56 ", "  days: 0.2 "), "error: simulation.days: expected a span that reaches the first infusion"),
+])
+def test_bad_scenarios_are_one_line_naming_the_right_field(tmp_path, text, message):
+    result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_trial_span_error_is_blamed_on_the_span_not_an_endpoint(tmp_path):
+    trial = (ROOT / "examples" / "trials" / "cidp-dose-comparison.yaml").read_text().replace("  days: 180", "  days: -1")
+    path = tmp_path / "trial.yaml"
+    path.write_text(trial)
+    _one_line_refusal(CliRunner().invoke(app, ["trial", str(path), "-o", str(tmp_path / "out")]),
+                      "error: simulation.days: expected a span in days")
+
+
+def test_a_trial_name_with_escape_sequences_is_refused(tmp_path):
+    trial = (ROOT / "examples" / "trials" / "cidp-dose-comparison.yaml").read_text()
+    path = tmp_path / "trial.yaml"
+    path.write_text("name: \"x\\x07y\"\n" + "\n".join(l for l in trial.splitlines() if not l.startswith("name:")))
+    _one_line_refusal(CliRunner().invoke(app, ["trial", str(path), "-o", str(tmp_path / "out")]),
+                      "error: name: expected printable text")
+
+
+def test_an_implausible_course_is_simulated_with_a_warning(tmp_path):
+    text = ("name: three 3 g/kg doses within five hours\npatient: {weight_kg: 70}\nregimen:\n"
+            "  doses: [{day: 0, g_per_kg: 3, infusion: {duration_h: 2}}, {day: 0.1, g_per_kg: 3, infusion: "
+            "{duration_h: 2}}, {day: 0.2, g_per_kg: 3, infusion: {duration_h: 2}}]\n  allow_above_label: true\n"
+            "simulation: {days: 10}\n")
+    result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0
+    assert "warning: igg_total_g_per_L reached" in result.output and "outside the plausible range" in result.output
+
+
+def test_a_rerun_into_the_same_folder_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "out"
+    first = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(out), "-q", "--no-plot"])
+    assert first.exit_code == 0
+    before = (out / "itp-standard.csv").read_bytes()
+    again = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(out), "-q", "--no-plot"])
+    _one_line_refusal(again, "error: --out: expected a folder without this run's files (or --overwrite")
+    assert (out / "itp-standard.csv").read_bytes() == before
+    replaced = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(out), "-q", "--no-plot", "--overwrite"])
+    assert replaced.exit_code == 0
+
+
+def test_a_folder_another_run_holds_is_refused(tmp_path):
+    import json
+    import os
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    _one_line_refusal(CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(out), "-q"]),
+                      "error: --out: expected a folder no other run is writing to")
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_explain_checks_its_destination_before_the_attribution(tmp_path, where):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    out = blocker if where == "a file" else blocker / "sub"
+    result = CliRunner().invoke(app, ["explain", str(ITP), "--output", "platelets_1e9_per_L", "--day", "7",
+                                      "-o", str(out)])
+    _one_line_refusal(result, "error: --out: expected a folder")
+    assert blocker.read_text() == "x"
+
+
+def test_explain_refuses_a_day_with_a_peak():
+    result = CliRunner().invoke(app, ["explain", str(ITP), "--output", "platelets_1e9_per_L", "--summary", "peak",
+                                      "--day", "3"])
+    _one_line_refusal(result, "error: --day: expected no --day with --summary peak")

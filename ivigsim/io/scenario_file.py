@@ -212,6 +212,7 @@ class ScenarioFile(_Strict):
     risk_factors: RiskFactorsFile | None = Field(None, description="adverse-event risk factors (see docs/safety.md)")
 
     def build(self) -> Scenario:
+        check_name(self.name, "name")
         indication = self.indication
         if indication is None and self.disease is not None:
             indication = DISEASES[self.disease].indication
@@ -227,7 +228,7 @@ class ScenarioFile(_Strict):
             regimen, paths = self.regimen.build_with_paths()
             # Validate early: a rate above the label is refused now, naming the part as written.
             try:
-                regimen.compile(patient, indication)
+                plan = regimen.compile(patient, indication)
             except InputError as exc:
                 index = re.search(r"parts\[(\d+)\]", exc.field)
                 if not index:
@@ -235,6 +236,11 @@ class ScenarioFile(_Strict):
                 where = paths[int(index.group(1))]
                 rest = exc.field.split("]", 1)[1].lstrip(".")
                 raise type(exc)(".".join(p for p in (where, rest) if p), exc.expected, exc.got) from None
+            first = min((inf.start_day for inf in plan.infusions), default=0.0)
+            if first >= self.simulation.days:
+                # Nothing would be infused: the summary would say 0 g and credit noise to mechanisms.
+                raise InputError("simulation.days", f"a span that reaches the first infusion (day {first:g}); "
+                                 "or no regimen", self.simulation.days)
         with field_prefix("simulation"):
             return Scenario(
                 patient=patient,
@@ -249,6 +255,13 @@ class ScenarioFile(_Strict):
                 name=self.name,
                 risk_factors=self.risk_factors.build() if self.risk_factors else None,
             )
+
+
+def check_name(name: str, field: str) -> None:
+    """A name is printed to the terminal and written into files: printable text, one line."""
+    if not name.isprintable() or len(name) > 200:
+        raise InputError(field, "printable text of at most 200 characters (no control characters or escape "
+                         "sequences)", name)
 
 
 def parse_scenario(data: Any, where: str = "scenario") -> Scenario:

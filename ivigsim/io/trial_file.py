@@ -221,6 +221,13 @@ def _compile_regimen(regimen, indication: str, field: str) -> None:
 
 
 def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
+    from ivigsim.io.scenario_file import check_name
+
+    check_name(doc.name, "name")
+    for i, arm in enumerate(doc.arms):
+        check_name(arm.name, f"arms.{i}.name")
+    for i, endpoint in enumerate(doc.endpoints):
+        check_name(endpoint.name, f"endpoints.{i}.name")
     disease = get_disease(doc.disease)
     model = compiled_model(doc.disease)
     m = model.model
@@ -229,6 +236,11 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         raise InputError("size", f"a whole number of patients per arm from 1 to {MAX_SIZE:,}", doc.size)
     if not 0 <= doc.seed <= MAX_SEED:
         raise InputError("seed", f"a whole number from 0 to {MAX_SEED}", doc.seed)
+    from ivigsim.trial.spec import MAX_DAYS
+
+    # The span first: endpoints and windows are checked against it, and should not take the blame.
+    if not 0 < doc.simulation.days <= MAX_DAYS:
+        raise InputError("simulation.days", f"a span in days in (0, {MAX_DAYS:g}]", doc.simulation.days)
 
     cov = doc.population.covariates
     if cov.csv is not None:
