@@ -54,8 +54,7 @@ def to_unit(value: object, unit: str) -> object:
     bad = ValueError(f"a number in {unit} or a quantity such as '{_example(unit)}', got {value!r}")
     try:
         quantity = _compound(ureg, text) or ureg.Quantity(text)
-    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
-            ZeroDivisionError, OverflowError, RecursionError):  # pint's parser asserts on some non-quantities
+    except Exception:  # noqa: BLE001 - pint's parser raises many kinds (TokenError, AssertionError, ...) on non-quantities
         raise bad from None
     if isinstance(quantity, (int, float)) or not quantity.units._units:
         magnitude = float(getattr(quantity, "magnitude", quantity))  # a bare number: the field's unit
