@@ -204,3 +204,28 @@ def test_explain_refuses_a_day_with_a_peak():
     result = CliRunner().invoke(app, ["explain", str(ITP), "--output", "platelets_1e9_per_L", "--summary", "peak",
                                       "--day", "3"])
     _one_line_refusal(result, "error: --day: expected no --day with --summary peak")
+
+
+def test_an_infusion_error_names_the_infusion_once(tmp_path):
+    text = BASE.replace("  standard: itp ", "  course: {total_g_per_kg: 2, days: 2}  #").replace(
+        "  start_hour: 9", "  start_hour: 9\n  infusion: {titration: {start_mg_per_kg_min: 1, step_minutes: 30, "
+        "max_mg_per_kg_min: 4, factor: -2}}")
+    result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen.infusion.titration.factor: expected a factor above 1")
+
+
+def test_two_simulate_runs_into_one_folder_leave_one_runs_files_whole(tmp_path):
+    """Started together: one writes its CSV and PNG; the other is refused (the folder is
+    locked, or already holds the scenario's results) and writes nothing."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ivigsim.cli", "simulate", str(ITP), "-o", str(out), "-q"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert refused.startswith("error: --out:") and refused.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["itp-standard.csv", "itp-standard.png"]

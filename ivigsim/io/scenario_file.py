@@ -58,6 +58,8 @@ def field_prefix(prefix: str, replace_whole: bool = False):
             field = prefix
         elif field.startswith(("parameters", "mechanisms", prefix)):
             pass
+        elif field.startswith("infusion.") and prefix.endswith(".infusion"):
+            field = prefix + field[len("infusion"):]  # the section is the infusion itself
         elif field.startswith("infusion."):
             field = f"{prefix}.{field}"
         elif _LIBRARY_ROOTS.match(field):
