@@ -229,3 +229,11 @@ def test_two_simulate_runs_into_one_folder_leave_one_runs_files_whole(tmp_path):
     refused = next(err for code, err in results if code == 2)
     assert refused.startswith("error: --out:") and refused.count("\n") == 1
     assert sorted(p.name for p in out.iterdir()) == ["itp-standard.csv", "itp-standard.png"]
+
+
+def test_a_trial_tolerance_error_names_the_field_as_written(tmp_path):
+    trial = (ROOT / "examples" / "trials" / "cidp-dose-comparison.yaml").read_text().replace("  rtol: 1.0e-6", "  rtol: -1")
+    path = tmp_path / "trial.yaml"
+    path.write_text(trial)
+    _one_line_refusal(CliRunner().invoke(app, ["trial", str(path), "-o", str(tmp_path / "out")]),
+                      "error: simulation.rtol: expected a relative tolerance")

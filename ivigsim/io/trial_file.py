@@ -306,7 +306,10 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             raise InputError("output.outputs", f"one of the model's outputs ({', '.join(m.output_names)})", name)
     from ivigsim.engine.methods import make_solver
 
-    solver = make_solver(doc.simulation.method, doc.simulation.rtol, doc.simulation.atol)
+    try:
+        solver = make_solver(doc.simulation.method, doc.simulation.rtol, doc.simulation.atol)
+    except InputError as exc:  # the library names its solver's fields; the file calls the section simulation
+        raise InputError(f"simulation.{exc.field.rsplit('.', 1)[-1]}", exc.expected, exc.got) from None
     for i, a in enumerate(arms):  # compile each regimen once now, so dosing errors surface before the run
         if a.regimen is not None:
             _compile_regimen(a.regimen, indication, f"arms.{i}")
