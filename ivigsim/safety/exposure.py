@@ -177,10 +177,14 @@ def drivers_for_plan(plan: InfusionPlan, patient: Patient, factors: RiskFactors,
     infusions = plan.infusions
     start = np.array([i.start_day for i in infusions])
     end = np.array([i.end_day for i in infusions])
-    g = np.array([i.g_per_kg for i in infusions])
+    # Doses and rates are prescribed per kg of dosing weight; the risks follow the actual
+    # exposure, per kg of the patient's own weight (less for an obese patient dosed on
+    # adjusted or ideal weight). Trials do the same (ivigsim.safety.trial.trial_drivers).
+    scale = plan.dosing_weight_kg / patient.weight_kg
+    g = np.array([i.g_per_kg for i in infusions]) * scale
     course, before = course_doses(start, g)
-    peak = np.array([i.max_rate_mg_per_kg_min for i in infusions])
-    first_rate = np.array([g_per_day_to_mg_per_kg_min(i.windows[0].rate_g_per_day, plan.dosing_weight_kg)
+    peak = np.array([i.max_rate_mg_per_kg_min for i in infusions]) * scale
+    first_rate = np.array([g_per_day_to_mg_per_kg_min(i.windows[0].rate_g_per_day, patient.weight_kg)
                            for i in infusions])
     product = plan.product
     iga = product.iga_ug_per_mL if product.iga_ug_per_mL is not None else DEFAULT_IGA_UG_PER_ML

@@ -174,7 +174,7 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray])
         # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
         covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
         columns |= safety_columns(plan, covariates, rng, ids, trial.risk_factors,
-                                  stream=f"safety/{arm_stream(trial, k)}")
+                                  stream=f"safety/{arm_stream(trial, k)}", dosing_weight_kg=weights)
         for e in trial.endpoints:
             columns |= (e.from_column(columns[e.output]) if e.per_patient_column
                         else e.per_patient(ts, observed.output(e.output), trial.days))
