@@ -632,6 +632,7 @@ def trial(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no table")] = False,
 ) -> None:
     """Run a virtual trial: per-arm endpoint estimates with 95 % intervals; per-patient Parquet files."""
+    from ivigsim.io.folders import check_folder
     from ivigsim.io.trial_file import load_trial
     from ivigsim.trial.runner import run_trial
     from ivigsim.trial.store import check_destination
@@ -639,8 +640,15 @@ def trial(
     if workers is not None and scheduler is not None:
         _fail("--workers and --scheduler: expected one of them, got both")
     folder = out or Path(f"{file.stem}-trial")
-    check_destination(folder, resume)  # before anything runs: a file, a path under a file, unwritable
+    check_folder(folder)  # before anything runs: a file, a path under a file, unwritable, locked
     spec = load_trial(file)
+    if not resume and _same_trial_in(folder, spec, chunk_size):
+        # Running the same trial again (say with --json after a plain run) reuses what is
+        # there: finished chunks are checked against their checksums, nothing else is kept.
+        resume = True
+        typer.echo(f"note: {folder} holds this same trial (same fingerprint and chunk size): its finished "
+                   "chunks are reused", err=True)
+    check_destination(folder, resume)
     client = None
     if workers is not None or scheduler is not None:
         from ivigsim.trial.distributed import connect, local_client
@@ -660,6 +668,19 @@ def trial(
     elif not quiet:
         typer.echo(result.text())
         typer.echo(f"wrote {folder}/summary.json and per-patient files in {folder}/patients/")
+
+
+def _same_trial_in(folder: Path, spec, chunk_size: int) -> bool:
+    """Whether ``folder`` holds the manifest of this very trial run (fingerprint and chunk size)."""
+    from ivigsim.trial.store import MANIFEST, manifest_header, read_manifest
+
+    if not (folder / MANIFEST).is_file():
+        return False
+    try:
+        old = read_manifest(folder)
+    except InputError:
+        return False
+    return old.get("run_fingerprint") == manifest_header(spec, chunk_size)["run_fingerprint"]
 
 
 @app.command("safety")

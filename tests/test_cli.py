@@ -220,7 +220,7 @@ def test_parquet_matches_csv(itp_runs):
     csv = pd.read_csv(itp_runs["csv"])
     parquet = pd.read_parquet(itp_runs["parquet"])
     assert list(parquet.columns) == list(csv.columns)
-    assert len(parquet) == len(csv) == 56 * 4 + 1
+    assert len(parquet) == len(csv) > 56 * 4 + 1  # the grid plus the infusions' starts and ends
     for column in ("time_day", "igg_total_g_per_L", "autoantibody_fraction_of_baseline"):
         # CSV keeps 10 significant digits; Parquet keeps every bit.
         np.testing.assert_allclose(parquet[column], csv[column], rtol=1e-9, atol=1e-12)
@@ -293,8 +293,13 @@ def test_one_patient_from_the_cli_in_a_subprocess(tmp_path):
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["itp-standard.csv"]
     table = pd.read_csv(out / "itp-standard.csv")
-    assert len(table) == 56 * 4 + 1
+    assert len(table) > 56 * 4 + 1  # the 6-hourly grid plus the infusions' starts and ends
     assert "IVIG infused: 140.0 g" in proc.stdout
+    # The printed peak is in the file (it falls at an infusion's end, between grid points).
+    import re
+
+    peak = float(re.search(r"peak ([0-9.]+) g/L", proc.stdout).group(1))
+    assert table["igg_total_g_per_L"].max() == pytest.approx(peak, abs=0.006)
 
 
 def test_bad_file_in_a_subprocess_prints_one_line_and_no_traceback(tmp_path):
