@@ -107,14 +107,15 @@ def plot_attribution(attribution, path: str | Path, label: str) -> Path:
     return path
 
 
-#: Verdict colours: pass, documented gap, unexpected failure.
-_VERDICT_COLOURS = {"pass": "#31a354", "GAP": "#fd8d3c", "FAIL": "#d62728"}
+#: Verdict colours: pass, identity (holds by construction), documented gap, unexpected failure.
+_VERDICT_COLOURS = {"pass": "#31a354", "IDENTITY": "#6baed6", "GAP": "#fd8d3c", "FAIL": "#d62728"}
 
 
 def plot_validation(verdicts, path: str | Path, title: str) -> Path:
     """Simulated vs published, one row per target on its own axis and unit: the accepted
     range (grey), the published value (black diamond), the simulated value with its 95 %
-    interval where it has one (coloured by verdict)."""
+    interval where it has one (coloured by verdict: pass green, IDENTITY blue, GAP orange,
+    FAIL red)."""
     import math
 
     import matplotlib

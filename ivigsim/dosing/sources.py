@@ -16,7 +16,11 @@ LABELS_10_PERCENT = f"IVIG 10 % product labels via {S10} (10 % product rates)"
 OCTAGAM_10_LABEL = f"Octagam 10 % label via {S10} (10 % product rates: 12 mg/kg/min)"
 OCTAGAM_5_LABEL = f"Octagam 5 % label via {S10} (5 % product rates)"
 PRIVIGEN_LABEL = f"Privigen US PI and EU SmPC via {S10} (ITP row; 10 % product rates: 4 mg/kg/min for ITP)"
-CDC_MMWR_1999 = f"CDC MMWR 1999;48(24):518, PMID 10401909 via {S9} (acute renal failure)"
+#: The acute renal failure reports and their link to sucrose: the MMWR counts 88 US reports (a count,
+#: not a share); that about 88 % of US reports involved sucrose-containing products is the FDA's 1999
+#: letter (s.9 "acute renal failure and sucrose").
+CDC_MMWR_1999 = (f"CDC MMWR 1999;48(24):518, PMID 10401909 via {S9} (acute renal failure: 88 US reports); "
+                 f"FDA Dear Doctor letter, 24 Sept 1999 via {S9} (about 88 % of them with sucrose products)")
 
 ITP_PRIVIGEN = f"Privigen US PI and EU SmPC via {S10} (ITP)"
 GBS_SMPC = f"SmPC; trials via {S10} (GBS)"

@@ -16,9 +16,12 @@ is whatever holds the patient at their baseline IgG (see ``ivigsim.model.fcrn``)
 **Disease-driven loss (a hook).** A disease may add a loss of IgG on top of the
 FcRn-protected catabolism: consumption in inflamed tissue and by activated macrophages,
 which take up IgG bound in immune complexes and opsonised debris without FcRn rescue
-(IgG catabolism is faster in active autoimmune disease, J Clin Invest 1970;49:454; in GBS
-clearance rises with disease severity, Fokkink 2022). It removes every species alike, at
-a fractional rate of plasma IgG ``disease_igg_catabolism_per_day``; its value before
+(in GBS, IgG clearance rises with disease severity, Fokkink 2022: the one disease that
+defines it rests on that finding). Wochner 1970 (J Clin Invest 49(3):454) found IgG
+catabolised faster in connective-tissue diseases (SLE, rheumatoid arthritis, polymyositis,
+vasculitis) but explicitly not in 15 patients with other chronic inflammatory diseases, so
+it does not support such a loss in GBS or other inflammation. The loss removes every
+species alike, at a fractional rate of plasma IgG ``disease_igg_catabolism_per_day``; its value before
 treatment, ``disease_igg_catabolism_pretreatment_per_day`` (a constant), is part of the
 balance that sets synthesis, so each patient still starts at their baseline IgG. A
 disease drives it by defining both names; a disease that defines neither gets

@@ -39,8 +39,9 @@ IMMUNE_STATE = Module(
                   "assumption: autoreactive B-cell/plasmablast pool renewed over about a week",
                   (0.01, 5.0), "rate at which B-cell activity follows its drive"),
         Parameter("treg_baseline_fraction", 0.073, "dimensionless", "source",
-                  "Treg share of CD4 T cells in healthy children: 7.3 % (Kawasaki disease cohort of 18 "
-                  "patients, calibration-targets s.3); diseases set their own",
+                  "Treg share of CD4 T cells in health: 7.3 % (the 20 healthy controls of a Kawasaki disease "
+                  "cohort, Eur J Pediatr 2013;172(6):833, PMID 23340699; calibration-targets s.3); diseases "
+                  "set their own",
                   (0.005, 0.5), "pretreatment Treg share of CD4 T cells"),
         Parameter("treg_turnover_per_day", 0.25, "1/day", "assumption",
                   "assumption: Treg numbers follow a stimulus over days (expansion seen by day 7)",

@@ -10,5 +10,11 @@ VALENZUELA_2025 = "Valenzuela et al. 2025, CPT Pharmacometrics Syst Pharmacol 14
 CHENG_2025 = "Cheng et al. 2025, Br J Clin Pharmacol, doi:10.1002/bcp.70420 (nlmixr2lib transcription)"
 KUITWAARD_2009 = "Kuitwaard et al. 2009, Ann Neurol 66(5):597, PMID 19938102"
 WALDMANN_STROBER_1969 = "Waldmann & Strober 1969, IgG turnover studies"
-BT511_PHASE1 = "Phase 1 study of a 5 % IVIG (BT 511), healthy volunteers"
+BT511_PHASE1 = "Thurmann et al. 1995, Eur J Clin Pharmacol 49:237 (phase 1 study of a 5 % IVIG, BT 511, healthy volunteers)"
 JUNGHANS_1997 = "Junghans 1997, Blood 90(10):3815"
+#: Bussel et al. 1983: Fc-receptor blockade in 11 of 11 tested, lasting 3-4 weeks (12 chronic ITP).
+BUSSEL_1983 = "Bussel et al. 1983, Blood 62:480 (12 chronic ITP)"
+#: The Kawasaki disease Treg cohort of calibration-targets s.3: CD4+CD25+FOXP3+ share of CD4 T cells
+#: 4.19 % before IVIG, 8.02 % at day 7; 7.32 % in the 20 healthy controls.
+KAWASAKI_TREG_2013 = ("Eur J Pediatr 2013;172(6):833, PMID 23340699 (18 Kawasaki disease patients, 20 healthy "
+                      "controls; authors not shown in the stored record)")

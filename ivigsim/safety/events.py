@@ -76,14 +76,16 @@ ASEPTIC_MENINGITIS = CumulativeLogisticEvent("aseptic_meningitis", "aseptic meni
 
 HAEMOLYSIS = CumulativeLogisticEvent("haemolysis", "haemolysis (anti-A/anti-B, days after the course)", (
     coefficient("intercept", -6.092420, "calibrated",
-                f"{src.PADMORE_2015}: about 1.6 % at 2 g/kg (blood-group mix and half with inflammation assumed)", "log-odds"),
+                f"{src.DAW_2008}: about 1.6 % (16 of about 1,000 patients at one centre), read as after a 2 g/kg "
+                "course (the row gives no doses; blood-group mix and half with inflammation assumed)", "log-odds"),
     coefficient("course_dose_doublings_from_2", math.log(4.0), "assumption",
                 f"{_A}; {src.PADMORE_2015} names dose >= 2 g/kg: the anti-A/B load grows with the dose"),
     odds_ratio("non_o_blood_group", 8.0, "assumption", f"{_A}; {src.PADMORE_2015} names blood group A/B/AB"),
     odds_ratio("inflammation", 2.0, "assumption", f"{_A}; {src.PADMORE_2015} names inflammation"),
 ))
 
-#: (0.88 / 0.40) / (0.12 / 0.60): reports per unit of market share, sucrose vs the rest.
+#: (0.88 / 0.40) / (0.12 / 0.60): reports per unit of market share, sucrose vs the rest (88 % of US
+#: reports with sucrose products: the FDA's 1999 letter; their 40 % market share: Chapman 2004).
 SUCROSE_REPORTING_RATIO = (0.88 / 0.40) / (0.12 / 0.60)
 
 ACUTE_KIDNEY_INJURY = LogisticEvent("acute_kidney_injury", "acute kidney injury", (
@@ -92,7 +94,8 @@ ACUTE_KIDNEY_INJURY = LogisticEvent("acute_kidney_injury", "acute kidney injury"
                 "log-odds"),
     coefficient("frailty_sd", 0.0, "assumption", f"{_A}: no data on clustering", "SD of log-odds"),
     odds_ratio("sucrose", SUCROSE_REPORTING_RATIO, "derived",
-               f"{src.CDC_MMWR_1999}: (0.88 / 0.40) / (0.12 / 0.60) = 11, reports per market share (rare event: OR ~ RR)"),
+               f"{src.FDA_LETTER_1999}: 88 % of US reports with sucrose products; {src.CHAPMAN_2004}: 40 % of "
+               "the market; (0.88 / 0.40) / (0.12 / 0.60) = 11, reports per market share (rare event: OR ~ RR)"),
     odds_ratio("age_over_65", 2.0, "assumption", f"{_A}; {src.CDC_MMWR_1999} names age > 65"),
     odds_ratio("diabetes", 2.0, "assumption", f"{_A}; {src.CDC_MMWR_1999} names diabetes"),
     odds_ratio("renal_impairment", 3.0, "assumption", f"{_A}; {src.CDC_MMWR_1999} names prior renal disease"),
@@ -128,8 +131,12 @@ ARTERIAL_THROMBOSIS = _thrombosis(
 
 VENOUS_THROMBOSIS = _thrombosis(
     "venous_thrombosis", "venous thromboembolism (deep vein thrombosis, pulmonary embolism)",
-    coefficient("baseline_one_year_risk", 0.01, "assumption", f"{_A}: no venous row in s.9", "1"),
-    coefficient("reference_hazard_ratio", 3.4, "assumption", f"{_A}: the arterial HR of {src.AMMANN_2016}", "1"),
+    coefficient("baseline_one_year_risk", 0.01, "assumption",
+                f"{_A}: no venous row in s.9 (its Ammann row, {src.AMMANN_2016}, is arterial); close to the "
+                "venous baseline in Ammann's abstract, 1.1 % a year", "1"),
+    coefficient("reference_hazard_ratio", 3.4, "assumption",
+                f"{_A}: the arterial HR of {src.AMMANN_2016}, used for venous events although Ammann found "
+                "no significant venous excess (+0.3 % a year, 95 % CI -0.4 to 1.5 %, on a 1.1 % baseline)", "1"),
     hazard_ratio("age_decades_from_70", 1.3, "assumption", _A),
     hazard_ratio("prior_thrombosis", 3.0, "assumption", _A),
     hazard_ratio("obese", 2.0, "assumption", _A),

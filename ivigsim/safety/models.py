@@ -42,7 +42,7 @@ Provenance = Literal["source", "derived", "calibrated", "assumption"]
 FAST_RATE_mL_PER_KG_H = 1.5
 #: "The slowest practicable rate, e.g. < 3.3 mg/kg/min" for patients at risk (s.10 boxed warnings).
 AT_RISK_RATE_MG_PER_KG_MIN = 3.3
-#: Reference course dose of the course-driven models, g/kg (Sekul 1994, Padmore 2015: 2 g/kg).
+#: Reference course dose of the course-driven models, g/kg (Sekul 1994: 2 g/kg; Padmore 2015: high dose >= 2 g/kg).
 REFERENCE_COURSE_G_PER_KG = 2.0
 #: Gauss-Hermite nodes for averaging over a patient's susceptibility.
 QUADRATURE_NODES = 64

@@ -176,8 +176,8 @@ def warnings(scenario: Scenario, factors: RiskFactors, written, slowest: RateOpt
         out.append(f"IgA deficiency with anti-IgA antibodies: immediate reaction up to {percent(first)} % per infusion "
                    f"even at the slowest rate; {product.name} IgA content {iga}: prefer an IgA-depleted product")
     if product.stabiliser == "sucrose":
-        out.append("sucrose-stabilised product: about 11 times the odds of acute kidney injury (CDC MMWR 1999); "
-                   "prefer a sucrose-free product")
+        out.append("sucrose-stabilised product: about 11 times the odds of acute kidney injury (88 % of US reports, "
+                   "FDA 1999 letter, for 40 % of the market, Chapman 2004); prefer a sucrose-free product")
     course = slowest.risks["course_g_per_kg"].values.max()
     if factors.migraine_history and course >= 1.0:
         p = float(slowest.risks["course_probability"].sel(event="aseptic_meningitis"))

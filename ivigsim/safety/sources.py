@@ -19,12 +19,22 @@ CORNBLATH_2023 = f"Cornblath et al. 2023, Drug Saf via {S9} (headache vs mainten
 #: "aseptic meningitis": 11 % (6/54) after 2 g/kg; 50 % with migraine history vs 4 % without.
 SEKUL_1994 = f"Sekul et al. 1994, Ann Intern Med 121(4):259, PMID 8037406 via {S9} (aseptic meningitis)"
 #: "arterial thrombosis": HR 3.4 (1.25-9.25) on the infusion day and the day after; 1.8 % 1-year baseline.
+#: The same abstract gives the venous end point: a baseline 1-year risk of 1.1 % and a statistically
+#: non-significant excess (0.3 %, 95 % CI -0.4 to 1.5 %); there is no venous row in s.9.
 AMMANN_2016 = f"Ammann et al. 2016, Blood 127(2):200 via {S9} (arterial thrombosis)"
-#: "acute renal failure": 88 % of reports with sucrose products (~40 % of market); age > 65,
-#: diabetes, prior renal disease.
+#: "acute renal failure": 88 US case reports 1985-1998 (about 120 worldwide), a count of reports,
+#: not a share; of those with risk conditions, 65 % aged > 65, 56 % diabetic, 26 % prior renal disease.
 CDC_MMWR_1999 = f"CDC MMWR 1999;48(24):518, PMID 10401909 via {S9} (acute renal failure)"
-#: "haemolysis": ~1.6 % at high dose; blood group A/B/AB, dose >= 2 g/kg, inflammation.
-PADMORE_2015 = f"Padmore 2015, Transfusion 55 Suppl 2:S59 via {S9} (haemolysis)"
+#: "acute renal failure and sucrose": about 88 % of US reports with sucrose-containing products.
+FDA_LETTER_1999 = f"FDA Dear Doctor letter, 24 Sept 1999 via {S9} (acute renal failure and sucrose)"
+#: "sucrose products' market share": about 40 % of the IVIG market.
+CHAPMAN_2004 = f"Chapman et al. 2004, Ann Pharmacother via {S9} (sucrose products' market share)"
+#: "haemolysis, risk factors": non-O blood group, high dose (>= 2 g/kg) for an inflammatory or immune
+#: disorder; a review of 129 case reports that gives NO incidence.
+PADMORE_2015 = f"Padmore 2015, Transfusion 55 Suppl 2:S59 via {S9} (haemolysis, risk factors)"
+#: "haemolysis, incidence": about 1.6 %, 16 cases among about 1,000 patients given IVIG at one centre
+#: (a 2008 case series; the doses are not in the row).
+DAW_2008 = f"Daw et al. 2008, Transfusion (as summarised by the Notify library) via {S9} (haemolysis, incidence)"
 #: "anaphylaxis and IgA": anti-IgA in up to 40 % of selective IgA deficiency; severe IgA
 #: deficiency about 1 in 300-500.
 RACHID_BONILLA_2012 = f"Rachid & Bonilla 2012, JACI 129(3):628 via {S9} (anaphylaxis and IgA)"

@@ -151,15 +151,17 @@ PK_TARGETS: tuple[Target, ...] = (
 
 
 FEHR_1982 = "Fehr et al. 1982, N Engl J Med 306(21):1254, PMID 6803159"
-BUSSEL_1983 = "Bussel et al. 1983 (12 chronic ITP)"
-KAWASAKI_TREG = "cohort of 18 Kawasaki disease patients (calibration-targets s.3)"
+BUSSEL_1983 = src.BUSSEL_1983
+KAWASAKI_TREG = src.KAWASAKI_TREG_2013
 LUTZ_2004 = "Lutz et al. 2004, Blood 103(2):465"
 
 MECHANISM_TARGETS: tuple[Target, ...] = (
     Target(
         "fcgr-onset", "days from the start of 1 g/kg to half-maximal Fc-receptor blockade", 2.0, "day",
         FEHR_1982, "abstract", "check", interval=(0.0, 3.0),
-        note="'clearance of antibody-coated red cells slowed within days'",
+        note="Fehr gives no time to half-maximal blockade: clearance of antibody-coated red cells was prolonged "
+             "and platelets were normal within 4-5 days. The 2 days and the accepted 0-3 are this project's "
+             "reading of that onset, an assumption, not a published figure",
     ),
     Target(
         "fcgr-duration", "days from the start of 2 g/kg until the slowing of antibody-coated cell clearance by Fc-receptor blockade falls below half its peak",
@@ -169,18 +171,29 @@ MECHANISM_TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "treg-day7", "Treg share of CD4 T cells 7 days after 2 g/kg (Kawasaki disease, 4.2 % before)", 8.0, "%",
-        KAWASAKI_TREG, "abstract", "calibration", note="treg_expansion_max fitted",
+        KAWASAKI_TREG, "abstract", "calibration",
+        note="CD4+CD25+FOXP3+ cells among CD4 T cells in 18 patients: 4.19 % before, 8.02 % at day 7; "
+             "treg_expansion_max fitted",
     ),
     Target(
         "complement-day14", "complement activity 14 days after 2 g/kg, % of baseline", 66.0, "%",
         LUTZ_2004, "abstract", "check",
-        note="C3b-containing complexes in 8 dermatomyositis patients; IC50 from Basta's in vitro studies",
+        note="Lutz measured C3b2-containing complexes (a marker of the amplification loop, not total complement "
+             "activity): 66 % +/- 19 % of baseline at day 14 after a 2 g/kg course, 8 dermatomyositis patients; "
+             "read as the model's complement activity; IC50 from Basta's in vitro studies",
     ),
     Target(
-        "complement-0.5-g-per-kg", "lowest complement activity after 0.5 g/kg, % of baseline", 37.0, "%",
+        "complement-0.5-g-per-kg", "complement activity when 0.5 g/kg of a 2 g/kg course is in (model: lowest after 0.5 g/kg), "
+        "% of baseline", 37.0, "%",
         LUTZ_2004, "abstract", "check",
-        known_gap="scavenging at Basta's in vitro potency lowers complement by about 30 % after 0.5 g/kg, not 63 %; "
-        "a potency matching 37 % would put day 14 after 2 g/kg near 40 % instead of 66 %, so one "
-        "concentration-driven mechanism cannot give both. Not tuned; see docs/mechanisms.md",
+        note="Lutz: C3b2-containing complexes fell to 37 % +/- 14 % of baseline DURING a 2 g/kg course, when "
+             "0.5 g/kg had been infused, then rose marginally until the full dose was in; the model reads it as "
+             "the lowest complement activity after a single 0.5 g/kg infusion. The row does not give the course's "
+             "daily split: with 1 g/kg a day the model's activity when 0.5 g/kg is in is about the same (68 % vs "
+             "69 %); with 0.4 g/kg a day it would be higher (81 %)",
+        known_gap="scavenging at Basta's in vitro potency lowers complement by about 30 % at 0.5 g/kg, not "
+        "63 %; a potency matching 37 % would put day 14 after 2 g/kg near 40 % instead of 66 %, so one "
+        "concentration-driven mechanism cannot give both (nor the marginal rise while the rest of the course "
+        "went in). Not tuned; see docs/mechanisms.md",
     ),
 )

@@ -64,9 +64,10 @@ GBS_MODULE = Module(
                   "assumption: axonal regrowth (about 1 mm/day over tens of centimetres) restores function over a year or more",
                   (0.0001, 0.1), "repair rate of axonal damage"),
         Parameter("gbs_igg_catabolism_per_day", 0.01, "1/day", "assumption",
-                  "assumption: the direction is Fokkink 2022 (IgG clearance higher with a higher GBS "
-                  "disability score; no value in our targets) and J Clin Invest 1970;49:454 (IgG catabolism "
-                  "faster in active autoimmune disease); the size is assumed: at enrolment a bed-bound patient "
+                  "assumption: the direction rests on Fokkink 2022 alone (IgG clearance higher with a higher GBS "
+                  "disability score; no value in our targets). Wochner 1970 (J Clin Invest 49(3):454) does not "
+                  "support it: it found faster IgG catabolism in connective-tissue disease and explicitly not in "
+                  "other chronic inflammation. The size is assumed: at enrolment a bed-bound patient "
                   "(score 4) clears plasma IgG about 11 % faster than in health. Bounded by the PK fit: "
                   "fcrn_km_g_per_L, fitted to Kuitwaard 2009 in GBS patients, rises with it, and much above "
                   "0.01/day Bussel's blockade duration leaves 21-28 days (docs/calibration.md)",

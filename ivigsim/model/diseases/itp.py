@@ -23,7 +23,7 @@ the receptors of platelets and megakaryocytes, so it falls as the platelet mass 
 
 This homeostatic loop is why a rise bought by blocking clearance peaks within about a
 week and recedes before the blockade is gone. IVIG raises platelets fast through
-Fc-receptor blockade (Fehr 1982: normal in 4-5 days) and more slowly through lower
+Fc-receptor blockade (Fehr 1982: platelets normal within 4-5 days) and more slowly through lower
 autoantibody (FcRn saturation, B-cell inhibition, anti-idiotypes).
 
 Readout: ``platelets_1e9_per_L``; response as in the trials (>= 50 by day 7, Robak

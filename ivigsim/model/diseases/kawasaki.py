@@ -106,7 +106,7 @@ KAWASAKI = Disease(
     }),
     defaults=MappingProxyType({"treg_baseline_fraction": 0.042}),
     default_sources=MappingProxyType({
-        "treg_baseline_fraction": "cohort of 18 Kawasaki disease patients: Treg share 4.2 % before IVIG "
-        "(calibration-targets s.3)",
+        "treg_baseline_fraction": "18 Kawasaki disease patients (Eur J Pediatr 2013;172(6):833, PMID 23340699; "
+        "calibration-targets s.3): Treg share 4.2 % before IVIG",
     }),
 )

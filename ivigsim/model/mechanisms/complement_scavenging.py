@@ -3,8 +3,11 @@
     scavenged = min(1, strength x C_ivig / (C_ivig + IC50))
 
 ``IC50`` is 25 g/L, the middle of the 20-30 g/L at which IVIG halves C3 uptake onto
-sensitised cells in vitro (Basta, C3 uptake studies). In patients, C3b-containing
-complexes fell to 66 % of baseline at day 14 after 2 g/kg (Lutz 2004): a check.
+sensitised cells in vitro (Basta, C3 uptake studies). In 8 dermatomyositis patients
+(Lutz 2004) C3b2-containing complexes, a marker of the amplification loop rather than of
+total complement activity, were at 66 % of baseline 14 days after a 2 g/kg course (a
+check), and had fallen to 37 % during the course, when 0.5 g/kg had been infused (a known
+gap: docs/mechanisms.md).
 """
 
 from __future__ import annotations

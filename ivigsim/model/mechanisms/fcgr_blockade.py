@@ -12,9 +12,11 @@ follows
 
     d occupancy/dt = k_off (C / Kd) ** h (1 - occupancy) - k_off occupancy,   h = 2
 
-It sets in within a day of a 1-2 g/kg dose (Fehr 1982: clearance of coated red cells
-slowed within days) and, being second order in ``C``, fades faster than the infused IgG
-itself: Bussel 1983 measured blockade lasting 3-4 weeks, while platelet responses,
+In the model it sets in within a day of a 1-2 g/kg dose (an assumption: Fehr 1982 found
+the clearance of antibody-coated red cells prolonged and platelets normal within 4-5 days,
+but gives no time course of the blockade itself) and, being second order in ``C``, fades
+faster than the infused IgG itself: Bussel 1983 (Blood 62:480) measured blockade lasting
+3-4 weeks, while platelet responses,
 which need most receptors blocked, last about two (Robak 2009). ``Kd`` is calibrated to
 both (docs/calibration.md); ``k_off`` and ``h`` are assumptions. Diseases read
 ``fcgr_activation_fraction`` = 1 - occupancy.
@@ -33,7 +35,7 @@ FCGR_BLOCKADE = Module(
         Parameter("fcgr_blockade_strength", 1.0, "dimensionless", "switch",
                   "switch: 1 = as calibrated, 0 = off", (0.0, 10.0)),
         Parameter("fcgr_kd_g_per_L", 20.5, "g/L", "calibrated",
-                  "calibrated with the ITP platelet parameters to Bussel 1983 (blockade lasting 3-4 weeks "
+                  "calibrated with the ITP platelet parameters to Bussel 1983, Blood 62:480 (blockade lasting 3-4 weeks "
                   "after 2 g/kg) and Robak 2009 (response by day 7, day-8 median count, response "
                   "duration; docs/calibration.md)",
                   (0.1, 1000.0), "IVIG-derived IgG giving half occupancy at equilibrium"),
@@ -44,7 +46,8 @@ FCGR_BLOCKADE = Module(
                   "order of the blocking species in IVIG-derived IgG"),
         Parameter("fcgr_release_per_day", 1.0, "1/day", "assumption",
                   "assumption: bound dimers are released or the receptors renewed within about a day, "
-                  "so blockade sets in within a day or two (Fehr 1982)", (0.01, 100.0), "k_off of occupied receptors"),
+                  "so blockade sets in within a day or two (Fehr 1982 gives no time course of the blockade: clearance of "
+                  "coated red cells was prolonged and platelets normal within 4-5 days)", (0.01, 100.0), "k_off of occupied receptors"),
     ),
     states=(State("fcgr_occupancy", "dimensionless", "0", "share of activating FcgammaR occupied by IVIG"),),
     assignments=(
