@@ -3,7 +3,8 @@
 The product matters to the simulation in three ways: the label caps how fast a dose
 may run (which sets how long an infusion lasts), the concentration turns grams into
 infused volume (a fluid load for later safety work), and the stabiliser carries a risk
-(sucrose and acute renal failure, CDC MMWR 1999 via calibration-targets.md s.9).
+(sucrose and acute renal failure: 88 US reports, CDC MMWR 1999; the 88 % sucrose share of
+them, the FDA's 1999 letter; calibration-targets.md s.9).
 
 Label starting rates for 10 % products are given in s.10 only as a range
 (0.5-2 mg/kg/min); every product here starts at 0.5, the low end of that range

@@ -27,7 +27,8 @@ def _blockade(regimen: Regimen, parameters: Mapping[str, float], days: float = 6
 
 
 def fcgr_onset_days(parameters: Mapping[str, float] = {}) -> float:
-    """Days from the start of 1 g/kg to half the peak Fc-receptor blockade (Fehr 1982: within days)."""
+    """Days from the start of 1 g/kg to half the peak Fc-receptor blockade (Fehr 1982 gives no time
+    course: clearance prolonged, platelets normal within 4-5 days; the target is this project's reading)."""
     t, occupancy = _blockade(Regimen((Dose(0.0, 1.0),), get_product("generic-10")), parameters, 30.0)
     return float(t[np.argmax(occupancy >= 0.5 * occupancy.max())])
 
@@ -74,5 +75,6 @@ def complement_day14_pct(parameters: Mapping[str, float] = {}) -> float:
 
 
 def complement_after_half_g_pct(parameters: Mapping[str, float] = {}) -> float:
-    """Lowest complement activity after 0.5 g/kg, % of baseline (Lutz 2004: 37 %)."""
+    """Lowest complement activity after 0.5 g/kg, % of baseline (Lutz 2004: C3b2-containing complexes at
+    37 % when 0.5 g/kg of a 2 g/kg course was in)."""
     return _complement(Regimen((Dose(0.0, 0.5),), get_product("generic-10")), None, parameters)
