@@ -41,7 +41,80 @@ def blocks() -> dict[str, str]:
             for d in DISEASES.values() if d.name != "none"),
         "attribution-diseases": disease_attribution_markdown(),
         "attribution-itp": attribution_markdown(),
+        **comparator_blocks(),
     }
+
+
+def comparator_blocks() -> dict[str, str]:
+    """The comparators' parameters and outputs (their own model variant), and the checks of
+    docs/comparators.md against calibration-targets s.11 and s.12.6."""
+    from ivigsim.model.comparators import COMPARATORS
+    from ivigsim.model.library import build_model
+    from ivigsim.model.tables import output_markdown, parameter_markdown
+
+    model = build_model(None, comparators=True)
+    names = {m.name for m in COMPARATORS}
+    return {
+        "comparator-parameters": parameter_markdown(model, names),
+        "comparator-outputs": output_markdown(model, names),
+        "comparator-checks": comparator_checks_markdown(),
+    }
+
+
+def comparator_checks_markdown() -> str:
+    """What the comparators give for the figures of s.11 and s.12.6 (checks, none fitted)."""
+    from ivigsim.io.scenario_file import parse_scenario
+    from ivigsim.simulation import simulate
+
+    def run(regimen: dict, days: float, every: float = 0.125, **extra) -> tuple:
+        ds = simulate(parse_scenario({"regimen": regimen, "simulation": {"days": days, "output_every_days": every},
+                                      **extra}))
+        return ds.time.values, ds["igg_total_g_per_L"].values[0]
+
+    def at(t, c, day):
+        return float(c[abs(t - day).argmin()] / c[0])
+
+    rows = ["| treatment (70-kg man unless stated) | quantity | model | published (calibration-targets) |",
+            "|---|---|---|---|"]
+    for pv in (1.0, 1.5):
+        t, c = run({"plasma_exchange": {"days": [0], "plasma_volumes": pv, "duration_h": 2}}, 7.0, 1 / 48)
+        end = 2.0 / 24
+        rows.append(f"| plasma exchange, 1 session of {pv:g} plasma volume{'' if pv == 1 else 's'} (Kaplan, Hct 0.45), "
+                    "albumin | total IgG "
+                    f"at the session's end; at 24, 48, 72 h | {100 * at(t, c, end):.0f} %; {100 * at(t, c, 1):.0f}, "
+                    f"{100 * at(t, c, 2):.0f}, {100 * at(t, c, 3):.0f} % of baseline | 1/3-1/4 just after, about 1/2 "
+                    "re-equilibrated (Hanafusa 2014, for 1-1.5 volumes); not recovered to about 100 % by 48-72 h "
+                    "(Blood 1980) |")
+    t, c = run({"plasma_exchange": {"days": [0, 2, 4, 6, 8], "duration_h": 2}}, 14.0)
+    rows.append(f"| plasma exchange, 5 sessions of 1 plasma volume on alternate days | lowest total IgG | "
+                f"{100 * c.min() / c[0]:.0f} % of baseline | - |")
+    for label, days, extra in (("1 dose", [0], {}), ("4 weekly doses", [0, 7, 14, 21], {}),
+                               ("4 weekly doses, typical gMG patient (`disease: mg`)", [0, 7, 14, 21], {"disease": "mg"})):
+        t, c = run({"fcrn_inhibitor": {"days": days}}, 112.0, 0.25, **extra)
+        i = int(c.argmin())
+        last = days[-1]
+        rows.append(f"| efgartigimod 10 mg/kg IV, {label} | deepest IgG lowering (day); IgG 8 weeks after the last "
+                    f"dose | {100 * (1 - c[i] / c[0]):.0f} % (day {t[i]:.0f}); {100 * at(t, c, last + 56):.0f} % of "
+                    "baseline | up to 50 % after one dose, about 75 % with repeated doses, back to baseline about 8 "
+                    "weeks after the last (Ulrichts 2018, s.11); -55.9 % mean in ADAPT/ADAPT+ gMG (s.12.6) |")
+    pid = {"patient": {"weight_kg": 62, "sex": "female"}, "indication": "pid",
+           "parameters": {"baseline_igg_g_per_L": 3.0}}
+    ivig = {"maintenance": {"g_per_kg": 0.4, "every_days": 28, "start_day": 0, "count": 13,
+                            "infusion": {"rate_mg_per_kg_min": 4}}}
+    scig = {"scig": {"g_per_kg": 0.1, "every_days": 7, "count": 52}}
+    out = {}
+    for name, regimen in (("IVIG 0.4 g/kg every 4 weeks", ivig), ("SCIG 0.1 g/kg weekly", scig)):
+        t, c = run(regimen, 364.0, **pid)
+        last = t >= 336.0
+        out[name] = (c[last].mean(), c[last].min(), c[last].max())
+    (iv_mean, iv_min, iv_max), (sc_mean, sc_min, sc_max) = out.values()
+    rows.append(f"| PID (62-kg woman, own IgG 3 g/L), 0.4 g/kg a month as IVIG every 4 weeks or SCIG weekly, "
+                f"weeks 49-52 | mean rise over baseline per 100 mg/kg/month; trough; peak | IVIG "
+                f"{100 * (iv_mean - 3.0) / 4:.0f} mg/dL, {iv_min:.2f}, {iv_max:.2f} g/L; SCIG "
+                f"{100 * (sc_mean - 3.0) / 4:.0f} mg/dL, {sc_min:.2f}, {sc_max:.2f} g/L "
+                f"(ratio {(sc_mean - 3.0) / (iv_mean - 3.0):.2f}) | 121 vs 84 mg/dL per 100 mg/kg/month, ratio 0.694 "
+                "(Berger 2013, s.12.6); SCIG: lower peaks, higher troughs (s.12.7) |")
+    return "\n".join(rows) + "\n"
 
 
 def disease_attribution_markdown() -> str:

@@ -17,6 +17,7 @@ from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.outputs import observe_solution
 from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve_robustly
 from ivigsim.engine.solver import Dopri5
+from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.scenario import Scenario
@@ -31,12 +32,24 @@ def output_times(days: float, every: float) -> np.ndarray:
 
 
 def plan_schedule(model: CompiledModel, plans: Sequence[InfusionPlan | None]) -> InputSchedule:
-    index = model.model.input_names.index(INFUSION_INPUT)
+    """The inputs' windows: IVIG infusions, and any comparator's sessions (plasma exchange,
+    subcutaneous IgG, an FcRn inhibitor) on their own inputs (``ivigsim.dosing.comparators``)."""
+    names = model.model.input_names
+    index = names.index(INFUSION_INPUT)
+    missing = sorted({w.input for plan in plans if plan for w in getattr(plan, "input_windows", ())} - set(names))
+    if missing:
+        # A caller passed a model without the comparators (compiled_model(disease, comparators=True) has them).
+        written = {"plasma_exchange_L_per_day": "plasma_exchange", "donor_plasma_L_per_day": "plasma_exchange",
+                   "scig_g_per_day": "scig", "fcrn_inhibitor_infusion_g_per_day": "fcrn_inhibitor"}
+        raise InputError("regimen", "IVIG parts only here (this command or model does not take comparators yet; "
+                         "simulate, explain and export-sbml do)", written.get(missing[0], missing[0]))
     windows = [
-        [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows] if plan else []
+        [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows]
+        + [Window(w.start_day, w.end_day, w.rate, names.index(w.input)) for w in getattr(plan, "input_windows", ())]
+        if plan else []
         for plan in plans
     ]
-    return InputSchedule.from_windows(windows, len(model.model.input_names))
+    return InputSchedule.from_windows(windows, len(names))
 
 
 def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, float]:
@@ -47,6 +60,21 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     overrides.update(model.model.switch_overrides(scenario.mechanisms))
     overrides.update(scenario.parameters)
     return overrides
+
+
+def needs_comparators(plan: InfusionPlan | None) -> bool:
+    """Whether a compiled regimen gives a comparator (plasma exchange, SCIG, an FcRn inhibitor)."""
+    return bool(getattr(plan, "sessions", ()))
+
+
+def model_for(scenario: Scenario, plan: InfusionPlan | None, model: CompiledModel | None = None) -> CompiledModel:
+    """The model a scenario runs on: the disease's IVIG model, or its comparator variant when the
+    regimen gives a comparator (``ivigsim.model.library``). A caller's own model is kept, unless
+    it is the library's IVIG model of the scenario's disease and the regimen needs comparators."""
+    comparators = needs_comparators(plan)
+    if model is None or (comparators and model is compiled_model(scenario.disease)):
+        return compiled_model(scenario.disease, comparators)
+    return model
 
 
 @dataclass(frozen=True)
@@ -67,8 +95,8 @@ class ScenarioSetup:
 def setup_scenario(scenario: Scenario, model: CompiledModel | None = None,
                    variants: Sequence[dict[str, float]] | None = None) -> ScenarioSetup:
     """The scenario's parameters (once, or once per variant of overrides) and schedule."""
-    model = model or compiled_model(scenario.disease)
     plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    model = model_for(scenario, plan, model)
     base = scenario_parameters(model, scenario)
     variants = [{}] if variants is None else list(variants)
     params = np.concatenate([model.model.parameter_array({**base, **v}) for v in variants], axis=1)
@@ -131,7 +159,10 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
         ds = attach_risks(ds, scenario, scenario.risk_factors)
         ds.attrs["infusions"] = _describe_infusions(plan)
         ds.attrs["dosing_weight_kg"] = plan.dosing_weight_kg
-        ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)
+        if plan.infusions:  # a regimen of comparators only has none
+            ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)
+        if getattr(plan, "sessions", ()):
+            ds.attrs["sessions"] = "; ".join(s.label for s in plan.sessions)
     return ds
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ivigsim.errors import DosingError
 
+from .comparators import COMPARATOR_PARTS, TreatmentPlan, compile_sessions
 from .indications import Indication, check_indication
 from .infusion import RateStep, rate_profile
 from .plan import Infusion, InfusionPlan, InfusionWindow
@@ -32,12 +33,19 @@ OVERLAP_TOLERANCE_DAYS = 1e-9
 
 
 def compile_regimen(regimen: Regimen, patient: Patient, indication: Indication | str | None = None) -> InfusionPlan:
-    """Compile ``regimen`` for ``patient``, checking label rates for ``indication``."""
+    """Compile ``regimen`` for ``patient``, checking label rates for ``indication``.
+
+    The IVIG parts become the plan's infusions; comparator parts (plasma exchange,
+    subcutaneous IgG, an FcRn inhibitor: ``ivigsim.dosing.comparators``) become its
+    ``sessions``. The plan is a ``TreatmentPlan``, an ``InfusionPlan`` with those sessions.
+    """
     indication = check_indication(indication)
     weight_kg = dosing_weight_kg(patient, regimen.dosing_weight)
     label_max = regimen.product.max_rate_for(indication)
     drafts = []
     for part_index, part in enumerate(regimen.parts):
+        if isinstance(part, COMPARATOR_PARTS):
+            continue
         doses = part.doses()
         for dose_index, dose in enumerate(doses):
             steps = rate_profile(dose.infusion, dose.g_per_kg, regimen.product, indication)
@@ -64,7 +72,8 @@ def compile_regimen(regimen: Regimen, patient: Patient, indication: Indication |
         for index, (_, label, dose, peak, windows) in enumerate(drafts)
     )
     _check_no_overlap(infusions)
-    return InfusionPlan(infusions, weight_kg, regimen.product, indication)
+    sessions = compile_sessions(regimen.parts, patient, regimen.start_hour, weight_kg, infusions)
+    return TreatmentPlan(infusions, weight_kg, regimen.product, indication, sessions)
 
 
 def _windows(start_day: float, steps: Sequence[RateStep], amount_g: float, weight_kg: float) -> tuple[InfusionWindow, ...]:

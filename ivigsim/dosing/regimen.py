@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Union
 from ivigsim.errors import InputError
 
 from ._validate import non_negative, positive, real, whole
+from .comparators import COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
 from .compiler import compile_regimen
 from .infusion import InfusionSpec
 from .products import Product
@@ -154,8 +155,9 @@ class Maintenance:
         )
 
 
-RegimenPart = Union[Course, Dose, Maintenance]
-_PARTS = (Course, Dose, Maintenance)
+RegimenPart = Union[Course, Dose, Maintenance, PlasmaExchange, SubcutaneousIgG, FcRnInhibitor]
+_PARTS = (Course, Dose, Maintenance, *COMPARATOR_PARTS)
+_PART_NAMES = "Dose, Course, Maintenance, PlasmaExchange, SubcutaneousIgG or FcRnInhibitor"
 
 
 @dataclass(frozen=True)
@@ -180,10 +182,10 @@ class Regimen:
         elif isinstance(self.parts, list):
             object.__setattr__(self, "parts", tuple(self.parts))
         if not isinstance(self.parts, tuple) or not self.parts:
-            raise InputError("regimen.parts", "at least one Dose, Course or Maintenance", self.parts)
+            raise InputError("regimen.parts", f"at least one {_PART_NAMES}", self.parts)
         for index, part in enumerate(self.parts):
             if not isinstance(part, _PARTS):
-                raise InputError(f"regimen.parts[{index}]", "a Dose, Course or Maintenance", part)
+                raise InputError(f"regimen.parts[{index}]", f"a {_PART_NAMES}", part)
         if not isinstance(self.product, Product):
             raise InputError("regimen.product", "a Product (see ivigsim.dosing.get_product)", self.product)
         if self.dosing_weight not in DOSING_WEIGHTS:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from ivigsim.dosing import (
     INDICATIONS,
@@ -28,6 +28,7 @@ from ivigsim.dosing import (
     get_product,
     get_standard_regimen,
 )
+from ivigsim.dosing.comparators import FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
@@ -39,7 +40,8 @@ from ivigsim.scenario import Scenario
 
 
 #: How the library names the fields of the objects a file section builds.
-_LIBRARY_ROOTS = re.compile(r"^(regimen\.(dose|course|maintenance)|solver|patient|infusion(?=\.))")
+_LIBRARY_ROOTS = re.compile(
+    r"^(regimen\.(dose|course|maintenance|plasma_exchange|scig|fcrn_inhibitor)|solver|patient|infusion(?=\.))")
 
 
 @contextmanager
@@ -135,8 +137,62 @@ class MaintenanceFile(_Strict):
                            _infusion(self.infusion, default))
 
 
+class PlasmaExchangeFile(_Strict):
+    """Plasma-exchange sessions (docs/comparators.md)."""
+
+    days: list[Quantity("day")] = Field(description="the days of the sessions, e.g. [0, 2, 4, 6, 8]")
+    plasma_volumes: float = Field(1.0, description="estimated plasma volumes (Kaplan) exchanged per session, 0-3")
+    duration_h: Quantity("hour") = Field(2.0, description="length of each session")
+    replacement: Literal["albumin", "plasma"] = Field("albumin", description="replacement fluid")
+    haematocrit: float | None = Field(None, description="for the estimated plasma volume; default 0.45 men, 0.40 women")
+    start_hour: float | None = Field(None, description="clock hour sessions start; default the regimen's start_hour")
+
+    def build(self) -> PlasmaExchange:
+        return PlasmaExchange(tuple(self.days), self.plasma_volumes, self.duration_h, self.replacement,
+                              self.haematocrit, self.start_hour)
+
+
+class ScigFile(_Strict):
+    """Subcutaneous IgG doses, every ``every_days`` (exactly one of count, until_day)."""
+
+    g_per_kg: Quantity("g/kg") = Field(description="dose per subcutaneous infusion, on the dosing weight")
+    every_days: Quantity("day") = 7.0
+    start_day: Quantity("day") = 0.0
+    count: int | None = None
+    until_day: Quantity("day") | None = None
+    duration_h: Quantity("hour") = 1.0
+    start_hour: float | None = None
+
+    def build(self) -> SubcutaneousIgG:
+        return SubcutaneousIgG(self.g_per_kg, self.every_days, self.start_day, self.count, self.until_day,
+                               self.duration_h, self.start_hour)
+
+
+class FcRnInhibitorFile(_Strict):
+    """FcRn-inhibitor infusions; the defaults are efgartigimod's label cycle (10 mg/kg weekly x 4)."""
+
+    drug: Literal["efgartigimod"] = "efgartigimod"
+    days: list[Quantity("day")] = Field([0.0, 7.0, 14.0, 21.0], description="the days of the infusions")
+    mg_per_kg: Quantity("mg/kg") = 10.0
+    duration_h: Quantity("hour") = 1.0
+    max_mg_per_infusion: Quantity("mg") = 1200.0
+    start_hour: float | None = None
+
+    def build(self) -> FcRnInhibitor:
+        return FcRnInhibitor(tuple(self.days), self.mg_per_kg, self.duration_h, self.drug,
+                             self.max_mg_per_infusion, self.start_hour)
+
+
+#: Regimen fields that give a comparator rather than IVIG (docs/comparators.md).
+COMPARATOR_FIELDS = ("plasma_exchange", "scig", "fcrn_inhibitor")
+#: The validation context under which a regimen may hold comparators: scenario files only, so far
+#: (the trial runner compiles IVIG infusions per kg and would ignore them).
+COMPARATORS_ALLOWED = "comparators_allowed"
+
+
 class RegimenFile(_Strict):
-    """Either ``standard`` (a shipped regimen) or one or more of course, doses, maintenance."""
+    """Either ``standard`` (a shipped regimen) or one or more of course, doses, maintenance;
+    and, in scenario files, any comparators (plasma_exchange, scig, fcrn_inhibitor)."""
 
     standard: str | None = Field(None, description=f"a shipped regimen: {', '.join(STANDARD_REGIMENS)}")
     product: str = Field("generic-10", description=f"one of {', '.join(PRODUCTS)}")
@@ -147,14 +203,24 @@ class RegimenFile(_Strict):
     course: CourseFile | None = None
     doses: list[DoseFile] = []
     maintenance: list[MaintenanceFile] | MaintenanceFile | None = None
+    plasma_exchange: list[PlasmaExchangeFile] | PlasmaExchangeFile | None = Field(
+        None, description="plasma-exchange sessions (scenario files only)")
+    scig: list[ScigFile] | ScigFile | None = Field(None, description="subcutaneous IgG (scenario files only)")
+    fcrn_inhibitor: list[FcRnInhibitorFile] | FcRnInhibitorFile | None = Field(
+        None, description="an FcRn inhibitor, efgartigimod (scenario files only)")
 
     @model_validator(mode="after")
-    def _one_kind(self) -> RegimenFile:
+    def _one_kind(self, info: ValidationInfo) -> RegimenFile:
         has_parts = self.course is not None or self.doses or self.maintenance is not None
+        comparators = [name for name in COMPARATOR_FIELDS if getattr(self, name) is not None]
+        if comparators and not (info.context or {}).get(COMPARATORS_ALLOWED):
+            raise ValueError(f"no '{comparators[0]}' here: comparators are supported in scenario files only, "
+                             "not yet in trial files")
         if self.standard is not None and has_parts:
             raise ValueError("either 'standard' or course/doses/maintenance, not both")
-        if self.standard is None and not has_parts:
-            raise ValueError("a 'standard' regimen name, or at least one of course, doses, maintenance")
+        if self.standard is None and not has_parts and not comparators:
+            raise ValueError("a 'standard' regimen name, or at least one of course, doses, maintenance, "
+                             + ", ".join(COMPARATOR_FIELDS))
         return self
 
     def build(self) -> Regimen:
@@ -169,7 +235,7 @@ class RegimenFile(_Strict):
             product = get_product(self.product)
         if self.standard is not None:
             with field_prefix("regimen.standard", replace_whole=True):
-                parts = get_standard_regimen(self.standard).regimen.parts
+                parts = list(get_standard_regimen(self.standard).regimen.parts)
             paths = ["regimen.standard"] * len(parts)
         else:
             with field_prefix("regimen.infusion"):
@@ -184,6 +250,14 @@ class RegimenFile(_Strict):
             for path, part in written:
                 with field_prefix(path):
                     parts.append(part.build(default))
+                paths.append(path)
+        for name in COMPARATOR_FIELDS:  # comparators: alone, with IVIG parts or with a standard regimen
+            given = getattr(self, name)
+            blocks = given if isinstance(given, list) else ([given] if given is not None else [])
+            for i, block in enumerate(blocks):
+                path = f"regimen.{name}.{i}" if isinstance(given, list) else f"regimen.{name}"
+                with field_prefix(path):
+                    parts.append(block.build())
                 paths.append(path)
         with field_prefix("regimen"):
             regimen = Regimen(tuple(parts), product, self.dosing_weight, self.start_hour,
@@ -239,6 +313,8 @@ class ScenarioFile(_Strict):
                 rest = exc.field.split("]", 1)[1].lstrip(".")
                 raise type(exc)(".".join(p for p in (where, rest) if p), exc.expected, exc.got) from None
             first = min((inf.start_day for inf in plan.infusions), default=0.0)
+            if not plan.infusions and getattr(plan, "sessions", ()):  # comparators only
+                first = min(s.start_day for s in plan.sessions)
             if first >= self.simulation.days:
                 # Nothing would be infused: the summary would say 0 g and credit noise to mechanisms.
                 raise InputError("simulation.days", f"a span that reaches the first infusion (day {first:g}); "
@@ -271,7 +347,7 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
         raise InputError(where, "a mapping of scenario fields (name, patient, regimen, ...)", type(data).__name__)
     try:
-        return ScenarioFile.model_validate(data).build()
+        return ScenarioFile.model_validate(data, context={COMPARATORS_ALLOWED: True}).build()
     except ValidationError as exc:
         raise validation_to_input_error(exc) from None
 

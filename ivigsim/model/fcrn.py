@@ -34,8 +34,11 @@ Complete FcRn blockade (``fcrn_blockade`` = 1) lowers IgG at steady state to
 1 - rescue(C0) = 16 % of baseline: the 84 % ceiling of the calibration file.
 
 Switches: ``fcrn_saturation_strength`` 0 holds rescue at its baseline value (linear
-PK), 1 is the saturable model. ``fcrn_blockade`` is the fraction of FcRn occupied by a
-blocking drug (efgartigimod-like comparators; 0 without one).
+PK), 1 is the saturable model. ``fcrn_blockade`` is a constant fraction of FcRn occupied
+by a blocking drug (0 without one). A dosed FcRn inhibitor adds a dynamic occupancy,
+``fcrn_inhibitor_occupancy`` (``ivigsim.model.comparators.fcrn_inhibitor``, 0 without a
+dose): the rescued share is multiplied by ``(1 - fcrn_blockade)(1 - fcrn_inhibitor_occupancy)``,
+independent occupancies whose free shares multiply.
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ FCRN = Module(
         ),
         Assignment(
             "fcrn_rescue_fraction",
-            "(1 - fcrn_blockade) * min(1, max(0, fcrn_rescue_baseline"
+            "(1 - fcrn_blockade) * (1 - fcrn_inhibitor_occupancy) * min(1, max(0, fcrn_rescue_baseline"
             " + fcrn_saturation_strength * (fcrn_rescue_saturable - fcrn_rescue_baseline)))",
             "dimensionless", "share of IgG entering catabolism that is recycled (a strength above 1"
             " exaggerates saturation, kept within 0-1)", output=True,

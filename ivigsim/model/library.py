@@ -1,12 +1,20 @@
 """The assembled models ivigsim ships.
 
 A new mechanism or disease is a new module file plus one line here.
+
+Every disease model comes in two variants: the IVIG model (``build_model(disease)``), and the
+same model with the comparators (plasma exchange, subcutaneous IgG, an FcRn inhibitor:
+``build_model(disease, comparators=True)``, ``ivigsim.model.comparators``), each inactive until
+a regimen gives it. The IVIG model holds ``NO_FCRN_INHIBITOR`` in the inhibitor's place (its
+occupancy a constant 0), so it keeps exactly its states, inputs and results; a scenario whose
+regimen gives a comparator is simulated with the second variant (``ivigsim.simulation``).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from ivigsim.model.comparators import COMPARATORS, NO_FCRN_INHIBITOR
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.model.declaration import Module
@@ -40,7 +48,7 @@ MECHANISMS = (
 
 #: Everything but the disease.
 SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
-CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM)
+CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM, NO_FCRN_INHIBITOR)
 
 #: Diseases by name; ``none`` is the healthy/PK-only model.
 DISEASES: dict[str, Disease] = {d.name: d for d in (NONE, ITP, MG, GBS, CIDP, KAWASAKI)}
@@ -53,27 +61,31 @@ def get_disease(name: str | None) -> Disease:
         raise InputError("disease", f"one of {', '.join(DISEASES)}", name) from None
 
 
-def compose(disease_module: Module) -> Model:
+def compose(disease_module: Module, comparators: bool = False) -> Model:
     """IgG pharmacokinetics, the immune state, every mechanism and a disease module, with the
-    default of the IgG core's disease-driven loss (none) if the disease does not drive it."""
+    default of the IgG core's disease-driven loss (none) if the disease does not drive it; then
+    the comparators if asked (after everything else, so every other name keeps its index), or
+    else ``NO_FCRN_INHIBITOR``."""
     drives = set(DISEASE_CATABOLISM) & set(disease_module.symbols())
     if drives and drives != set(DISEASE_CATABOLISM):
         raise ModelDefinitionError(f"disease module {disease_module.name} must define both {DISEASE_CATABOLISM} or neither")
-    model = Model((*SHARED_MODULES, disease_module, *(() if drives else (NO_DISEASE_IGG_CATABOLISM,))))
+    model = Model((*SHARED_MODULES, disease_module, *(() if drives else (NO_DISEASE_IGG_CATABOLISM,)),
+                   *(COMPARATORS if comparators else (NO_FCRN_INHIBITOR,))))
     if DISEASE_CATABOLISM[1] not in model.constant_names:
         raise ModelDefinitionError(f"{disease_module.name}: {DISEASE_CATABOLISM[1]} must depend on parameters only")
     return model
 
 
 @lru_cache(maxsize=None)
-def build_model(disease: str | None = None) -> Model:
-    """IgG pharmacokinetics, the immune state, every mechanism, and one disease."""
-    return compose(get_disease(disease).module)
+def build_model(disease: str | None = None, comparators: bool = False) -> Model:
+    """IgG pharmacokinetics, the immune state, every mechanism, and one disease; with the
+    comparators (plasma exchange, SCIG, an FcRn inhibitor) if ``comparators``."""
+    return compose(get_disease(disease).module, bool(comparators))
 
 
 @lru_cache(maxsize=None)
-def compiled_model(disease: str | None = None) -> CompiledModel:
-    return build_model(disease).compile()
+def compiled_model(disease: str | None = None, comparators: bool = False) -> CompiledModel:
+    return build_model(disease, bool(comparators)).compile()
 
 
 def core_model() -> Model:

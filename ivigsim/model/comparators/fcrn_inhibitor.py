@@ -1,0 +1,110 @@
+"""An FcRn inhibitor (efgartigimod): drug kinetics and dynamic FcRn occupancy.
+
+The drug (an IgG1 Fc fragment engineered to bind FcRn tightly at neutral and acidic pH)
+is infused into plasma (input ``fcrn_inhibitor_infusion_g_per_day``) and follows linear
+two-compartment kinetics, with the plasma volume of the IgG core as its central volume:
+
+    d A1/dt = input - CL A1/V1 - Q (A1/V1 - A2/V2)
+    d A2/dt =                    Q (A1/V1 - A2/V2)
+
+FcRn occupancy follows the plasma concentration at equilibrium (binding assumed fast
+against the days over which IgG changes):
+
+    occupancy = C / (C + Kd),      C = A1 / V1
+
+and ``ivigsim.model.fcrn`` multiplies the rescued share of IgG by ``1 - occupancy`` (and by
+``1 - fcrn_blockade``, the constant occupancy kept from before: the two combine as
+independent occupancies, the free share multiplying). With no drug the occupancy is exactly
+0, so the model is unchanged.
+
+``Kd`` is the affinity at neutral pH measured by surface plasmon resonance (Ulrichts 2018:
+320 nM at pH 7.4, 14.2 nM at pH 6.0) converted with the fragment's mass (about 54 kDa, an
+assumption): the drug meets FcRn at plasma pH and, unlike IgG, binds it there, so the
+competition from the patient's IgG (which binds only at acidic pH) is neglected (an
+assumption). Nothing here is fitted to the IgG lowering of Ulrichts 2018 (s.11) or of ADAPT
+(s.12.6): those are checks (docs/comparators.md). The kinetic constants are assumptions
+declared below (a terminal half-life of about 5 days and a steady-state volume of about
+17 L at 70 kg; none is in the calibration file).
+
+Clearances scale with weight^0.75 and the peripheral volume with weight, like the IgG core.
+"""
+
+from __future__ import annotations
+
+from ivigsim.model.comparators import sources as src
+from ivigsim.model.declaration import Assignment, Flux, Input, Module, Parameter, State
+
+INHIBITOR_INPUT = "fcrn_inhibitor_infusion_g_per_day"
+_C = "fcrn_inhibitor_g_per_L"
+
+FCRN_INHIBITOR = Module(
+    name="fcrn_inhibitor",
+    title="FcRn inhibitor (efgartigimod)",
+    description=__doc__ or "",
+    parameters=(
+        Parameter(
+            "fcrn_inhibitor_kd_g_per_L", 0.0173, "g/L", "derived",
+            f"derived: 320 nM, the affinity for human FcRn at pH 7.4 by SPR ({src.ULRICHTS_2018}), x 54 kDa "
+            "(assumption: the mass of the Fc fragment)", (1e-6, 10.0),
+            "plasma concentration of the inhibitor occupying half of FcRn",
+        ),
+        Parameter(
+            "fcrn_inhibitor_clearance_70kg_L_per_day", 2.6, "L/day", "assumption",
+            "assumption: 0.108 L/h, as recalled from section 12.3 of the VYVGART prescribing information "
+            "(not in calibration-targets)", (0.01, 100.0), "elimination clearance of the inhibitor at 70 kg (exponent 0.75)",
+        ),
+        Parameter(
+            "fcrn_inhibitor_peripheral_volume_L_per_kg", 0.2, "L/kg", "assumption",
+            "assumption: with the plasma volume, a steady-state volume of about 17 L at 70 kg (15-20 L recalled "
+            "from the VYVGART prescribing information; not in calibration-targets)", (0.01, 2.0),
+            "peripheral volume of distribution of the inhibitor per kg",
+        ),
+        Parameter(
+            "fcrn_inhibitor_distribution_clearance_70kg_L_per_day", 20.0, "L/day", "assumption",
+            "assumption: distribution within hours, giving a terminal half-life of about 5 days with the "
+            "clearance and volumes above (80-120 h recalled from the VYVGART prescribing information)",
+            (0.01, 1000.0), "inter-compartment clearance of the inhibitor at 70 kg (exponent 0.75)",
+        ),
+    ),
+    inputs=(Input(INHIBITOR_INPUT, "g/day", "FcRn inhibitor infusion rate into plasma"),),
+    states=(
+        State("fcrn_inhibitor_central_g", "g", "0", "FcRn inhibitor in plasma"),
+        State("fcrn_inhibitor_peripheral_g", "g", "0", "FcRn inhibitor outside plasma"),
+    ),
+    assignments=(
+        Assignment(_C, "fcrn_inhibitor_central_g / plasma_volume_L", "g/L",
+                   "FcRn inhibitor concentration in plasma", output=True),
+        Assignment("fcrn_inhibitor_peripheral_volume_L", "fcrn_inhibitor_peripheral_volume_L_per_kg * body_weight_kg",
+                   "L"),
+        Assignment("fcrn_inhibitor_clearance_L_per_day", "fcrn_inhibitor_clearance_70kg_L_per_day * size_factor",
+                   "L/day"),
+        Assignment("fcrn_inhibitor_distribution_clearance_L_per_day",
+                   "fcrn_inhibitor_distribution_clearance_70kg_L_per_day * size_factor", "L/day"),
+        Assignment("fcrn_inhibitor_occupancy", f"{_C} / ({_C} + fcrn_inhibitor_kd_g_per_L)", "dimensionless",
+                   "share of FcRn occupied by the inhibitor", output=True),
+        Assignment("fcrn_occupied_fraction", "1 - (1 - fcrn_blockade) * (1 - fcrn_inhibitor_occupancy)",
+                   "dimensionless", "share of FcRn blocked: the inhibitor and any constant blockade", output=True),
+    ),
+    fluxes=(
+        Flux("fcrn_inhibitor_infusion", INHIBITOR_INPUT, None, "fcrn_inhibitor_central_g", "zero-order infusion"),
+        Flux("fcrn_inhibitor_elimination", "fcrn_inhibitor_clearance_L_per_day * fcrn_inhibitor_central_g / plasma_volume_L",
+             "fcrn_inhibitor_central_g", None, "elimination (catabolism) of the inhibitor"),
+        Flux("fcrn_inhibitor_to_tissue",
+             "fcrn_inhibitor_distribution_clearance_L_per_day * fcrn_inhibitor_central_g / plasma_volume_L",
+             "fcrn_inhibitor_central_g", "fcrn_inhibitor_peripheral_g", "transfer from plasma to tissue"),
+        Flux("fcrn_inhibitor_to_plasma",
+             "fcrn_inhibitor_distribution_clearance_L_per_day * fcrn_inhibitor_peripheral_g"
+             " / fcrn_inhibitor_peripheral_volume_L",
+             "fcrn_inhibitor_peripheral_g", "fcrn_inhibitor_central_g", "return to plasma"),
+    ),
+)
+
+
+NO_FCRN_INHIBITOR = Module(
+    name="no_fcrn_inhibitor",
+    title="No FcRn inhibitor",
+    description="The FcRn inhibitor's place in a model without comparators (``ivigsim.model.library``): its "
+                "occupancy of FcRn is 0, so ``ivigsim.model.fcrn`` rescues as it did before the comparators.",
+    assignments=(Assignment("fcrn_inhibitor_occupancy", "0", "dimensionless",
+                            "share of FcRn occupied by an FcRn inhibitor (none in this model)"),),
+)

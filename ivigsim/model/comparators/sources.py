@@ -1,0 +1,27 @@
+"""Citations used by the comparator modules, written once (as ``ivigsim.model.sources``).
+
+Rows of ``calibration-targets.md`` s.11 and s.12.6 are named where a figure comes from them;
+anything else is marked as not in that file, to be checked before formal citation.
+"""
+
+#: s.12.6: SCIG bioavailability 65.0 % (Gamunex), 65.5 % (Hizentra), 67.2 % (Gammagard),
+#: 69.0 % (Vivaglobin) of IVIG; serum IgG rise per 100 mg/kg/month 84 vs 121 mg/dL (69.4 %).
+BERGER_2013 = ("Berger, Jolles, Orange & Sleasman 2013, J Clin Immunol 33(5):984, PMID 23456255 "
+               "(calibration-targets s.12.6)")
+#: s.11: up to 50 % IgG lowering after one dose, about 75 % with repeated doses, back to baseline
+#: about 8 weeks after the last; the SPR affinities are in the article's text (14.2 nM at pH 6.0,
+#: 320 nM at pH 7.4).
+ULRICHTS_2018 = "Ulrichts et al. 2018, J Clin Invest 128(10):4372, doi:10.1172/JCI97911 (calibration-targets s.11)"
+#: Label dosing of efgartigimod (not in the calibration file).
+VYVGART_LABEL = ("VYVGART (efgartigimod alfa-fcab) US prescribing information, January 2024: 10 mg/kg IV over "
+                 "1 h once weekly for 4 weeks; 1200 mg per infusion at 120 kg or more (not in calibration-targets)")
+#: s.12.6: 1-1.5 plasma volumes leave IgG at 1/3-1/4 just after, about 1/2 after re-equilibration.
+HANAFUSA_2014 = ("Hanafusa 2014, 'Determination of dosage and frequency of therapy' (Springer chapter), "
+                 "doi:10.1007/978-4-431-54412-8_14 (calibration-targets s.12.6)")
+#: s.12.6: first-order exchange of a purely intravascular substance, 1 - exp(-N).
+EXCHANGE_FORMULA = "first-order exchange, fraction removed 1 - exp(-N) for N plasma volumes (calibration-targets s.12.6)"
+#: Kaplan's estimated plasma volume (not in the calibration file).
+KAPLAN_1990 = ("Kaplan 1990, ASAIO Trans 36(3):M597 'A simple and accurate method for prescribing plasma "
+               "exchange': EPV = (1 - Hct)(b + c x weight), b = 1530 mL and c = 41 mL/kg in men, 864 mL and "
+               "47.2 mL/kg in women (as commonly quoted; not in calibration-targets: check before formal citation)")
+VALENZUELA_2025 = "Valenzuela et al. 2025, CPT Pharmacometrics Syst Pharmacol 14(12):2074"
