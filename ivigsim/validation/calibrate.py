@@ -1,18 +1,43 @@
-"""Reproduce the PK core's fitted parameter (run: ``python -m ivigsim.validation.calibrate``).
+"""Calibration scripts: the FcRn Km solved exactly, and the joint calibration.
 
-``fcrn_km_g_per_L`` is the one parameter fitted exactly: it is solved (Brent's method)
-so that the rise in total IgG 14 days after 0.4 g/kg/day x 5 equals Kuitwaard 2009's
-mean of 7.8 g/L, in the typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``).
-Its lower bound keeps FcRn rescue below 100 % at vanishing IgG.
+``python -m ivigsim.validation.calibrate`` (the default) reproduces the PK core's one
+exactly solved parameter: ``fcrn_km_g_per_L`` is solved (Brent's method) so that the rise
+in total IgG 14 days after 0.4 g/kg/day x 5 equals Kuitwaard 2009's mean of 7.8 g/L, in the
+typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``). Its lower bound keeps
+FcRn rescue below 100 % at vanishing IgG.
+
+``python -m ivigsim.validation.calibrate --joint [--parameters a,b,...] [--fast]
+[--ensemble N] [--out FILE]`` fits the chosen parameters (default: every parameter whose
+declared provenance is ``calibrated``) jointly to every calibration target by minimising
+-2 log L (``ivigsim.validation.joint``), then approximates the posterior by Laplace (the
+Hessian by finite differences), reports which parameters the targets do not identify, and
+writes the estimate, its intervals, the correlations and an ensemble of N parameter vectors
+with their provenance as JSON (default ``ivigsim/data/calibration/joint.json``). It never
+changes the model's shipped values: the file proposes them.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
 from scipy.optimize import brentq
 
 from ivigsim.model.library import core_model
 from ivigsim.validation.pk import gbs_delta_igg_day14
 from ivigsim.validation.targets import PK_TARGETS
+
+#: Where the joint calibration's result is shipped.
+JOINT_FILE = Path(__file__).resolve().parents[1] / "data" / "calibration" / "joint.json"
+FORMAT = "ivigsim joint calibration 1"
 
 
 def fcrn_km_lower_bound() -> float:
@@ -30,5 +55,205 @@ def calibrate_fcrn_km() -> float:
     return float(brentq(residual, fcrn_km_lower_bound(), 1000.0, xtol=1e-3))
 
 
+# --- joint calibration -------------------------------------------------------------------------
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def provenance(command: list[str], runtime_s: float) -> dict:
+    import scipy
+
+    from ivigsim import __version__
+
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "ivigsim_version": __version__,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_tracked_changes": None if status is None else bool(status),
+        "command": " ".join(command),
+        "runtime_s": round(runtime_s, 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "machine": f"{platform.machine()}, {platform.system()}",
+    }
+
+
+def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_ratio: float, ensemble: int,
+              step: float, hessian_step: float, max_iterations: int, crn_seed: int, command: list[str],
+              log=print) -> dict:
+    """Fit, Laplace, identifiability, ensemble; returns the JSON document."""
+    from ivigsim.validation import joint
+
+    started = time.time()
+    fingerprint = joint.fingerprint()  # of the model and files as they were when the run began
+    names = list(names or joint.calibrated_parameters())
+    shipped = joint.shipped_values(names)
+    parameters = [joint.fit_parameter(n, shipped[n]) for n in names]
+    sizes, size_rows = (None, []) if fast else joint.population_sizes(ratio=size_ratio, seed=seed)
+    settings = {"fast": fast, "fast_size": joint.FAST_SIZE if fast else None, "seed": seed, "sizes": sizes,
+                "size_ratio": None if fast else size_ratio}
+    log(f"parameters: {', '.join(names)}")
+    log(f"settings: {json.dumps(settings)}")
+    objective = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=seed, sizes=sizes)
+
+    before = objective.breakdown({})
+    log("at the shipped values:\n" + before.table())
+    fitted = joint.fit(objective, parameters, step=step, margin=hessian_step, max_iterations=max_iterations, log=log)
+    log(f"fit: {time.time() - started:.0f} s; estimate {json.dumps(fitted.values)}")
+    approx = joint.laplace(objective, fitted, hessian_step)
+    for attempt in range(2):  # the estimate must be a minimum: leave a saddle along a negative curvature
+        better = joint.escape_saddle(objective, fitted, approx, margin=hessian_step)
+        if better is None:
+            break
+        log(f"negative curvature at the estimate: moving along it and fitting again (attempt {attempt + 1})")
+        fitted = joint.fit(objective, parameters, step=step, margin=hessian_step, max_iterations=max_iterations,
+                           start=better, log=log)
+        log(f"estimate {json.dumps(fitted.values)}")
+        approx = joint.laplace(objective, fitted, hessian_step)
+    log(f"Laplace: {time.time() - started:.0f} s; {len(objective.failures)} failed evaluations"
+        + "".join(f"\n  {text}" for text in approx.failures))
+    estimate = fitted.values
+    after = objective.breakdown(estimate)
+    log("at the estimate:\n" + after.table())
+
+    checks = joint.Objective(joint.CHECK_TARGETS, fast=fast, seed=seed, sizes=sizes)
+    checks_before, checks_after = checks.breakdown({}), checks.breakdown(estimate)
+    other = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=crn_seed, sizes=sizes)
+    crn_before, crn_after = other.breakdown({}), other.breakdown(estimate)
+    log(f"checks (out of sample): {checks_before.total:.3f} -> {checks_after.total:.3f}; "
+        f"another draw (seed {crn_seed}): {crn_before.total:.3f} -> {crn_after.total:.3f}")
+
+    identified = approx.identifiability()
+    gn_sd = joint.gauss_newton_sd(fitted.jacobian)
+    sd = approx.sd()
+    rows = []
+    edge = []  # at the edge of the search box: a bound, not the data, stopped the fit
+    for i, p in enumerate(parameters):
+        box = p.box(hessian_step)
+        if min(fitted.x[i] - box[0], box[1] - fitted.x[i]) < 1e-3:
+            edge.append(p.name)
+    for i, p in enumerate(parameters):
+        lo, hi = approx.interval(i)
+        rows.append({
+            "name": p.name, "unit": p.unit, "block": p.block, "provenance": p.provenance, "scale": p.scale,
+            "shipped": p.shipped, "estimate": estimate[p.name], "lower95": lo, "upper95": hi,
+            "sd_fitting_scale": float(sd[i]), "gauss_newton_sd_fitting_scale": float(gn_sd[i]),
+            "identified": identified[i]["identified"], "bounds": list(p.bounds),
+            "search_box": [p.from_x(b) for b in p.box(hessian_step)], "at_box_edge": p.name in edge,
+        })
+    draws = approx.ensemble(ensemble, seed=0, margin=0.0) if ensemble else np.zeros((0, len(parameters)))
+    corr = approx.correlations()
+    runtime = time.time() - started
+    return {
+        "format": FORMAT,
+        "provenance": provenance(command, runtime),
+        "fingerprint": fingerprint,
+        "objective": {
+            "definition": "-2 log L of the calibration targets (ivigsim.validation.likelihood): binomial (beta-binomial "
+                          "with Monte Carlo error) for counts, normal with SD = 95 % interval width / 3.92 for a "
+                          "published interval, SD = default band half-width / 1.96 otherwise, simulated Monte Carlo "
+                          "variance added; identities and adverse-event rows excluded",
+            "targets": [t.id for t in joint.CALIBRATION_TARGETS],
+            "settings": settings,
+            "population_sizes": size_rows,
+            "shipped": before.as_dict(),
+            "estimate": after.as_dict(),
+        },
+        "method": {
+            "optimiser": "Levenberg-Marquardt on the standardised residuals, steps accepted only if -2 log L falls "
+                         "(ivigsim.validation.joint.fit)",
+            "scale": "log, or logit for shares (each parameter's variability scale)",
+            "jacobian_step": step, "hessian_step": hessian_step,
+            "iterations": fitted.history,
+            "evaluations": objective.evaluations, "unit_runs": objective.unit_runs,
+            "failed_evaluations": [{"why": f["why"], "overrides": f["overrides"]} for f in objective.failures[:50]],
+            "hessian_failures": approx.failures,
+            "laplace": "normal at the estimate, precision = half the central-difference Hessian of -2 log L on the "
+                       "fitting scale",
+            "ensemble": f"{ensemble} draws from the Laplace normal (directions flatter than SD {joint.FLAT_SD} drawn "
+                        f"with SD {joint.FLAT_SD}), redrawn outside the search box",
+        },
+        "parameters": rows,
+        "identifiability": {
+            "rule": f"not identified: Laplace SD on the fitting scale > {joint.UNIDENTIFIED_SD}, or loading >= 0.3 on a "
+                    f"direction with SD > {joint.UNIDENTIFIED_SD}; weak: SD > log(1.5)",
+            "not_identified": [r["name"] for r in identified if r["identified"] == "no"],
+            "weakly_identified": [r["name"] for r in identified if r["identified"] == "weak"],
+            "at_box_edge": edge,
+            "directions": approx.directions(),
+        },
+        "hessian": approx.hessian.tolist(),
+        "correlations": {"names": names, "matrix": np.round(corr, 6).tolist()},
+        "checks_out_of_sample": {"targets": [t.id for t in joint.CHECK_TARGETS],
+                                 "shipped": checks_before.as_dict(), "estimate": checks_after.as_dict()},
+        "common_random_numbers_check": {"seed": crn_seed, "shipped_total": crn_before.total,
+                                        "estimate_total": crn_after.total},
+        "ensemble": {"names": names, "vectors": draws.tolist()},
+    }
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    raise TypeError(type(o))
+
+
+def _finite(o):
+    """JSON has no infinity: infinite numbers become strings ("inf")."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m ivigsim.validation.calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--joint", action="store_true", help="fit the parameters jointly to every calibration target")
+    parser.add_argument("--parameters", default="", help="comma-separated names (default: every 'calibrated' parameter)")
+    parser.add_argument("--fast", action="store_true", help="trials at 300 patients per arm (as validate --fast)")
+    parser.add_argument("--seed", type=int, default=None, help="every trial's seed (default: each file's own)")
+    parser.add_argument("--size-ratio", type=float, default=0.5,
+                        help="without --fast: Monte Carlo SE at most this share of each target's published SD")
+    parser.add_argument("--ensemble", type=int, default=200, help="parameter vectors drawn from the Laplace posterior")
+    parser.add_argument("--step", type=float, default=0.05, help="Jacobian step on the fitting scale")
+    parser.add_argument("--hessian-step", type=float, default=0.1, help="Hessian step on the fitting scale")
+    parser.add_argument("--max-iterations", type=int, default=40)
+    parser.add_argument("--crn-seed", type=int, default=1, help="another seed to re-evaluate both points with")
+    parser.add_argument("--out", type=Path, default=JOINT_FILE)
+    args = parser.parse_args(argv)
+    if not args.joint:
+        km = calibrate_fcrn_km()
+        print(f"fcrn_km_g_per_L = {km:.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
+        return 0
+    log = lambda text: print(text, flush=True)  # noqa: E731
+    names = [n.strip() for n in args.parameters.split(",") if n.strip()] or None
+    doc = run_joint(names, fast=args.fast, seed=args.seed, size_ratio=args.size_ratio, ensemble=args.ensemble,
+                    step=args.step, hessian_step=args.hessian_step, max_iterations=args.max_iterations,
+                    crn_seed=args.crn_seed, command=["python -m ivigsim.validation.calibrate", *argv], log=log)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
+    tmp.replace(args.out)
+    log(f"-2 log L: {doc['objective']['shipped']['total']:.3f} at the shipped values -> "
+        f"{doc['objective']['estimate']['total']:.3f} at the estimate; written to {args.out}")
+    for r in doc["parameters"]:
+        log(f"  {r['name']:38s} {r['shipped']:10.4g} -> {r['estimate']:10.4g}  95 % [{r['lower95']:.4g}, "
+            f"{r['upper95']:.4g}]  identified: {r['identified']}" + ("  (at the search box's edge)" if r["at_box_edge"] else ""))
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(f"fcrn_km_g_per_L = {calibrate_fcrn_km():.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
+    sys.exit(main())

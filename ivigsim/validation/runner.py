@@ -16,7 +16,7 @@ The verdict rule (``Verdict``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ivigsim.validation import mechanism_checks as mc
@@ -128,11 +128,47 @@ class Verdict:
         return self.label == "FAIL"
 
 
-def run_targets(targets: Iterable[Target] = ALL_TARGETS, fast: bool = False) -> list[Verdict]:
-    """Simulate every target. ``fast``: disease trials with a few hundred patients per arm."""
+#: The model each deterministic PK or mechanism simulation runs (None: the model without a
+#: disease), and parameters it reads beyond that model's own: which parameter overrides reach
+#: it. Not listed: the model without a disease. Adverse-event rows take none (their
+#: coefficients live in ``ivigsim.safety``, not in the model).
+SIMULATION_MODELS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "gbs-delta-igg-day14": ("gbs", ()),  # simulated in the typical GBS patient
+    "fcgr-duration": (None, ("phagocytosis_cooperativity",)),  # Bussel's measure uses the ITP model's n
+}
+SAFETY_IDS: frozenset[str] = frozenset(t.id for t, _ in SAFETY)
+
+
+def simulation_parameters(target_id: str, overrides: Mapping[str, float]) -> dict[str, float]:
+    """The overrides that reach a deterministic simulation: those its model declares (or it reads)."""
+    from ivigsim.model.library import build_model
+
+    if target_id in SAFETY_IDS:
+        return {}
+    disease, extra = SIMULATION_MODELS.get(target_id, (None, ()))
+    names = set(build_model(disease).parameter_names) | set(extra)
+    return {k: float(v) for k, v in overrides.items() if k in names}
+
+
+def run_targets(targets: Iterable[Target] = ALL_TARGETS, fast: bool = False, *,
+                overrides: Mapping[str, float] | None = None, sizes: Mapping[str, int] | None = None,
+                seed: int | None = None) -> list[Verdict]:
+    """Simulate every target. ``fast``: disease trials with a few hundred patients per arm.
+
+    For calibration (``ivigsim.validation.joint``), each optional and without effect on a
+    default run: ``overrides`` applies parameter values to every simulation whose model
+    declares them (``simulation_parameters``; trials: ``trial_targets.with_overrides``),
+    ``sizes`` sets patients per arm by trial file, ``seed`` every trial's seed."""
     targets = list(targets)
-    from_trials = run_trial_targets([t for t in targets if t.id in READOUTS], fast=fast)
-    return [Verdict(t, *from_trials[t.id]) if t.id in READOUTS else Verdict(t, SIMULATIONS[t.id]()) for t in targets]
+    from_trials = run_trial_targets([t for t in targets if t.id in READOUTS], fast=fast, overrides=overrides,
+                                    sizes=sizes, seed=seed)
+
+    def deterministic(t: Target) -> Verdict:
+        if not overrides or t.id in SAFETY_IDS:
+            return Verdict(t, SIMULATIONS[t.id]())
+        return Verdict(t, SIMULATIONS[t.id](simulation_parameters(t.id, overrides)))
+
+    return [Verdict(t, *from_trials[t.id]) if t.id in READOUTS else deterministic(t) for t in targets]
 
 
 def _interval(t: Target) -> str:

@@ -13,8 +13,10 @@ which allow for that Monte Carlo error, correspondingly less sharp.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from ivigsim.errors import InputError
 from ivigsim.validation.targets import Target
@@ -162,8 +164,36 @@ DISEASE_TARGETS: tuple[Target, ...] = tuple(t for t, _ in _PAIRS)
 READOUTS: dict[str, TrialReadout] = {t.id: r for t, r in _PAIRS}
 
 
-def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS) -> dict[str, tuple[float, float, float]]:
-    """(estimate, lower, upper) of each target, running each trial file once."""
+def with_overrides(trial, overrides: Mapping[str, float]):
+    """``trial`` with parameter overrides applied to its population's typical values.
+
+    Only the names the trial's model declares apply (a disease's parameters do not reach
+    another disease's trials); they replace the disease's typical values and the trial
+    file's own ``population.parameters``, so between-subject variability is drawn around
+    them. An arm's own ``parameters`` (a design choice of that arm) still win."""
+    from ivigsim.model.library import compiled_model
+
+    if not overrides:
+        return trial
+    model = compiled_model(trial.disease)
+    mine = {k: float(v) for k, v in overrides.items() if k in model.model.parameter_names}
+    if not mine:
+        return trial
+    population = dataclasses.replace(trial.population,
+                                     parameters=MappingProxyType({**trial.population.parameters, **mine}))
+    population.check(model)
+    return dataclasses.replace(trial, population=population)
+
+
+def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS, *,
+                      overrides: Mapping[str, float] | None = None, sizes: Mapping[str, int] | None = None,
+                      seed: int | None = None) -> dict[str, tuple[float, float, float]]:
+    """(estimate, lower, upper) of each target, running each trial file once.
+
+    Hooks for calibration (``ivigsim.validation.joint``); none changes a default run:
+    ``overrides`` (parameter values, ``with_overrides``), ``sizes`` (patients per arm by
+    trial file name, before ``fast``) and ``seed`` (every trial's seed; None: each file's own).
+    """
     from ivigsim.io.trial_file import load_trial
     from ivigsim.trial.runner import run_trial
 
@@ -173,8 +203,13 @@ def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS) ->
     results = {}
     for name in files:
         trial = load_trial(trials_dir / name)
-        if fast:
+        if sizes and name in sizes:
+            trial = dataclasses.replace(trial, size=int(sizes[name]))
+        elif fast:
             trial = dataclasses.replace(trial, size=min(trial.size, FAST_SIZE))
+        if seed is not None:
+            trial = dataclasses.replace(trial, seed=int(seed))
+        trial = with_overrides(trial, overrides or {})
         results[name] = run_trial(trial)
     return {t.id: READOUTS[t.id].estimate(results[READOUTS[t.id].trial].summary, results[READOUTS[t.id].trial].patients)
             for t in targets}

@@ -1,0 +1,586 @@
+"""Joint calibration: one objective over every calibration target, fitted over many parameters.
+
+**The objective** is -2 log L (``ivigsim.validation.likelihood``) of the calibration
+targets (``CALIBRATION_TARGETS``: every target with ``role="calibration"`` except the
+adverse-event rows, whose coefficients live in ``ivigsim.safety``, do not depend on the
+model's parameters and are fitted there in closed form), each simulated by the validation
+machinery (``runner.run_targets``) with the same parameter overrides applied to every
+simulation whose model declares them: the deterministic PK and mechanism simulations and
+the disease trials in ``examples/trials/`` (the overrides replace the population's typical
+values; ``trial_targets.with_overrides``).
+
+**Common random numbers.** Every evaluation runs every trial with the same seed (each
+file's own, or one given ``seed``) and the same patients, so two parameter vectors are
+compared on the same virtual patients and the objective is a deterministic function of
+the parameters (piecewise constant in a rate's numerator, which is why the optimiser is
+derivative-free and the Hessian's step is wide).
+
+**Population sizes.** ``fast``: every trial at ``trial_targets.FAST_SIZE`` patients per arm
+(as ``ivigsim validate --fast``); otherwise ``population_sizes``: per trial file, the
+smallest size on ``SIZE_LADDER`` whose Monte Carlo standard error is at most ``ratio``
+times the published SD of each of its targets (from a pilot run at the file's own size).
+
+**Structure is exploited, not assumed.** The objective is cut into units (one per trial
+file, one per deterministic simulation), each depending only on the parameters its model
+declares; ``Objective`` caches each unit's verdicts by the values of exactly those
+parameters, so moving a disease's parameter re-runs only that disease's trial.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ivigsim.errors import InputError
+from ivigsim.validation.likelihood import Breakdown, Z95, breakdown, published_sd, simulated_se
+from ivigsim.validation.runner import ALL_TARGETS, SAFETY_IDS, SIMULATION_MODELS, Verdict, run_targets
+from ivigsim.validation.targets import Target
+from ivigsim.validation.trial_targets import FAST_SIZE, READOUTS, TRIALS
+
+#: The targets of the joint objective: calibration targets, adverse events aside.
+CALIBRATION_TARGETS: tuple[Target, ...] = tuple(t for t in ALL_TARGETS if t.role == "calibration"
+                                                and t.id not in SAFETY_IDS)
+#: Checks (nothing fitted to them), adverse events aside: reported out of sample, never fitted.
+CHECK_TARGETS: tuple[Target, ...] = tuple(t for t in ALL_TARGETS if t.role == "check" and t.id not in SAFETY_IDS)
+#: Candidate population sizes (patients per arm) for ``population_sizes``.
+SIZE_LADDER: tuple[int, ...] = (100, 200, 300, 500, 1000, 2000, 5000, 10000)
+#: The search box around a shipped value: a factor of e^LOG_SPAN either way on the log scale,
+#: +/- LOGIT_SPAN on the logit scale, within the declared bounds.
+LOG_SPAN = math.log(20.0)
+LOGIT_SPAN = 4.0
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _declarations() -> dict:
+    """Every parameter any shipped model declares, with the diseases whose models declare it."""
+    from ivigsim.model.library import DISEASES, build_model
+
+    out: dict[str, tuple[object, list[str]]] = {}
+    for disease in DISEASES:
+        for p in build_model(disease).parameters:
+            out.setdefault(p.name, (p, []))[1].append(disease)
+    return out
+
+
+def calibrated_parameters() -> tuple[str, ...]:
+    """Parameters whose declared provenance is ``calibrated``: shared ones first, then by disease."""
+    decl = _declarations()
+    names = [n for n, (p, _) in decl.items() if p.provenance == "calibrated"]
+    shared = [n for n in names if "none" in decl[n][1]]
+    return tuple(shared + [n for n in names if n not in shared])
+
+
+def block_of(name: str) -> str:
+    """``shared`` for a parameter of the model without a disease, else the disease declaring it."""
+    decl = _declarations()
+    if name not in decl:
+        raise InputError("--parameters", "names of model parameters (`ivigsim parameters`)", name)
+    diseases = decl[name][1]
+    return "shared" if "none" in diseases else diseases[0]
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """A fitted parameter: declared value, unit and bounds, and the scale it is fitted on
+    (its variability scale: log, or logit for a share), with the search box on that scale."""
+
+    name: str
+    unit: str
+    shipped: float
+    bounds: tuple[float, float]
+    scale: str  # "log" | "logit"
+    provenance: str
+    block: str
+
+    def to_x(self, value: float) -> float:
+        return math.log(value) if self.scale == "log" else math.log(value / (1.0 - value))
+
+    def from_x(self, x: float) -> float:
+        """Back to the natural scale, within the declared bounds (exp(log(10)) may exceed 10)."""
+        value = math.exp(x) if self.scale == "log" else 1.0 / (1.0 + math.exp(-x))
+        return min(max(value, self.bounds[0]), self.bounds[1])
+
+    def declared_x(self) -> tuple[float, float]:
+        """The declared bounds on the fitting scale (infinite where the bound is 0 or 1 or inf)."""
+        lo, hi = self.bounds
+        if self.scale == "log":
+            return (math.log(lo) if lo > 0 else -math.inf, math.log(hi) if math.isfinite(hi) else math.inf)
+        return (-math.inf if lo <= 0 else self.to_x(lo), math.inf if hi >= 1 else self.to_x(hi))
+
+    def box(self, margin: float = 0.0) -> tuple[float, float]:
+        """Where the optimiser searches: the shipped value +/- the span, within the declared
+        bounds less ``margin`` (the Hessian's step, so its stencil stays inside them)."""
+        span = LOG_SPAN if self.scale == "log" else LOGIT_SPAN
+        x0 = self.to_x(self.shipped)
+        lo, hi = self.declared_x()
+        return max(x0 - span, lo + margin), min(x0 + span, hi - margin)
+
+
+def fit_parameter(name: str, shipped: float | None = None) -> FitParameter:
+    p, _ = _declarations().get(name, (None, None))
+    if p is None:
+        raise InputError("--parameters", "names of model parameters (`ivigsim parameters`)", name)
+    if not p.may_vary or p.provenance in ("covariate", "switch"):
+        raise InputError("--parameters", "parameters that may be fitted (not covariates, switches or fixed values)", name)
+    value = p.value if shipped is None else float(shipped)
+    return FitParameter(name, p.unit, value, tuple(p.bounds), p.variability_scale, p.provenance, block_of(name))
+
+
+def shipped_values(names: Iterable[str], targets: Sequence[Target] = CALIBRATION_TARGETS) -> dict[str, float]:
+    """What the shipped simulations use: the declared value, or the typical value a calibration
+    trial file sets for its population (e.g. ``cidp_remission`` in the ICE trial)."""
+    values = {}
+    for name in names:
+        value = _declarations()[name][0].value if name in _declarations() else None
+        for trial_name in sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS}):
+            population = _trial(trial_name).population.parameters
+            if name in population:
+                value = float(population[name])
+        if value is None:
+            raise InputError("--parameters", "names of model parameters (`ivigsim parameters`)", name)
+        values[name] = value
+    return values
+
+
+@lru_cache(maxsize=None)
+def _trial(name: str):
+    from ivigsim.io.trial_file import load_trial
+
+    return load_trial(TRIALS / name)
+
+
+# --- the objective ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of the objective simulated at once: one trial file, or one deterministic simulation."""
+
+    key: str
+    targets: tuple[Target, ...]
+    #: The parameter names it depends on (its model's, and any it reads besides).
+    names: frozenset[str]
+
+
+def units(targets: Sequence[Target]) -> list[Unit]:
+    from ivigsim.model.library import build_model
+
+    out = []
+    files = sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS})
+    for name in files:
+        mine = tuple(t for t in targets if t.id in READOUTS and READOUTS[t.id].trial == name)
+        out.append(Unit(name, mine, frozenset(build_model(_trial(name).disease).parameter_names)))
+    for t in targets:
+        if t.id in READOUTS:
+            continue
+        if t.id in SAFETY_IDS:
+            out.append(Unit(t.id, (t,), frozenset()))
+            continue
+        disease, extra = SIMULATION_MODELS.get(t.id, (None, ()))
+        out.append(Unit(t.id, (t,), frozenset(build_model(disease).parameter_names) | set(extra)))
+    return out
+
+
+class Objective:
+    """-2 log L of ``targets`` as a function of parameter overrides, with fixed settings
+    (``fast``, ``sizes``, ``seed``: the same common random numbers at every evaluation).
+
+    Each unit's verdicts are cached by the values of the parameters it depends on."""
+
+    def __init__(self, targets: Sequence[Target] = CALIBRATION_TARGETS, *, fast: bool = True,
+                 seed: int | None = None, sizes: Mapping[str, int] | None = None, cache_size: int = 20_000):
+        self.targets = tuple(targets)
+        self.fast, self.seed = fast, seed
+        self.sizes = dict(sizes) if sizes else None
+        self.units = units(self.targets)
+        self._cache: dict[tuple, list[Verdict]] = {}
+        self._cache_size = cache_size
+        self.evaluations = 0
+        self.unit_runs = 0
+        #: Evaluations that failed (an input refused, a simulated value not finite), with why.
+        self.failures: list[dict] = []
+        self._known = set(_declarations())
+
+    def verdicts(self, overrides: Mapping[str, float]) -> list[Verdict]:
+        unknown = sorted(set(overrides) - self._known)
+        if unknown:
+            raise InputError("overrides", "names of model parameters (`ivigsim parameters`)", unknown[0])
+        self.evaluations += 1
+        by_id: dict[str, Verdict] = {}
+        for unit in self.units:
+            mine = tuple(sorted((k, float(v)) for k, v in overrides.items() if k in unit.names))
+            key = (unit.key, mine)
+            if key not in self._cache:
+                if len(self._cache) >= self._cache_size:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = run_targets(unit.targets, fast=self.fast, overrides=dict(mine),
+                                               sizes=self.sizes, seed=self.seed)
+                self.unit_runs += 1
+            by_id.update({v.target.id: v for v in self._cache[key]})
+        return [by_id[t.id] for t in self.targets]
+
+    def breakdown(self, overrides: Mapping[str, float]) -> Breakdown:
+        return breakdown(self.verdicts(overrides))
+
+    def __call__(self, overrides: Mapping[str, float]) -> float:
+        return self.breakdown(overrides).total
+
+
+def joint_objective(overrides: Mapping[str, float], *, fast: bool = True, seed: int | None = None,
+                    sizes: Mapping[str, int] | None = None,
+                    targets: Sequence[Target] = CALIBRATION_TARGETS) -> Breakdown:
+    """-2 log L of every calibration target with ``overrides`` applied to every simulation.
+
+    ``fast``: trials at ``FAST_SIZE`` patients per arm (unless ``sizes`` names the file);
+    ``seed``: None runs each trial with its file's own seed, an integer runs every trial
+    with that seed (another draw of the common random numbers)."""
+    return Objective(targets, fast=fast, seed=seed, sizes=sizes).breakdown(overrides)
+
+
+# --- population sizes ------------------------------------------------------------------------
+
+
+def figure_sd(target: Target) -> float:
+    """The published figure's SD on the target's scale: binomial SD of k/n (in per cent for a
+    rate) for counts, else the likelihood's normal SD (``likelihood.published_sd``)."""
+    if target.counts is not None:
+        k, n = target.counts
+        p = k / n
+        return (100.0 if target.kind == "rate" else 1.0) * math.sqrt(p * (1 - p) / n)
+    return published_sd(target)
+
+
+def population_sizes(targets: Sequence[Target] = CALIBRATION_TARGETS, *, ratio: float = 0.5,
+                     seed: int | None = None, ladder: Sequence[int] = SIZE_LADDER,
+                     pilot: Sequence[Verdict] | None = None) -> tuple[dict[str, int], list[dict]]:
+    """Per trial file, the smallest size on ``ladder`` whose Monte Carlo SE is at most ``ratio``
+    x the published SD of every one of its targets, from a pilot run at the file's own size
+    (SE scales as 1/sqrt(n)). Returns the sizes and one row per target saying why."""
+    trial_targets = [t for t in targets if t.id in READOUTS]
+    pilot = list(pilot) if pilot is not None else run_targets(trial_targets, seed=seed)
+    rows, sizes = [], {}
+    for v in pilot:
+        name = READOUTS[v.target.id].trial
+        n_pilot = _trial(name).size
+        se = simulated_se(v.lower, v.upper)
+        sd = figure_sd(v.target)
+        need = n_pilot * (se / (ratio * sd)) ** 2 if sd > 0 else float(max(ladder))
+        size = next((n for n in ladder if n >= need), max(ladder))
+        sizes[name] = max(sizes.get(name, 0), size)
+        rows.append({"target": v.target.id, "trial": name, "pilot_size": n_pilot, "pilot_se": se,
+                     "published_sd": sd, "needed": math.ceil(need), "size": size})
+    return sizes, rows
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Fit:
+    parameters: list[FitParameter]
+    x: np.ndarray  # the estimate on the fitting scale
+    total: float
+    history: list[dict]
+    #: Jacobian of the standardised residuals at the estimate (forward differences).
+    jacobian: np.ndarray | None = None
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {p.name: p.from_x(float(xi)) for p, xi in zip(self.parameters, self.x)}
+
+
+def _overrides(parameters: Sequence[FitParameter], x: np.ndarray) -> dict[str, float]:
+    return {p.name: p.from_x(float(xi)) for p, xi in zip(parameters, x)}
+
+
+def _evaluate(objective: Objective, parameters: Sequence[FitParameter], x: np.ndarray) -> tuple[float, np.ndarray]:
+    """(-2 log L, standardised residuals) at ``x``; infinite when a simulation fails."""
+    overrides = _overrides(parameters, x)
+    try:
+        b = objective.breakdown(overrides)
+    except InputError as exc:
+        objective.failures.append({"overrides": overrides, "why": str(exc)})
+        return math.inf, np.full(len(objective.targets), np.nan)
+    r = np.array([t.residual for t in b.terms])
+    if not (math.isfinite(b.total) and np.isfinite(r).all()):
+        bad = [t.target for t in b.terms if not (math.isfinite(t.minus2_log_l) and math.isfinite(t.residual))]
+        objective.failures.append({"overrides": overrides, "why": f"not finite: {', '.join(bad)}"})
+        return math.inf, r
+    return b.total, r
+
+
+def jacobian(objective: Objective, parameters: Sequence[FitParameter], x: np.ndarray, r: np.ndarray,
+             step: float) -> np.ndarray:
+    """Forward differences of the residuals, one ``step`` on the fitting scale (backward at an
+    upper bound). A disease's column re-runs only that disease's units (the cache)."""
+    cols = []
+    for i, p in enumerate(parameters):
+        h = step if x[i] + step <= p.declared_x()[1] else -step
+        z = x.copy()
+        z[i] += h
+        _, rz = _evaluate(objective, parameters, z)
+        cols.append((rz - r) / h)
+    return np.array(cols).T
+
+
+def fit(objective: Objective, parameters: Sequence[FitParameter], *, step: float = 0.05, margin: float = 0.1,
+        max_iterations: int = 40, tol: float = 0.01, max_move: float = 1.0, start: np.ndarray | None = None,
+        log: Callable[[str], None] = print) -> Fit:
+    """Minimise -2 log L over ``parameters`` on their fitting scale within their search box.
+
+    Levenberg-Marquardt on the standardised residuals (``likelihood.Term.residual``, one per
+    target): each iteration takes the residuals' Jacobian by forward differences (``step``
+    on the fitting scale: wide, because with common random numbers a rate moves in whole
+    patients) and proposes the damped Gauss-Newton step (at most ``max_move`` on any axis,
+    clipped to the box), which is accepted only if the exact -2 log L falls; otherwise the
+    damping grows and a shorter step is tried. It stops when an iteration gains less than
+    ``tol`` or no step is accepted. ``start``: where to start on the fitting scale (default:
+    the shipped values)."""
+    parameters = list(parameters)
+    x = np.array([p.to_x(p.shipped) for p in parameters]) if start is None else np.array(start, dtype=float)
+    lo = np.array([p.box(margin)[0] for p in parameters])
+    hi = np.array([p.box(margin)[1] for p in parameters])
+    x = np.clip(x, lo, hi)
+    f, r = _evaluate(objective, parameters, x)
+    if not math.isfinite(f):
+        raise RuntimeError("the objective is not finite at the starting values")
+    history = [{"iteration": 0, "total": f, "evaluations": objective.evaluations, "unit_runs": objective.unit_runs}]
+    log(f"start: -2 log L = {f:.3f}")
+    lam = 1e-2
+    gain = 0.0
+    J = None
+    for it in range(1, max_iterations + 1):
+        J = jacobian(objective, parameters, x, r, step)
+        g, A = J.T @ r, J.T @ J
+        scale = np.diag(A) + 1e-9
+        accepted = False
+        for _ in range(10):
+            delta = np.linalg.solve(A + lam * np.diag(scale), -g)
+            biggest = np.max(np.abs(delta))
+            if biggest > max_move:
+                delta *= max_move / biggest
+            x_new = np.clip(x + delta, lo, hi)
+            if np.max(np.abs(x_new - x)) < 1e-4:
+                break
+            f_new, r_new = _evaluate(objective, parameters, x_new)
+            if f_new < f:
+                gain = f - f_new
+                x, f, r = x_new, f_new, r_new
+                lam = max(lam / 3, 1e-6)
+                accepted = True
+                break
+            lam *= 4
+        history.append({"iteration": it, "total": f, "evaluations": objective.evaluations,
+                        "unit_runs": objective.unit_runs, "damping": lam})
+        log(f"iteration {it}: -2 log L = {f:.3f} ({objective.evaluations} evaluations, "
+            f"{objective.unit_runs} unit runs, damping {lam:.2g})")
+        if not accepted or gain < tol:
+            break
+    J = jacobian(objective, parameters, x, r, step)
+    return Fit(parameters, x, f, history, J)
+
+
+# --- Laplace approximation, identifiability, ensemble -----------------------------------------
+
+
+def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float,
+            failures: list[str] | None = None, names: Sequence[str] | None = None) -> np.ndarray:
+    """Central finite-difference Hessian of ``f`` at ``x`` with one step on every axis.
+
+    An entry whose stencil meets a non-finite value (a failed simulation) is tried again with
+    half the step; if that fails too it is left at 0 (no information: the parameter then shows
+    as not identified) and said in ``failures``."""
+    d = len(x)
+    names = list(names) if names is not None else [str(i) for i in range(d)]
+    h = np.zeros((d, d))
+    f0 = f(x)
+    if not math.isfinite(f0):
+        raise RuntimeError("the objective is not finite at the estimate")
+
+    def diagonal(i: int, s: float) -> float:
+        e = np.zeros(d)
+        e[i] = s
+        return (f(x + e) - 2 * f0 + f(x - e)) / s**2
+
+    def cross(i: int, j: int, s: float) -> float:
+        ei, ej = np.zeros(d), np.zeros(d)
+        ei[i], ej[j] = s, s
+        return (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * s**2)
+
+    for i in range(d):
+        for j in range(i + 1):
+            entry = (lambda s: diagonal(i, s)) if i == j else (lambda s: cross(i, j, s))
+            with np.errstate(invalid="ignore"):
+                v = entry(step)
+                if not math.isfinite(v):
+                    v = entry(step / 2)
+            if not math.isfinite(v):
+                v = 0.0
+                if failures is not None:
+                    failures.append(f"{names[i]} x {names[j]}: a simulation failed on the stencil; entry set to 0")
+            h[i, j] = h[j, i] = v
+    return h
+
+
+#: A direction whose Laplace SD on the fitting scale exceeds this is reported as not
+#: identified (1: a factor of e = 2.7 at one SD on the log scale).
+UNIDENTIFIED_SD = 1.0
+#: ... and between this and UNIDENTIFIED_SD, weakly identified (a factor of 1.5 at one SD).
+WEAK_SD = math.log(1.5)
+#: The ensemble draws flat directions with this SD (on the fitting scale), within the search box.
+FLAT_SD = 1.0
+
+
+@dataclass
+class Laplace:
+    parameters: list[FitParameter]
+    x: np.ndarray
+    hessian: np.ndarray  # of -2 log L, on the fitting scale
+    step: float
+    #: Hessian entries left at 0 because a simulation failed on their stencil.
+    failures: list[str] = field(default_factory=list)
+
+    def precision(self) -> np.ndarray:
+        """Of the Laplace normal: the Hessian of -log L (half that of -2 log L)."""
+        return 0.5 * (self.hessian + self.hessian.T) / 2
+
+    def eigen(self) -> tuple[np.ndarray, np.ndarray]:
+        w, v = np.linalg.eigh(self.precision())
+        return w, v
+
+    def covariance(self, floor: float = 1e-12) -> np.ndarray:
+        """Inverse of the precision with eigenvalues floored at ``floor`` (a flat or negative
+        direction becomes a huge variance rather than an error)."""
+        w, v = self.eigen()
+        return (v / np.maximum(w, floor)) @ v.T
+
+    def sd(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.covariance()))
+
+    def correlations(self) -> np.ndarray:
+        c = self.covariance()
+        s = np.sqrt(np.diag(c))
+        return c / np.outer(s, s)
+
+    def identifiability(self) -> list[dict]:
+        """Per parameter: its Laplace SD and whether the data identify it (``yes``, ``weak``,
+        ``no``). A parameter is not identified if its SD exceeds ``UNIDENTIFIED_SD`` or it
+        loads (|weight| >= 0.3) on a direction whose SD does (only a combination is pinned)."""
+        w, v = self.eigen()
+        direction_sd = np.where(w > 0, 1.0 / np.sqrt(np.maximum(w, 1e-300)), np.inf)
+        sd = self.sd()
+        out = []
+        for i, p in enumerate(self.parameters):
+            flat = [k for k in range(len(w)) if direction_sd[k] > UNIDENTIFIED_SD and abs(v[i, k]) >= 0.3]
+            status = "no" if sd[i] > UNIDENTIFIED_SD or flat else ("weak" if sd[i] > WEAK_SD else "yes")
+            out.append({"name": p.name, "sd": float(sd[i]), "identified": status,
+                        "flat_directions": [int(k) for k in flat]})
+        return out
+
+    def directions(self) -> list[dict]:
+        """Eigen-directions of the precision, flattest first, with their SD and main loadings."""
+        w, v = self.eigen()
+        out = []
+        for k in range(len(w)):
+            sd = 1.0 / math.sqrt(w[k]) if w[k] > 0 else math.inf
+            loadings = {p.name: float(v[i, k]) for i, p in enumerate(self.parameters) if abs(v[i, k]) >= 0.1}
+            out.append({"eigenvalue": float(w[k]), "sd": sd, "loadings": loadings})
+        return out
+
+    def ensemble(self, n: int, seed: int = 0, margin: float = 0.0) -> np.ndarray:
+        """``n`` parameter vectors (on the natural scale) from the Laplace normal, flat or
+        negative directions given SD ``FLAT_SD``; draws outside the search box are redrawn."""
+        w, v = self.eigen()
+        w = np.maximum(w, 1.0 / FLAT_SD**2)
+        chol = v / np.sqrt(w)
+        rng = np.random.default_rng(seed)
+        lo = np.array([p.box(margin)[0] for p in self.parameters])
+        hi = np.array([p.box(margin)[1] for p in self.parameters])
+        kept: list[np.ndarray] = []
+        tries = 0
+        while len(kept) < n:
+            z = self.x + rng.standard_normal((max(n, 64), len(self.x))) @ chol.T
+            ok = ((z >= lo) & (z <= hi)).all(axis=1)
+            kept.extend(z[ok])
+            tries += len(z)
+            if tries > 1000 * n:
+                raise RuntimeError("the Laplace normal lies almost entirely outside the search box")
+        xs = np.array(kept[:n])
+        return np.array([[min(max(p.from_x(float(xi)), p.bounds[0]), p.bounds[1]) for p, xi in zip(self.parameters, row)]
+                         for row in xs])
+
+    def interval(self, i: int) -> tuple[float, float]:
+        """The 95 % interval of parameter ``i`` on its natural scale, within its declared bounds."""
+        p = self.parameters[i]
+        s = self.sd()[i]
+        lo, hi = self.x[i] - Z95 * s, self.x[i] + Z95 * s
+        dlo, dhi = p.declared_x()
+        lo, hi = max(lo, dlo), min(hi, dhi)
+        def to(x: float) -> float:  # back to the natural scale, never past a bound by rounding
+            return min(max(p.from_x(x) if math.isfinite(x) else (p.bounds[0] if x < 0 else p.bounds[1]),
+                           p.bounds[0]), p.bounds[1])
+        return to(lo), to(hi)
+
+
+def laplace(objective: Objective, fitted: Fit, step: float = 0.1) -> Laplace:
+    """The Laplace approximation at the estimate: the Hessian of the exact -2 log L by central
+    differences with ``step`` on the fitting scale (wide, as for the Jacobian)."""
+    f = lambda x: _evaluate(objective, fitted.parameters, x)[0]  # noqa: E731
+    failures: list[str] = []
+    h = hessian(f, fitted.x, step, failures, [p.name for p in fitted.parameters])
+    return Laplace(list(fitted.parameters), fitted.x.copy(), h, step, failures)
+
+
+def escape_saddle(objective: Objective, fitted: Fit, approx: Laplace, margin: float = 0.1,
+                  moves: Sequence[float] = (0.25, 0.5, 1.0)) -> np.ndarray | None:
+    """Where the Hessian has a negative eigenvalue the estimate is not a minimum along it:
+    try steps of ``moves`` both ways along that direction (clipped to the box) and return the
+    best point if it lowers -2 log L, else None."""
+    w, v = approx.eigen()
+    if w.min() >= 0:
+        return None
+    lo = np.array([p.box(margin)[0] for p in fitted.parameters])
+    hi = np.array([p.box(margin)[1] for p in fitted.parameters])
+    best, best_f = None, fitted.total
+    for k in np.flatnonzero(w < 0):
+        for m in moves:
+            for sign in (1, -1):
+                z = np.clip(fitted.x + sign * m * v[:, k], lo, hi)
+                fz = _evaluate(objective, fitted.parameters, z)[0]
+                if fz < best_f:
+                    best, best_f = z, fz
+    return best
+
+
+def gauss_newton_sd(jac: np.ndarray) -> np.ndarray:
+    """Laplace SDs from the Gauss-Newton precision J^T J of the residuals (a cross-check on the
+    finite-difference Hessian: smoother, never negative, blind to curvature of the residuals)."""
+    w, v = np.linalg.eigh(jac.T @ jac)
+    cov = (v / np.maximum(w, 1e-12)) @ v.T
+    return np.sqrt(np.diag(cov))
+
+
+def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
+    """A hash of what the objective depends on besides the overrides: every shipped model's
+    modules (equations, parameter values, bounds), the trial files the targets read and the
+    targets' published figures. When it changes, the recorded objective is stale: run the
+    calibration script again."""
+    import hashlib
+    import json
+
+    from ivigsim.model.library import DISEASES, build_model
+
+    payload = {
+        "models": {d: hashlib.sha256(repr(build_model(d).modules).encode()).hexdigest() for d in DISEASES},
+        "trials": {name: hashlib.sha256((TRIALS / name).read_bytes()).hexdigest()
+                   for name in sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS})},
+        "targets": [(t.id, t.published, t.interval, t.counts, t.kind, t.role) for t in targets],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
