@@ -332,7 +332,7 @@ def main() -> None:
     for stiff, res in summary.items():
         for n, r in res.items():
             if isinstance(n, int) and "rr_pool2" in r:
-                goal = 3 if stiff else 10
+                goal = 4 if stiff else 10
                 print(f"  {'stiff' if stiff else 'default':8s} n={n:>7d}: {r['ivigsim_2threads'] / r['rr_pool2']:5.1f}x "
                       f"(goal {goal}x); ivigsim 2-process pool {r['ivigsim_pool2'] / r['rr_pool2']:5.1f}x; "
                       f"vs scipy loop {r['ivigsim_2threads'] / res['scipy']:.0f}x" if "scipy" in res else "")

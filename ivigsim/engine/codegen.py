@@ -8,8 +8,20 @@ compiled engine instead solves one patient at a time in machine code, so it need
 - ``observe_one(k, t, y, p, c, u)``: quantity ``k``: state ``k`` for ``k < n_states``,
   else output ``k - n_states`` (each computes only the assignments it depends on).
 
-The expressions are the same strings the NumPy code is made from (``Expression.to_numpy``
-emits ``np.minimum``/``np.exp``..., which numba compiles for scalars). The generated
+The expressions are the same strings the NumPy code is made from, emitted here with the
+same spelling as ``Expression.to_numpy`` (``np.minimum``/``np.exp``..., which numba compiles
+for scalars) and two exact-enough rewrites that the compiler may not make on its own
+(``fastmath`` stays off):
+
+- a division by a quantity that depends on parameters only (a volume, a half-saturation
+  constant, ``max(baseline, 1e-30)``) becomes a multiplication by its reciprocal, computed
+  once per patient (``reciprocals``: the kernel appends them to the patient's constants);
+- a power takes a fast path for the exponents models use (0.5, 1, 2, and whole numbers up
+  to 32, by repeated squaring, whether the exponent is written in the equation or is a
+  parameter such as a cooperativity of 9); ``pow`` is several times a multiplication.
+
+Each rewrite changes a result by at most a few units in the last place, the same for a
+patient in any batch (it reads only that patient's own values). The generated
 functions are written with the solver kernel (``kernel_template.py``) into one module
 file in a cache folder and imported from there, so numba's on-disk cache
 (``cache=True``) makes the second start of any process fast. The file name is a hash
@@ -19,9 +31,11 @@ new file, never a stale compiled kernel.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from functools import lru_cache
@@ -29,15 +43,81 @@ from pathlib import Path
 
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
+from ivigsim.model.expressions import _BINARY, FUNCTIONS
 
 TEMPLATE = Path(__file__).with_name("kernel_template.py")
 
 
-def scalar(expression) -> str:
-    """Scalar source for an expression: NumPy's spelling, except that a power goes through
-    ``_pw``, which takes the exact shortcuts for the exponents models use most (0.5, 1, 2)
-    and leaves the rest to ``pow`` (``pow`` is several times the cost of a multiplication)."""
-    return expression.to_numpy(power=lambda base, exponent: f"_pw({base}, {exponent})")
+#: numba options of the generated helpers. They allocate nothing, so they run without
+#: numba's reference counting (``_nrt=False``): with it, each call of a helper took an
+#: atomic increment and decrement per array argument, about a quarter of a step's time.
+NO_REFCOUNT = "cache=True, fastmath=False, _nrt=False"
+#: Whole-number exponents up to this go through repeated squaring instead of ``pow``.
+MAX_INTEGER_POWER = 32
+
+
+class Reciprocals:
+    """Denominators that depend on parameters only, each computed once per patient.
+
+    ``slot(source)`` gives the name the generated code reads the reciprocal of ``source``
+    from (``_rcp3``), numbering each distinct denominator once."""
+
+    def __init__(self, invariant: set[str]) -> None:
+        self.invariant = invariant
+        self.sources: dict[str, int] = {}
+        self.symbols: set[str] = set()
+
+    def slot(self, source: str, symbols: set[str]) -> str:
+        if source not in self.sources:
+            self.sources[source] = len(self.sources)
+            self.symbols |= symbols
+        return f"_rcp{self.sources[source]}"
+
+
+def _symbols(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
+
+
+def _emit(node: ast.AST, recips: Reciprocals | None) -> str:
+    """Scalar source for a parsed expression (the spelling of ``Expression.to_numpy``)."""
+    if isinstance(node, ast.BinOp):
+        left, right = _emit(node.left, recips), _emit(node.right, recips)
+        if isinstance(node.op, ast.Pow):
+            if isinstance(node.right, ast.Constant):
+                b = float(node.right.value)
+                if b == 0.5:
+                    return f"np.sqrt({left})"
+                if b == 1.0:
+                    return left
+                if b.is_integer() and 2.0 <= b <= MAX_INTEGER_POWER:
+                    return f"_ipw({left}, {int(b)})"
+            return f"_pw({left}, {right})"
+        if isinstance(node.op, ast.Div) and recips is not None and not isinstance(node.right, ast.Constant):
+            used = _symbols(node.right)
+            if used and used <= recips.invariant:
+                return f"({left} * {recips.slot(right, used)})"
+        return f"({left} {_BINARY[type(node.op)]} {right})"
+    if isinstance(node, ast.UnaryOp):
+        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{_emit(node.operand, recips)})"
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Constant):
+        return repr(float(node.value))
+    if isinstance(node, ast.Call):
+        name = node.func.id  # type: ignore[attr-defined]
+        args = [_emit(a, recips) for a in node.args]
+        if name in ("min", "max") and len(args) > 2:
+            out = args[0]
+            for a in args[1:]:
+                out = f"{FUNCTIONS[name]}({out}, {a})"
+            return out
+        return f"{FUNCTIONS[name]}({', '.join(args)})"
+    raise AssertionError(node)
+
+
+def scalar(expression, recips: Reciprocals | None = None) -> str:
+    """Scalar source for an expression (see the module's docstring for the two rewrites)."""
+    return _emit(ast.parse(expression.text.strip(), mode="eval").body, recips)
 
 
 def _unpack(model: Model, needed: set[str]) -> list[str]:
@@ -67,29 +147,58 @@ def _closure(model: Model, roots: set[str]) -> tuple[set[str], list]:
     return needed, ordered
 
 
+POWERS = f"""
+@njit(cache=True, inline='always')
+def _ipw(a, n):
+    # a ** n for a whole n >= 1 by repeated squaring (a few multiplications, no pow)
+    r = 1.0
+    x = a
+    while True:
+        if n & 1:
+            r *= x
+        n >>= 1
+        if n == 0:
+            return r
+        x *= x
+
+
+@njit(cache=True, inline='always')
+def _pw(a, b):
+    if b == 0.5:
+        return np.sqrt(a)
+    if b == 1.0:
+        return a
+    if b == 2.0:
+        return a * a
+    if 2.0 < b <= {MAX_INTEGER_POWER}.0 and b == np.floor(b):
+        return _ipw(a, int(b))
+    return a ** b
+"""
+
+
+def _reciprocal_lines(recips: Reciprocals, n_constants: int) -> list[str]:
+    """Where the generated functions read the reciprocals: after the patient's constants."""
+    return [f"    _rcp{k} = c[{n_constants + k}]" for k in range(len(recips.sources))]
+
+
 def generate(model: Model) -> str:
-    lines = ["import numpy as np", "from numba import njit", "",
-             "@njit(cache=True, inline='always')",
-             "def _pw(a, b):",
-             "    if b == 0.5:",
-             "        return np.sqrt(a)",
-             "    if b == 1.0:",
-             "        return a",
-             "    if b == 2.0:",
-             "        return a * a",
-             "    return a ** b",
-             "", ""]
+    lines = ["import numpy as np", "from numba import njit", "", POWERS, ""]
     n_states = len(model.states)
+    n_constants = len(model.constant_names)
     uses_time = False
+    recips = Reciprocals(set(model.parameter_names) | set(model.constant_names))
 
     # rhs
     flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
     needed, ordered = _closure(model, flux_symbols)
     uses_time |= TIME in needed or any(TIME in a.parsed.symbols for a in ordered)
-    lines += ["@njit(cache=True, fastmath=False)", "def rhs(t, y, p, c, u, dy):"]
+    body = [f"    {a.name} = {scalar(a.parsed, recips)}" for a in ordered]
+    body += [f"    _flux_{f.name} = {scalar(f.parsed, recips)}" for f in model.fluxes]
+    used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
+    lines += [f"@njit({NO_REFCOUNT})", "def rhs(t, y, p, c, u, dy):"]
     lines += _unpack(model, needed)
-    lines += [f"    {a.name} = {scalar(a.parsed)}" for a in ordered]
-    lines += [f"    _flux_{f.name} = {scalar(f.parsed)}" for f in model.fluxes]
+    lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
+    lines += body
     for i, s in enumerate(model.states):
         terms = [f"- _flux_{f.name}" for f in model.fluxes if f.source == s.name]
         terms += [f"+ _flux_{f.name}" for f in model.fluxes if f.target == s.name]
@@ -97,20 +206,30 @@ def generate(model: Model) -> str:
     lines += ["", ""]
 
     # observe_one
-    lines += ["@njit(cache=True, fastmath=False)", "def observe_one(k, t, y, p, c, u):"]
+    lines += [f"@njit({NO_REFCOUNT})", "def observe_one(k, t, y, p, c, u):"]
     lines.append(f"    if k < {n_states}:")
     lines.append("        return y[k]")
     for j, name in enumerate(model.output_names):
         needed, ordered = _closure(model, {name})
         lines.append(f"    if k == {n_states + j}:")
-        body = _unpack(model, needed) + [f"    {a.name} = {scalar(a.parsed)}" for a in ordered]
-        if name in model.constant_names:
-            pass  # unpacked from c
-        lines += ["    " + line for line in body]
+        assigned = [f"    {a.name} = {scalar(a.parsed, recips)}" for a in ordered]
+        used = {int(w[4:]) for line in assigned for w in re.findall(r"_rcp\d+", line)}
+        body = (_unpack(model, needed)
+                + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used] + assigned)
+        lines += ["    " + line for line in body]  # a constant output is unpacked from c
         lines.append(f"        return float({name})")
     lines.append("    return np.nan")
     lines += ["", ""]
+
+    # reciprocals of the parameter-only denominators, once per patient
+    lines += [f"@njit({NO_REFCOUNT})", "def reciprocals(p, c, out):"]
+    lines += _unpack(model, recips.symbols)
+    lines += [f"    out[{k}] = 1.0 / {source}" for source, k in recips.sources.items()]
+    lines += ["    return", "", ""]
+    lines.append(f"N_CONSTANTS = {n_constants}")
+    lines.append(f"N_RECIPROCALS = {len(recips.sources)}")
     lines.append(f"N_STATES = {n_states}")
+    lines.append(f"N_INPUTS = {len(model.input_names)}")
     lines.append(f"AUTONOMOUS = {not uses_time}")
     pattern = jacobian_pattern(model)
     groups = column_colours(pattern)
@@ -121,6 +240,12 @@ def generate(model: Model) -> str:
     lines.append(f"JAC_COLUMNS = np.array({flat!r}, dtype=np.int64)")
     lines.append(f"JAC_GROUP_START = np.array({starts!r}, dtype=np.int64)")
     lines.append(f"JAC_PATTERN = np.array({pattern.astype(int).tolist()!r}, dtype=np.bool_)")
+    rows = [[i for i in range(n_states) if pattern[i, j]] for j in range(n_states)]
+    row_start = [0]
+    for r in rows:
+        row_start.append(row_start[-1] + len(r))
+    lines.append(f"JAC_ROWS = np.array({[i for r in rows for i in r]!r}, dtype=np.int64)")
+    lines.append(f"JAC_ROW_START = np.array({row_start!r}, dtype=np.int64)")
     lines += ["", ""]
     return "\n".join(lines) + "\n" + sparse_lu_source(pattern)
 
@@ -141,13 +266,31 @@ def cache_dir() -> Path:
         return fallback
 
 
-@lru_cache(maxsize=None)
-def _load(source: str):
-    import numba
+def _module_text(source: str) -> tuple[str, str]:
+    """The kernel module's text and name (a hash of the text and the numba version)."""
+    from importlib.metadata import version
 
     text = source + "\n\n# ---- solver kernel (ivigsim/engine/kernel_template.py) ----\n" + TEMPLATE.read_text(encoding="utf-8")
-    digest = hashlib.sha256((text + numba.__version__).encode()).hexdigest()[:20]
-    name = f"ivigsim_kernel_{digest}"
+    digest = hashlib.sha256((text + version("numba")).encode()).hexdigest()[:20]
+    return text, f"ivigsim_kernel_{digest}"
+
+
+def kernel_is_compiled(model: CompiledModel, parallel: bool = True) -> bool:
+    """Whether this machine holds the compiled kernel for ``model`` (numba's on-disk cache of
+    its entry point: ``solve_batch`` when ``parallel``, else ``solve_batch_serial``), so a
+    solve starts at once; False means the first solve compiles (about a minute). Cheap:
+    nothing is imported or compiled."""
+    _, name = _module_text(generate(model.model))
+    if name in sys.modules:
+        return True
+    entry = "solve_batch" if parallel else "solve_batch_serial"
+    folder = cache_dir()
+    return (folder / f"{name}.py").exists() and any((folder / "__pycache__").glob(f"{name}.{entry}-*.nbi"))
+
+
+@lru_cache(maxsize=None)
+def _load(source: str):
+    text, name = _module_text(source)
     if name in sys.modules:
         return sys.modules[name]
     folder = cache_dir()
@@ -201,11 +344,33 @@ def column_colours(pattern) -> list[list[int]]:
     return groups
 
 
+def elimination_order(pattern) -> list[int]:
+    """Minimum-degree order (Tinney & Walker 1967; George & Liu 1989) on the symmetrised
+    structure of G: the state eliminated next is the one with the fewest remaining
+    neighbours (ties: the lowest index). Hubs such as the infused IgG, which every other
+    state reads, go last, so elimination creates little or no fill-in."""
+    import numpy as np
+
+    n = pattern.shape[0]
+    adjacent = {i: set(np.flatnonzero(pattern[i] | pattern[:, i]).tolist()) - {i} for i in range(n)}
+    left = set(range(n))
+    order: list[int] = []
+    while left:
+        k = min(left, key=lambda v: (len(adjacent[v] & left), v))
+        neighbours = adjacent[k] & left
+        for a in neighbours:
+            adjacent[a] |= neighbours - {a}
+        order.append(k)
+        left.remove(k)
+    return order
+
+
 def sparse_lu_source(pattern) -> str:
-    """Straight-line code for G = I/(h gamma) - J, its LU factors and solves.
+    """Straight-line code for G = I/(h gamma) - J, its LU factors (each pivot stored as its
+    reciprocal) and solves.
 
     The structure of G (the Jacobian's pattern plus the diagonal, with the fill-in of
-    elimination in the natural order) is known when the model is generated, so the
+    elimination in ``elimination_order``) is known when the model is generated, so the
     factorisation is unrolled into a few dozen scalar operations on a flat array. No
     pivoting: G's diagonal is 1/(h gamma) - dF_i/dy_i, positive for the decay terms
     kinetic models have; a zero or non-finite pivot is reported and the solver retries
@@ -214,49 +379,55 @@ def sparse_lu_source(pattern) -> str:
     import numpy as np
 
     n = pattern.shape[0]
+    order = elimination_order(pattern | np.eye(n, dtype=bool))
+    position = {v: q for q, v in enumerate(order)}
     base = pattern | np.eye(n, dtype=bool)
     filled = base.copy()
-    for k in range(n):
-        for i in range(k + 1, n):
-            if filled[i, k]:
-                for j in range(k + 1, n):
-                    if filled[k, j]:
+    for k in order:
+        for i in range(n):
+            if position[i] > position[k] and filled[i, k]:
+                for j in range(n):
+                    if position[j] > position[k] and filled[k, j]:
                         filled[i, j] = True
     index = {}
     for i in range(n):
         for j in range(n):
             if filled[i, j]:
                 index[(i, j)] = len(index)
-    lines = ["@njit(cache=True)", "def build_g(jac, ghinv, g):"]
+    lines = [f"@njit({NO_REFCOUNT})", "def build_g(jac, ghinv, g):"]
     for (i, j), q in index.items():
         if i == j:
             lines.append(f"    g[{q}] = ghinv - jac[{i}, {j}]" if pattern[i, j] else f"    g[{q}] = ghinv")
         else:
             lines.append(f"    g[{q}] = -jac[{i}, {j}]" if pattern[i, j] else f"    g[{q}] = 0.0")
-    lines += ["", "", "@njit(cache=True)", "def lu_factor(g):"]
-    for k in range(n):
+    lines += ["", "", f"@njit({NO_REFCOUNT})", "def lu_factor(g):"]
+    for k in order:
         kk = index[(k, k)]
         lines.append(f"    if not (abs(g[{kk}]) > 0.0 and np.isfinite(g[{kk}])):")
         lines.append("        return False")
-        rows = [i for i in range(k + 1, n) if filled[i, k]]
-        if rows:
-            lines.append(f"    inv = 1.0 / g[{kk}]")
+        rows = [i for i in order if position[i] > position[k] and filled[i, k]]
+        lines.append(f"    inv = 1.0 / g[{kk}]")
+        lines.append(f"    g[{kk}] = inv")  # the pivot is kept as its reciprocal: solves multiply
         for i in rows:
             ik = index[(i, k)]
             lines.append(f"    g[{ik}] *= inv")
-            for j in range(k + 1, n):
-                if filled[k, j]:
+            for j in order:
+                if position[j] > position[k] and filled[k, j]:
                     lines.append(f"    g[{index[(i, j)]}] -= g[{ik}] * g[{index[(k, j)]}]")
-    lines += ["    return True", "", "", "@njit(cache=True)", "def lu_solve(g, b):"]
-    for i in range(n):
-        for j in range(i):
-            if filled[i, j]:
-                lines.append(f"    b[{i}] -= g[{index[(i, j)]}] * b[{j}]")
-    for i in reversed(range(n)):
-        for j in range(i + 1, n):
-            if filled[i, j]:
-                lines.append(f"    b[{i}] -= g[{index[(i, j)]}] * b[{j}]")
-        lines.append(f"    b[{i}] /= g[{index[(i, i)]}]")
+    # Solves work on row r of a 2-D array (no view to create) through local scalars, so the
+    # compiler need not reload the factors after each store.
+    lines += ["    return True", "", "", f"@njit({NO_REFCOUNT})", "def lu_solve(g, b, r):"]
+    lines += [f"    b{i} = b[r, {i}]" for i in range(n)]
+    for i in order:
+        for j in order:
+            if position[j] < position[i] and filled[i, j]:
+                lines.append(f"    b{i} -= g[{index[(i, j)]}] * b{j}")
+    for i in reversed(order):
+        for j in order:
+            if position[j] > position[i] and filled[i, j]:
+                lines.append(f"    b{i} -= g[{index[(i, j)]}] * b{j}")
+        lines.append(f"    b{i} *= g[{index[(i, i)]}]")
+    lines += [f"    b[r, {i}] = b{i}" for i in range(n)]
     lines.append("")
     lines.append(f"N_LU = {len(index)}")
     return "\n".join(lines) + "\n"

@@ -11,9 +11,17 @@
 # - Rodas4 (Hairer & Wanner, Solving ODEs II, s.IV.7: L-stable, stiffly accurate,
 #   order 4(3)) with a finite-difference Jacobian and a cubic Hermite continuous
 #   extension, for stiff patients;
-# - method 0 ("auto") starts with Dormand-Prince and switches a patient to Rodas4 for
-#   the rest of its solve once Hairer's stiffness test (dopri5.f: h*|lambda| > 3.25 on
-#   15 accepted steps) fires; 1 is Dormand-Prince only, 2 Rodas4 only.
+# - method 0 ("auto") chooses per patient, from that patient's own Jacobian: at t0 and
+#   at the end of each infusion it estimates the stiffness (the largest |dF_i/dy_i|, from
+#   the grouped finite-difference Jacobian Rodas4 uses) and, when the explicit method's
+#   stability limit (h |lambda| < 3.3) would cost more steps over the rest of the span than
+#   Rodas4 needs (|lambda| * remaining days > STIFF_RHO_SPAN), continues with Rodas4;
+#   otherwise it runs Dormand-Prince, which still switches to Rodas4 when Hairer's
+#   stiffness test (dopri5.f: h*|lambda| > 3.25 on 15 accepted steps) fires.
+#   1 is Dormand-Prince only, 2 Rodas4 only.
+#
+# Helpers that allocate nothing run without numba's reference counting (``_nrt=False``:
+# otherwise every call takes atomic increments and decrements of its array arguments).
 #
 # Steps land exactly on input breakpoints (infusion starts and stops) and on the
 # last output time; inputs are constant inside every step.
@@ -68,9 +76,51 @@ SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
 # h*|lambda| above which a Dormand-Prince step counts as stability-limited (dopri5.f uses 3.25;
 # the controller here settles just under the stability boundary, so a little lower).
 STIFF_H_LAMBDA = 2.5
+# |lambda| * remaining days above which Auto starts (or continues) a patient with Rodas4:
+# Dormand-Prince then needs at least |lambda| * days / 3.3 steps (1,500 at the threshold),
+# while Rodas4 takes a few hundred accuracy-limited steps at two to three times the cost of
+# a Dormand-Prince step. On the shipped scenarios (benchmarks/scenarios_benchmark.py) the
+# calibrated patients have |lambda| * days of 300-4,100 and the stiff configuration
+# 28,000-95,000; 5,000 was faster than 3,000 on the 180-day ITP scenario, whose patients
+# near 4,000 are stiff only for part of the span.
+STIFF_RHO_SPAN = 5000.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
+    """Forward differences, columns grouped by structural sparsity (Curtis, Powell & Reid):
+    one rhs evaluation per group of columns. ``f0`` is f(t, y); ``y`` is restored. Only the
+    structural non-zeros are written (``JAC_ROWS``: column j's rows are
+    ``JAC_ROWS[JAC_ROW_START[j]:JAC_ROW_START[j + 1]]``); ``jac`` holds zeros elsewhere."""
+    for gi in range(JAC_GROUP_START.size - 1):
+        for q in range(JAC_GROUP_START[gi], JAC_GROUP_START[gi + 1]):
+            j = JAC_COLUMNS[q]
+            ysave[j] = y[j]
+            y[j] = y[j] + np.sqrt(2.220446049250313e-16 * max(1e-5, abs(y[j])))
+            delta[j] = y[j] - ysave[j]
+        rhs(t, y, p, c, u, fj)
+        for q in range(JAC_GROUP_START[gi], JAC_GROUP_START[gi + 1]):
+            j = JAC_COLUMNS[q]
+            y[j] = ysave[j]
+            d = delta[j]
+            for r in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
+                i = JAC_ROWS[r]
+                jac[i, j] = (fj[i] - f0[i]) / d
+
+
+@njit(cache=True, _nrt=False)
+def _max_diagonal(jac):
+    """Largest |dF_i/dy_i|: the stiffness estimate (kinetic models' fast modes are decays,
+    which sit on the diagonal; non-finite entries count as zero)."""
+    rho = 0.0
+    for i in range(jac.shape[0]):
+        d = abs(jac[i, i])
+        if d > rho and np.isfinite(d):
+            rho = d
+    return rho
+
+
+@njit(cache=True, _nrt=False)
 def _err_norm(err, y, ynew, rtol, atol):
     s = 0.0
     n = err.size
@@ -80,7 +130,7 @@ def _err_norm(err, y, ynew, rtol, atol):
     return np.sqrt(s / n)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
     n = y.size
     d0 = 0.0
@@ -106,16 +156,23 @@ def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
 
 
 @njit(cache=True)
-def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stats):
+def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stats):
     """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts``;
     ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4]."""
+    # The patient's constants, then the reciprocals of its parameter-only denominators.
+    c = np.empty(N_CONSTANTS + N_RECIPROCALS)
+    for i in range(N_CONSTANTS):
+        c[i] = c_in[i]
+    reciprocals(p, c_in, c[N_CONSTANTS:])
     n = y0.size
     n_t = ts.size
     n_k = kinds.size
     n_b = btimes.size
-    n_in = bvalues.shape[1]
+    # Inputs the schedule does not carry are zero (a schedule for fewer inputs than the
+    # model declares never reads past its own columns).
+    n_in = min(bvalues.shape[1], N_INPUTS)
     y = y0.copy()
-    u = np.zeros(n_in)
+    u = np.zeros(N_INPUTS)
     seg = 0
     while seg < n_b and btimes[seg] <= t0:
         seg += 1
@@ -140,6 +197,9 @@ def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
     rhs(t, y, p, c, u, k1)
     h = _initial_step(t, y, k1, p, c, u, rtol, atol, ytmp, k2)
     stiff = method == 2
+    if method == 0:
+        _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+        stiff = _max_diagonal(jac) * (t_end - t) > STIFF_RHO_SPAN
     status = SUCCESS
     n_acc = 0
     n_rej = 0
@@ -186,18 +246,7 @@ def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
             # Jacobian by forward differences, columns grouped by structural sparsity
             # (Curtis, Powell & Reid): one rhs evaluation per group of columns.
             if not jac_fresh:
-                for gi in range(JAC_GROUP_START.size - 1):
-                    for q in range(JAC_GROUP_START[gi], JAC_GROUP_START[gi + 1]):
-                        j = JAC_COLUMNS[q]
-                        ysti[j] = y[j]
-                        y[j] = y[j] + np.sqrt(2.220446049250313e-16 * max(1e-5, abs(y[j])))
-                        err[j] = y[j] - ysti[j]
-                    rhs(t, y, p, c, u, fj)
-                    for q in range(JAC_GROUP_START[gi], JAC_GROUP_START[gi + 1]):
-                        j = JAC_COLUMNS[q]
-                        y[j] = ysti[j]
-                        for i in range(n):
-                            jac[i, j] = (fj[i] - k1[i]) / err[j] if JAC_PATTERN[i, j] else 0.0
+                _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
                 if not AUTONOMOUS:
                     delta = np.sqrt(2.220446049250313e-16) * max(1e-5, abs(t))
                     rhs(t + delta, y, p, c, u, fj)
@@ -230,7 +279,7 @@ def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
                         if not AUTONOMOUS:
                             acc += hs * _RGAMMA[s] * fdt[i]
                         rk[s, i] = acc
-                    lu_solve(g, rk[s])
+                    lu_solve(g, rk, s)
                 for i in range(n):
                     acc = y[i]
                     for j in range(6):
@@ -299,10 +348,16 @@ def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
             n_acc += 1
             jac_fresh = False
             switched = False
+            infusion_ended = False
             if clipped and t == next_break:
                 seg += 1
+                was_on = False
+                now_on = False
                 for j in range(n_in):
+                    was_on = was_on or u[j] != 0.0
                     u[j] = bvalues[seg - 1, j]
+                    now_on = now_on or u[j] != 0.0
+                infusion_ended = was_on and not now_on
                 switched = True
             while i_out < n_t and ts[i_out] <= t:
                 for k in range(n_k):
@@ -310,6 +365,11 @@ def solve_one(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
                 i_out += 1
             if switched:
                 rhs(t, y, p, c, u, k1)
+                if method == 0 and not stiff and infusion_ended and i_out < n_t:
+                    # The end of an infusion: the infused drug is at its peak, and with it
+                    # any concentration-driven fast dynamics. Stiff from here on?
+                    _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+                    stiff = _max_diagonal(jac) * (t_end - t) > STIFF_RHO_SPAN
             elif use_rodas:
                 for i in range(n):
                     k1[i] = fnew[i]

@@ -305,6 +305,8 @@ def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_C
     screenings = screen_trial(trial, model)
     check_trial(trial, screenings, model)
     jobs = chunk_jobs(trial.size, chunk_size)
+    if progress:
+        _say_if_compiling(trial, model, chunk_size)
     if out is None:
         return _run(trial, None, None, jobs, set(), screenings, client, progress, on_chunk, [])
     folder, done, notes = _open_folder(trial, out, chunk_size, resume, jobs)
@@ -348,10 +350,7 @@ def _run(trial: Trial, out: Path | None, folder: _Folder | None, jobs: list[Chun
         table = pd.concat([in_memory[j.stem] for j in jobs], ignore_index=True)
         summary = summarise(trial, table, screenings)
         return TrialResult(trial, summary, table)
-    columns = summary_columns(trial)
-    table = pd.concat([pd.read_parquet(out / PATIENTS / f"{j.stem}.parquet", columns=columns) for j in jobs],
-                      ignore_index=True)
-    summary = summarise(trial, table, screenings)
+    summary = summarise_files(trial, [out / PATIENTS / f"{j.stem}.parquet" for j in jobs], screenings)
     with _writing(out), atomic_path(out / SUMMARY) as tmp:
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return TrialResult(trial, summary, None, tuple(notes))
@@ -418,6 +417,109 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
             "design": trial.design, "level": 0.95, "arms": arms}
 
 
+#: Bytes of per-patient values ``summarise_files`` holds at once (one pass over the chunk
+#: files per group of columns that fits; one column at a time if even one does not fit).
+SUMMARY_BUFFER_BYTES = 64 * 2**20
+#: Failed patients listed per arm in the summary.
+FAILED_LISTED = 100
+
+
+def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening],
+                    buffer_bytes: int = SUMMARY_BUFFER_BYTES) -> dict:
+    """``summarise`` of the patient files ``files`` (in patient order), streamed: the same
+    summary, bit for bit, as ``summarise(trial, <every file read into one table>, screenings)``,
+    without ever holding every patient's row.
+
+    A first pass reads each file's ``arm``, ``patient``, ``solver_status`` and ``solver_steps``
+    (counts, the first failed patients, the steps); then the endpoint and adverse-event
+    columns are read in groups that fit in ``buffer_bytes`` (8 bytes a patient per column),
+    each group's columns gathered per arm into preallocated arrays, summarised and dropped.
+    Memory: the buffer, one chunk file's columns, and 12 bytes a patient (row indices and
+    solver steps), whatever the number of columns.
+    """
+    names = [arm.name for arm in trial.arms]
+    n_arms = len(names)
+    where: list[list[np.ndarray]] = []  # per file, per arm: row indices
+    counts = [0] * n_arms
+    n_failed = [0] * n_arms
+    failed_listed: list[list[dict]] = [[] for _ in names]
+    steps: list[list[np.ndarray]] = [[] for _ in names]
+    for path in files:
+        df = pd.read_parquet(path, columns=["arm", "patient", "solver_status", "solver_steps"])
+        arm_column = df["arm"].to_numpy()
+        rows_per_arm = []
+        for k, name in enumerate(names):
+            idx = np.flatnonzero(arm_column == name).astype(np.int32)
+            rows_per_arm.append(idx)
+            counts[k] += len(idx)
+            steps[k].append(df["solver_steps"].to_numpy()[idx])
+            status = df["solver_status"].to_numpy()[idx]
+            bad = np.flatnonzero(status != Status.SUCCESS.name)
+            n_failed[k] += len(bad)
+            room = FAILED_LISTED - len(failed_listed[k])
+            if room > 0 and len(bad):
+                patient = df["patient"].to_numpy()[idx]
+                failed_listed[k] += [{"patient": int(patient[i]), "status": status[i],
+                                      "reason": Status[status[i]].remedy} for i in bad[:room]]
+        where.append(rows_per_arm)
+        del df
+
+    # Units summarised together: each endpoint's columns, each adverse event's two columns.
+    units: list[tuple[str, object, tuple[str, ...]]] = [("endpoint", e, e.columns()) for e in trial.endpoints]
+    units += [("event", ev, (f"ae_{ev.name}_probability", f"ae_{ev.name}_events")) for ev in EVENTS]
+    per_column = 8 * max(1, sum(counts))
+    groups: list[list] = []
+    used = 0
+    for unit in units:
+        size = per_column * len(unit[2])
+        if groups and used + size <= buffer_bytes:
+            groups[-1].append(unit)
+            used += size
+        else:
+            groups.append([unit])
+            used = size
+    estimates: list[dict] = [{} for _ in names]
+    events: list[dict] = [{} for _ in names]
+    for group in groups:
+        columns = list(dict.fromkeys(c for _, _, cols in group for c in cols))
+        values = {c: [np.empty(counts[k]) for k in range(n_arms)] for c in columns}
+        filled = [0] * n_arms
+        for path, rows_per_arm in zip(files, where):
+            df = pd.read_parquet(path, columns=columns)
+            for c in columns:
+                column = df[c].to_numpy(dtype=float)
+                for k, idx in enumerate(rows_per_arm):
+                    values[c][k][filled[k]:filled[k] + len(idx)] = column[idx]
+            for k, idx in enumerate(rows_per_arm):
+                filled[k] += len(idx)
+            del df
+        for kind, what, cols in group:
+            for k in range(n_arms):
+                arrays = {c: values[c][k] for c in cols}
+                if kind == "endpoint":
+                    estimates[k][what.name] = {"description": what.describe(), "estimates": {
+                        k2: v.as_dict() for k2, v in what.summarise(arrays).items()}}
+                else:
+                    events[k] |= summarise_safety(arrays, events=(what,))
+        del values
+
+    arms = []
+    for k, arm in enumerate(trial.arms):
+        arm_steps = pd.Series(np.concatenate(steps[k]) if steps[k] else np.zeros(0, dtype=np.int64))
+        arms.append({
+            "arm": arm.name,
+            "patients": int(counts[k]),
+            "failed": int(n_failed[k]),
+            "failed_patients": failed_listed[k],
+            "mean_solver_steps": float(arm_steps.mean()) if counts[k] else math.nan,
+            "screening": screenings[k].describe(),
+            "endpoints": {e.name: estimates[k][e.name] for e in trial.endpoints},
+            "adverse_events": {ev.name: events[k][ev.name] for ev in EVENTS},
+        })
+    return {"trial": trial.name, "disease": trial.disease, "seed": trial.seed, "size_per_arm": trial.size,
+            "design": trial.design, "level": 0.95, "arms": arms}
+
+
 def format_summary(summary: dict) -> str:
     """One table per arm: estimate and 95 % interval per endpoint."""
     def num(v):
@@ -442,6 +544,22 @@ def format_summary(summary: dict) -> str:
         for f in arm["failed_patients"][:5]:
             lines.append(f"  failed: patient {f['patient']} ({f['status']}: {f['reason']})")
     return "\n".join(lines)
+
+
+def _say_if_compiling(trial: Trial, model: CompiledModel, chunk_size: int) -> None:
+    """On a terminal, one line on stderr when the compiled solver is not yet on this machine
+    (its first use compiles it, about a minute, once), so the first trial does not look stuck."""
+    from ivigsim.engine.compiled import PARALLEL_FROM, _Compiled
+
+    if not isinstance(trial.solver, _Compiled) or not sys.stderr.isatty():
+        return
+    from ivigsim.engine.codegen import kernel_is_compiled
+
+    parallel = min(chunk_size, trial.size) >= PARALLEL_FROM and trial.solver.threads != 1
+    if not kernel_is_compiled(model, parallel):
+        model_name = "core" if trial.disease in (None, "none") else trial.disease
+        print(f"ivigsim: compiling the solver for the {model_name} model on this machine (once, up to a "
+              "minute; later runs start at once) ...", file=sys.stderr, flush=True)
 
 
 def _progress(enabled: bool, total: int, initial: int):
