@@ -51,7 +51,10 @@ def readout(output: str, day: float | None = None, summary: str = "value") -> Re
         times = ds["time"].values
         if not times[0] <= day <= times[-1]:
             raise InputError("--day", f"a day within the simulated 0-{times[-1]:g}", day)
-        at = series.interp(time=day).values
+        # Linear in time, as xarray's interp would be, without importing scipy.interpolate
+        # (0.13 s of a one-patient run's start-up).
+        values = series.values
+        at = np.array([np.interp(day, times, row) for row in values])
         return at - series.isel(time=0).values if summary == "change" else at
 
     return read
