@@ -131,6 +131,9 @@ BASE = ITP.read_text()
     (BASE.replace("  weight_kg: 70", "  weight_kg: \"__import__('os')\""),
      "error: patient.weight_kg: expected a number in kg or a quantity such as '154 lb'"),
     (BASE.replace("  days: 56 ", "  days: 0.2 "), "error: simulation.days: expected a span that reaches the first infusion"),
+    # an infusion rate beside a shipped regimen was read and silently ignored
+    (BASE.replace("  start_hour: 9 ", "  infusion: {rate_mg_per_kg_min: 50}\n  start_hour: 9 "),
+     "error: regimen.infusion: expected no 'infusion' with a 'standard' regimen"),
 ])
 def test_bad_scenarios_are_one_line_naming_the_right_field(tmp_path, text, message):
     result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])

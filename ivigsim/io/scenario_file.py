@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ivigsim.dosing import (
     INDICATIONS,
@@ -208,6 +208,16 @@ class RegimenFile(_Strict):
     scig: list[ScigFile] | ScigFile | None = Field(None, description="subcutaneous IgG (scenario files only)")
     fcrn_inhibitor: list[FcRnInhibitorFile] | FcRnInhibitorFile | None = Field(
         None, description="an FcRn inhibitor, efgartigimod (scenario files only)")
+
+    @field_validator("infusion")
+    @classmethod
+    def _not_with_standard(cls, infusion, info: ValidationInfo):
+        # A shipped regimen's infusions run at its label titration; an 'infusion' section
+        # beside it used to be read and then ignored, so a rate the user wrote did nothing.
+        if infusion is not None and info.data.get("standard") is not None:
+            raise ValueError("no 'infusion' with a 'standard' regimen (its infusions follow the label's "
+                             "titration); to set the rate, write the course or doses out with their own 'infusion'")
+        return infusion
 
     @model_validator(mode="after")
     def _one_kind(self, info: ValidationInfo) -> RegimenFile:
