@@ -240,3 +240,19 @@ def test_a_trial_tolerance_error_names_the_field_as_written(tmp_path):
     path.write_text(trial)
     _one_line_refusal(CliRunner().invoke(app, ["trial", str(path), "-o", str(tmp_path / "out")]),
                       "error: simulation.rtol: expected a relative tolerance")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_honour_the_umask(tmp_path, umask):
+    # Results were created 0600 by the atomic-write helper whatever the user's umask.
+    import os
+
+    from ivigsim.io.results import atomic_path
+
+    previous = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "out.csv") as tmp:
+            tmp.write_text("a\n")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -27,10 +27,28 @@ def atomic_path(path: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp creates the file readable by its owner only; the result is an ordinary
+        # file, so it gets the mode any new file gets here (0666 less the user's umask).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it: os.umask can only be read by setting
+    it, which would race with other threads creating files (the web server's)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # where /proc is absent (macOS): read by setting, then restore at once
+    os.umask(mask)
+    return mask
 
 
 def to_table(ds: xr.Dataset):
