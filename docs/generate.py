@@ -14,7 +14,7 @@ DOCS = Path(__file__).parent
 
 
 def blocks() -> dict[str, str]:
-    from ivigsim.model.library import DISEASES, build_model, core_model
+    from ivigsim.model.library import core_model
     from ivigsim.model.tables import output_markdown, parameter_markdown
     from ivigsim.validation.fcrn_effect import DAYS, fcrn_lowering_table
     from ivigsim.validation.runner import run_targets, verdict_markdown
@@ -30,18 +30,33 @@ def blocks() -> dict[str, str]:
     return {
         "parameters": parameter_markdown(model),
         "outputs": output_markdown(model),
-        "disease-outputs": "\n".join(
-            f"### {d.title} (`disease: {d.name}`)\n\n" + output_markdown(build_model(d.name), {d.module.name})
-            for d in DISEASES.values() if d.name != "none"),
+        **disease_blocks(),
         "validation": verdict_markdown(run_targets()),
         "fcrn-lowering": "\n".join(fcrn) + "\n",
         "mechanism-parameters": parameter_markdown(model, mechanism_modules),
-        "disease-parameters": "\n".join(
-            f"### {d.title}\n\n" + parameter_markdown(build_model(d.name), {d.module.name})
-            for d in DISEASES.values() if d.name != "none"),
         "attribution-diseases": disease_attribution_markdown(),
         "attribution-itp": attribution_markdown(),
         **comparator_blocks(),
+    }
+
+
+def disease_blocks() -> dict[str, str]:
+    """Every registered disease (``ivigsim.model.library.DISEASES``): its readouts, outputs and parameters."""
+    from ivigsim.model.library import DISEASES, build_model
+    from ivigsim.model.tables import output_markdown, parameter_markdown
+
+    real = [d for d in DISEASES.values() if d.name != "none"]
+    readouts = ["| disease | readout | label | scale | better | thresholds |", "|---|---|---|---|---|---|"]
+    readouts += [f"| {d.title} (`{d.name}`) | `{r.name}` | {r.label} | {r.scale[0]:g}-{r.scale[1]:g} | {r.better} | "
+                 + ("; ".join(f"{t.value:g}: {t.meaning}" for t in r.thresholds) or "-") + " |"
+                 for d in real for r in d.readouts]
+    return {
+        "disease-readouts": "\n".join(readouts) + "\n",
+        "disease-outputs": "\n".join(
+            f"### {d.title} (`disease: {d.name}`)\n\n" + output_markdown(build_model(d), {d.module.name})
+            for d in real),
+        "disease-parameters": "\n".join(
+            f"### {d.title}\n\n" + parameter_markdown(build_model(d), {d.module.name}) for d in real),
     }
 
 
@@ -74,7 +89,7 @@ def comparator_checks_markdown() -> str:
     def at(t, c, day):
         return float(c[abs(t - day).argmin()] / c[0])
 
-    rows = ["| treatment (70-kg man unless stated) | quantity | model | published (calibration-targets) |",
+    rows = ["| treatment (70-kg man unless stated) | quantity | model | published |",
             "|---|---|---|---|"]
     for pv in (1.0, 1.5):
         t, c = run({"plasma_exchange": {"days": [0], "plasma_volumes": pv, "duration_h": 2}}, 7.0, 1 / 48)
@@ -96,7 +111,7 @@ def comparator_checks_markdown() -> str:
         rows.append(f"| efgartigimod 10 mg/kg IV, {label} | deepest IgG lowering (day); IgG 8 weeks after the last "
                     f"dose | {100 * (1 - c[i] / c[0]):.0f} % (day {t[i]:.0f}); {100 * at(t, c, last + 56):.0f} % of "
                     "baseline | up to 50 % after one dose, about 75 % with repeated doses, back to baseline about 8 "
-                    "weeks after the last (Ulrichts 2018, s.11); -55.9 % mean in ADAPT/ADAPT+ gMG (s.12.6) |")
+                    "weeks after the last (Ulrichts 2018, J Clin Invest 128(10):4372); -55.9 % mean in ADAPT/ADAPT+ gMG |")
     pid = {"patient": {"weight_kg": 62, "sex": "female"}, "indication": "pid",
            "parameters": {"baseline_igg_g_per_L": 3.0}}
     ivig = {"maintenance": {"g_per_kg": 0.4, "every_days": 28, "start_day": 0, "count": 13,
@@ -113,7 +128,7 @@ def comparator_checks_markdown() -> str:
                 f"{100 * (iv_mean - 3.0) / 4:.0f} mg/dL, {iv_min:.2f}, {iv_max:.2f} g/L; SCIG "
                 f"{100 * (sc_mean - 3.0) / 4:.0f} mg/dL, {sc_min:.2f}, {sc_max:.2f} g/L "
                 f"(ratio {(sc_mean - 3.0) / (iv_mean - 3.0):.2f}) | 121 vs 84 mg/dL per 100 mg/kg/month, ratio 0.694 "
-                "(Berger 2013, s.12.6); SCIG: lower peaks, higher troughs (s.12.7) |")
+                "(Berger 2013, J Clin Immunol 33(5):984); SCIG: lower peaks, higher troughs |")
     return "\n".join(rows) + "\n"
 
 
@@ -124,14 +139,14 @@ def disease_attribution_markdown() -> str:
     from ivigsim.model.library import DISEASES
     from ivigsim.scenario import Scenario
 
-    days = {"itp": 7.0, "mg": 14.0, "gbs": 28.0, "cidp": 42.0, "kawasaki": 2.0}
     lines = ["| disease | readout, day | no mechanism | all | FcRn | anti-idiotype | FcgR blockade | B cells | Tregs "
              "| cytokines | complement |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for d in DISEASES.values():
         if d.name == "none":
             continue
-        name, day = d.readouts[0], days[d.name]
-        a = attribute(Scenario(disease=d.name, regimen=get_regimen(d.indication), days=day,
+        # The main readout on the day the disease's trials read it (its declaration says which).
+        name, day = d.readouts[0].name, d.readouts[0].endpoint_day
+        a = attribute(Scenario(disease=d, regimen=get_regimen(d.indication), days=day,
                                output_every_days=day), readout(name, day))
         shares = " | ".join(f"{100 * a.share(m):.0f} %" for m in a.mechanisms)
         lines.append(f"| {d.name} | `{name}`, day {day:g} | {a.none_on:.3g} | {a.all_on:.3g} | {shares} |")

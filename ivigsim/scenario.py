@@ -15,7 +15,8 @@ from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
 
-if TYPE_CHECKING:  # a type only: the safety package imports this module
+if TYPE_CHECKING:  # types only: the safety package imports this module
+    from ivigsim.model.diseases import Disease
     from ivigsim.safety.factors import RiskFactors
 
 #: Longest span a scenario may simulate (20 years), to catch unit mistakes early.
@@ -26,7 +27,9 @@ MAX_DAYS = 7300.0
 class Scenario:
     patient: Patient = field(default_factory=Patient)
     regimen: Regimen | None = None
-    disease: str | None = None
+    #: The disease (its model, readouts and typical values); a name (``"itp"``, as files write
+    #: it) is looked up in the registry. None: no disease.
+    disease: Disease | str | None = None
     indication: str | None = None
     days: float = 60.0
     output_every_days: float = 1.0
@@ -41,7 +44,8 @@ class Scenario:
         if self.disease is not None:
             from ivigsim.model.library import get_disease
 
-            disease = get_disease(self.disease)  # refuses unknown names
+            disease = get_disease(self.disease)  # refuses unknown names; a Disease value is kept
+            object.__setattr__(self, "disease", disease)
             if self.indication is None:
                 object.__setattr__(self, "indication", disease.indication)
         if not 0 < self.days <= MAX_DAYS:
@@ -53,3 +57,8 @@ class Scenario:
             )
         if self.days / self.output_every_days > 1_000_000:
             raise InputError("simulation.output_every_days", "at most 1,000,000 output times", self.output_every_days)
+
+    @property
+    def disease_name(self) -> str:
+        """The disease's name as files write it (``none`` without a disease)."""
+        return self.disease.name if self.disease is not None else "none"

@@ -193,7 +193,7 @@ def parameter_ranges(
         if spread_number > 0.0:
             half = omegas * float(omega(p.variability_scale, spread_number))
             what = "CV" if p.variability_scale == "log" else "omega"
-            basis = f"{scenario.disease or 'none'} variability ({what} {spread_number:g}), +/-{omegas:g} omega"
+            basis = f"{scenario.disease_name} variability ({what} {spread_number:g}), +/-{omegas:g} omega"
         elif p.variability_scale == "logit":
             half, basis = logit_spread, f"assumed, +/-{logit_spread:g} on the logit scale"
         else:
@@ -518,7 +518,7 @@ def sensitivity(
         f"+/-{omegas:g} omega where the disease declares between-subject variability, else a factor of "
         f"{spread:g} either way (log) or +/-{logit_spread:g} (logit); clipped to declared bounds.")
     return SensitivityResult(
-        scenario=scenario.name, disease=scenario.disease or "none", output=output, unit=unit, summary=summary,
+        scenario=scenario.name, disease=scenario.disease_name, output=output, unit=unit, summary=summary,
         day=float(end), method=method, n=n, seed=int(seed),
         ranges=ranges, held=held,
         indices=MappingProxyType({k: tuple(float(x) for x in v) for k, v in result.columns.items()}),

@@ -71,7 +71,8 @@ EXPECTED_INFUSED_G = {
     "fcrn-saturation-off": 2.0 * 80,  # standard gbs, 80 kg
     "pid-replacement": 6 * 0.4 * 62,  # days 0, 28, ..., 140
     "safety-cidp-at-risk": (2.0 + 8 * 1.0) * 75,  # the CIDP example with risk factors
-    "gbs-plasma-exchange": 2.0 * 80,  # 0.4 g/kg x 5 days from day 10, 80 kg; the exchanges before remove no IVIG
+    "gbs-plasma-exchange": 2.0 * 80,
+    "itp-childhood-acute": 0.8 * 20,  # a single 0.8 g/kg (TIKI), 20 kg  # 0.4 g/kg x 5 days from day 10, 80 kg; the exchanges before remove no IVIG
 }
 
 

@@ -1,6 +1,7 @@
 """The assembled models ivigsim ships.
 
-A new mechanism or disease is a new module file plus one line here.
+A new mechanism is a new module file plus one line here; a new disease is a new module file
+in ``ivigsim/model/diseases/`` and nothing else (``DISEASES`` is found there).
 
 Every disease model comes in two variants: the IVIG model (``build_model(disease)``), and the
 same model with the comparators (plasma exchange, subcutaneous IgG, an FcRn inhibitor:
@@ -18,13 +19,8 @@ from ivigsim.model.comparators import COMPARATORS, NO_FCRN_INHIBITOR
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.model.declaration import Module
-from ivigsim.model.diseases import Disease
-from ivigsim.model.diseases.cidp import CIDP
-from ivigsim.model.diseases.gbs import GBS
-from ivigsim.model.diseases.itp import ITP
-from ivigsim.model.diseases.kawasaki import KAWASAKI
-from ivigsim.model.diseases.mg import MG
-from ivigsim.model.diseases.none import NO_DISEASE, NONE
+from ivigsim.model.diseases import Disease, registry
+from ivigsim.model.diseases.none import NO_DISEASE
 from ivigsim.model.fcrn import FCRN
 from ivigsim.model.igg import DISEASE_CATABOLISM, IGG_DISTRIBUTION, NO_DISEASE_IGG_CATABOLISM
 from ivigsim.model.immune import IMMUNE_STATE
@@ -50,15 +46,19 @@ MECHANISMS = (
 SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
 CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM, NO_FCRN_INHIBITOR)
 
-#: Diseases by name; ``none`` is the healthy/PK-only model.
-DISEASES: dict[str, Disease] = {d.name: d for d in (NONE, ITP, MG, GBS, CIDP, KAWASAKI)}
+#: Diseases by name, every ``Disease`` declared in a module of ``ivigsim/model/diseases/``
+#: (``none``, the healthy/PK-only model, first; then by name).
+DISEASES: dict[str, Disease] = registry()
 
 
-def get_disease(name: str | None) -> Disease:
+def get_disease(disease: str | Disease | None) -> Disease:
+    """The disease named (None: ``none``); a ``Disease`` value is returned as it is."""
+    if isinstance(disease, Disease):
+        return disease
     try:
-        return DISEASES[name or "none"]
-    except KeyError:
-        raise InputError("disease", f"one of {', '.join(DISEASES)}", name) from None
+        return DISEASES[disease or "none"]
+    except (KeyError, TypeError):
+        raise InputError("disease", f"one of {', '.join(DISEASES)}", disease) from None
 
 
 def compose(disease_module: Module, comparators: bool = False) -> Model:
@@ -76,16 +76,25 @@ def compose(disease_module: Module, comparators: bool = False) -> Model:
     return model
 
 
+def build_model(disease: str | Disease | None = None, comparators: bool = False) -> Model:
+    """IgG pharmacokinetics, the immune state, every mechanism, and one disease (by name or
+    value); with the comparators (plasma exchange, SCIG, an FcRn inhibitor) if ``comparators``."""
+    return _build_model(get_disease(disease), bool(comparators))
+
+
+def compiled_model(disease: str | Disease | None = None, comparators: bool = False) -> CompiledModel:
+    return _compiled_model(get_disease(disease), bool(comparators))
+
+
+# Cached on the Disease value (hashed by identity), so a name and its value share one model.
 @lru_cache(maxsize=None)
-def build_model(disease: str | None = None, comparators: bool = False) -> Model:
-    """IgG pharmacokinetics, the immune state, every mechanism, and one disease; with the
-    comparators (plasma exchange, SCIG, an FcRn inhibitor) if ``comparators``."""
-    return compose(get_disease(disease).module, bool(comparators))
+def _build_model(disease: Disease, comparators: bool) -> Model:
+    return compose(disease.module, comparators)
 
 
 @lru_cache(maxsize=None)
-def compiled_model(disease: str | None = None, comparators: bool = False) -> CompiledModel:
-    return build_model(disease, bool(comparators)).compile()
+def _compiled_model(disease: Disease, comparators: bool) -> CompiledModel:
+    return _build_model(disease, comparators).compile()
 
 
 def core_model() -> Model:

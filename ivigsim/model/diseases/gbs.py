@@ -36,7 +36,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
-from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases import Disease, Readout, Threshold
 
 GBS_MODULE = Module(
     name="gbs",
@@ -125,7 +125,9 @@ GBS = Disease(
     title="Guillain-Barre syndrome",
     module=GBS_MODULE,
     indication="gbs",
-    readouts=("gbs_disability_score",),
+    readouts=(Readout("gbs_disability_score", "GBS disability score", (0.0, 5.0), endpoint_day=28.0, thresholds=(
+        Threshold(3.0, "cannot walk unaided at >= 3 (van Doorn 2010: at 6 months)"),
+        Threshold(4.5, "ventilated (grade 5) at >= 4.5"))),),
     variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.2,
                                   "gbs_response_resolution_per_day": 0.5,
                                   "gbs_injury_balance": 0.5, "baseline_igg_g_per_L": 0.219}),

@@ -35,7 +35,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
-from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases import Disease, Readout, Threshold
 
 _TEXTBOOK = "assumption: textbook physiology (normal count about 250 x 10^9/L, lifespan 8-10 days)"
 
@@ -110,13 +110,18 @@ ITP_MODULE = Module(
     ),
 )
 
+#: The platelet count, with the response thresholds of the adult trials (calibration-targets s.4).
+PLATELETS = Readout("platelets_1e9_per_L", "platelet count", (0.0, 1000.0), higher_is_better=True, endpoint_day=7.0,
+                    thresholds=(
+    Threshold(50.0, "response: >= 50 x 10^9/L (Robak 2009, by day 7)"),
+    Threshold(80.0, "response: > 80 x 10^9/L and >= 2x baseline (Godeau 1999, day 4)")))
+
 ITP = Disease(
     name="itp",
     title="Immune thrombocytopenia",
     module=ITP_MODULE,
     indication="itp",
-    readouts=("platelets_1e9_per_L",),
-    higher_is_better=frozenset({"platelets_1e9_per_L"}),
+    readouts=(PLATELETS,),
     variability=MappingProxyType({
         "platelet_production_fraction": 0.5,
         "fcgr_kd_g_per_L": 1.0,

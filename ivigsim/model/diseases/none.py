@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivigsim.model.declaration import Assignment, Module
-from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases import Disease, Readout
 from ivigsim.model.sources import VALENZUELA_2025
 
 NO_DISEASE = Module(
@@ -28,7 +28,7 @@ NONE = Disease(
     title="No disease (healthy or pharmacokinetics only)",
     module=NO_DISEASE,
     indication=None,
-    readouts=("igg_total_g_per_L",),
+    readouts=(Readout("igg_total_g_per_L", "total serum IgG", (0.0, 80.0), higher_is_better=None),),
     variability=MappingProxyType({"baseline_igg_g_per_L": 0.219, "fcrn_igk": 0.263}),
     variability_sources=MappingProxyType({
         "baseline_igg_g_per_L": f"{VALENZUELA_2025}: between-subject CV 21.9 %",
