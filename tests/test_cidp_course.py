@@ -12,7 +12,9 @@ from ivigsim.simulation import simulate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cidp-maintenance.yaml"
 LAST_DOSE = 168  # days 21, 42, ..., 168
-RESPONDER = {"cidp_ivig_insensitive_share": 0.3}
+# A responder: little IVIG-insensitive attack, and a nerve threshold above what IVIG holds the
+# antibody-effector load to (the typical threshold, 0.34, sits near it: an IVIG-dependent patient).
+RESPONDER = {"cidp_ivig_insensitive_share": 0.3, "cidp_effector_threshold": 0.5}
 
 
 def _course(**parameters):

@@ -104,7 +104,14 @@ class FitParameter:
 
     def from_x(self, x: float) -> float:
         """Back to the natural scale, within the declared bounds (exp(log(10)) may exceed 10)."""
-        value = math.exp(x) if self.scale == "log" else 1.0 / (1.0 + math.exp(-x))
+        # Interval ends of a flat direction can lie hundreds of units out on the fitting scale:
+        # exponentiate only what cannot overflow (a logistic of either sign, a log capped at the
+        # largest float's logarithm, where the bounds clamp it anyway).
+        if self.scale == "log":
+            value = math.exp(min(x, 709.0))
+        else:
+            e = math.exp(-abs(x))
+            value = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
         return min(max(value, self.bounds[0]), self.bounds[1])
 
     def declared_x(self) -> tuple[float, float]:

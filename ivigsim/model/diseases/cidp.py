@@ -7,12 +7,20 @@ is conduction block, functional and reversible within days as the attack on the 
 eases; the rest is demyelination ``D``, balanced by remyelination over weeks to months:
 
     drive = 1 - remission x (1 - exp(-t / remission_time))
-    attack = drive x [s + (1 - s) A x (complement + Fc-receptor activation + cytokine) / 3]
+    L = A x (complement + Fc-receptor activation + cytokine) / 3
+    attack = s x drive + (1 - s) x L^h (1 + m^h) / (L^h + m^h)
     dB/dt = k_block (b x deficit_before x attack - B)
     dD/dt = k_injury x attack x (1 - D) - k_repair x D
 
 ``A`` is the free autoantibody; the three effector arms (complement, macrophage Fc
-receptors, inflammatory cytokines) are weighted equally (an assumption). A share ``s``
+receptors, inflammatory cytokines) are weighted equally (an assumption) into the
+antibody-effector load ``L`` (1 before treatment). The nerve takes that load with a
+threshold: below a patient's own level ``m`` the node and Schwann cell absorb it (local
+complement regulators, the conduction safety factor), above it the attack rises steeply
+(Hill ``h``), so a patient whose IVIG holds ``L`` near ``m`` is IVIG-dependent: a smaller dose,
+or the IgG decaying after the last one, tips the attack back. ``m`` varies between
+patients, so the share held in remission rises with the dose and relapses after stopping
+come at different times. A share ``s``
 of the attack goes through routes IVIG does not reach (cytotoxic T cells; IgG4 antibodies
 to nodal proteins, which neither fix complement nor engage Fc receptors well); it differs
 widely between patients and is what makes some patients IVIG non-responders. ``k_injury``
@@ -20,7 +28,8 @@ holds the pretreatment state. Adjusted INCAT (0-10) is 10 x (B + D). IVIG lowers
 attack while the infused IgG lasts, so conduction block eases within days of a dose and
 returns as the IgG falls: INCAT improves after loading and drifts back in the days before
 each maintenance dose (wear-off), while demyelination repairs slowly underneath; a
-patient relapses when treatment stops unless the drive has faded.
+patient relapses when treatment stops unless the drive has faded enough to keep ``L``
+below the threshold, weeks to months after the last dose as the IVIG-derived IgG decays.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
-from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases import Disease, Readout
 
 CIDP_MODULE = Module(
     name="cidp",
@@ -42,8 +51,9 @@ CIDP_MODULE = Module(
                   "assumption: by default the drive does not fade; virtual populations draw it (see the "
                   "placebo arm of ICE, docs/diseases.md)", (0.0, 1.0),
                   "share of the chronic drive that fades spontaneously", variability_scale="logit"),
-        Parameter("cidp_ivig_insensitive_share", 0.7, "dimensionless", "calibrated",
-                  "calibrated to Hughes 2008 (ICE): 54 % responders on IVIG (docs/diseases.md), with "
+        Parameter("cidp_ivig_insensitive_share", 0.68, "dimensionless", "calibrated",
+                  "calibrated to Hughes 2008 (ICE): 54 % responders on IVIG, with the effector threshold and the "
+                  "typical remission (also ICE's placebo arm and IMC's relapse after stopping; docs/diseases.md), with "
                   "logit-normal between-subject variability (omega 1.3) that makes some patients non-responders",
                   (0.0, 1.0), "share of the attack by routes IVIG does not reach", variability_scale="logit"),
         Parameter("cidp_remission_days", 15.0, "day", "assumption",
@@ -60,6 +70,16 @@ CIDP_MODULE = Module(
         Parameter("remyelination_per_day", 0.025, "1/day", "calibrated",
                   "calibrated with the IVIG-insensitive share to Hughes 2008 (ICE): 54 % responders on IVIG "
                   "and 21 % on placebo (examples/trials/cidp-ice-2008.yaml; docs/diseases.md)", (0.001, 1.0), "repair rate of demyelinated nerve"),
+        Parameter("cidp_effector_threshold", 0.34, "dimensionless", "calibrated",
+                  "calibrated on a grid with cidp_ivig_insensitive_share and the typical remission to ICE (54 % and "
+                  "21 % responders) and to the IMC trial's relapse after stopping a 6-month course (38.1 %, "
+                  "calibration-targets s.12.2; examples/trials/cidp-imc-relapse-after-stopping.yaml; docs/diseases.md)",
+                  (0.01, 1.0), "antibody-effector load (1 = before treatment) at which the IVIG-reachable attack is "
+                  "at its threshold"),
+        Parameter("cidp_effector_threshold_hill", 3.0, "dimensionless", "assumption",
+                  "assumption: the attack rises steeply once the load passes the threshold (Hill 3: from half to "
+                  "1.5 times the threshold, the reachable attack goes from 11 % to 77 % of its saturating level, "
+                  "50 % at the threshold)", (0.5, 8.0), "steepness of the nerve's threshold"),
     ),
     states=(State("demyelination", "dimensionless", "(1 - cidp_conduction_block_share) * incat_baseline / 10",
                   "share of nerve function lost to demyelination"),
@@ -75,10 +95,16 @@ CIDP_MODULE = Module(
                    "remyelination_per_day * (1 - cidp_conduction_block_share) * incat_baseline"
                    " / (10 - (1 - cidp_conduction_block_share) * incat_baseline)", "1/day",
                    "injury rate that holds the pretreatment state"),
+        Assignment("effector_load",
+                   "max(0, autoantibody_fraction_of_baseline * (complement_activity_fraction_of_baseline"
+                   " + fcgr_activation_fraction + cytokine_fraction_of_baseline) / 3)", "dimensionless",
+                   "antibody-effector load on the nerves relative to before treatment", output=True),
         Assignment("demyelination_attack_fraction_of_baseline",
                    "cidp_ivig_insensitive_share * autoimmune_drive + (1 - cidp_ivig_insensitive_share)"
-                   " * autoantibody_fraction_of_baseline * (complement_activity_fraction_of_baseline"
-                   " + fcgr_activation_fraction + cytokine_fraction_of_baseline) / 3",
+                   " * effector_load ** cidp_effector_threshold_hill"
+                   " * (1 + cidp_effector_threshold ** cidp_effector_threshold_hill)"
+                   " / (effector_load ** cidp_effector_threshold_hill"
+                   " + cidp_effector_threshold ** cidp_effector_threshold_hill)",
                    "dimensionless", "immune attack on myelin relative to before treatment", output=True),
         Assignment("incat_score", "10 * min(1, demyelination + conduction_block)", "dimensionless",
                    "adjusted INCAT disability score (0-10)", output=True),
@@ -102,14 +128,18 @@ CIDP = Disease(
     title="Chronic inflammatory demyelinating polyneuropathy",
     module=CIDP_MODULE,
     indication="cidp",
-    readouts=("incat_score",),
+    readouts=(Readout("incat_score", "adjusted INCAT score", (0.0, 10.0), endpoint_day=42.0, clipped=MappingProxyType({
+        "demyelination": (0.0, 1.0), "conduction_block": (0.0, 1.0)})),),
     variability=MappingProxyType({"remyelination_per_day": 0.6, "cidp_ivig_insensitive_share": 1.3,
-                                  "baseline_igg_g_per_L": 0.219}),
+                                  "cidp_effector_threshold": 0.5, "baseline_igg_g_per_L": 0.219}),
     variability_sources=MappingProxyType({
         "remyelination_per_day": "assumption: repair varies widely between patients (CV 60 %)",
         "cidp_ivig_insensitive_share": "assumption: omega 1.3 on the logit scale (responders and non-responders; "
         "10th-90th centiles 0.30-0.92 around 0.7): the logit-normal closest, by quantiles, to the patients the "
         "earlier log-normal CV of 100 % kept in bounds, without excluding the third of candidates it put above 1",
+        "cidp_effector_threshold": "assumption: CV 50 % (log-normal): IVIG-dependent patients are held stable on "
+        "individual regimens that differ several-fold (20-80 g every 14-35 days; Kuitwaard 2021, calibration-targets "
+        "s.12.2)",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
 )

@@ -18,12 +18,34 @@ in autoantibody therefore takes receptors back less than in proportion. Function
 equally (in log terms) between the two (an assumption), and ``k_mod``, ``k_lyse`` hold
 the patient at the pretreatment content that their QMG score implies.
 
-Weakness appears when functional receptors fall below the neuromuscular safety margin;
-QMG (0-39) is taken proportional to the deficit beyond that margin,
+Weakness appears where functional receptors ``F = R S`` fall below a muscle's safety
+margin. The QMG items test different muscles (ocular, bulbar, limb, respiratory), whose
+margins differ; taken log-logistic across muscles, the share of the 39 points lost is
 
-    QMG = 39 x clip((margin - R S) / margin, 0, 1)
+    QMG = 39 / (1 + (F / F50) ** h)
 
-and MG-ADL (0-24) as 0.6 x QMG (an assumption: a typical ratio of the two scales).
+with ``F50`` the content at which half the score is lost and ``h`` set so that the most
+sensitive muscles begin to fail (QMG 1 point) at the safety margin. A patient's score is
+therefore steepest in ``log F`` near mid-scale: a given fractional recovery of receptors buys
+more points in a moderately or severely affected patient than in a mild one (the IVIG effect
+grows with baseline severity, Zinman 2007; Katzberg 2012). MG-ADL (0-24) is 0.6 x QMG (an
+assumption: a typical ratio of the two scales).
+
+**Natural course.** Trial patients are enrolled during a worsening (or at their worst on
+standard care), and part of what brought them in subsides: an exacerbation calms and
+continued immunosuppression acts. This is modelled as a share ``e`` of the autoimmune drive at enrolment that fades with rate ``r``,
+
+    autoimmune drive = 1 - e (1 - exp(-r t)),
+
+so autoreactive B cells, then the autoantibody (weeks: IgG's half-life), then receptors and
+endplate follow it down without IVIG: placebo arms improve over weeks to months. ``e`` = 0 is a
+stable patient. That route cannot be fast (the autoantibody falls no faster than IgG is
+catabolised), yet placebo arms also improve within days to weeks: the score at enrolment also
+carries a reversible loss of transmission (an intercurrent trigger such as infection or heat,
+fatigue, symptomatic treatment being adjusted, a score recorded at a peak of a fluctuating
+disease: regression to the mean), a share ``f`` of transmission recovered with rate ``r_f``:
+
+    transmission = F (1 - f exp(-r_f t)),     QMG read from transmission instead of F.
 """
 
 from __future__ import annotations
@@ -31,7 +53,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ivigsim.model.declaration import Assignment, Flux, Module, Parameter, State
-from ivigsim.model.diseases import Disease
+from ivigsim.model.diseases import Disease, Readout
 
 MG_MODULE = Module(
     name="mg",
@@ -43,10 +65,33 @@ MG_MODULE = Module(
                   "Zinman 2007)", (0.5, 38.0), "QMG score before treatment (0-39)"),
         Parameter("achr_safety_margin", 0.7, "dimensionless", "assumption",
                   "assumption: transmission fails when functional AChR falls below about 70 % of normal "
-                  "(the neuromuscular safety factor)", (0.2, 0.95), "receptor content at which weakness begins"),
-        Parameter("achr_antibody_k", 0.2, "dimensionless", "calibrated",
-                  "calibrated to Zinman 2007: QMG change vs placebo at day 14 of -1.60 after 2 g/kg "
-                  "(docs/diseases.md)", (0.001, 100.0),
+                  "(the neuromuscular safety factor): there the most sensitive muscles fail, QMG 1 point",
+                  (0.2, 0.95), "receptor content at which weakness begins (QMG 1 of 39)"),
+        Parameter("achr_half_score_fraction", 0.3, "dimensionless", "assumption",
+                  "assumption: half the QMG score is lost when functional AChR is about 30 % of normal (receptor "
+                  "content at myasthenic endplates is commonly a third of normal or less in generalised disease)",
+                  (0.05, 0.6), "functional receptor content at which half the QMG score (19.5) is lost"),
+        Parameter("mg_exacerbation_share", 0.6, "dimensionless", "calibrated",
+                  "calibrated to Bril 2025 (calibration-targets s.12.1): QMG change at week 24 of -3.1 on placebo "
+                  "plus standard care (examples/trials/mg-bril-2025.yaml; docs/diseases.md)", (0.0, 1.0),
+                  "share of the autoimmune drive at enrolment that subsides without IVIG (0: a stable patient)",
+                  variability_scale="logit"),
+        Parameter("mg_fluctuation_share", 0.05, "dimensionless", "assumption",
+                  "assumption: a twentieth of neuromuscular transmission is lost at enrolment to reversible "
+                  "factors (about 2 QMG points at a QMG of 12-15, of the order of the score's test-retest variation)",
+                  (0.0, 1.0), "share of transmission lost at enrolment to reversible, non-immune factors",
+                  variability_scale="logit"),
+        Parameter("mg_fluctuation_recovery_per_day", 0.25, "1/day", "assumption",
+                  "assumption: a trigger passes and symptomatic treatment is adjusted within days (time constant "
+                  "4 days)", (0.01, 5.0), "rate at which the reversible loss of transmission recovers"),
+        Parameter("mg_exacerbation_resolution_per_day", 0.05, "1/day", "assumption",
+                  "assumption: a worsening subsides over weeks on standard care (half-life about two weeks); "
+                  "checked, not fitted, against the ADAPT placebo responders (calibration-targets s.12.1)",
+                  (0.001, 1.0), "rate at which the excess drive of enrolment fades"),
+        Parameter("achr_antibody_k", 0.02, "dimensionless", "calibrated",
+                  "calibrated to Zinman 2007: QMG change vs placebo at day 14 of -1.60 after 2 g/kg (weakly: "
+                  "0.001-0.02 all give -1.58 to -1.72), jointly with mg_exacerbation_share, which needs an "
+                  "unsaturated share of receptors to act through (docs/diseases.md)", (0.001, 100.0),
                   "autoantibody (relative to pretreatment) occupying half the receptors"),
         Parameter("achr_turnover_per_day", 0.1, "1/day", "assumption",
                   "assumption: junctional AChR replaced with a half-life of about a week", (0.01, 2.0),
@@ -65,7 +110,9 @@ MG_MODULE = Module(
               "postsynaptic membrane (folds) relative to normal"),
     ),
     assignments=(
-        Assignment("autoimmune_drive", "1", "dimensionless", "chronic MG: constant drive"),
+        Assignment("autoimmune_drive",
+                   "1 - mg_exacerbation_share * (1 - exp(-mg_exacerbation_resolution_per_day * t))",
+                   "dimensionless", "the drive of enrolment, its exacerbation share fading (natural course)"),
         Assignment("inflammatory_drive", "1", "dimensionless"),
         Assignment("complement_drive", "1", "dimensionless"),
         Assignment("achr_antibody_occupancy_fraction_of_baseline",
@@ -73,7 +120,16 @@ MG_MODULE = Module(
                    " / (autoantibody_fraction_of_baseline + achr_antibody_k)",
                    "dimensionless", "receptors occupied by autoantibody relative to before treatment",
                    output=True),
-        Assignment("achr_functional_baseline", "achr_safety_margin * (1 - qmg_baseline / 39)", "dimensionless"),
+        Assignment("qmg_steepness", "log(38) / log(achr_safety_margin / achr_half_score_fraction)",
+                   "dimensionless", "spread of safety margins across muscles: QMG is 1 point at the safety margin"),
+        Assignment("achr_functional_baseline",
+                   "min(0.99, achr_half_score_fraction * (39 / qmg_baseline - 1) ** (1 / qmg_steepness)"
+                   " / max(0.01, 1 - mg_fluctuation_share))", "dimensionless",
+                   "functional receptors before treatment, from the QMG score (the readout inverted)"),
+        Assignment("neuromuscular_transmission_fraction",
+                   "achr_functional_fraction * (1 - mg_fluctuation_share * exp(-mg_fluctuation_recovery_per_day * t))",
+                   "dimensionless", "effective transmission relative to normal: receptors less the reversible loss",
+                   output=True),
         Assignment("achr_modulation_per_day",
                    "achr_turnover_per_day * (1 - sqrt(achr_functional_baseline)) / sqrt(achr_functional_baseline)",
                    "1/day", "modulation rate that holds the pretreatment receptor density"),
@@ -83,8 +139,10 @@ MG_MODULE = Module(
         Assignment("achr_functional_fraction", "achr_on_membrane * endplate_membrane", "dimensionless",
                    "functional acetylcholine receptors relative to normal", output=True),
         Assignment("qmg_score",
-                   "39 * min(1, max(0, (achr_safety_margin - achr_functional_fraction) / achr_safety_margin))",
-                   "dimensionless", "quantitative MG score (0-39)", output=True),
+                   "39 / (1 + (max(neuromuscular_transmission_fraction, 1e-9) / achr_half_score_fraction)"
+                   " ** qmg_steepness)",
+                   "dimensionless", "quantitative MG score (0-39): the share of muscles below their safety margin",
+                   output=True),
         Assignment("mg_adl_score", "min(24, mg_adl_per_qmg * qmg_score)", "dimensionless",
                    "MG activities of daily living (0-24)", output=True),
     ),
@@ -107,14 +165,23 @@ MG = Disease(
     title="Myasthenia gravis",
     module=MG_MODULE,
     indication="mg",
-    readouts=("qmg_score", "mg_adl_score"),
+    readouts=(Readout("qmg_score", "QMG score", (0.0, 39.0), endpoint_day=14.0, clipped=MappingProxyType({
+                  "achr_functional_fraction": (0.0, 1.0), "achr_on_membrane": (0.0, 1.0),
+                  "endplate_membrane": (0.0, 1.0)})),
+              Readout("mg_adl_score", "MG-ADL score", (0.0, 24.0),
+                      clipped=MappingProxyType({"achr_functional_fraction": (0.0, 1.0)}))),
     variability=MappingProxyType({"endplate_repair_per_day": 0.5, "achr_turnover_per_day": 0.3,
-                                  "achr_antibody_k": 0.5,
+                                  "achr_antibody_k": 0.5, "mg_exacerbation_share": 1.0,
+                                  "mg_fluctuation_share": 1.0,
                                   "baseline_igg_g_per_L": 0.219}),
     variability_sources=MappingProxyType({
         "endplate_repair_per_day": "assumption: endplate repair varies between patients (CV 50 %)",
         "achr_turnover_per_day": "assumption: receptor turnover varies between patients (CV 30 %)",
         "achr_antibody_k": "assumption: antibody titre relative to receptor saturation varies (CV 50 %)",
+        "mg_fluctuation_share": "assumption: omega 1.0 on the logit scale: the reversible part differs "
+        "between patients (10th-90th centiles about 0.014-0.16 of transmission)",
+        "mg_exacerbation_share": "assumption: omega 1.0 on the logit scale (at the typical share of 0.6, 10th-90th "
+        "centiles 0.29-0.84): some patients' worsening barely subsides in the trial's time, others' largely",
         "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
     defaults=MappingProxyType({"baseline_igg_g_per_L": 0.78 * 11.4}),
