@@ -40,6 +40,9 @@ Provenance = Literal["source", "derived", "calibrated", "assumption"]
 
 #: Volume rate above which reactions cluster: "> 1.5 mL/kg/h in one series" (s.9 rate row).
 FAST_RATE_mL_PER_KG_H = 1.5
+#: Flow above which headache and low-grade fever appeared on the 2-day ITP regimen: 0.04 mL/kg/min
+#: (Kurlander 1987, s.12.5), i.e. 2.4 mL/kg/h.
+KURLANDER_FLOW_mL_PER_KG_H = 0.04 * 60.0
 #: "The slowest practicable rate, e.g. < 3.3 mg/kg/min" for patients at risk (s.10 boxed warnings).
 AT_RISK_RATE_MG_PER_KG_MIN = 3.3
 #: Reference course dose of the course-driven models, g/kg (Sekul 1994: 2 g/kg; Padmore 2015: high dose >= 2 g/kg).
@@ -82,6 +85,9 @@ COVARIATES = _covariates(
     Covariate("fast_rate_doublings",
               f"log2(peak volume rate / {FAST_RATE_mL_PER_KG_H:g} mL/kg/h), 0 at or below it",
               lambda d: _doublings_above(d.peak_rate_mL_per_kg_h(), FAST_RATE_mL_PER_KG_H)),
+    Covariate("flow_above_0_04_doublings",
+              f"log2(peak volume rate / {KURLANDER_FLOW_mL_PER_KG_H:g} mL/kg/h, i.e. 0.04 mL/kg/min), 0 at or below it",
+              lambda d: _doublings_above(d.peak_rate_mL_per_kg_h(), KURLANDER_FLOW_mL_PER_KG_H)),
     Covariate("fast_start_doublings",
               f"log2(starting volume rate / {FAST_RATE_mL_PER_KG_H:g} mL/kg/h), 0 at or below it (no titration)",
               lambda d: _doublings_above(d.start_rate_mL_per_kg_h(), FAST_RATE_mL_PER_KG_H)),
@@ -200,6 +206,15 @@ class _Model:
             if c.name in COVARIATES and c.name not in skip and c.value != 0.0:
                 eta = eta + c.value * COVARIATES[c.name].of(d)
         return eta
+
+    def openly_reported(self):
+        """The model as an open-label trial or an observational series reports it: ``open_reporting``
+        (a study-level log odds ratio, not a patient covariate) added to the intercept; the model
+        itself predicts what blinded trials report as product-related. A copy; unchanged without
+        that coefficient."""
+        if not any(c.name == "open_reporting" for c in self.coefficients):
+            return self
+        return self.with_values(intercept=self.value("intercept") + self.value("open_reporting"))
 
     def covariates(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.coefficients if c.name in COVARIATES)

@@ -14,7 +14,9 @@ S10 = "calibration-targets.md s.10"
 #: "per-infusion rates, children": immediate 3.5 %, delayed 20.9 %, delayed headache 12.8 %
 #: of infusions (24 % of children); 345 infusions, 58 children.
 ADC_2006 = f"Arch Dis Child 2006;91(8):651 via {S9} (per-infusion rates, children)"
-#: "headache vs maintenance dose": 2.9 % to 23.7 % across 0.5-2 g/kg arms (CIDP).
+#: "headache vs maintenance dose": 2.9 % to 23.7 % across 0.5-2 g/kg arms (CIDP; ProCID). Shares of
+#: patients: the safety population of 142 randomised 1:2:1 has arms of 35, 69 and 38 (the 34, 69 and 36
+#: analysed for efficacy plus the 3 without post-infusion data), and 1/35 = 2.9 %, 9/38 = 23.7 %.
 CORNBLATH_2023 = f"Cornblath et al. 2023, Drug Saf via {S9} (headache vs maintenance dose)"
 #: "aseptic meningitis": 11 % (6/54) after 2 g/kg; 50 % with migraine history vs 4 % without.
 SEKUL_1994 = f"Sekul et al. 1994, Ann Intern Med 121(4):259, PMID 8037406 via {S9} (aseptic meningitis)"
@@ -47,5 +49,13 @@ BOXED_WARNINGS = f"boxed warnings via {S10} (patients at risk of thrombosis or r
 KAWASAKI_DURATION = f"McCrindle 2017 via {S10} (Kawasaki: 2 g/kg over 10-12 h)"
 #: The IgG rise of ivigsim's own PK model (``ivigsim.simulation.simulate``).
 IVIGSIM_PK = "ivigsim's PK model (ivigsim.simulation.simulate), derived"
+
+S125 = "calibration-targets.md s.12.5"
+#: "infusion rate and headache": headache and, less often, low-grade fever on the 2-day ITP regimen
+#: when flow exceeded 0.04 mL/kg/min (adults).
+KURLANDER_1987 = f"Kurlander et al. 1987, Am J Med 83(4A):17, PMID 3118704 via {S125} (infusion rate and headache)"
+#: "product-related headache per infusion, fast rate escalation": 6.1 % (90/1,482) of infusions, PID;
+#: more frequent in adults, women and 21-day schedules.
+GENG_2023 = f"Geng et al. 2023, Front Immunol, doi:10.3389/fimmu.2022.1075527 via {S125} (product-related headache)"
 
 ASSUMPTION = "assumption"

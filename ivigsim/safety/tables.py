@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from .adults import targets_markdown as adult_targets_markdown
 from .calibration import targets_markdown
 from .events import COVARIATES, coefficient_markdown
 from .infection import PATHOGENS, STEPS
@@ -33,7 +34,7 @@ def pathogen_rows() -> str:
 
 
 def blocks() -> dict[str, str]:
-    return {"targets": targets_markdown(), "covariates": covariate_markdown(),
+    return {"targets": targets_markdown(), "adult-targets": adult_targets_markdown(), "covariates": covariate_markdown(),
             "coefficients": coefficient_markdown(), "pathogens": pathogen_rows()}
 
 
