@@ -60,6 +60,11 @@ class Summary:
 
     #: Outputs that left their plausible range (``PLAUSIBLE``): (name, extreme value, why).
     implausible: tuple[tuple[str, float, str], ...] = ()
+    #: Comparators (None without them): IgG removed by plasma exchange, all of it and the
+    #: IVIG-derived part; IgG absorbed into plasma from subcutaneous doses. Grams, by the end.
+    exchanged_igg_g: float | None = None
+    exchanged_ivig_g: float | None = None
+    scig_absorbed_g: float | None = None
 
     def warnings(self) -> list[str]:
         return [f"{name} reached {value:.4g}, outside the plausible range {PLAUSIBLE[name][0]:g}-"
@@ -82,6 +87,11 @@ class Summary:
         )
         out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
+        if self.scig_absorbed_g is not None:
+            out.append(f"IgG absorbed from SCIG: {self.scig_absorbed_g:.1f} g")
+        if self.exchanged_igg_g is not None:
+            out.append(f"IgG removed by plasma exchange: {self.exchanged_igg_g:.1f} g "
+                       f"(of it IVIG-derived {self.exchanged_ivig_g:.1f} g)")
         if self.course_risks:
             risks = ", ".join(f"{name.replace('_', ' ')} {100 * p:.2g} %" for name, p in self.course_risks)
             out.append(f"adverse events over the course (probability): {risks}")
@@ -96,11 +106,12 @@ def summarise_readouts(ds: xr.Dataset, patient: int = 0) -> tuple[ReadoutSummary
     one = ds.isel(patient=patient)
     t = one["time"].values
     out = []
-    for name in disease.readouts:
-        if name not in one or disease.name == "none":
+    for readout in disease.readouts:
+        name = readout.name
+        if name not in one or readout.higher_is_better is None:  # not an outcome (IgG without a disease)
             continue
         series = one[name].values
-        i = int(np.nanargmax(series) if name in disease.higher_is_better else np.nanargmin(series))
+        i = int(np.nanargmax(series) if readout.higher_is_better else np.nanargmin(series))
         out.append(ReadoutSummary(name, float(series[0]), float(series[i]), float(t[i]), float(series[-1])))
     return tuple(out)
 
@@ -118,7 +129,10 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
             peak, peak_day = float(post[k]), float(one["infusion_end_day"].values[k])
     i_trough = i_peak + int(np.nanargmin(total[i_peak:]))
 
-    infused = float(sum(one[n].values[-1] for n in ("ivig_central_g", "ivig_peripheral_g", "ivig_catabolised_g")))
+    infused, scig_absorbed = _ivig_and_scig_g(ds, one)
+    exchanged = None
+    if "igg_exchanged_g" in one and one["igg_exchanged_g"].values[-1] > 0:  # an exchange took place
+        exchanged = (float(one["igg_exchanged_g"].values[-1]), float(one["ivig_exchanged_g"].values[-1]))
     half_life, window = None, None
     last_end = float(ds.attrs.get("last_infusion_end_day", np.nan))
     if np.isfinite(last_end):
@@ -150,7 +164,35 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
             (str(e), float(p)) for e, p in zip(ds["event"].values, ds["adverse_event_course_probability"].values[patient])
         ) if "adverse_event_course_probability" in ds else (),
         implausible=implausible(one),
+        exchanged_igg_g=exchanged[0] if exchanged else None,
+        exchanged_ivig_g=exchanged[1] if exchanged else None,
+        scig_absorbed_g=scig_absorbed,
     )
+
+
+def _ivig_and_scig_g(ds: xr.Dataset, one: xr.Dataset) -> tuple[float, float | None]:
+    """IVIG infused by the end, grams, and IgG absorbed from SCIG (None without SCIG).
+
+    Absorbed SCIG joins the IVIG-derived species, so the IVIG-derived IgG accounted for (in the
+    body, catabolised, removed by exchange) is IVIG infused + SCIG absorbed. Without SCIG that
+    sum is IVIG infused (as before); with it, IVIG infused is read from the infusions (each
+    counted in proportion to the part of it given by the end) and SCIG absorbed is the rest.
+    """
+    names = ("ivig_central_g", "ivig_peripheral_g", "ivig_catabolised_g", "ivig_exchanged_g")
+    accounted = float(sum(one[n].values[-1] for n in names if n in one))
+    if "scig_depot_g" not in one:  # the IVIG model: no SCIG
+        return accounted, None
+    end = float(one["time"].values[-1])
+    infused = 0.0
+    if "infusion_amount_g" in ds:
+        start, stop = ds["infusion_start_day"].values, ds["infusion_end_day"].values
+        given = np.clip((end - start) / np.maximum(stop - start, 1e-12), 0.0, 1.0)
+        infused = float(np.sum(ds["infusion_amount_g"].values * given))
+    absorbed = accounted - infused
+    # Without SCIG the difference is the solver's error (far below 0.1 % of the IgG accounted for).
+    if np.nanmax(one["scig_depot_g"].values) <= 0 and absorbed < 1e-3 * max(1.0, accounted):
+        return accounted, None
+    return infused, max(0.0, absorbed)
 
 
 def implausible(one: xr.Dataset) -> tuple[tuple[str, float, str], ...]:

@@ -150,7 +150,7 @@ def test_plasma_exchange_removes_the_drug_from_plasma():
     ("patch", "field"),
     [
         ({"mg_per_kg": 0}, "regimen.fcrn_inhibitor.mg_per_kg"),
-        ({"mg_per_kg": 60}, "regimen.fcrn_inhibitor.mg_per_kg"),
+        ({"mg_per_kg": 120}, "regimen.fcrn_inhibitor.mg_per_kg"),
         ({"mg_per_kg": "10 g/kg"}, "regimen.fcrn_inhibitor.mg_per_kg"),
         ({"drug": "rozanolixizumab"}, "regimen.fcrn_inhibitor.drug"),
         ({"days": []}, "regimen.fcrn_inhibitor.days"),
@@ -160,7 +160,7 @@ def test_plasma_exchange_removes_the_drug_from_plasma():
         ({"max_mg_per_infusion": 0}, "regimen.fcrn_inhibitor.max_mg_per_infusion"),
         ({"dose": 10}, "regimen.fcrn_inhibitor.dose"),
     ],
-    ids=["zero", "above-50", "g-per-kg", "other-drug", "no-days", "negative-day", "overlap", "13-hours", "zero-cap",
+    ids=["zero", "above-100", "g-per-kg", "other-drug", "no-days", "negative-day", "overlap", "13-hours", "zero-cap",
          "misspelt"],
 )
 def test_bad_inhibitor_is_one_line_naming_the_field(patch, field):

@@ -42,9 +42,9 @@ MAX_SESSION_H = 12.0
 #: Largest subcutaneous dose, g/kg (assumption: facilitated SCIG gives up to about 0.8 g/kg every
 #: 3-4 weeks; more than 1 g/kg at once under the skin is a typo).
 MAX_SCIG_G_PER_KG = 1.0
-#: Largest FcRn-inhibitor dose per infusion, mg/kg (assumption: 50 mg/kg, above the highest doses
-#: of the efgartigimod programme, 25 mg/kg; more is a typo).
-MAX_INHIBITOR_MG_PER_KG = 50.0
+#: Largest FcRn-inhibitor dose per infusion, mg/kg (assumption: 100 mg/kg, above the highest doses
+#: in calibration-targets, nipocalimab's 60 mg/kg every 2 weeks in Vivacity-MG, s.12.6; more is a typo).
+MAX_INHIBITOR_MG_PER_KG = 100.0
 #: Most sessions or doses one part may give (as ``ivigsim.dosing.regimen.MAX_DOSES_PER_PART``).
 MAX_SESSIONS_PER_PART = 1000
 #: Haematocrit assumed when none is given (assumption: the middle of adult reference ranges).
@@ -54,6 +54,8 @@ TYPICAL_HAEMATOCRIT = {"male": 0.45, "female": 0.40}
 KAPLAN_COEFFICIENTS = {"male": (1530.0, 41.0), "female": (864.0, 47.2)}
 #: Efgartigimod's label: 1200 mg per infusion at 120 kg or more (``sources.VYVGART_LABEL``).
 EFGARTIGIMOD_MAX_MG = 1200.0
+#: Inhibitors shipped with their constants: efgartigimod (``ivigsim.model.comparators.fcrn_inhibitor``).
+#: Any other drug is user-defined: the scenario gives its kinetics (``InhibitorKinetics``).
 DRUGS = ("efgartigimod",)
 #: Two sessions may touch; overlapping by more than this (days) is refused.
 _OVERLAP_DAYS = 1e-9
@@ -302,36 +304,105 @@ class SubcutaneousIgG:
 
 
 @dataclass(frozen=True)
+class InhibitorKinetics:
+    """A user-defined FcRn inhibitor's own constants, in the model's units (the parameters of
+    ``ivigsim.model.comparators.fcrn_inhibitor``, which these replace for the scenario):
+
+    - ``kd_g_per_L``: plasma concentration occupying half of FcRn (occupancy C / (C + Kd));
+    - ``clearance_70kg_L_per_day`` and ``distribution_clearance_70kg_L_per_day``: elimination and
+      inter-compartment clearances at 70 kg (scaled by weight^0.75);
+    - ``peripheral_volume_L_per_kg``: the peripheral volume (the central one is the plasma volume);
+    - ``source``: what the values rest on, a citation or "assumption: ...": required, because
+      ivigsim ships no constants for any inhibitor but efgartigimod.
+
+    The drug is treated as efgartigimod is: linear two-compartment kinetics, binding at
+    equilibrium, no target-mediated disposition (docs/comparators.md).
+
+    >>> k = InhibitorKinetics(0.01, 1.0, 0.1, 10.0, "assumption: illustration")
+    >>> k.parameters()["fcrn_inhibitor_kd_g_per_L"]
+    0.01
+    """
+
+    kd_g_per_L: float
+    clearance_70kg_L_per_day: float
+    peripheral_volume_L_per_kg: float
+    distribution_clearance_70kg_L_per_day: float
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR
+
+        where = "regimen.fcrn_inhibitor.kinetics"
+        declared = {p.name: p for p in FCRN_INHIBITOR.parameters}
+        for name in INHIBITOR_CONSTANTS:
+            p = declared[f"fcrn_inhibitor_{name}"]
+            lo, hi = p.bounds
+            expected = f"a value in {p.unit} above {lo:g} and at most {hi:g}"
+            value = real(f"{where}.{name}", getattr(self, name), expected)
+            if not lo < value <= hi:
+                raise InputError(f"{where}.{name}", expected, getattr(self, name))
+        if not isinstance(self.source, str) or not self.source.strip():
+            raise InputError(f"{where}.source", "what the values rest on: a citation, or 'assumption: ...' "
+                             "(ivigsim ships no constants for this drug)", self.source)
+
+    def parameters(self) -> dict[str, float]:
+        """The model parameters these values set."""
+        return {f"fcrn_inhibitor_{name}": float(getattr(self, name)) for name in INHIBITOR_CONSTANTS}
+
+
+#: The constants a user-defined inhibitor gives (``InhibitorKinetics``); each sets the model
+#: parameter ``fcrn_inhibitor_<name>``.
+INHIBITOR_CONSTANTS = ("kd_g_per_L", "clearance_70kg_L_per_day", "peripheral_volume_L_per_kg",
+                       "distribution_clearance_70kg_L_per_day")
+
+
+@dataclass(frozen=True)
 class FcRnInhibitor:
     """An FcRn inhibitor infused on ``days``: ``mg_per_kg`` of actual weight over ``duration_h``,
     capped at ``max_mg_per_infusion``. The defaults are efgartigimod's label cycle: 10 mg/kg
     over 1 h weekly x 4, at most 1200 mg per infusion (VYVGART prescribing information).
+
+    Any other ``drug`` is user-defined and needs its ``kinetics`` (``InhibitorKinetics``); its
+    infusions are capped only if ``max_mg_per_infusion`` is given.
     """
 
     days: tuple[float, ...] = (0.0, 7.0, 14.0, 21.0)
     mg_per_kg: float = 10.0
     duration_h: float = 1.0
     drug: str = "efgartigimod"
-    max_mg_per_infusion: float = EFGARTIGIMOD_MAX_MG
+    #: None: efgartigimod's label cap (1200 mg), no cap for a user-defined drug.
+    max_mg_per_infusion: float | None = None
     start_hour: float | None = None
+    kinetics: InhibitorKinetics | None = None
 
     def __post_init__(self) -> None:
         where = "regimen.fcrn_inhibitor"
-        if self.drug not in DRUGS:
-            raise InputError(f"{where}.drug", f"one of {', '.join(DRUGS)} (the model's parameters are its own)",
-                             self.drug)
+        if not isinstance(self.drug, str) or not self.drug.strip():
+            raise InputError(f"{where}.drug", "the inhibitor's name", self.drug)
+        if self.drug in DRUGS and self.kinetics is not None:
+            raise InputError(f"{where}.kinetics", f"none for {self.drug} (its constants are shipped; to give your "
+                             "own, name the drug differently)", "kinetics")
+        if self.drug not in DRUGS and self.kinetics is None:
+            raise InputError(f"{where}.drug", f"{', '.join(DRUGS)} (shipped), or another name with the drug's own "
+                             f"kinetics in {where}.kinetics (none shipped for it)", self.drug)
+        if self.kinetics is not None and not isinstance(self.kinetics, InhibitorKinetics):
+            raise InputError(f"{where}.kinetics", "an InhibitorKinetics", type(self.kinetics).__name__)
+        if self.max_mg_per_infusion is None and self.drug == "efgartigimod":
+            object.__setattr__(self, "max_mg_per_infusion", EFGARTIGIMOD_MAX_MG)
         object.__setattr__(self, "days", _days(f"{where}.days", self.days))
         expected = f"a dose above 0 and at most {MAX_INHIBITOR_MG_PER_KG:g} mg/kg per infusion"
         dose = positive(f"{where}.mg_per_kg", self.mg_per_kg, expected)
         if dose > MAX_INHIBITOR_MG_PER_KG:
             raise InputError(f"{where}.mg_per_kg", expected, self.mg_per_kg)
-        positive(f"{where}.max_mg_per_infusion", self.max_mg_per_infusion, "a positive cap in mg per infusion")
+        if self.max_mg_per_infusion is not None:
+            positive(f"{where}.max_mg_per_infusion", self.max_mg_per_infusion, "a positive cap in mg per infusion")
         _hours(f"{where}.duration_h", self.duration_h)
         _start_hour(f"{where}.start_hour", self.start_hour)
         _no_overlap(f"{where}.days", self.days, self.duration_h, "infusions")
 
     def amount_g(self, patient: Patient) -> float:
-        return min(self.mg_per_kg * patient.weight_kg, self.max_mg_per_infusion) / 1000.0
+        cap = math.inf if self.max_mg_per_infusion is None else self.max_mg_per_infusion
+        return min(self.mg_per_kg * patient.weight_kg, cap) / 1000.0
 
     def sessions(self, patient: Patient, part_index: int, start_hour: float) -> tuple[Session, ...]:
         amount_g = self.amount_g(patient)
@@ -349,6 +420,19 @@ class FcRnInhibitor:
 
 
 COMPARATOR_PARTS = (PlasmaExchange, SubcutaneousIgG, FcRnInhibitor)
+
+
+def inhibitor_parameters(parts: Sequence[object]) -> dict[str, float]:
+    """The model parameters a user-defined FcRn inhibitor sets (none for efgartigimod or no
+    inhibitor). The model carries one inhibitor's constants, so every inhibitor part of a
+    regimen must be the same drug with the same kinetics."""
+    inhibitors = [p for p in parts if isinstance(p, FcRnInhibitor)]
+    drugs = {(p.drug, p.kinetics) for p in inhibitors}
+    if len(drugs) > 1:
+        raise InputError("regimen.fcrn_inhibitor", "one FcRn inhibitor per scenario, with one set of kinetics "
+                         "(the model carries one drug's constants)", ", ".join(sorted(d for d, _ in drugs)))
+    kinetics = inhibitors[0].kinetics if inhibitors else None
+    return kinetics.parameters() if kinetics is not None else {}
 
 
 def compile_sessions(parts: Sequence[object], patient: Patient, start_hour: float, weight_kg: float,

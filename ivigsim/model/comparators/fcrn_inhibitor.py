@@ -31,7 +31,6 @@ Clearances scale with weight^0.75 and the peripheral volume with weight, like th
 
 from __future__ import annotations
 
-from ivigsim.model.comparators import sources as src
 from ivigsim.model.declaration import Assignment, Flux, Input, Module, Parameter, State
 
 INHIBITOR_INPUT = "fcrn_inhibitor_infusion_g_per_day"
@@ -44,8 +43,10 @@ FCRN_INHIBITOR = Module(
     parameters=(
         Parameter(
             "fcrn_inhibitor_kd_g_per_L", 0.0173, "g/L", "derived",
-            f"derived: 320 nM, the affinity for human FcRn at pH 7.4 by SPR ({src.ULRICHTS_2018}), x 54 kDa "
-            "(assumption: the mass of the Fc fragment)", (1e-6, 10.0),
+            "derived: 320 nM, the affinity for human FcRn at pH 7.4 by SPR, as recalled from the text of Ulrichts "
+            "et al. 2018, J Clin Invest 128(10):4372 (not in calibration-targets, whose s.11 row of that paper gives "
+            "only the IgG lowering: check before relying on it), x 54 kDa (assumption: the mass of the Fc fragment)",
+            (1e-6, 10.0),
             "plasma concentration of the inhibitor occupying half of FcRn",
         ),
         Parameter(

@@ -25,3 +25,10 @@ KAPLAN_1990 = ("Kaplan 1990, ASAIO Trans 36(3):M597 'A simple and accurate metho
                "exchange': EPV = (1 - Hct)(b + c x weight), b = 1530 mL and c = 41 mL/kg in men, 864 mL and "
                "47.2 mL/kg in women (as commonly quoted; not in calibration-targets: check before formal citation)")
 VALENZUELA_2025 = "Valenzuela et al. 2025, CPT Pharmacometrics Syst Pharmacol 14(12):2074"
+#: s.12.6: IgG (with IgM, fibrinogen, C3) not recovered to about 100 % by 48-72 h after albumin exchanges.
+BLOOD_1980 = "Blood 1980;56(6):1055, 30 albumin-replacement exchanges in 10 individuals (authors not shown; calibration-targets s.12.6)"
+#: s.12.6: mean total IgG reduction -55.9 % (SE 1.15) over up to 7 cycles, AChR+ gMG (n = 111).
+ADAPT_PLUS = "ADAPT+ concluding analysis, MDA conference abstract (calibration-targets s.12.6)"
+#: s.12.6: nipocalimab lowered IgG by up to 83 % at 60 mg/kg every 2 weeks (68 gMG, 8 weeks). The row
+#: gives no kinetics or affinity of the drug.
+VIVACITY_MG = "Vivacity-MG (NCT03772587), trial summary and sponsor press release (calibration-targets s.12.6)"
