@@ -95,8 +95,9 @@ def shapley_values(values: dict[tuple[bool, ...], float], n: int) -> list[float]
     return phi
 
 
-def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None = None) -> Attribution:
-    """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms."""
+def coalition_variants(scenario: Scenario, mechanisms: Sequence[str] | None = None):
+    """The model, the mechanisms that take part, every on/off coalition of them and, per
+    coalition, the switch overrides that make it: what ``attribute`` simulates."""
     model = compiled_model(scenario.disease)
     switches = model.model.switches
     strengths = model.model.switch_overrides(scenario.mechanisms)
@@ -114,11 +115,12 @@ def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | Non
          for n, on in zip(names, c)}
         for c in coalitions
     ]
-    ds = simulate_variants(scenario, variants, model)
-    failed = int((ds["solver_status"] != 0).sum())
-    if failed:
-        raise InputError("simulation", "every coalition to solve", f"{failed} failed solves")
-    values = dict(zip(coalitions, (float(v) for v in read(ds))))
+    return model, names, coalitions, variants
+
+
+def from_values(names: Sequence[str], coalitions: Sequence[tuple[bool, ...]], values: Sequence[float]) -> Attribution:
+    """Knock-outs and Shapley values from the read-out of every coalition (in ``coalitions``' order)."""
+    values = dict(zip(coalitions, (float(v) for v in values)))
     every, nothing = tuple([True] * len(names)), tuple([False] * len(names))
     knockout = {n: values[every] - values[every[:i] + (False,) + every[i + 1:]] for i, n in enumerate(names)}
     return Attribution(
@@ -128,6 +130,16 @@ def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | Non
         knockout=knockout,
         shapley=dict(zip(names, shapley_values(values, len(names)))),
     )
+
+
+def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None = None) -> Attribution:
+    """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms."""
+    model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
+    ds = simulate_variants(scenario, variants, model)
+    failed = int((ds["solver_status"] != 0).sum())
+    if failed:
+        raise InputError("simulation", "every coalition to solve", f"{failed} failed solves")
+    return from_values(names, coalitions, read(ds))
 
 
 def carried_by(scenario: Scenario, output: str, day: float, top: int = 3) -> str:
@@ -140,3 +152,71 @@ def carried_by(scenario: Scenario, output: str, day: float, top: int = 3) -> str
     ranked = sorted(result.mechanisms, key=lambda m: -abs(result.shapley[m]))[:top]
     shares = ", ".join(f"{m} {100 * result.share(m):.0f} %" for m in ranked)
     return f"change in {output} by day {day:g} ({result.total:+.3g}) carried by: {shares}"
+
+
+# --- parameter uncertainty (ivigsim.uncertainty) ----------------------------------------------
+
+#: Patients x output times per engine batch for ``attribute_ensemble``. Every coalition of
+#: every vector at once would be 128 x N patients (12,800 for N = 100; on a 225-point grid
+#: about 1.5 GB of trajectories, ~60 numbers per patient-time); batches of whole vectors up
+#: to this size keep it near 120 MB.
+BATCH_POINTS = 250_000
+
+
+@dataclass(frozen=True)
+class AttributionBand:
+    """Attribution at the shipped parameters (``point``) and under each parameter vector of an
+    ensemble whose coalitions all solved (``members``): intervals from parameter uncertainty."""
+
+    point: Attribution
+    members: tuple[Attribution, ...]
+    level: float
+    failed: int = 0
+
+    def _band(self, values) -> tuple[float, float, float]:
+        from ivigsim.uncertainty import band
+
+        values = np.array([v for v in values if math.isfinite(v)], dtype=float)
+        if not len(values):
+            return (float("nan"),) * 3
+        return tuple(float(x) for x in band(values, self.level))
+
+    def total(self) -> tuple[float, float, float]:
+        """(median, lower, upper) of the total effect over the members."""
+        return self._band(a.total for a in self.members)
+
+    def shapley(self, mechanism: str) -> tuple[float, float, float]:
+        return self._band(a.shapley[mechanism] for a in self.members)
+
+    def knockout(self, mechanism: str) -> tuple[float, float, float]:
+        return self._band(a.knockout[mechanism] for a in self.members)
+
+    def share(self, mechanism: str) -> tuple[float, float, float]:
+        """(median, lower, upper) of the mechanism's Shapley share of the total effect (a
+        member whose total effect is 0 has no share and is left out)."""
+        return self._band(a.share(mechanism) for a in self.members)
+
+
+def attribute_ensemble(scenario: Scenario, read: Readout, ensemble, level: float,
+                       mechanisms: Sequence[str] | None = None) -> AttributionBand:
+    """``attribute`` at the shipped parameters and under each vector of ``ensemble`` (an
+    ``ivigsim.uncertainty.Ensemble``): every coalition of every vector, in engine batches of
+    whole vectors (``BATCH_POINTS``). A vector any of whose coalitions fails is left out and
+    counted; the point's coalitions must all solve, as in ``attribute``."""
+    from ivigsim.simulation import ensemble_variants, output_times
+
+    model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
+    point = attribute(scenario, read, mechanisms)
+    vectors = ensemble_variants(scenario, ensemble, model)
+    per_batch = max(1, BATCH_POINTS // (len(variants) * len(output_times(scenario.days, scenario.output_every_days))))
+    members, failed = [], 0
+    for start in range(0, len(vectors), per_batch):
+        chunk = vectors[start:start + per_batch]
+        ds = simulate_variants(scenario, [{**vec, **v} for vec in chunk for v in variants], model)
+        values = np.asarray(read(ds), dtype=float).reshape(len(chunk), len(variants))
+        ok = (ds["solver_status"].values == 0).reshape(len(chunk), len(variants)).all(axis=1)
+        failed += int((~ok).sum())
+        members += [from_values(names, coalitions, row) for row, good in zip(values, ok) if good]
+    if not members:
+        raise InputError("--ensemble", "parameter vectors whose coalitions solve", "every vector failed")
+    return AttributionBand(point, tuple(members), level, failed)

@@ -58,8 +58,21 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     overrides: dict[str, float] = dict(get_disease(scenario.disease).defaults)
     overrides["body_weight_kg"] = scenario.patient.weight_kg
     overrides.update(model.model.switch_overrides(scenario.mechanisms))
+    overrides.update(_regimen_parameters(scenario))
     overrides.update(scenario.parameters)
     return overrides
+
+
+def _regimen_parameters(scenario: Scenario) -> dict[str, float]:
+    """A user-defined FcRn inhibitor's own constants (``ivigsim.dosing.comparators.InhibitorKinetics``);
+    the scenario's parameters may not set them too."""
+    from ivigsim.dosing.comparators import inhibitor_parameters
+
+    own = inhibitor_parameters(scenario.regimen.parts) if scenario.regimen is not None else {}
+    for name in own.keys() & scenario.parameters.keys():
+        raise InputError(f"parameters.{name}", "not given twice: the regimen's fcrn_inhibitor.kinetics sets it",
+                         scenario.parameters[name])
+    return own
 
 
 def needs_comparators(plan: InfusionPlan | None) -> bool:
@@ -115,8 +128,9 @@ def simulate_variants(
     grid = output_times(scenario.days, scenario.output_every_days)
     solution = solve_robustly(setup.problem(), SaveAt(grid), scenario.solver)
     ds = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
-    ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
+    ds.attrs.update(scenario=scenario.name, disease=scenario.disease_name,
                     indication=scenario.indication or "none")
+    label_readouts(ds, scenario)
     return ds
 
 
@@ -151,8 +165,9 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
             igg_total_post_infusion_g_per_L=(("patient", "infusion"), at(ends),
                                              {"units": "g/L", "long_name": "total IgG at the infusion's end (peak)"}),
         )
-    ds.attrs.update(scenario=scenario.name, disease=scenario.disease or "none",
+    ds.attrs.update(scenario=scenario.name, disease=scenario.disease_name,
                     indication=scenario.indication or "none")
+    label_readouts(ds, scenario)
     if plan is not None:
         from ivigsim.safety.report import attach_risks
 
@@ -164,6 +179,16 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
         if getattr(plan, "sessions", ()):
             ds.attrs["sessions"] = "; ".join(s.label for s in plan.sessions)
     return ds
+
+
+def label_readouts(ds: xr.Dataset, scenario: Scenario) -> None:
+    """Write each readout's metadata from its disease declaration (label, clinical scale,
+    which way is better, thresholds: ``Readout.attrs``) into its variable's attributes, so a
+    results file carries how to read it."""
+    disease = get_disease(scenario.disease)
+    for readout in disease.readouts:
+        if readout.name in ds:
+            ds[readout.name].attrs.update(readout.attrs(disease.name))
 
 
 def _describe_infusions(plan: InfusionPlan) -> str:
@@ -207,3 +232,75 @@ def to_dataset(model: CompiledModel, params: np.ndarray, schedule: InputSchedule
     ds["solver_status"] = ("patient", solution.status.astype(int), {"flag_meanings": " ".join(s.name for s in Status)})
     ds["solver_steps"] = ("patient", solution.n_steps)
     return ds
+
+
+# --- parameter uncertainty (ivigsim.uncertainty) ----------------------------------------------
+
+
+def ensemble_variants(scenario: Scenario, ensemble, model: CompiledModel) -> list[dict[str, float]]:
+    """One override dict per vector of ``ensemble`` (an ``ivigsim.uncertainty.Ensemble``): each
+    calibrated parameter the model declares, moved from the value this scenario runs with (the
+    declared one, or the disease's typical value) by the vector's deviation. Parameters the
+    scenario's file sets itself stay as set: the user chose them."""
+    m = model.model
+    base = scenario_parameters(model, scenario)
+    names = [n for n in ensemble.names if n in m.parameter_names and n not in scenario.parameters]
+    centre = {n: float(base.get(n, m.parameter(n).value)) for n in names}
+    return ensemble.only(names).values(centre, {n: tuple(m.parameter(n).bounds) for n in names})
+
+
+def simulate_members(scenario: Scenario, ensemble, times: np.ndarray | None = None,
+                     model: CompiledModel | None = None) -> xr.Dataset:
+    """The scenario once per parameter vector of ``ensemble``, in one engine batch; ``patient``
+    indexes the vectors. ``times``: where to save (``simulate``'s times, so a band lines up
+    with the point simulation)."""
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    model = model_for(scenario, plan, model)
+    setup = setup_scenario(scenario, model, ensemble_variants(scenario, ensemble, model))
+    ts = output_times(scenario.days, scenario.output_every_days) if times is None else np.asarray(times, dtype=float)
+    solution = solve_robustly(setup.problem(), SaveAt(ts), scenario.solver)
+    ds = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
+    ds.attrs.update(scenario=scenario.name, disease=scenario.disease_name)
+    if plan is not None and plan.infusions:
+        ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)
+    return ds
+
+
+def with_band(point: xr.Dataset, members: xr.Dataset, level: float, names: Sequence[str]) -> xr.Dataset:
+    """``point`` (a one-patient ``simulate`` result) plus, for each of ``names``,
+    ``<name>_param_median``, ``<name>_param_lower`` and ``<name>_param_upper``: the median and
+    the ``level`` band over the members whose solve succeeded (``ivigsim.uncertainty.band``).
+    The point simulation's own variables are unchanged (the median is not the point)."""
+    from ivigsim.uncertainty import SOURCE, band, describe
+
+    ok = members["solver_status"].values == 0
+    if not ok.any():
+        raise InputError("--ensemble", "parameter vectors the solver can run", "every vector's solve failed")
+    added = {}
+    for name in names:
+        median, lower, upper = band(members[name].values[ok], level, axis=0)
+        attrs = point[name].attrs
+        for part, values, what in (("median", median, "median"),
+                                   ("lower", lower, f"lower end of the {100 * level:.0f} % band"),
+                                   ("upper", upper, f"upper end of the {100 * level:.0f} % band")):
+            added[f"{name}_param_{part}"] = (("patient", "time"), values[None, :],
+                                             {"units": attrs.get("units", ""), "spread": SOURCE,
+                                              "long_name": f"{attrs.get('long_name') or name}: {what} over the "
+                                                           f"parameter ensemble ({SOURCE})"})
+    out = point.assign(added)
+    out.attrs.update(parameter_uncertainty=describe(int(ok.sum()), level, int((~ok).sum())),
+                     parameter_uncertainty_level=level, parameter_uncertainty_vectors=int(ok.sum()),
+                     parameter_uncertainty_failed=int((~ok).sum()))
+    return out
+
+
+def simulate_with_band(scenario: Scenario, ensemble, level: float,
+                       model: CompiledModel | None = None) -> tuple[xr.Dataset, xr.Dataset]:
+    """``simulate(scenario)`` with a parameter-uncertainty band on every model output (not the
+    states: the outputs are what is reported; ``with_band``), and the members themselves (one
+    per vector, for summaries)."""
+    point = simulate(scenario, model)
+    members = simulate_members(scenario, ensemble, point["time"].values, model)
+    setup = setup_scenario(scenario, model)
+    names = [n for n in setup.model.model.output_names if n in point]
+    return with_band(point, members, level, names), members

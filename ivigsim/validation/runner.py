@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ivigsim.validation import mechanism_checks as mc
+from ivigsim.validation.comparator_checks import COMPARATOR_MODELS, COMPARATOR_SIMULATIONS
 from ivigsim.validation.pk import PK_SIMULATIONS
-from ivigsim.validation.targets import MECHANISM_TARGETS, PK_TARGETS, Target
+from ivigsim.validation.targets import COMPARATOR_TARGETS, MECHANISM_TARGETS, PK_TARGETS, Target
 from ivigsim.validation.trial_targets import DISEASE_TARGETS, READOUTS, run_trial_targets
 
 #: Adverse-event rows that hold by construction, with the reason (``ivigsim.safety.calibration``
@@ -32,7 +33,9 @@ SAFETY_IDENTITIES: dict[str, str] = {
     "arithmetic",
 }
 #: Adverse-event rates published as counts (k of n).
-SAFETY_COUNTS: dict[str, tuple[int, int]] = {"aseptic-meningitis": (6, 54)}
+SAFETY_COUNTS: dict[str, tuple[int, int]] = {"aseptic-meningitis": (6, 54),
+                                              # Cornblath 2023 (ProCID): shares of patients, arms of 35 and 38
+                                              "headache-0.5-g-per-kg": (1, 35), "headache-2-g-per-kg": (9, 38)}
 
 
 def _safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
@@ -51,11 +54,26 @@ def _safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
             target = Target(t.id, t.quantity, 100 * t.published, "%", t.source, "abstract", role, "rate",
                             counts=SAFETY_COUNTS.get(t.id), by_construction=why)
             out.append((target, lambda t=t: 100 * t.simulated()))
+    return tuple(out) + _adult_safety_targets()
+
+
+def _adult_safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
+    """Adult adverse-event rows of calibration-targets s.12.5 (ivigsim.safety.adults): rates in per cent."""
+    from ivigsim.safety.adults import TARGETS
+
+    out = []
+    for t in TARGETS:
+        scale = 100.0 if t.kind == "rate" else 1.0
+        target = Target(t.id, t.quantity, scale * t.published, t.unit, t.source, t.confidence, t.role, t.kind,
+                        interval=t.interval, note=t.note, known_gap=t.known_gap, counts=t.counts,
+                        by_construction=t.by_construction)
+        out.append((target, lambda t=t, scale=scale: scale * t.simulated()))
     return tuple(out)
 
 
 SAFETY: tuple[tuple[Target, Callable[[], float]], ...] = _safety_targets()
-ALL_TARGETS: tuple[Target, ...] = PK_TARGETS + MECHANISM_TARGETS + DISEASE_TARGETS + tuple(t for t, _ in SAFETY)
+ALL_TARGETS: tuple[Target, ...] = (PK_TARGETS + MECHANISM_TARGETS + DISEASE_TARGETS + COMPARATOR_TARGETS
+                                   + tuple(t for t, _ in SAFETY))
 SIMULATIONS: dict[str, Callable[..., float]] = {
     **PK_SIMULATIONS,
     "fcgr-onset": mc.fcgr_onset_days,
@@ -63,14 +81,9 @@ SIMULATIONS: dict[str, Callable[..., float]] = {
     "treg-day7": mc.treg_day7_pct,
     "complement-day14": mc.complement_day14_pct,
     "complement-0.5-g-per-kg": mc.complement_after_half_g_pct,
+    **COMPARATOR_SIMULATIONS,
     **{t.id: f for t, f in SAFETY},
 }
-
-
-#: Figure and report groups: the PK core, the mechanisms, each disease, adverse events.
-GROUPS: dict[str, str] = {"pk": "IgG pharmacokinetics", "mechanisms": "Mechanisms", "itp": "ITP",
-                          "mg": "Myasthenia gravis", "gbs": "Guillain-Barre syndrome", "cidp": "CIDP",
-                          "kawasaki": "Kawasaki disease", "safety": "Adverse events"}
 
 
 def group_of(target: Target) -> str:
@@ -78,9 +91,34 @@ def group_of(target: Target) -> str:
         return "pk"
     if target in MECHANISM_TARGETS:
         return "mechanisms"
+    if target in COMPARATOR_TARGETS:
+        return "comparators"
     if target.id in READOUTS:
-        return READOUTS[target.id].trial.split("-")[0]  # trial files are named after their disease
+        return _disease_of_trial(READOUTS[target.id].trial)
     return "safety"
+
+
+def _disease_of_trial(file_name: str) -> str:
+    """Trial files are named after their disease (``itp-robak-2009.yaml``): the longest
+    registered disease name the file name starts with."""
+    from ivigsim.model.library import DISEASES
+
+    named = [d for d in DISEASES if file_name.startswith(f"{d}-")]
+    return max(named, key=len) if named else file_name.split("-")[0]
+
+
+def _groups() -> dict[str, str]:
+    from ivigsim.model.library import DISEASES
+
+    with_targets = {group_of(t) for t in DISEASE_TARGETS}
+    return {"pk": "IgG pharmacokinetics", "mechanisms": "Mechanisms",
+            **{d.name: d.title for d in DISEASES.values() if d.name in with_targets},
+            "comparators": "Comparators (plasma exchange, FcRn inhibitors, SCIG)", "safety": "Adverse events"}
+
+
+#: Figure and report groups: the PK core, the mechanisms, each registered disease with
+#: targets (titled by its declaration), adverse events.
+GROUPS: dict[str, str] = _groups()
 
 
 @dataclass(frozen=True)
@@ -135,6 +173,7 @@ class Verdict:
 SIMULATION_MODELS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "gbs-delta-igg-day14": ("gbs", ()),  # simulated in the typical GBS patient
     "fcgr-duration": (None, ("phagocytosis_cooperativity",)),  # Bussel's measure uses the ITP model's n
+    **{k: (d, ()) for k, d in COMPARATOR_MODELS.items()},  # the typical gMG patient
 }
 SAFETY_IDS: frozenset[str] = frozenset(t.id for t, _ in SAFETY)
 
@@ -192,8 +231,10 @@ def _simulated_interval(v: Verdict) -> str:
     return "-" if math.isnan(v.lower) else f"{v.lower:.3g} to {v.upper:.3g}"
 
 
-def verdict_rows(verdicts: Iterable[Verdict]) -> list[dict]:
-    return [
+def verdict_rows(verdicts: Iterable[Verdict], parameter: ParameterIntervals | None = None) -> list[dict]:
+    """One row per verdict; with ``parameter`` (``validate --ensemble``) each row also has
+    ``parameter_interval`` (and ``parameter_median``), beside the sampling interval."""
+    rows = [
         {
             "target": v.target.id,
             "group": group_of(v.target),
@@ -214,21 +255,30 @@ def verdict_rows(verdicts: Iterable[Verdict]) -> list[dict]:
         }
         for v in verdicts
     ]
+    if parameter is not None:
+        for r in rows:
+            r["parameter_median"], r["parameter_interval"] = parameter.median(r["target"]), parameter.text(r["target"])
+    return rows
 
 
-def verdict_markdown(verdicts: Iterable[Verdict]) -> str:
+def verdict_markdown(verdicts: Iterable[Verdict], parameter: ParameterIntervals | None = None) -> str:
+    extra = f" parameter-uncertainty {100 * parameter.level:.0f} % interval |" if parameter else ""
     lines = [
-        "| target | quantity | role | published | accepted | simulated | simulated 95 % interval | verdict | source |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| target | quantity | role | published | accepted | simulated | simulated 95 % interval |" + extra
+        + " verdict | source |",
+        "|---|---|---|---|---|---|---|" + ("---|" if parameter else "") + "---|---|",
     ]
     verdicts = list(verdicts)
-    for r in verdict_rows(verdicts):
+    for r in verdict_rows(verdicts, parameter):
         shown = r["verdict"] + (" (interval)" if r["passed_by_interval_only"] else "")
         lines.append(
             f"| {r['target']} | {r['quantity']} | {r['role']} | {r['published']:.3g} {r['unit']} | "
-            f"{r['accepted']} | {r['simulated']:.3g} | {r['simulated_interval']} | {shown} | {r['source']} |"
+            f"{r['accepted']} | {r['simulated']:.3g} | {r['simulated_interval']} |"
+            + (f" {r['parameter_interval']} |" if parameter else "") + f" {shown} | {r['source']} |"
         )
     lines += ["", f"{summary_line(verdicts)}.", ""] + [f"- {line}" for line in report_notes(verdicts)]
+    if parameter is not None:
+        lines.append(f"- {parameter.note()}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -272,3 +322,62 @@ def summary_line(verdicts: Iterable[Verdict]) -> str:
     return (f"{passed} of {len(counted)} targets pass ({tally('check', 'checks')}; "
             f"{tally('calibration', 'calibration targets')}); {identities} identities (hold by construction) shown, "
             "not counted")
+
+
+# --- parameter uncertainty (``validate --ensemble``; ivigsim.uncertainty) ----------------------
+
+
+@dataclass(frozen=True)
+class ParameterIntervals:
+    """Per target, the simulated value's median and band over a parameter ensemble: every
+    simulation and trial re-run under each vector with the same seeds (common random numbers),
+    so the band is the parameters' doing, apart from the sampling interval of the point run.
+    The verdicts stay those of the shipped parameters."""
+
+    values: Mapping[str, tuple[float, float, float]]  # target id -> (median, lower, upper)
+    level: float
+    vectors: int
+    failed: Mapping[str, int]  # target id -> vectors whose value was not finite
+
+    def median(self, target_id: str) -> float:
+        return round(self.values[target_id][0], 4)
+
+    def text(self, target_id: str) -> str:
+        _, lo, hi = self.values[target_id]
+        return "-" if math.isnan(lo) else f"{lo:.3g} to {hi:.3g}"
+
+    def note(self) -> str:
+        from ivigsim.uncertainty import describe
+
+        failed = sum(1 for n in self.failed.values() if n)
+        return (f"parameter-uncertainty interval: {describe(self.vectors, self.level)}; every trial re-run under each "
+                "vector with the same seeds; verdicts are those of the shipped parameters"
+                + (f"; {failed} target(s) had vectors that failed, left out" if failed else ""))
+
+
+def parameter_intervals(targets: Iterable[Target], ensemble, level: float, fast: bool = False,
+                        progress: Callable[[], None] | None = None) -> ParameterIntervals:
+    """Run ``targets`` once per vector of ``ensemble`` (an ``ivigsim.uncertainty.Ensemble``),
+    each vector moving the calibrated parameters from their shipped values (the values a
+    plain run uses: ``joint.shipped_values``) on their fitting scale; ``progress`` is called
+    after each vector."""
+    import numpy as np
+
+    from ivigsim.uncertainty import band
+    from ivigsim.validation.joint import fit_parameter, shipped_values
+
+    targets = list(targets)
+    centre = shipped_values(ensemble.names)
+    bounds = {n: fit_parameter(n).bounds for n in ensemble.names}
+    runs = []
+    for overrides in ensemble.values(centre, bounds):
+        runs.append([v.simulated for v in run_targets(targets, fast, overrides=overrides)])
+        if progress is not None:
+            progress()
+    table = np.array(runs, dtype=float).reshape(len(runs), len(targets))
+    values, failed = {}, {}
+    for k, t in enumerate(targets):
+        column = table[:, k][np.isfinite(table[:, k])]
+        failed[t.id] = len(runs) - len(column)
+        values[t.id] = tuple(float(x) for x in band(column, level)) if len(column) else (math.nan,) * 3
+    return ParameterIntervals(values, level, len(runs), failed)
