@@ -256,3 +256,12 @@ def test_written_files_honour_the_umask(tmp_path, umask):
     finally:
         os.umask(previous)
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("total", [1e-17, 0.0009])
+def test_a_vanishing_dose_is_refused_not_divided_by_zero(tmp_path, total):
+    # Hypothesis found course total 1e-17 g/kg raising ZeroDivisionError in the rate compiler.
+    text = BASE.replace("  standard: itp ", f"  course: {{total_g_per_kg: {total}, days: 1}}\n  #")
+    result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen.course.total_g_per_kg: expected a total that gives a dose per infusion "
+                              "from 0.001 to 3 g/kg")

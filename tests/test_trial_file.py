@@ -172,6 +172,8 @@ def test_no_candidate_of_a_shipped_trial_is_excluded_for_a_share(path):
     from ivigsim.trial.runner import screen_trial
 
     trial = load_trial(path)
+    if trial.mixed:
+        pytest.skip("a mixed population screens per sub-population (tests/test_trial_designs.py)")
     model = compiled_model(trial.disease)
     m = model.model
     screening = screen_trial(replace(trial, size=min(trial.size, 300)))[0]

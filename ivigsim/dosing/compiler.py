@@ -73,7 +73,8 @@ def compile_regimen(regimen: Regimen, patient: Patient, indication: Indication |
     )
     _check_no_overlap(infusions)
     sessions = compile_sessions(regimen.parts, patient, regimen.start_hour, weight_kg, infusions)
-    return TreatmentPlan(infusions, weight_kg, regimen.product, indication, sessions)
+    return TreatmentPlan(infusions, weight_kg, regimen.product, indication, sessions=sessions,
+                         premedication=regimen.premedication)
 
 
 def _windows(start_day: float, steps: Sequence[RateStep], amount_g: float, weight_kg: float) -> tuple[InfusionWindow, ...]:

@@ -63,6 +63,8 @@ class InfusionPlan:
     dosing_weight_kg: float
     product: Product
     indication: str | None
+    #: The regimen's premedication (``ivigsim.dosing.premedication``), for the safety models.
+    premedication: object = None
 
     @property
     def windows(self) -> tuple[InfusionWindow, ...]:

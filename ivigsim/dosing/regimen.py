@@ -25,6 +25,7 @@ from ._validate import non_negative, positive, real, whole
 from .comparators import COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
 from .compiler import compile_regimen
 from .infusion import InfusionSpec
+from .premedication import Premedication
 from .products import Product
 from .weight import DOSING_WEIGHTS, DosingWeight
 
@@ -42,7 +43,12 @@ MAX_DOSES_PER_PART = 1000
 #: Slack when deciding whether a maintenance dose falls on ``until_day`` (float rounding).
 _DAY_TOLERANCE = 1e-9
 
-_ABSURD = f"a dose per infusion above 0 and at most {MAX_G_PER_KG_PER_INFUSION:g} g/kg (more is absurd for IVIG)"
+#: Least dose per infusion (assumption: 1 mg/kg, a hundredth of the smallest weekly SCIG dose).
+#: Far less would last under a second at label rates, and its rate windows would collapse
+#: onto one clock time in floating point (1e-17 g/kg divided by zero in the compiler).
+MIN_G_PER_KG_PER_INFUSION = 0.001
+_ABSURD = (f"a dose per infusion from {MIN_G_PER_KG_PER_INFUSION:g} to {MAX_G_PER_KG_PER_INFUSION:g} g/kg "
+           "(more is absurd for IVIG)")
 
 
 def _check_infusion(field: str, infusion: object) -> None:
@@ -72,7 +78,7 @@ class Dose:
     def __post_init__(self) -> None:
         _check_day("regimen.dose.day", self.day)
         dose = positive("regimen.dose.g_per_kg", self.g_per_kg, _ABSURD)
-        if dose > MAX_G_PER_KG_PER_INFUSION:
+        if not MIN_G_PER_KG_PER_INFUSION <= dose <= MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.dose.g_per_kg", _ABSURD, self.g_per_kg)
         _check_infusion("regimen.dose.infusion", self.infusion)
 
@@ -98,7 +104,7 @@ class Course:
         if days > MAX_DOSES_PER_PART:
             raise InputError("regimen.course.days", f"a whole number of days from 1 to {MAX_DOSES_PER_PART}", self.days)
         object.__setattr__(self, "days", days)
-        if total / days > MAX_G_PER_KG_PER_INFUSION:
+        if not MIN_G_PER_KG_PER_INFUSION <= total / days <= MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.course.total_g_per_kg", f"a total that gives {_ABSURD} when split over {days} days", self.total_g_per_kg)
         _check_day("regimen.course.start_day", self.start_day)
         _check_infusion("regimen.course.infusion", self.infusion)
@@ -124,7 +130,7 @@ class Maintenance:
 
     def __post_init__(self) -> None:
         dose = positive("regimen.maintenance.g_per_kg", self.g_per_kg, _ABSURD)
-        if dose > MAX_G_PER_KG_PER_INFUSION:
+        if not MIN_G_PER_KG_PER_INFUSION <= dose <= MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.maintenance.g_per_kg", _ABSURD, self.g_per_kg)
         positive("regimen.maintenance.every_days", self.every_days, "a positive interval in days")
         start = _check_day("regimen.maintenance.start_day", self.start_day)
@@ -175,6 +181,9 @@ class Regimen:
     start_hour: float = 0.0
     allow_above_label: bool = False
     name: str = ""
+    #: Agents given before every infusion (``ivigsim.dosing.premedication``); acts on
+    #: infusion-reaction risks only (``ivigsim.safety.premedication``).
+    premedication: Premedication | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.parts, _PARTS):
@@ -197,6 +206,8 @@ class Regimen:
             raise InputError("regimen.allow_above_label", "true or false", self.allow_above_label)
         if not isinstance(self.name, str):
             raise InputError("regimen.name", "a string", self.name)
+        if self.premedication is not None and not isinstance(self.premedication, Premedication):
+            raise InputError("regimen.premedication", "a Premedication or None", self.premedication)
 
     def compile(self, patient: Patient, indication: Indication | str | None = None) -> InfusionPlan:
         """Exact infusion windows for ``patient``; see :func:`ivigsim.dosing.compiler.compile_regimen`."""

@@ -56,7 +56,7 @@ class _Compiled:
         n = params.shape[1]
         with np.errstate(all="ignore"):
             consts = np.broadcast_to(cm.constants(params), (len(cm.model.constant_names), n))
-            y0 = cm.initial(params, consts)
+            y0 = problem.initial_state(consts)
         out = np.full((n, len(kinds), len(ts)), np.nan)
         stats = np.zeros((n, 4), dtype=np.int64)
         args = (float(problem.t0), np.ascontiguousarray(ts, dtype=float), np.ascontiguousarray(y0.T),
@@ -86,6 +86,22 @@ class _Compiled:
         kinds = np.array([len(m.state_names) + m.output_names.index(n) for n in names], dtype=np.int64)
         out, stats = self._run(problem, saveat, kinds)
         return Observed(saveat.ts, tuple(names), out, stats[:, 0].astype(np.int8), stats[:, 1], stats[:, 2])
+
+    def solve_outputs_and_state(self, problem, saveat, names: Sequence[str]):
+        """``solve_outputs``, and each patient's state at the last saved time (S, N), from which a
+        later solve continues (``Problem.y0``). The kernel ends every patient with a step that
+        lands exactly on the last output time, so that state is a step's end, not interpolated."""
+        from ivigsim.engine.outputs import Observed
+
+        cm = problem.model
+        m = cm.model
+        kinds = np.array([len(m.state_names) + m.output_names.index(n) for n in names]
+                         + list(range(cm.n_states)), dtype=np.int64)
+        out, stats = self._run(problem, saveat, kinds)
+        k = len(names)
+        observed = Observed(saveat.ts, tuple(names), np.ascontiguousarray(out[:, :k, :]),
+                            stats[:, 0].astype(np.int8), stats[:, 1], stats[:, 2])
+        return observed, np.ascontiguousarray(out[:, k:, -1].T)
 
     def solve_problem(self, problem, saveat):
         from ivigsim.engine.solve import Solution

@@ -43,16 +43,30 @@ def observe_solution(problem: Problem, solution: Solution) -> dict[str, np.ndarr
 
 
 def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> Observed:
+    return _solve(problem, saveat, solver, names, with_state=False)
+
+
+def solve_outputs_and_state(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> tuple[Observed, np.ndarray]:
+    """``solve_outputs``, and each patient's state at the last saved time (S, N): where a later
+    solve continues from (``Problem(..., t0=saveat.ts[-1], y0=state)``; a trial's run-in). A
+    patient whose solve failed has NaN there."""
+    return _solve(problem, saveat, solver, names, with_state=True)
+
+
+def _solve(problem: Problem, saveat: SaveAt, solver, names: Sequence[str], with_state: bool):
+    """The named outputs (and, ``with_state``, the final state): by the solver's own method where
+    it has one (the compiled solvers), else solved and observed in NumPy."""
     names = tuple(names)
     known = problem.model.model.output_names
     for name in names:
         if name not in known:
             raise InputError("outputs", f"one of the model's outputs ({', '.join(known)})", name)
-    custom = getattr(solver, "solve_outputs", None)
+    custom = getattr(solver, "solve_outputs_and_state" if with_state else "solve_outputs", None)
     if custom is not None:
         return custom(problem, saveat, names)
     sol = solve_robustly(problem, saveat, solver)
     n, ts = problem.n_patients, sol.ts
     out = observe_solution(problem, sol)
     values = np.stack([np.asarray(out[k], dtype=float).T for k in names], axis=1) if names else np.zeros((n, 0, len(ts)))
-    return Observed(ts, names, values, sol.status, sol.n_steps, sol.n_rejected)
+    observed = Observed(ts, names, values, sol.status, sol.n_steps, sol.n_rejected)
+    return (observed, sol.ys[-1].copy()) if with_state else observed

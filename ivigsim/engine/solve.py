@@ -43,12 +43,19 @@ class Status(IntEnum):
 
 @dataclass(frozen=True)
 class Problem:
-    """What is solved: a compiled model, per-patient parameters (P, N) and inputs."""
+    """What is solved: a compiled model, per-patient parameters (P, N) and inputs, from ``t0``.
+
+    ``y0`` (S, N): each patient's state at ``t0``, to continue a solve from a stored state (a
+    trial's run-in, then randomisation); None: the model's ``initial(p, c)``, its state before
+    any treatment. The inputs at ``t0`` are the schedule's (breakpoints at or before ``t0``
+    have taken effect), and ``t`` in the right-hand side is absolute time, so a model whose
+    equations read ``t`` (CIDP's remission, GBS's resolution) continues exactly."""
 
     model: CompiledModel
     parameters: np.ndarray
     schedule: InputSchedule
     t0: float = 0.0
+    y0: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n_par = len(self.model.model.parameters)
@@ -56,6 +63,22 @@ class Problem:
             raise InputError("parameters", f"an array of shape ({n_par}, n_patients)", self.parameters.shape)
         if self.schedule.n_patients != self.parameters.shape[1]:
             raise InputError("schedule", f"{self.parameters.shape[1]} patients", self.schedule.n_patients)
+        if not np.isfinite(self.t0):
+            raise InputError("t0", "a finite start time in days", self.t0)
+        if self.y0 is not None:
+            shape = (self.model.n_states, self.parameters.shape[1])
+            y0 = np.asarray(self.y0, dtype=float)
+            if y0.shape != shape:
+                raise InputError("y0", f"an array of shape {shape} (states, patients)", y0.shape)
+            if not np.isfinite(y0).all():
+                raise InputError("y0", "finite states", "NaN or infinite values")
+            object.__setattr__(self, "y0", y0)
+
+    def initial_state(self, consts: np.ndarray) -> np.ndarray:
+        """The state at ``t0`` (S, N), a fresh array: ``y0``, or the model's initial state."""
+        if self.y0 is not None:
+            return self.y0.copy()
+        return self.model.initial(self.parameters, consts)
 
     @property
     def n_patients(self) -> int:
@@ -102,7 +125,7 @@ def solve(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Sol
     n, n_states, n_out = problem.n_patients, cm.n_states, len(ts)
     params = problem.parameters
     consts = cm.constants(params)
-    y = cm.initial(params, consts)
+    y = problem.initial_state(consts)
 
     ys = np.full((n_out, n_states, n), np.nan)
     status = np.zeros(n, dtype=np.int8)

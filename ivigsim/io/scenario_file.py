@@ -28,7 +28,8 @@ from ivigsim.dosing import (
     get_product,
     get_standard_regimen,
 )
-from ivigsim.dosing.comparators import FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
+from ivigsim.dosing.comparators import FcRnInhibitor, InhibitorKinetics, PlasmaExchange, SubcutaneousIgG
+from ivigsim.dosing.premedication import Premedication
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
@@ -168,19 +169,38 @@ class ScigFile(_Strict):
                                self.duration_h, self.start_hour)
 
 
-class FcRnInhibitorFile(_Strict):
-    """FcRn-inhibitor infusions; the defaults are efgartigimod's label cycle (10 mg/kg weekly x 4)."""
+class InhibitorKineticsFile(_Strict):
+    """A user-defined FcRn inhibitor's own constants (docs/comparators.md, "Another FcRn inhibitor")."""
 
-    drug: Literal["efgartigimod"] = "efgartigimod"
+    kd_g_per_L: Quantity("g/L") = Field(description="plasma concentration occupying half of FcRn")
+    clearance_70kg_L_per_day: Quantity("L/day") = Field(description="elimination clearance at 70 kg")
+    peripheral_volume_L_per_kg: Quantity("L/kg") = Field(description="peripheral volume of distribution per kg")
+    distribution_clearance_70kg_L_per_day: Quantity("L/day") = Field(
+        description="inter-compartment clearance at 70 kg")
+    source: str = Field(description="what the values rest on: a citation, or 'assumption: ...'")
+
+    def build(self) -> InhibitorKinetics:
+        return InhibitorKinetics(self.kd_g_per_L, self.clearance_70kg_L_per_day, self.peripheral_volume_L_per_kg,
+                                 self.distribution_clearance_70kg_L_per_day, self.source)
+
+
+class FcRnInhibitorFile(_Strict):
+    """FcRn-inhibitor infusions; the defaults are efgartigimod's label cycle (10 mg/kg weekly x 4).
+    Another drug needs its own ``kinetics``."""
+
+    drug: str = Field("efgartigimod", description="efgartigimod (shipped), or any name with its kinetics")
     days: list[Quantity("day")] = Field([0.0, 7.0, 14.0, 21.0], description="the days of the infusions")
     mg_per_kg: Quantity("mg/kg") = 10.0
     duration_h: Quantity("hour") = 1.0
-    max_mg_per_infusion: Quantity("mg") = 1200.0
+    max_mg_per_infusion: Quantity("mg") | None = Field(
+        None, description="cap per infusion; default 1200 mg for efgartigimod (label), none for another drug")
     start_hour: float | None = None
+    kinetics: InhibitorKineticsFile | None = Field(None, description="a user-defined drug's own constants")
 
     def build(self) -> FcRnInhibitor:
+        kinetics = self.kinetics.build() if self.kinetics is not None else None
         return FcRnInhibitor(tuple(self.days), self.mg_per_kg, self.duration_h, self.drug,
-                             self.max_mg_per_infusion, self.start_hour)
+                             self.max_mg_per_infusion, self.start_hour, kinetics)
 
 
 #: Regimen fields that give a comparator rather than IVIG (docs/comparators.md).
@@ -188,6 +208,17 @@ COMPARATOR_FIELDS = ("plasma_exchange", "scig", "fcrn_inhibitor")
 #: The validation context under which a regimen may hold comparators: scenario files only, so far
 #: (the trial runner compiles IVIG infusions per kg and would ignore them).
 COMPARATORS_ALLOWED = "comparators_allowed"
+
+
+class PremedicationFile(_Strict):
+    """Premedication before every infusion (docs/safety.md, "Premedication")."""
+
+    antihistamine: bool = False
+    paracetamol: bool = False
+    corticosteroid: bool = False
+    odds_ratios: dict[str, float] = Field({}, description=(
+        "your assumption: each patient's odds ratio per infusion of headache, fever_chills or "
+        "immediate_reaction with this premedication (default: 1, no effect; nothing published is shipped)"))
 
 
 class RegimenFile(_Strict):
@@ -208,6 +239,9 @@ class RegimenFile(_Strict):
     scig: list[ScigFile] | ScigFile | None = Field(None, description="subcutaneous IgG (scenario files only)")
     fcrn_inhibitor: list[FcRnInhibitorFile] | FcRnInhibitorFile | None = Field(
         None, description="an FcRn inhibitor, efgartigimod (scenario files only)")
+    premedication: PremedicationFile | None = Field(None, description=(
+        "agents given before every infusion; they act on headache, fever/chills and immediate reactions "
+        "(no effect unless odds_ratios are given: docs/safety.md)"))
 
     @field_validator("infusion")
     @classmethod
@@ -269,9 +303,13 @@ class RegimenFile(_Strict):
                 with field_prefix(path):
                     parts.append(block.build())
                 paths.append(path)
+        premedication = None
+        if self.premedication is not None:
+            p = self.premedication
+            premedication = Premedication(p.antihistamine, p.paracetamol, p.corticosteroid, dict(p.odds_ratios))
         with field_prefix("regimen"):
             regimen = Regimen(tuple(parts), product, self.dosing_weight, self.start_hour,
-                              self.allow_above_label, self.standard or "")
+                              self.allow_above_label, self.standard or "", premedication)
         return regimen, paths
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -36,8 +37,10 @@ from ivigsim.population.covariates import DEFAULT_AGE, DEFAULT_HEIGHT, DEFAULT_W
 from ivigsim.population.criteria import Criterion
 from ivigsim.population.population import criterion_names
 from ivigsim.population.rng import MAX_SEED
+from ivigsim.trial.contrasts import MEASURES, Contrast, allowed_measures, default_measures
 from ivigsim.trial.endpoints import Endpoint
 from ivigsim.trial.spec import MAX_SIZE, Arm, Trial
+from ivigsim.trial.stewardship import Stewardship
 
 
 class MarginalFile(_Strict):
@@ -78,6 +81,9 @@ class CovariatesFile(_Strict):
     weight_kg: MarginalFile | BySexFile | None = None
     height_cm: MarginalFile | BySexFile | None = None
     correlations: list[CorrelationFile] | None = Field(None, description="of normal scores; default weight~height 0.45")
+    growth_reference: Literal["cdc2000"] | None = Field(None, description=(
+        "children: weight and height drawn from this growth reference's LMS distribution at each patient's age "
+        "and sex (cdc2000: CDC 2000 growth charts, ages 2-20 years); weight_kg and height_cm are then not given"))
 
 
 class RiskFactorPrevalenceFile(_Strict):
@@ -93,7 +99,25 @@ class RiskFactorPrevalenceFile(_Strict):
     ivig_naive: float | None = Field(None, description="share on their first IVIG ever; default 1")
 
 
+class SubPopulationFile(_Strict):
+    """One part of a mixed population (docs/trials.md, "Mixed populations")."""
+
+    name: str
+    share: float = Field(description="share of the trial's patients (the shares sum to 1)")
+    disease: str | None = Field(None, description="its disease (default: the trial's)")
+    indication: Literal[tuple(INDICATIONS)] | None = Field(None, description="dosing indication; default: its disease's")  # type: ignore[valid-type]
+    covariates: CovariatesFile = CovariatesFile()
+    parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
+    variability: dict[str, float] = Field({}, description="between-subject variability, as population.variability")
+    disease_variability: bool = Field(True, description="start from its disease's published variability")
+    correlations: list[CorrelationFile] = Field([], description="between the etas of two varying parameters")
+    inclusion: list[str] = Field([], description="criteria on covariates or baseline values")
+
+
 class PopulationFile(_Strict):
+    subpopulations: list[SubPopulationFile] | None = Field(None, description=(
+        "a mixed population: sub-populations with shares, each with its own disease, covariates, parameters and "
+        "inclusion (then only risk_factors may be given beside it)"))
     covariates: CovariatesFile = CovariatesFile()
     parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
     variability: dict[str, float] = Field({}, description=(
@@ -107,11 +131,47 @@ class PopulationFile(_Strict):
         "prevalence (0-1) of each adverse-event risk factor in the population, e.g. {diabetes: 0.3}"))
 
 
+class RetreatmentFile(_Strict):
+    """A re-treatment (CIDP) or rescue (ITP) given at a visit where the relapse criterion holds."""
+
+    dose_g_per_kg: float = Field(description="the whole re-treatment, g/kg (e.g. 2.0)")
+    over_days: int = Field(1, description="split over this many daily infusions")
+
+
+class TaperFile(_Strict):
+    """Cut the maintenance dose while the patient is stable; back to the last effective dose on relapse."""
+
+    stable_visits: int = Field(description="stable visits in a row on the current dose before a cut")
+    cut_fraction: float | None = Field(None, description="each cut removes this fraction of the current dose, in (0, 1]")
+    steps: list[float] | None = Field(None, description=(
+        "instead of cut_fraction: the doses in turn, as fractions of the starting dose, e.g. [0.9, 0.75, 0.5, 0.25, 0]"))
+    floor_g_per_kg: float = Field(0.0, description="never cut below this dose (0: the taper may stop IVIG)")
+    start_stable: bool = Field(False, description=(
+        "patients enter stable (a run-in selected them): the first cut is at the first visit"))
+
+
+class RulesFile(_Strict):
+    """Response-guided dosing: decisions at assessment visits (docs/trials.md, "Response-guided dosing")."""
+
+    assess_every_days: Quantity("day") = Field(description="days between visits")
+    first_visit_day: Quantity("day") = Field(0.0, description="the first visit, days from day 0 (or randomisation)")
+    readout: str = Field(description="the model output read at each visit, e.g. incat_score")
+    relapse: str = Field(description=(
+        "a measure (value, change, percent_change, fold_change: against the patient's day-0 value) and a "
+        "comparison, e.g. 'change >= 1' or 'value < 30'"))
+    maintenance_g_per_kg: float = Field(0.0, description="dose given at each visit (0: on demand only)")
+    on_relapse: RetreatmentFile | None = Field(None, description="re-treatment in place of the visit's maintenance dose")
+    taper: TaperFile | None = None
+    product: str | None = Field(None, description="product of the rule doses (default: the arm regimen's, else generic-10)")
+
+
 class ArmFile(_Strict):
     name: str
     regimen: str | RegimenFile | None = Field(None, description="a name under 'regimens', a standard regimen, a regimen, or omitted for no treatment")
     parameters: dict[str, float] = {}
     mechanisms: dict[str, bool | float] = {}
+    rules: RulesFile | None = Field(None, description=(
+        "response-guided dosing at assessment visits, on top of the regimen as written"))
 
 
 class AlsoFile(_Strict):
@@ -131,6 +191,55 @@ class EndpointFile(_Strict):
     quantiles: list[float] = []
     also: list[AlsoFile] | AlsoFile | None = Field(
         None, description="further conditions, met at the same time, on other measures of the output (fraction only)")
+
+
+class SelectFile(_Strict):
+    """Who is randomised after the run-in: a criterion on an output, read like a fraction endpoint,
+    with days counted from the start of the run-in (docs/trials.md, "Run-in")."""
+
+    output: str = Field(description="a model output, e.g. incat_score")
+    measure: Literal["value", "change", "percent_change", "fold_change"] = Field(
+        "value", description="change etc. from the start of the run-in")
+    at_day: Quantity("day") | None = Field(None, description="default: the run-in's last day (randomisation)")
+    window: tuple[Quantity("day"), Quantity("day")] | None = None
+    over_window: Literal["any", "all"] | None = None
+    criterion: str = Field(description="e.g. '<= -1'")
+    also: list[AlsoFile] | AlsoFile | None = None
+
+
+class RunInFile(_Strict):
+    """A phase before randomisation (enrichment, randomised withdrawal): every screened candidate
+    gets ``regimen`` for ``days``; those meeting every ``select`` criterion are the trial's patients,
+    and every arm continues from their state on the last day. Arms, endpoints and simulation.days
+    then count from randomisation."""
+
+    regimen: str | RegimenFile | None = Field(None, description="as an arm's regimen; omitted: no treatment")
+    days: Quantity("day") = Field(description="length of the run-in; randomisation on its last day")
+    select: list[SelectFile] = Field(description="criteria, all of which a patient meets to be randomised")
+
+
+class ContrastFile(_Strict):
+    """Contrasts of endpoints between arms (docs/trials.md, "Contrasts")."""
+
+    arms: list[str] | None = Field(None, description="[arm, reference]: differences arm - reference, ratios arm / reference")
+    reference: str | None = Field(None, description="instead of arms: every other arm against this one")
+    endpoint: str | None = Field(None, description="an endpoint's name (default: every endpoint)")
+    endpoints: list[str] | None = Field(None, description="instead of endpoint: several endpoints")
+    measures: list[str] | None = Field(None, description=(
+        f"some of {', '.join(MEASURES)}; default: risk_difference, risk_ratio and odds_ratio for a fraction or time "
+        "to event, mean_difference for values"))
+    cutpoints: list[float] = Field([], description="for common_odds_ratio: ascending cut points that grade the values "
+                                   "(default: each value rounded to the nearest whole number)")
+
+
+class StewardshipFile(_Strict):
+    """IVIG use per arm (grams are always reported; vials and cost when these are given)."""
+
+    price_per_g: float | None = Field(None, description="price of 1 g of IVIG, in your currency; no price, no cost")
+    currency: str = Field("", description="a label for the price, e.g. AUD")
+    vial_sizes_g: list[float] = Field([], description="the product's vial sizes in g, e.g. [5, 10, 20]; no sizes, no vials")
+    vial_rounding: Literal["up", "nearest"] = Field("up", description=(
+        "per infusion: up = whole vials at or above the dose; nearest = whole vials nearest the dose"))
 
 
 class TrialSimulationFile(_Strict):
@@ -162,6 +271,9 @@ class TrialFile(_Strict):
     endpoints: list[EndpointFile]
     simulation: TrialSimulationFile = TrialSimulationFile()
     output: OutputFile = OutputFile()
+    contrasts: list[ContrastFile] = Field([], description="between-arm contrasts of endpoints")
+    stewardship: StewardshipFile = StewardshipFile()
+    run_in: RunInFile | None = Field(None, description="a run-in before randomisation, and who is randomised")
 
     @field_validator("seed", "size", mode="before")
     @classmethod
@@ -220,6 +332,90 @@ def _compile_regimen(regimen, indication: str, field: str) -> None:
         raise InputError(f"{field}.{inner}", exc.expected, exc.got) from None
 
 
+def _population_spec(pop, disease, model, base: Path, source: dict, prefix: str, size: int) -> tuple[PopulationSpec, dict]:
+    """A ``PopulationSpec`` from the population section (or a sub-population) ``pop``; fields named
+    under ``prefix`` (``population`` or ``population.subpopulations.N``)."""
+    try:
+        return _population_spec_unprefixed(pop, disease, model, base, source, size)
+    except InputError as exc:
+        if prefix == "population" or not exc.field.startswith("population."):
+            raise
+        raise InputError(prefix + exc.field.removeprefix("population"), exc.expected, exc.got) from None
+
+
+def _population_spec_unprefixed(pop, disease, model, base: Path, source: dict, size: int) -> tuple[PopulationSpec, dict]:
+    cov = pop.covariates
+    if cov.csv is not None:
+        others = [k for k in ("age_years", "weight_kg", "height_cm", "correlations", "growth_reference")
+                  if getattr(cov, k) is not None]
+        if others:
+            raise InputError(f"population.covariates.{others[0]}", "nothing besides csv (the table gives the covariates)", "a distribution")
+        path = Path(cov.csv.path)
+        path = path if path.is_absolute() else base / path
+        covariates = CsvCovariates.read(path, cov.csv.sampling)
+        source = {**source, "_csv_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        if cov.csv.sampling == "in_order" and size > len(covariates.table):
+            raise InputError("size", f"at most {len(covariates.table)} patients per arm (the rows of {path.name}, sampling in_order)", size)
+    else:
+        if cov.growth_reference is not None:
+            given = [k for k in ("weight_kg", "height_cm") if getattr(cov, k) is not None]
+            if given:
+                raise InputError(f"population.covariates.{given[0]}", "no distribution with growth_reference (the "
+                                 f"reference gives weight and height from age and sex: {cov.growth_reference})",
+                                 "a distribution")
+        pairs = {tuple(c.between): c.r for c in cov.correlations} if cov.correlations is not None else None
+        covariates = CovariateModel(
+            cov.female_fraction,
+            cov.age_years.build() if cov.age_years else DEFAULT_AGE,
+            cov.weight_kg.build() if cov.weight_kg else DEFAULT_WEIGHT,
+            cov.height_cm.build() if cov.height_cm else DEFAULT_HEIGHT,
+            MappingProxyType(pairs) if pairs is not None else CovariateModel().correlations,
+            cov.growth_reference,
+        )
+
+    cvs = dict(disease.variability) if pop.disease_variability else {}
+    variability = Variability(MappingProxyType({**cvs, **pop.variability}),
+                              MappingProxyType({tuple(c.between): c.r for c in pop.correlations}))
+    names = criterion_names(model)
+    inclusion = tuple(Criterion.parse(text, f"population.inclusion.{i}", names)
+                      for i, text in enumerate(pop.inclusion))
+    # The disease's typical values for its patients (e.g. lower IgG in MG), then the trial's own.
+    typical = {**disease.defaults, **pop.parameters}
+    population = PopulationSpec(covariates, variability, MappingProxyType(typical), inclusion)
+    population.check(model)
+    return population, source
+
+
+def _subpopulations(doc: TrialFile, base: Path, source: dict) -> tuple[tuple, dict]:
+    """The sub-populations of a mixed population, each with its disease's model, checked."""
+    from ivigsim.trial.spec import SubPopulation
+
+    pop = doc.population
+    extra = [k for k in ("covariates", "parameters", "variability", "disease_variability", "correlations", "inclusion")
+             if k in pop.model_fields_set]
+    if extra:
+        raise InputError(f"population.{extra[0]}", "only risk_factors beside subpopulations (give it in each "
+                         "sub-population)", getattr(pop, extra[0]))
+    if not pop.subpopulations:
+        raise InputError("population.subpopulations", "at least one sub-population", [])
+    out = []
+    for i, sub in enumerate(pop.subpopulations):
+        prefix = f"population.subpopulations.{i}"
+        from ivigsim.io.scenario_file import check_name
+
+        check_name(sub.name, f"{prefix}.name")
+        name = sub.disease or doc.disease
+        if name not in DISEASES:
+            raise InputError(f"{prefix}.disease", f"one of the diseases ({', '.join(DISEASES)})", name)
+        disease = get_disease(name)
+        model = compiled_model(name)
+        spec, source = _population_spec(sub, disease, model, base, source, prefix, doc.size)
+        if "_csv_sha256" in source and sub.covariates.csv is not None:  # each table's own hash
+            source = {**source, f"_csv_sha256_{i}": source.pop("_csv_sha256")}
+        out.append(SubPopulation(sub.name, sub.share, name, sub.indication or disease.indication, spec))
+    return tuple(out), source
+
+
 def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     from ivigsim.io.scenario_file import check_name
 
@@ -242,52 +438,36 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     if not 0 < doc.simulation.days <= MAX_DAYS:
         raise InputError("simulation.days", f"a span in days in (0, {MAX_DAYS:g}]", doc.simulation.days)
 
-    cov = doc.population.covariates
-    if cov.csv is not None:
-        others = [k for k in ("age_years", "weight_kg", "height_cm", "correlations") if getattr(cov, k) is not None]
-        if others:
-            raise InputError(f"population.covariates.{others[0]}", "nothing besides csv (the table gives the covariates)", "a distribution")
-        path = Path(cov.csv.path)
-        path = path if path.is_absolute() else base / path
-        covariates = CsvCovariates.read(path, cov.csv.sampling)
-        source = {**source, "_csv_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        if cov.csv.sampling == "in_order" and doc.size > len(covariates.table):
-            raise InputError("size", f"at most {len(covariates.table)} patients per arm (the rows of {path.name}, sampling in_order)", doc.size)
+    subpopulations = ()
+    if doc.population.subpopulations is not None:
+        subpopulations, source = _subpopulations(doc, base, source)
+        population = subpopulations[0].population
     else:
-        pairs = {tuple(c.between): c.r for c in cov.correlations} if cov.correlations is not None else None
-        covariates = CovariateModel(
-            cov.female_fraction,
-            cov.age_years.build() if cov.age_years else DEFAULT_AGE,
-            cov.weight_kg.build() if cov.weight_kg else DEFAULT_WEIGHT,
-            cov.height_cm.build() if cov.height_cm else DEFAULT_HEIGHT,
-            MappingProxyType(pairs) if pairs is not None else CovariateModel().correlations,
-        )
-
-    cvs = dict(disease.variability) if doc.population.disease_variability else {}
-    variability = Variability(MappingProxyType({**cvs, **doc.population.variability}),
-                              MappingProxyType({tuple(c.between): c.r for c in doc.population.correlations}))
-    names = criterion_names(model)
-    inclusion = tuple(Criterion.parse(text, f"population.inclusion.{i}", names)
-                      for i, text in enumerate(doc.population.inclusion))
-    # The disease's typical values for its patients (e.g. lower IgG in MG), then the trial's own.
-    typical = {**disease.defaults, **doc.population.parameters}
-    population = PopulationSpec(covariates, variability, MappingProxyType(typical), inclusion)
-    population.check(model)
+        population, source = _population_spec(doc.population, disease, model, base, source, "population", doc.size)
     given = {k: v for k, v in doc.population.risk_factors.model_dump().items() if v is not None}
     try:
         risk_factors = FactorPrevalence(**given)
     except InputError as exc:
         raise InputError(f"population.risk_factors.{exc.field.rsplit('.', 1)[-1]}", exc.expected, exc.got) from None
 
+    # A mixed population: names are checked against every sub-population's model, regimens
+    # compiled for every sub-population's indication.
+    models = [compiled_model(g.disease).model for g in subpopulations] or [m]
+    indications = list(dict.fromkeys([g.indication for g in subpopulations] or [indication]))
+    outputs = [n for n in models[0].output_names if all(n in mm.output_names for mm in models[1:])]
     arms = []
     for i, a in enumerate(doc.arms):
-        overrides = {**m.switch_overrides(a.mechanisms), **a.parameters}
-        try:
-            m.parameter_array(overrides)
-        except InputError as exc:
-            raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
+        for mm in models:
+            overrides = {**mm.switch_overrides(a.mechanisms), **a.parameters}
+            try:
+                mm.parameter_array(overrides)
+            except InputError as exc:
+                raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
         regimen = _regimen(a, i, doc.regimens, doc)
-        arms.append(Arm(a.name, regimen, MappingProxyType(dict(a.parameters)), MappingProxyType(dict(a.mechanisms))))
+        rules = _rules(a.rules, f"arms.{i}.rules", outputs, doc.simulation.days, regimen,
+                       indications) if a.rules is not None else None
+        arms.append(Arm(a.name, regimen, MappingProxyType(dict(a.parameters)), MappingProxyType(dict(a.mechanisms)),
+                        rules))
 
     days = doc.simulation.days
     endpoints = []
@@ -299,11 +479,11 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                      for j, a in enumerate(also_files))
         endpoint = Endpoint(e.name, e.output, e.summary, e.measure, e.at_day, tuple(e.window) if e.window else None,
                             e.over_window, criterion, tuple(e.quantiles), also)
-        endpoint.check(field, m.output_names, days)
+        endpoint.check(field, outputs, days)
         endpoints.append(endpoint)
     for name in doc.output.outputs:
-        if name not in m.output_names:
-            raise InputError("output.outputs", f"one of the model's outputs ({', '.join(m.output_names)})", name)
+        if name not in outputs:
+            raise InputError("output.outputs", f"one of the model's outputs ({', '.join(outputs)})", name)
     from ivigsim.engine.methods import make_solver
 
     try:
@@ -312,7 +492,8 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         raise InputError(f"simulation.{exc.field.rsplit('.', 1)[-1]}", exc.expected, exc.got) from None
     for i, a in enumerate(arms):  # compile each regimen once now, so dosing errors surface before the run
         if a.regimen is not None:
-            _compile_regimen(a.regimen, indication, f"arms.{i}")
+            for each in indications:
+                _compile_regimen(a.regimen, each, f"arms.{i}")
     used = {a.regimen for a in doc.arms if isinstance(a.regimen, str)}
     for name, regimen_file in doc.regimens.items():  # named regimens no arm uses are checked all the same
         if name in used:
@@ -322,10 +503,141 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             regimen = regimen_file.build()
         except InputError as exc:
             raise InputError(f"{field}.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
-        _compile_regimen(regimen, indication, field)
+        for each in indications:
+            _compile_regimen(regimen, each, field)
+    contrasts = _contrasts(doc, endpoints)
+    stewardship = _stewardship(doc.stewardship)
+    run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
-                 tuple(doc.output.outputs), MappingProxyType(source), risk_factors)
+                 tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
+                 subpopulations, run_in)
+
+
+def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
+    """The ``run_in`` section as a ``RunIn``, checked: its regimen compiled, every criterion's
+    output and days (within the run-in), and no infusion running at randomisation."""
+    from ivigsim.trial.run_in import RunIn, check_plan
+    from ivigsim.trial.spec import MAX_DAYS
+
+    r = doc.run_in
+    if doc.population.subpopulations is not None:
+        raise InputError("run_in", "no run-in with population.subpopulations (not supported yet)", "a run-in")
+    if not 0 < r.days <= MAX_DAYS:
+        raise InputError("run_in.days", f"a run-in length in days in (0, {MAX_DAYS:g}]", r.days)
+    try:  # resolved as an arm's regimen is; its mistakes named under run_in
+        regimen = _regimen(ArmFile(name="run_in", regimen=r.regimen), 0, doc.regimens, doc)
+    except InputError as exc:
+        raise InputError(exc.field.replace("arms.0.", "run_in.", 1), exc.expected, exc.got) from None
+    name = r.regimen if isinstance(r.regimen, str) else ("inline" if r.regimen is not None else "no treatment")
+    select = []
+    for i, c in enumerate(r.select):
+        field = f"run_in.select.{i}"
+        criterion = _threshold(c.criterion, f"{field}.criterion")
+        also_files = c.also if isinstance(c.also, list) else ([c.also] if c.also else [])
+        also = tuple((a.measure, _threshold(a.criterion, f"{field}.also.{j}.criterion")) for j, a in enumerate(also_files))
+        at_day = c.at_day if c.at_day is not None or c.window is not None else r.days
+        over = c.over_window if c.window is not None or c.over_window is not None else None
+        if c.window is not None and over is None:
+            raise InputError(f"{field}.over_window", "any or all for a window", None)
+        select.append(Endpoint(f"select_{i}", c.output, "fraction", c.measure, at_day,
+                               tuple(c.window) if c.window else None, over, criterion, (), also))
+    run_in = RunIn(regimen, r.days, tuple(select), name)
+    run_in.check(outputs, MAX_DAYS)
+    for each in indications:
+        if regimen is not None:
+            try:
+                _compile_regimen(regimen, each, "run_in")
+            except InputError as exc:
+                raise InputError(exc.field.replace("run_in.regimen.regimen.", "run_in.regimen."), exc.expected,
+                                 exc.got) from None
+        check_plan(regimen, r.days, each)
+    return run_in
+
+
+def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, indications: list[str]):
+    """An arm's ``rules`` as ``Rules``, checked: each field, and every dose it can give compiled
+    (the label's rates for the product) before the run."""
+    from ivigsim.dosing import Dose, get_product
+    from ivigsim.trial.rules import Retreatment, Rules, Taper, dose_regimen, parse_relapse
+    from ivigsim.trial.spec import Arm
+
+    measure, threshold = parse_relapse(r.relapse, f"{where}.relapse")
+    if r.product is not None:
+        try:
+            get_product(r.product)
+        except InputError as exc:
+            raise InputError(f"{where}.product", exc.expected, exc.got) from None
+    taper = None
+    if r.taper is not None:
+        t = r.taper
+        taper = Taper(t.stable_visits, t.cut_fraction, tuple(t.steps or ()), t.floor_g_per_kg, t.start_stable)
+    retreat = Retreatment(r.on_relapse.dose_g_per_kg, r.on_relapse.over_days) if r.on_relapse is not None else None
+    rules = Rules(r.assess_every_days, r.readout, threshold, measure, r.maintenance_g_per_kg, retreat, taper,
+                  r.first_visit_day, r.product)
+    rules.check(where, outputs, days)
+    base = dose_regimen(Arm("rules", regimen, rules=rules))
+    doses = [("maintenance_g_per_kg", r.maintenance_g_per_kg)] if r.maintenance_g_per_kg else []
+    if retreat is not None:
+        doses.append(("on_relapse.dose_g_per_kg", retreat.g_per_kg / retreat.over_days))
+    for name, g in doses:
+        for each in indications:
+            try:
+                _compile_regimen(replace(base, parts=(Dose(0.0, g),)), each, where)
+            except InputError as exc:
+                raise InputError(f"{where}.{name}", exc.expected, exc.got) from None
+    return rules
+
+
+def _contrasts(doc: TrialFile, endpoints: list[Endpoint]) -> tuple[Contrast, ...]:
+    """Each ``contrasts`` entry as the contrasts it stands for, checked with the entry's field names."""
+    arm_names = [a.name for a in doc.arms]
+    summaries = {e.name: e.summary for e in endpoints}
+    out = []
+    for i, c in enumerate(doc.contrasts):
+        field = f"contrasts.{i}"
+        if (c.arms is None) == (c.reference is None):
+            raise InputError(field, "exactly one of arms: [arm, reference] and reference: ARM",
+                             f"arms={c.arms}, reference={c.reference}")
+        if c.arms is not None:
+            if len(c.arms) != 2:
+                raise InputError(f"{field}.arms", "two arm names, [arm, reference]", c.arms)
+            pairs = [tuple(c.arms)]
+        else:
+            if c.reference not in arm_names:
+                raise InputError(f"{field}.reference", f"an arm of this trial ({', '.join(arm_names)})", c.reference)
+            pairs = [(a, c.reference) for a in arm_names if a != c.reference]
+        if c.endpoint is not None and c.endpoints is not None:
+            raise InputError(field, "one of endpoint and endpoints", f"endpoint={c.endpoint}, endpoints={c.endpoints}")
+        named = [c.endpoint] if c.endpoint is not None else c.endpoints
+        where = f"{field}.endpoint" if c.endpoint is not None else f"{field}.endpoints"
+        for m in c.measures or ():
+            if m not in MEASURES:
+                raise InputError(f"{field}.measures", f"some of {', '.join(MEASURES)}", m)
+        entry = []
+        for name in (named if named is not None else list(summaries)):
+            if name not in summaries:
+                raise InputError(where, f"an endpoint of this trial ({', '.join(summaries)})", name)
+            if c.measures is None:
+                measures = default_measures(summaries[name])
+            elif named is None:  # every endpoint: the measures that fit each
+                measures = tuple(m for m in c.measures if m in allowed_measures(summaries[name]))
+            else:
+                measures = tuple(c.measures)
+            if measures:
+                entry += [Contrast(name, a, r, measures, tuple(c.cutpoints)) for a, r in pairs]
+        if not entry:
+            raise InputError(f"{field}.measures", "measures that fit at least one endpoint", c.measures)
+        for contrast in entry:
+            contrast.check(field, arm_names, summaries)
+        out += entry
+    return tuple(out)
+
+
+def _stewardship(doc: StewardshipFile) -> Stewardship:
+    if not doc.currency.isprintable() or len(doc.currency) > 12:
+        raise InputError("stewardship.currency", "a label of at most 12 printable characters, e.g. AUD", doc.currency)
+    return Stewardship(doc.price_per_g, doc.currency, tuple(doc.vial_sizes_g), doc.vial_rounding)
 
 
 def parse_trial(data: Any, where: str = "trial", base: Path | None = None) -> Trial:

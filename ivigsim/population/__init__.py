@@ -8,6 +8,9 @@ from .covariates import Covariates as Covariates
 from .covariates import CsvCovariates as CsvCovariates
 from .covariates import Marginal as Marginal
 from .criteria import Criterion as Criterion
+from .growth import GrowthReference as GrowthReference
+from .growth import growth_reference as growth_reference
+from .mixed import MixedScreening as MixedScreening
 from .criteria import Threshold as Threshold
 from .population import PopulationSpec as PopulationSpec
 from .population import Screening as Screening

@@ -141,8 +141,22 @@ class CovariateModel:
     height_cm: Marginal | BySex = DEFAULT_HEIGHT
     correlations: Mapping[tuple[str, str], float] = field(
         default_factory=lambda: MappingProxyType({("weight_kg", "height_cm"): 0.45}))
+    #: A growth reference's name (``ivigsim.population.growth``, e.g. ``"cdc2000"``): weight and
+    #: height are then drawn from the reference's LMS distribution at each patient's age and sex
+    #: (their normal scores as z-scores), and ``weight_kg``/``height_cm`` are not used.
+    growth_reference: str | None = None
 
     def __post_init__(self) -> None:
+        if self.growth_reference is not None:
+            from ivigsim.population.growth import growth_reference
+
+            try:
+                reference = growth_reference(self.growth_reference)
+            except InputError as exc:
+                raise InputError("population.covariates.growth_reference", exc.expected, exc.got) from None
+            ages = self.age_years
+            for sex, m in ((("female", ages.female), ("male", ages.male)) if isinstance(ages, BySex) else (("", ages),)):
+                reference.check_ages("population.covariates.age_years" + (f".{sex}" if sex else ""), m.lower, m.upper)
         if not 0.0 <= self.female_fraction <= 1.0:
             raise InputError("population.covariates.female_fraction", "a fraction in [0, 1]", self.female_fraction)
         for name in CONTINUOUS:
@@ -185,6 +199,12 @@ class CovariateModel:
         values = {}
         for k, name in enumerate(CONTINUOUS):
             spec = getattr(self, name)
+            if self.growth_reference is not None and name != "age_years":
+                from ivigsim.population.growth import growth_reference
+
+                values[name] = growth_reference(self.growth_reference).value(
+                    name, values["age_years"], female, z[:, k])
+                continue
             if isinstance(spec, BySex):
                 values[name] = np.where(female, spec.female.quantile(scores[:, k]), spec.male.quantile(scores[:, k]))
             else:

@@ -59,6 +59,9 @@ def evaluate(plan: InfusionPlan, patient: Patient, factors: RiskFactors, rises: 
 
     An unknown blood group averages the probabilities over O and non-O (``NON_O_SHARE``).
     """
+    from .premedication import premedicated
+
+    events = premedicated(tuple(events), getattr(plan, "premedication", None))
     if factors.blood_group is None:
         mixes = ((NON_O_SHARE, 1.0), (1.0 - NON_O_SHARE, 0.0))
     else:

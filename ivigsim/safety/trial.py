@@ -106,6 +106,9 @@ def safety_columns(plan_per_kg: InfusionPlan | None, covariates: Mapping[str, np
     n = len(ids)
     if plan_per_kg is None or not plan_per_kg.infusions:
         return {f"ae_{e.name}_{what}": np.zeros(n) for e in events for what in ("probability", "expected", "events")}
+    from .premedication import premedicated
+
+    events = premedicated(tuple(events), getattr(plan_per_kg, "premedication", None))
     factors = draw_factors(rng, ids, prevalence, stream)
     scale = None if dosing_weight_kg is None else np.asarray(dosing_weight_kg, float) / np.asarray(covariates["weight_kg"], float)
     d = trial_drivers(plan_per_kg, covariates, factors, igg_rise_g_per_L, scale)

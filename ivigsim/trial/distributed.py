@@ -47,8 +47,8 @@ def run_on_dask(client, trial, jobs, args: Callable) -> Iterator:
     trial_future = client.scatter(trial, broadcast=True)
 
     def submit(job):
-        _, start, stop, candidates = args(job)
-        f = client.submit(run_chunk, trial_future, start, stop, candidates, key=f"ivigsim-{job.stem}-{trial.fingerprint()}",
+        _, start, stop, *rest = args(job)  # candidates, then per arm: sub-populations, run-in states
+        f = client.submit(run_chunk, trial_future, start, stop, *rest, key=f"ivigsim-{job.stem}-{trial.fingerprint()}",
                           pure=False)
         futures[f] = job
 

@@ -43,12 +43,16 @@ from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model
 from ivigsim.model.patient import Patient
 from ivigsim.population import CounterRNG, Screening, draw, screen
+from ivigsim.population.mixed import MixedScreening, assign, group_stream, place
 from ivigsim.population.population import VirtualPatients
 from ivigsim.safety.events import EVENTS
 from ivigsim.safety.trial import safety_columns, summarise_safety
 from ivigsim.simulation import INFUSION_INPUT
 from ivigsim.trial import store
-from ivigsim.trial.spec import Arm, Trial
+from ivigsim.trial.contrasts import compare
+from ivigsim.trial.report import format_extras, parameter_column, parameter_header, write_tables
+from ivigsim.trial.spec import Arm, SubPopulation, Trial
+from ivigsim.trial.stewardship import grams_contrast, regimen_use, summarise_use
 from ivigsim.trial.store import MANIFEST, PATIENTS, SUMMARY, TRAJECTORIES  # noqa: F401 (re-exported)
 
 DEFAULT_CHUNK = 4096
@@ -60,9 +64,18 @@ def arm_stream(trial: Trial, arm_index: int) -> str:
     return f"arm{arm_index}/" if trial.design == "parallel" else ""
 
 
-def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Screening]:
-    """One screening per arm (the same one, shared, in a paired design)."""
+def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Screening] | list[MixedScreening]:
+    """One screening per arm (the same one, shared, in a paired design); for a mixed
+    population, a ``MixedScreening`` per arm (``ivigsim.population.mixed``)."""
+    if trial.mixed:
+        return _screen_mixed(trial)
     model = model or compiled_model(trial.disease)
+    if trial.run_in is not None:  # screening, then the run-in's selection (ivigsim.trial.run_in)
+        from ivigsim.trial.run_in import select_patients
+
+        if trial.design == "paired":
+            return [select_patients(trial, model)] * len(trial.arms)
+        return [select_patients(trial, model, arm_stream(trial, k)) for k in range(len(trial.arms))]
     rng = CounterRNG(trial.seed)
     if trial.design == "paired":
         s = screen(trial.population, model, rng, trial.size, "")
@@ -70,11 +83,45 @@ def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Scree
     return [screen(trial.population, model, rng, trial.size, arm_stream(trial, k)) for k in range(len(trial.arms))]
 
 
-def _per_kg_plan(trial: Trial, arm: Arm):
-    """The arm's infusions for 1 kg of dosing weight, those starting within the trial."""
+def _screen_mixed(trial: Trial) -> list[MixedScreening]:
+    """Each trial patient's sub-population (by the shares), then each sub-population's own
+    screening for the patients assigned to it (``ivigsim.population.mixed``)."""
+    rng = CounterRNG(trial.seed)
+    subs = trial.groups()
+
+    def one(stream: str) -> MixedScreening:
+        groups = assign(rng, stream, np.arange(trial.size, dtype=np.int64), [g.share for g in subs])
+        screenings = []
+        for g, sub in enumerate(subs):
+            try:
+                screenings.append(screen(sub.population, compiled_model(sub.disease), rng, int((groups == g).sum()),
+                                         group_stream(stream, sub.name)))
+            except InputError as exc:
+                raise InputError(exc.field.replace("population.", f"population.subpopulations.{g}.", 1),
+                                 exc.expected, exc.got) from None
+        return MixedScreening(place(groups, [s.candidates for s in screenings]), groups,
+                              tuple(g.name for g in subs), tuple(screenings))
+
+    if trial.design == "paired":
+        return [one("")] * len(trial.arms)
+    return [one(arm_stream(trial, k)) for k in range(len(trial.arms))]
+
+
+def _group_rows(trial: Trial, screening, g: int) -> np.ndarray | slice:
+    """Positions of sub-population ``g``'s patients in an arm's screening (all, unmixed)."""
+    return np.flatnonzero(screening.groups == g) if trial.mixed else slice(None)
+
+
+def _group_stream(trial: Trial, k: int, sub: SubPopulation) -> str:
+    return group_stream(arm_stream(trial, k), sub.name) if trial.mixed else arm_stream(trial, k)
+
+
+def _per_kg_plan(trial: Trial, arm: Arm, indication: str | None = None):
+    """The arm's infusions for 1 kg of dosing weight, those starting within the trial
+    (``indication``: a sub-population's; default the trial's)."""
     if arm.regimen is None:
         return None
-    plan = replace(arm.regimen, dosing_weight="actual").compile(Patient(weight_kg=1.0), trial.indication)
+    plan = replace(arm.regimen, dosing_weight="actual").compile(Patient(weight_kg=1.0), indication or trial.indication)
     return replace(plan, infusions=tuple(i for i in plan.infusions if i.start_day < trial.days))
 
 
@@ -116,76 +163,135 @@ def check_trial(trial: Trial, screenings: list[Screening], model: CompiledModel 
     that could fail are found at once, and the run's own computation is applied to them,
     so the refusal is the run's, before a file exists.
     """
-    model = model or compiled_model(trial.disease)
     rng = CounterRNG(trial.seed)
     for k, arm in enumerate(trial.arms):
-        _per_kg_schedule(model, trial, _per_kg_plan(trial, arm))
-        kind = arm.regimen.dosing_weight if arm.regimen is not None else "actual"
-        if kind == "actual":
-            continue
-        stream = arm_stream(trial, k)
-        candidates = np.asarray(screenings[k].candidates, dtype=np.int64)
-        for a in range(0, len(candidates), CHECK_BLOCK):
-            ids = candidates[a:a + CHECK_BLOCK]
-            cov = trial.population.covariates.draw(rng, stream, ids)
-            height_in = np.asarray(cov.height_cm, dtype=float) / _weight.CM_PER_INCH
-            base = np.where(cov.female, _weight.DEVINE_BASE_KG["female"], _weight.DEVINE_BASE_KG["male"])
-            with np.errstate(invalid="ignore"):
-                ideal = base + _weight.DEVINE_KG_PER_INCH * (height_in - _weight.DEVINE_BASE_HEIGHT_IN)
-                doubtful = ~np.isfinite(ideal) | (ideal < _weight.MIN_IDEAL_WEIGHT_KG + 1.0)
-            if doubtful.any():  # the run's own computation decides (and words the refusal)
-                few = ids[doubtful]
-                covariates = trial.population.covariates.draw(rng, stream, few)
-                _dosing_weights(arm, VirtualPatients(few, covariates, np.empty((0, len(few))), np.ones(len(few), bool)))
+        for g, sub in enumerate(trial.groups()):
+            _check_group(trial, k, arm, g, sub, screenings[k], rng,
+                         model if (model is not None and not trial.mixed) else compiled_model(sub.disease))
 
 
-def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Patients [start, stop) of every arm: one row per (arm, patient); optional trajectories."""
-    model = compiled_model(trial.disease)
-    m = model.model
+def _check_group(trial: Trial, k: int, arm: Arm, g: int, sub: SubPopulation, screening, rng: CounterRNG,
+                 model: CompiledModel) -> None:
+    """``check_trial`` for one arm and sub-population."""
+    _per_kg_schedule(model, trial, _per_kg_plan(trial, arm, sub.indication))
+    kind = arm.regimen.dosing_weight if arm.regimen is not None else "actual"
+    if kind == "actual":
+        return
+    stream = _group_stream(trial, k, sub)
+    candidates = np.asarray(screening.candidates, dtype=np.int64)[_group_rows(trial, screening, g)]
+    for a in range(0, len(candidates), CHECK_BLOCK):
+        ids = candidates[a:a + CHECK_BLOCK]
+        cov = sub.population.covariates.draw(rng, stream, ids)
+        height_in = np.asarray(cov.height_cm, dtype=float) / _weight.CM_PER_INCH
+        base = np.where(cov.female, _weight.DEVINE_BASE_KG["female"], _weight.DEVINE_BASE_KG["male"])
+        with np.errstate(invalid="ignore"):
+            ideal = base + _weight.DEVINE_KG_PER_INCH * (height_in - _weight.DEVINE_BASE_HEIGHT_IN)
+            doubtful = ~np.isfinite(ideal) | (ideal < _weight.MIN_IDEAL_WEIGHT_KG + 1.0)
+        if doubtful.any():  # the run's own computation decides (and words the refusal)
+            few = ids[doubtful]
+            covariates = sub.population.covariates.draw(rng, stream, few)
+            _dosing_weights(arm, VirtualPatients(few, covariates, np.empty((0, len(few))), np.ones(len(few), bool)))
+
+
+def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray],
+              groups: list[np.ndarray] | None = None,
+              states: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Patients [start, stop) of every arm: one row per (arm, patient); optional trajectories.
+
+    ``groups``: for a mixed population, each arm's patients' sub-populations (indices into
+    ``trial.groups()``); each sub-population is solved with its own disease's model and its
+    rows are put back in patient order, with a ``subpopulation`` column.
+    ``states``: with a run-in, each arm's patients' states at randomisation (patients x states,
+    ``ivigsim.trial.run_in``), from which every arm continues."""
     rng = CounterRNG(trial.seed)
     ts = trial.output_times()
+    subs = trial.groups()
     frames, trajectories = [], []
     for k, arm in enumerate(trial.arms):
         ids = np.asarray(candidates[k], dtype=np.int64)
-        patients = draw(trial.population, model, rng, ids, arm_stream(trial, k))
-        params = patients.parameters.copy()
-        overrides = {**m.switch_overrides(arm.mechanisms), **arm.parameters}
-        for name, value in overrides.items():
-            params[m.parameter_names.index(name)] = value
-        plan = _per_kg_plan(trial, arm)  # compiled once per arm and chunk: schedule and safety share it
-        base = _per_kg_schedule(model, trial, plan)
-        weights = _dosing_weights(arm, patients)
         n = len(ids)
-        schedule = InputSchedule(np.broadcast_to(base.times, (n, base.times.shape[1])).copy(),
-                                 base.values * weights[:, None, None])
-        observed = solve_outputs(Problem(model, params, schedule), SaveAt(ts), trial.solver, trial.needed_outputs())
-        columns: dict[str, object] = {
-            "arm": np.full(n, arm.name, dtype=object),
-            "patient": np.arange(start, stop, dtype=np.int64),
-            "candidate": ids,
-        }
-        columns |= patients.covariates.as_columns()
-        columns["dosing_weight_kg"] = weights
-        columns["solver_status"] = np.array([Status(int(s)).name for s in observed.status], dtype=object)
-        columns["solver_steps"] = observed.n_steps.astype(np.int64)
-        columns["solver_rejected"] = observed.n_rejected.astype(np.int64)
-        # Adverse events: each patient's risk over the arm's regimen and sampled events,
-        # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
-        covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
-        columns |= safety_columns(plan, covariates, rng, ids, trial.risk_factors,
-                                  stream=f"safety/{arm_stream(trial, k)}", dosing_weight_kg=weights)
-        for e in trial.endpoints:
-            columns |= (e.from_column(columns[e.output]) if e.per_patient_column
-                        else e.per_patient(ts, observed.output(e.output), trial.days))
-        frames.append(pd.DataFrame(columns))
+        numbers = np.arange(start, stop, dtype=np.int64)
+        group_of = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups[k], dtype=np.int64)
         n_traj = max(0, min(stop, trial.trajectories) - start)
-        if n_traj:
-            for j in range(n_traj):
-                row = {"arm": arm.name, "patient": start + j, "time_day": ts}
-                row |= {name: observed.output(name)[j] for name in trial.needed_outputs()}
-                trajectories.append(pd.DataFrame(row))
+        parts, traj_of = [], {}
+        for g, sub in enumerate(subs):
+            rows = np.flatnonzero(group_of == g)
+            if not len(rows):
+                continue
+            columns, observed = _group_columns(trial, k, arm, sub, ids[rows], rng, ts,
+                                               None if states is None else np.asarray(states[k])[rows])
+            head: dict[str, object] = {"arm": np.full(len(rows), arm.name, dtype=object), "patient": numbers[rows],
+                                       "candidate": ids[rows]}
+            if trial.mixed:
+                head["subpopulation"] = np.full(len(rows), sub.name, dtype=object)
+            parts.append(pd.DataFrame(head | columns))
+            for i, j in enumerate(rows):
+                if j < n_traj:
+                    row = {"arm": arm.name, "patient": start + int(j), "time_day": ts}
+                    row |= {name: observed.output(name)[i] for name in trial.needed_outputs()}
+                    traj_of[int(j)] = pd.DataFrame(row)
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        if len(parts) > 1:
+            frame = frame.sort_values("patient", kind="stable").reset_index(drop=True)
+        frames.append(frame)
+        trajectories += [traj_of[j] for j in sorted(traj_of)]
     return pd.concat(frames, ignore_index=True), (pd.concat(trajectories, ignore_index=True) if trajectories else None)
+
+
+def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.ndarray, rng: CounterRNG,
+                   ts: np.ndarray, states: np.ndarray | None = None) -> tuple[dict, object]:
+    """One arm's per-patient columns (after arm, patient, candidate) for patients ``ids`` of one
+    sub-population (the whole population when unmixed), and the solved outputs. ``states``
+    (patients x states): with a run-in, the states at randomisation to continue from."""
+    model = compiled_model(sub.disease)
+    m = model.model
+    stream = _group_stream(trial, k, sub)
+    patients = draw(sub.population, model, rng, ids, stream)
+    params = patients.parameters.copy()
+    overrides = {**m.switch_overrides(arm.mechanisms), **arm.parameters}
+    for name, value in overrides.items():
+        params[m.parameter_names.index(name)] = value
+    plan = _per_kg_plan(trial, arm, sub.indication)  # compiled once per arm and chunk: schedule and safety share it
+    base = _per_kg_schedule(model, trial, plan)
+    weights = _dosing_weights(arm, patients)
+    n = len(ids)
+    schedule = InputSchedule(np.broadcast_to(base.times, (n, base.times.shape[1])).copy(),
+                             base.values * weights[:, None, None])
+    ruled = None
+    if arm.rules is not None:  # response-guided dosing: solved visit by visit (ivigsim.trial.rules)
+        from ivigsim.trial.rules import solve_with_rules
+
+        observed, ruled = solve_with_rules(trial, arm, model, params, weights, ts, sub.indication, plan, states)
+    elif states is None:
+        observed = solve_outputs(Problem(model, params, schedule), SaveAt(ts), trial.solver, trial.needed_outputs())
+    else:  # after a run-in: from each patient's state at randomisation, in absolute time (the
+        # model's clock runs on), the arm's infusions shifted to start at randomisation
+        r = trial.run_in.days
+        schedule = InputSchedule(schedule.times + r, schedule.values)
+        observed = solve_outputs(Problem(model, params, schedule, t0=r, y0=np.asarray(states, dtype=float).T),
+                                 SaveAt(ts + r), trial.solver, trial.needed_outputs())
+        observed = replace(observed, ts=ts)  # days from randomisation, as endpoints count them
+    columns: dict[str, object] = dict(patients.covariates.as_columns())
+    columns["dosing_weight_kg"] = weights
+    columns["solver_status"] = np.array([Status(int(s)).name for s in observed.status], dtype=object)
+    columns["solver_steps"] = observed.n_steps.astype(np.int64)
+    columns["solver_rejected"] = observed.n_rejected.astype(np.int64)
+    # Adverse events: each patient's risk over the arm's regimen and sampled events,
+    # from the same counter-based stream (chunk-independent; ivigsim.safety.trial).
+    covariates = patients.covariates.as_columns() | {"female": patients.covariates.female}
+    if ruled is None:
+        columns |= safety_columns(plan, covariates, rng, ids, trial.risk_factors,
+                                  stream=f"safety/{stream}", dosing_weight_kg=weights)
+    else:  # the infusions each patient got, and what the rules did (doses, grams, relapses)
+        from ivigsim.trial.rules import dose_regimen
+
+        columns |= ruled.safety_columns(dose_regimen(arm), sub.indication, covariates, rng, ids, trial.risk_factors,
+                                        f"safety/{stream}", weights)
+        columns |= ruled.columns(weights, trial.days)
+    for e in trial.endpoints:
+        columns |= (e.from_column(columns[e.output]) if e.per_patient_column
+                    else e.per_patient(ts, observed.output(e.output), trial.days))
+    return columns, observed
 
 
 @dataclass(frozen=True)
@@ -353,6 +459,8 @@ def _run(trial: Trial, out: Path | None, folder: _Folder | None, jobs: list[Chun
     summary = summarise_files(trial, [out / PATIENTS / f"{j.stem}.parquet" for j in jobs], screenings)
     with _writing(out), atomic_path(out / SUMMARY) as tmp:
         tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    with _writing(out):
+        write_tables(out, summary)
     return TrialResult(trial, summary, None, tuple(notes))
 
 
@@ -368,7 +476,9 @@ def _writing(out: Path):
 
 def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], client) -> Iterator:
     def args(job: ChunkJob):
-        return (trial, job.start, job.stop, [s.candidates[job.start:job.stop] for s in screenings])
+        groups = [s.groups[job.start:job.stop] for s in screenings] if trial.mixed else None
+        states = [s.states[job.start:job.stop] for s in screenings] if trial.run_in is not None else None
+        return (trial, job.start, job.stop, [s.candidates[job.start:job.stop] for s in screenings], groups, states)
 
     if client is None:
         for job in jobs:
@@ -381,7 +491,8 @@ def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], cl
 
 def summary_columns(trial: Trial) -> list[str]:
     safety = [f"ae_{e.name}_{what}" for e in EVENTS for what in ("probability", "events")]
-    return ["arm", "patient", "solver_status", "solver_steps", *[c for e in trial.endpoints for c in e.columns()],
+    return ["arm", "patient", "solver_status", "solver_steps", "dosing_weight_kg",
+            *[c for e in trial.endpoints for c in e.columns()],
             *safety]
 
 
@@ -391,10 +502,111 @@ def read_patients(out: Path, trial: Trial, columns: list[str] | None = None) -> 
     return pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
 
 
+def _contrasts_of(trial: Trial, endpoint, columns_of: Callable[[int], dict], paired: bool) -> dict[int, dict]:
+    """The trial's contrasts on ``endpoint`` (by their index); ``columns_of(k)``: arm k's columns."""
+    index = {a.name: k for k, a in enumerate(trial.arms)}
+    return {j: compare(c, endpoint, columns_of(index[c.arm]), columns_of(index[c.reference]), paired)
+            for j, c in enumerate(trial.contrasts) if c.endpoint == endpoint.name}
+
+
+#: Per-patient columns of the IVIG actually given under rules (``ivigsim.trial.rules``).
+GIVEN_COLUMNS = ("ivig_g_in_trial", "ivig_g_per_year", "ivig_infusions", "rule_relapses", "rule_retreatments",
+                 "rule_final_g_per_kg")
+
+
+def _ivig_use(trial: Trial, weights: list[np.ndarray], paired: bool,
+              given: list[dict | None] | None = None) -> tuple[list[dict], list[dict]]:
+    """Each arm's IVIG use (``ivigsim.trial.stewardship``) and the grams contrasts of the
+    arm pairs the trial's contrasts compare. ``given``: per arm, for arms under rules, the
+    ``GIVEN_COLUMNS`` of its patients (the doses the rules chose are counted)."""
+    from ivigsim.trial.rules import use_parts
+
+    given = [g if arm.rules is not None else None for g, arm in zip(given or [None] * len(trial.arms), trial.arms)]
+    uses = [use_parts(regimen_use(arm.regimen, trial.indication, trial.days), arm) for arm in trial.arms]
+    per_arm = [summarise_use(u, w, trial.stewardship, given=g) for u, w, g in zip(uses, weights, given)]
+    for arm, u in zip(trial.arms, per_arm):  # "stopped" means something under a taper only
+        if arm.rules is not None and arm.rules.taper is None:
+            for key in ("stopped", "stopped_without_relapse"):
+                u["rules"].pop(key, None)
+    index = {a.name: k for k, a in enumerate(trial.arms)}
+    pairs = list(dict.fromkeys((c.arm, c.reference) for c in trial.contrasts))
+    contrasts = [grams_contrast(a, r, uses[index[a]], uses[index[r]], weights[index[a]], weights[index[r]], paired,
+                                trial.stewardship, given_a=given[index[a]], given_b=given[index[r]]) for a, r in pairs]
+    return per_arm, contrasts
+
+
+def _stewardship_inputs(trial: Trial) -> dict:
+    s = trial.stewardship
+    return {"price_per_g": s.price_per_g, "currency": s.currency, "vial_sizes_g": list(s.vial_sizes_g),
+            "vial_rounding": s.vial_rounding}
+
+
+def _group_codes(trial: Trial, names: np.ndarray) -> np.ndarray:
+    """Sub-population names (the ``subpopulation`` column) as indices into ``trial.groups()``."""
+    index = {g.name: i for i, g in enumerate(trial.groups())}
+    return np.array([index[str(v)] for v in names], dtype=np.int16)
+
+
+def _subpopulation_estimates(trial: Trial, codes: np.ndarray, unit: tuple, arrays: dict) -> list[dict]:
+    """One endpoint's (or adverse event's) estimates per sub-population: ``arrays`` are one
+    arm's columns of ``unit`` (``("endpoint", Endpoint, columns)`` or ``("event", Event, columns)``)."""
+    kind, what, cols = unit
+    out = []
+    for g in range(len(trial.groups())):
+        mask = codes == g
+        part = {c: arrays[c][mask] for c in cols}
+        if not mask.any():
+            out.append({})
+        elif kind == "endpoint":
+            out.append({"estimates": {k: v.as_dict() for k, v in what.summarise(part).items()}})
+        else:
+            out.append(summarise_safety(part, events=(what,))[what.name])
+    return out
+
+
+def _subpopulation_entries(trial: Trial, codes: np.ndarray, endpoints: list[dict], events: list[dict]) -> list[dict]:
+    """An arm's ``subpopulations`` entry: per sub-population, its patients, endpoints and adverse events
+    (``endpoints``/``events``: name -> list over sub-populations, from ``_subpopulation_estimates``)."""
+    return [{"subpopulation": sub.name, "disease": sub.disease, "patients": int((codes == g).sum()),
+             "endpoints": {name: per[g] for name, per in endpoints.items()},
+             "adverse_events": {name: per[g] for name, per in events.items()}}
+            for g, sub in enumerate(trial.groups())]
+
+
+def _run_in_header(trial: Trial, screenings) -> dict:
+    """With a run-in: its regimen and length, and per arm who entered it, was selected and its
+    adverse events (one entry in a paired design: the arms share it)."""
+    if trial.run_in is None:
+        return {}
+    r = trial.run_in
+    arms = screenings[:1] if trial.paired_arms else screenings
+    return {"run_in": {"regimen": r.regimen_name or ("none" if r.regimen is None else "inline"), "days": r.days,
+                       "select": r.criteria(),
+                       "arms": [{"arm": "every arm" if trial.paired_arms else a.name, **s.as_dict()}
+                                for a, s in zip(trial.arms, arms)]}}
+
+
+def _mixed_header(trial: Trial) -> dict:
+    if not trial.mixed:
+        return {}
+    return {"subpopulations": [{"subpopulation": g.name, "share": g.share, "disease": g.disease,
+                                "indication": g.indication} for g in trial.subpopulations]}
+
+
 def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) -> dict:
+    rows_of = [table[table["arm"] == arm.name] for arm in trial.arms]
+    first = rows_of[0]["patient"].to_numpy()
+    paired = trial.paired_arms and all(np.array_equal(r["patient"].to_numpy(), first) for r in rows_of)
+    contrasts: dict[int, dict] = {}
+    for e in trial.endpoints:
+        contrasts |= _contrasts_of(trial, e, lambda k, e=e: {c: rows_of[k][c].to_numpy(dtype=float) for c in e.columns()},
+                                   paired)
+    use, use_contrasts = _ivig_use(trial, [r["dosing_weight_kg"].to_numpy(dtype=float) for r in rows_of], paired,
+                                   [{c: r[c].to_numpy(dtype=float) for c in GIVEN_COLUMNS} if a.rules is not None
+                                    else None for a, r in zip(trial.arms, rows_of)])
     arms = []
     for k, arm in enumerate(trial.arms):
-        rows = table[table["arm"] == arm.name]
+        rows = rows_of[k]
         failed = rows[rows["solver_status"] != Status.SUCCESS.name]
         endpoints = {}
         for e in trial.endpoints:
@@ -412,9 +624,22 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
             "endpoints": endpoints,
             "adverse_events": summarise_safety({c: rows[c].to_numpy(dtype=float) for c in rows.columns
                                                 if c.startswith("ae_")}),
+            "ivig_use": use[k],
         })
-    return {"trial": trial.name, "disease": trial.disease, "seed": trial.seed, "size_per_arm": trial.size,
-            "design": trial.design, "level": 0.95, "arms": arms}
+        if trial.mixed:
+            codes = _group_codes(trial, rows["subpopulation"].to_numpy())
+            per_endpoint = {e.name: _subpopulation_estimates(
+                trial, codes, ("endpoint", e, e.columns()), {c: rows[c].to_numpy(dtype=float) for c in e.columns()})
+                for e in trial.endpoints}
+            per_event = {ev.name: _subpopulation_estimates(
+                trial, codes, ("event", ev, cols), {c: rows[c].to_numpy(dtype=float) for c in cols})
+                for ev in EVENTS for cols in [(f"ae_{ev.name}_probability", f"ae_{ev.name}_events")]}
+            arms[-1]["subpopulations"] = _subpopulation_entries(trial, codes, per_endpoint, per_event)
+    return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
+            "seed": trial.seed,
+            "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
+            "contrasts": [contrasts[j] for j in range(len(trial.contrasts))],
+            "ivig_use_contrasts": use_contrasts, "stewardship_inputs": _stewardship_inputs(trial)}
 
 
 #: Bytes of per-patient values ``summarise_files`` holds at once (one pass over the chunk
@@ -435,7 +660,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     columns are read in groups that fit in ``buffer_bytes`` (8 bytes a patient per column),
     each group's columns gathered per arm into preallocated arrays, summarised and dropped.
     Memory: the buffer, one chunk file's columns, and 12 bytes a patient (row indices and
-    solver steps), whatever the number of columns.
+    solver steps), whatever the number of columns. Contrasts are computed from the per-arm
+    arrays of the group that holds their endpoint (paired when the design is paired and every
+    file holds the same patients for every arm), IVIG use from ``dosing_weight_kg``.
     """
     names = [arm.name for arm in trial.arms]
     n_arms = len(names)
@@ -444,15 +671,23 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     n_failed = [0] * n_arms
     failed_listed: list[list[dict]] = [[] for _ in names]
     steps: list[list[np.ndarray]] = [[] for _ in names]
+    aligned = True  # every arm holds the same patients in the same order (paired contrasts)
+    codes: list[list[np.ndarray]] = [[] for _ in names]  # mixed: each arm's patients' sub-populations
     for path in files:
-        df = pd.read_parquet(path, columns=["arm", "patient", "solver_status", "solver_steps"])
+        df = pd.read_parquet(path, columns=["arm", "patient", "solver_status", "solver_steps",
+                                            *(["subpopulation"] if trial.mixed else [])])
         arm_column = df["arm"].to_numpy()
+        patient_column = df["patient"].to_numpy()
         rows_per_arm = []
         for k, name in enumerate(names):
             idx = np.flatnonzero(arm_column == name).astype(np.int32)
+            if rows_per_arm:
+                aligned = aligned and np.array_equal(patient_column[idx], patient_column[rows_per_arm[0]])
             rows_per_arm.append(idx)
             counts[k] += len(idx)
             steps[k].append(df["solver_steps"].to_numpy()[idx])
+            if trial.mixed:
+                codes[k].append(_group_codes(trial, df["subpopulation"].to_numpy()[idx]))
             status = df["solver_status"].to_numpy()[idx]
             bad = np.flatnonzero(status != Status.SUCCESS.name)
             n_failed[k] += len(bad)
@@ -467,6 +702,12 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     # Units summarised together: each endpoint's columns, each adverse event's two columns.
     units: list[tuple[str, object, tuple[str, ...]]] = [("endpoint", e, e.columns()) for e in trial.endpoints]
     units += [("event", ev, (f"ae_{ev.name}_probability", f"ae_{ev.name}_events")) for ev in EVENTS]
+    ruled = any(a.rules is not None for a in trial.arms)  # the grams the rules gave are counted
+    units += [("use", None, ("dosing_weight_kg", *(GIVEN_COLUMNS if ruled else ())))]
+    paired = trial.paired_arms and aligned
+    contrasts: dict[int, dict] = {}
+    use: list[dict] = []
+    use_contrasts: list[dict] = []
     per_column = 8 * max(1, sum(counts))
     groups: list[list] = []
     used = 0
@@ -480,6 +721,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
             used = size
     estimates: list[dict] = [{} for _ in names]
     events: list[dict] = [{} for _ in names]
+    arm_codes = [np.concatenate(c) if c else np.zeros(0, dtype=np.int16) for c in codes]
+    sub_endpoints: list[dict] = [{} for _ in names]
+    sub_events: list[dict] = [{} for _ in names]
     for group in groups:
         columns = list(dict.fromkeys(c for _, _, cols in group for c in cols))
         values = {c: [np.empty(counts[k]) for k in range(n_arms)] for c in columns}
@@ -499,8 +743,16 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                 if kind == "endpoint":
                     estimates[k][what.name] = {"description": what.describe(), "estimates": {
                         k2: v.as_dict() for k2, v in what.summarise(arrays).items()}}
-                else:
+                elif kind == "event":
                     events[k] |= summarise_safety(arrays, events=(what,))
+                if trial.mixed and kind in ("endpoint", "event"):
+                    (sub_endpoints if kind == "endpoint" else sub_events)[k][what.name] = _subpopulation_estimates(
+                        trial, arm_codes[k], (kind, what, cols), arrays)
+            if kind == "endpoint":
+                contrasts |= _contrasts_of(trial, what, lambda k, cols=cols: {c: values[c][k] for c in cols}, paired)
+            elif kind == "use":
+                use, use_contrasts = _ivig_use(trial, values["dosing_weight_kg"], paired, [
+                    {c: values[c][k] for c in GIVEN_COLUMNS} if ruled else None for k in range(n_arms)])
         del values
 
     arms = []
@@ -515,9 +767,17 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
             "screening": screenings[k].describe(),
             "endpoints": {e.name: estimates[k][e.name] for e in trial.endpoints},
             "adverse_events": {ev.name: events[k][ev.name] for ev in EVENTS},
+            "ivig_use": use[k],
         })
-    return {"trial": trial.name, "disease": trial.disease, "seed": trial.seed, "size_per_arm": trial.size,
-            "design": trial.design, "level": 0.95, "arms": arms}
+        if trial.mixed:
+            arms[-1]["subpopulations"] = _subpopulation_entries(
+                trial, arm_codes[k], {e.name: sub_endpoints[k][e.name] for e in trial.endpoints},
+                {ev.name: sub_events[k][ev.name] for ev in EVENTS})
+    return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
+            "seed": trial.seed,
+            "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
+            "contrasts": [contrasts[j] for j in range(len(trial.contrasts))],
+            "ivig_use_contrasts": use_contrasts, "stewardship_inputs": _stewardship_inputs(trial)}
 
 
 def format_summary(summary: dict) -> str:
@@ -527,22 +787,40 @@ def format_summary(summary: dict) -> str:
 
     lines = [f"{summary['trial']}: {summary['size_per_arm']} patients per arm, {summary['design']} design, "
              f"seed {summary['seed']}, 95 % intervals"]
+    if "run_in" in summary:  # who was randomised, and what the run-in itself cost in adverse events
+        r = summary["run_in"]
+        lines.append(f"run-in: {r['regimen']} for {r['days']:g} days; randomised when {' and '.join(r['select'])} "
+                     "(arms' days count from randomisation)")
+        for a in r["arms"]:
+            events = ", ".join(f"{name} {v['expected_incidence']['estimate']:.3g}" for name, v in a["adverse_events"].items()
+                               if v["expected_incidence"]["estimate"])
+            lines.append(f"  {a['arm']}: {a['selected']} of {a['entered']} selected"
+                         + (f"; run-in adverse events per patient (expected): {events}" if events else ""))
     for arm in summary["arms"]:
         lines.append("")
         lines.append(f"arm {arm['arm']} ({arm['patients']} patients, {arm['failed']} failed; {arm['screening']})")
-        lines.append(f"  {'endpoint':34s} {'statistic':20s} {'estimate':>10s} {'95 % interval':>24s} {'n':>8s}")
+        lines.append(f"  {'endpoint':34s} {'statistic':20s} {'estimate':>10s} {'95 % interval':>24s} {'n':>8s}"
+                     + parameter_header(summary))  # `--ensemble`: the parameter-uncertainty column
         for name, e in arm["endpoints"].items():
             for stat, est in e["estimates"].items():
                 interval = f"[{num(est['lower'])}, {num(est['upper'])}]"
-                lines.append(f"  {name:34s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} {est['n']:>8d}")
+                lines.append(f"  {name:34s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} {est['n']:>8d}"
+                             + parameter_column(summary, arm["arm"], name, stat))
         events = arm.get("adverse_events", {})
         if events and any(v["expected_incidence"]["estimate"] for v in events.values()):
             lines.append(f"  {'adverse event, per patient':34s} {'':20s} {'expected':>10s} {'observed (sampled)':>24s}")
             for event, v in events.items():
                 exp, obs = v["expected_incidence"], v["observed_incidence"]
                 lines.append(f"  {event:34s} {'':20s} {num(exp['estimate']):>10s} {num(obs['estimate']):>24s}")
+        for sub in arm.get("subpopulations", []):
+            lines.append(f"  sub-population {sub['subpopulation']} ({sub['disease']}, {sub['patients']} patients)")
+            for name, e in sub["endpoints"].items():
+                for stat, est in e.get("estimates", {}).items():
+                    interval = f"[{num(est['lower'])}, {num(est['upper'])}]"
+                    lines.append(f"    {name:32s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} {est['n']:>8d}")
         for f in arm["failed_patients"][:5]:
             lines.append(f"  failed: patient {f['patient']} ({f['status']}: {f['reason']})")
+    lines += format_extras(summary)
     return "\n".join(lines)
 
 

@@ -21,11 +21,17 @@ from ivigsim.errors import InputError
 from ivigsim.population import PopulationSpec
 from ivigsim.population.covariates import CsvCovariates
 from ivigsim.scenario import MAX_DAYS
+from ivigsim.trial.contrasts import Contrast
 from ivigsim.trial.endpoints import Endpoint
+from ivigsim.trial.rules import Rules
+from ivigsim.trial.run_in import RunIn
+from ivigsim.trial.stewardship import Stewardship
 
 Design = Literal["paired", "parallel"]
 #: Most patients per arm accepted (a bound that catches typos).
 MAX_SIZE = 100_000_000
+#: Trial-file sections that change the summary only, not the patients (not fingerprinted).
+SUMMARY_ONLY = ("contrasts", "stewardship")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,25 @@ class Arm:
     regimen: Regimen | None
     parameters: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     mechanisms: Mapping[str, bool | float] = field(default_factory=lambda: MappingProxyType({}))
+    #: Response-guided dosing: decisions at assessment visits (``ivigsim.trial.rules``), on top of
+    #: ``regimen`` as written. Fingerprinted only when given (``Trial.fingerprint``).
+    rules: Rules | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SubPopulation:
+    """One part of a mixed population: its share of the trial's patients, its disease (and so
+    its model), its dosing indication and its own covariates, parameters and inclusion."""
+
+    name: str
+    share: float
+    disease: str
+    indication: str | None
+    population: PopulationSpec
+
+
+#: How far the shares of a mixed population may sum from 1 (rounding in a file).
+SHARE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,19 @@ class Trial:
     source: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
     #: Prevalence of adverse-event risk factors among the patients (ivigsim.safety).
     risk_factors: FactorPrevalence = field(default_factory=FactorPrevalence)
+    #: Between-arm contrasts and the stewardship inputs: summary-only (they change no
+    #: patient's numbers), so they are left out of the fingerprint (``repr=False``): a trial
+    #: run again with other contrasts or prices reuses its chunks.
+    contrasts: tuple[Contrast, ...] = field(default=(), repr=False)
+    stewardship: Stewardship = field(default_factory=Stewardship, repr=False)
+    #: A mixed population (``ivigsim.population.mixed``): each patient belongs to one of these,
+    #: drawn with their shares (``population`` is then the first one's, kept for code that reads
+    #: one population); empty: every patient comes from ``population`` (``disease``).
+    #: Fingerprinted separately (only when given), so the fingerprints of other trials stay.
+    subpopulations: tuple[SubPopulation, ...] = field(default=(), repr=False)
+    #: A run-in before randomisation and who is randomised (``ivigsim.trial.run_in``); arms,
+    #: endpoint days and ``days`` then count from randomisation. Fingerprinted only when given.
+    run_in: RunIn | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
@@ -83,6 +121,36 @@ class Trial:
             raise InputError("simulation.output_every_days", "at most 100,000 output times per patient", self.output_every_days)
         if not 0 <= self.trajectories <= 10_000:
             raise InputError("output.trajectories", "a number of patients per arm from 0 to 10,000", self.trajectories)
+        if self.subpopulations:
+            groups = [g.name for g in self.subpopulations]
+            if len(set(groups)) != len(groups):
+                raise InputError("population.subpopulations", "sub-populations with different names", groups)
+            for i, g in enumerate(self.subpopulations):
+                if not (isinstance(g.share, (int, float)) and 0 < g.share <= 1):
+                    raise InputError(f"population.subpopulations.{i}.share", "a share in (0, 1]", g.share)
+            total = float(sum(g.share for g in self.subpopulations))
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                raise InputError("population.subpopulations.share", "shares that sum to 1",
+                                 f"{' + '.join(f'{g.share:g}' for g in self.subpopulations)} = {total:g}")
+        if self.run_in is not None and self.subpopulations:
+            raise InputError("run_in", "no run-in with population.subpopulations (not supported yet)", "a run-in")
+        summaries = {e.name: e.summary for e in self.endpoints}
+        for i, contrast in enumerate(self.contrasts):
+            contrast.check(f"contrasts.{i}", names, summaries)
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the population is made of sub-populations."""
+        return bool(self.subpopulations)
+
+    def groups(self) -> tuple[SubPopulation, ...]:
+        """The sub-populations; a trial without them is one group (its population and disease)."""
+        return self.subpopulations or (SubPopulation("", 1.0, self.disease, self.indication, self.population),)
+
+    @property
+    def paired_arms(self) -> bool:
+        """Whether every arm treats the same virtual patients (contrasts are then paired)."""
+        return self.design == "paired"
 
     def output_times(self) -> np.ndarray:
         """The saved times: the regular grid plus every endpoint's days."""
@@ -115,7 +183,14 @@ class Trial:
             table = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in
                                             (t.age_years, t.female, t.weight_kg, t.height_cm))).hexdigest()
             built = replace(self, population=replace(self.population, covariates=replace(covariates, source="")))
-        payload = {"source": dict(self.source), "trial": repr(built), "covariate_table": table, "settings": repr(settings),
+        source = {k: v for k, v in self.source.items() if k not in SUMMARY_ONLY}
+        payload = {"source": source, "trial": repr(built), "covariate_table": table, "settings": repr(settings),
                    "version": __version__}
+        if self.subpopulations:
+            payload["subpopulations"] = repr(self.subpopulations)
+        if self.run_in is not None:
+            payload["run_in"] = repr(self.run_in)
+        if any(a.rules is not None for a in self.arms):
+            payload["rules"] = repr([a.rules for a in self.arms])
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
