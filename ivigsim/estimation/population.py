@@ -51,7 +51,7 @@ def fit_population_pypesto(yaml_path: str | Path, *, n_starts: int = 10, seed: i
         from pypesto.objective import FD
         from pypesto.objective.roadrunner import SolverOptions
     except ImportError as exc:  # pragma: no cover - an optional dependency; say how to get it
-        raise ImportError("fitting with pyPESTO needs it: pip install 'pypesto[roadrunner,petab]'") from exc
+        raise ImportError("fitting with pyPESTO needs it and libRoadRunner: pip install 'ivigsim[fit]'") from exc
     if not isinstance(n_starts, int) or n_starts < 1:
         raise InputError("n_starts", "a whole number of starts >= 1", n_starts)
     path = Path(yaml_path)
