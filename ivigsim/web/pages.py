@@ -1,0 +1,247 @@
+"""The page: server-rendered HTML (Jinja2) whose buttons post the form with htmx and swap
+in the fragment that comes back. Each action turns the form into the same documents the
+JSON API takes (a scenario, a trial) and calls the same ``actions``; an input error comes
+back as a 422 fragment holding the CLI's one-line message.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from ivigsim import __version__
+from ivigsim.errors import InputError
+from ivigsim.web import actions, service
+from ivigsim.web.api import RunId, _run, trial_status
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)  # the JSON API under /api is the documented one
+
+#: The longest regimen written out in the page's text box.
+MAX_WRITTEN = 20_000
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The posted form (urlencoded, as htmx sends it); a checkbox is present when ticked.
+    Parsed here rather than with FastAPI's Form, which needs python-multipart for this."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=200))
+
+
+def _value(text: str) -> Any:
+    """A number where the field holds one; otherwise the text as written ("154 lb", "8 weeks"),
+    which the scenario file's quantities accept with their units."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _whole(fields: dict, key: str, default: int) -> int:
+    text = fields.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(key, "a whole number", text) from None
+
+
+def written_regimen(text: str, field: str) -> dict:
+    """A regimen written out in the text box (YAML or JSON), read by the library's own
+    hardened YAML reader (size, aliases, duplicate keys)."""
+    from ivigsim.io.scenario_file import read_yaml
+
+    if len(text) > MAX_WRITTEN:
+        raise InputError(field, f"a regimen of at most {MAX_WRITTEN:,} characters", f"{len(text):,} characters")
+    with tempfile.TemporaryDirectory(prefix="ivigsim-web-") as folder:
+        path = Path(folder) / "regimen.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            data = read_yaml(path)
+        except InputError as exc:
+            raise InputError(field, exc.expected, exc.got) from None
+    if not isinstance(data, dict):
+        raise InputError(field, "a regimen mapping (standard:, course:, doses:, maintenance:, ...)",
+                         type(data).__name__)
+    return data
+
+
+def regimen(fields: dict, which: str) -> dict | None:
+    """Regimen A or B from the form: a shipped one, one written out, or none."""
+    choice = fields.get(f"regimen_{which}", "none")
+    product = fields.get("product") or "generic-10"
+    if choice == "none":
+        return None
+    if choice == "written":
+        data = written_regimen(fields.get(f"regimen_{which}_text", ""), f"regimen_{which}_text")
+        return {"product": product, **data}
+    return {"standard": choice, "product": product}
+
+
+def scenario(fields: dict, which: str = "a") -> dict:
+    """The scenario document the form describes (regimen A or B)."""
+    disease = fields.get("disease") or "none"
+    patient = {"weight_kg": _value(fields.get("weight_kg", "70")), "age_years": _value(fields.get("age_years", "45")),
+               "sex": fields.get("sex", "female")}
+    if fields.get("height_cm", "").strip():
+        patient["height_cm"] = _value(fields["height_cm"])
+    document: dict[str, Any] = {"name": fields.get("name") or f"{disease}, regimen {which.upper()}",
+                                "patient": patient, "disease": None if disease == "none" else disease,
+                                "simulation": {"days": _value(fields.get("days", "56")),
+                                               "output_every_days": _value(fields.get("every", "0.25"))}}
+    parameter = service.baseline_parameter(document["disease"])
+    if parameter is not None and fields.get("baseline", "").strip():
+        document["parameters"] = {parameter.name: _value(fields["baseline"])}
+    chosen = regimen(fields, which)
+    if chosen is not None:
+        document["regimen"] = chosen
+        label = fields.get(f"regimen_{which}")
+        document["name"] = fields.get("name") or f"{disease}: {'written regimen' if label == 'written' else label}"
+    return document
+
+
+def switched_off(fields: dict) -> list[str]:
+    from ivigsim.model.library import MECHANISMS
+
+    return [m.name for m in MECHANISMS if f"mech_{m.name}" not in fields]
+
+
+def trial_document(fields: dict) -> dict:
+    """A small trial from the form: regimens A and B (and no treatment if ticked), the
+    disease's readout at a day as median and mean change, per arm."""
+    disease = fields.get("disease") or "none"
+    readout = service.readouts(disease if disease != "none" else None)[0]
+    day = _value(fields.get("trial_day", "7"))
+    tag = re.sub(r"\W+", "_", f"{day:g}" if isinstance(day, float) else str(day)).strip("_")  # endpoint names are column names
+    arms = []
+    for which in ("a", "b"):
+        chosen = regimen(fields, which)
+        label = fields.get(f"regimen_{which}", "none")
+        arms.append({"name": f"{which.upper()}: {'written' if label == 'written' else label}", "regimen": chosen})
+    if "placebo" in fields:
+        arms.append({"name": "no treatment", "regimen": None})
+    population: dict[str, Any] = {}
+    parameter = service.baseline_parameter(None if disease == "none" else disease)
+    if parameter is not None and fields.get("baseline", "").strip():
+        population["parameters"] = {parameter.name: _value(fields["baseline"])}
+    return {
+        "name": fields.get("trial_name") or f"{disease} trial from the page",
+        "disease": disease, "seed": _whole(fields, "trial_seed", 1), "size": _whole(fields, "trial_size", 50),
+        "population": population, "arms": arms,
+        "endpoints": [
+            {"name": f"{readout}_day_{tag}", "output": readout, "at_day": day, "summary": "median"},
+            {"name": f"{readout}_change_day_{tag}", "output": readout, "measure": "change", "at_day": day,
+             "summary": "mean"},
+        ],
+        "simulation": {"days": _value(fields.get("trial_days", "28")), "output_every_days": 0.25,
+                       "method": fields.get("trial_method") or "numpy-dopri5"},
+    }
+
+
+def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    catalogue = request.app.state.catalogue
+    return _render(request, "index.html", options=service.options(), runs=catalogue.runs(limit=15),
+                   trials=[trial_status(catalogue.get(r["id"])) for r in catalogue.runs("trial", limit=3)])
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(run_id: RunId, request: Request) -> HTMLResponse:
+    """A run reopened from the catalogue."""
+    run = _run(request, run_id)
+    return _render(request, "run.html", run=run, **fragment_context(request, run))
+
+
+def fragment_context(request: Request, run: dict) -> dict:
+    catalogue = request.app.state.catalogue
+    if run["kind"] == "simulation":
+        return {"fragment": "_simulation.html", "sim": run["result"] | {"run_id": run["id"],
+                                                                         "links": actions.links(run["id"], "simulation")}}
+    if run["kind"] in ("compare", "mechanisms"):
+        a, b = (catalogue.get(run["result"][k]) for k in ("a", "b"))
+        return {"fragment": "_compare.html", "cmp": compare_view(run, a, b)}
+    if run["kind"] == "trial":
+        return {"fragment": "_trial.html", "trial": trial_status(run)}
+    if run["kind"] == "explain":
+        return {"fragment": "_explain.html", "exp": run["result"] | {"run_id": run["id"], "label": run["name"],
+                                                                    "links": actions.links(run["id"], "explain")}}
+    return {"fragment": "_safety.html", "safety": run["result"]}
+
+
+def compare_view(run: dict, a: dict, b: dict) -> dict:
+    return {"run_id": run["id"], "name": run["name"], "labels": run["result"]["labels"],
+            "differences": run["result"]["differences"], "links": actions.links(run["id"], run["kind"]),
+            "a": a["result"] | {"run_id": a["id"], "links": actions.links(a["id"], "simulation")},
+            "b": b["result"] | {"run_id": b["id"], "links": actions.links(b["id"], "simulation")}}
+
+
+@router.post("/ui/simulate", response_class=HTMLResponse)
+async def ui_simulate(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    catalogue = request.app.state.catalogue
+    document = scenario(fields, "a")
+    off = switched_off(fields)
+    context: dict[str, Any] = {"sim": actions.simulate(catalogue, document, series=False)}
+    if off:  # mechanisms switched off: show what that changes against all of them on
+        result = actions.mechanisms(catalogue, document, off)
+        context["cmp"] = compare_view(catalogue.get(result["run_id"]), catalogue.get(result["a"]),
+                                      catalogue.get(result["b"]))
+    if "regimen" in document:
+        context["safety"] = actions.safety(catalogue, document, None, 12.0)
+    return _render(request, "_simulation_page.html", **context)
+
+
+@router.post("/ui/compare", response_class=HTMLResponse)
+async def ui_compare(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    catalogue = request.app.state.catalogue
+    result = actions.compare(catalogue, scenario(fields, "a"), scenario(fields, "b"))
+    run = catalogue.get(result["run_id"])
+    return _render(request, "_compare.html", cmp=compare_view(run, catalogue.get(result["a"]), catalogue.get(result["b"])))
+
+
+@router.post("/ui/explain", response_class=HTMLResponse)
+async def ui_explain(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    result = actions.explain(request.app.state.catalogue, scenario(fields, "a"), None,
+                             _value(fields["explain_day"]) if fields.get("explain_day", "").strip() else None, "value")
+    return _render(request, "_explain.html", exp=result)
+
+
+@router.post("/ui/trials", response_class=HTMLResponse)
+async def ui_trial(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    run_id = request.app.state.trials.submit(trial_document(fields))
+    return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
+
+
+@router.get("/ui/trials/{run_id}", response_class=HTMLResponse)
+def ui_trial_status(run_id: RunId, request: Request) -> HTMLResponse:
+    return _render(request, "_trial.html", trial=trial_status(_run(request, run_id, "trial")))
+
+
+@router.post("/ui/trials/{run_id}/cancel", response_class=HTMLResponse)
+def ui_trial_cancel(run_id: RunId, request: Request) -> HTMLResponse:
+    run = _run(request, run_id, "trial")
+    if run["status"] in ("queued", "running"):
+        request.app.state.trials.cancel(run_id)
+    return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
+
+
+@router.get("/ui/runs", response_class=HTMLResponse)
+def ui_runs(request: Request) -> HTMLResponse:
+    return _render(request, "_runs.html", runs=request.app.state.catalogue.runs(limit=30))
