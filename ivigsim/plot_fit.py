@@ -1,4 +1,5 @@
-"""Pictures of a fit (PNG): goodness of fit, individual fits with posterior bands, forecasts.
+"""Pictures of a fit (PNG, SVG or PDF: ``fmt`` or the suffix): goodness of fit, individual
+fits with posterior bands, forecasts.
 
 Matplotlib is imported only when a plot is drawn.
 """
@@ -11,18 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ivigsim.plot import _pyplot, save_figure
 
 
 def plot_goodness_of_fit(dv: np.ndarray, pred: np.ndarray, ipred: np.ndarray, cwres: np.ndarray,
-                         time: np.ndarray, path: str | Path, label: str = "") -> Path:
+                         time: np.ndarray, path: str | Path, label: str = "", *, fmt: str | None = None) -> Path:
     """The four standard panels: DV vs PRED, DV vs IPRED, CWRES vs time, CWRES vs PRED."""
     plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(9, 8))
@@ -41,12 +35,10 @@ def plot_goodness_of_fit(dv: np.ndarray, pred: np.ndarray, ipred: np.ndarray, cw
         ax.set_xlabel(name)
         ax.set_ylabel("CWRES")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, fmt)
 
 
-def plot_individual_fits(panels: Sequence[dict], path: str | Path, ylabel: str) -> Path:
+def plot_individual_fits(panels: Sequence[dict], path: str | Path, ylabel: str, *, fmt: str | None = None) -> Path:
     """One panel per subject: observations, the typical prediction, the fit and its band.
 
     Each panel: ``id``, ``times``, ``median``, ``lower``, ``upper``, ``pred`` (dense, eta 0),
@@ -72,12 +64,11 @@ def plot_individual_fits(panels: Sequence[dict], path: str | Path, ylabel: str) 
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, fmt)
 
 
-def plot_forecast(forecast, obs_time: np.ndarray, obs: np.ndarray, path: str | Path, ylabel: str) -> Path:
+def plot_forecast(forecast, obs_time: np.ndarray, obs: np.ndarray, path: str | Path, ylabel: str, *,
+                  fmt: str | None = None) -> Path:
     """The forecast band over history and the next dose, the observations and the target."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -95,6 +86,4 @@ def plot_forecast(forecast, obs_time: np.ndarray, obs: np.ndarray, path: str | P
     ax.set_title(f"ID {forecast.subject_id}: forecast", fontsize=10)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, fmt)
