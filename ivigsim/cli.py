@@ -68,6 +68,15 @@ class OutputFormat(str, Enum):
     netcdf = "netcdf"
 
 
+class FigureFormat(str, Enum):  # ivigsim.plot.FORMATS
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+FIGURE_FORMAT_HELP = "figure file format: png, or svg/pdf for slides and print"
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -118,16 +127,45 @@ def _writing(out: Path):
         lock.release()
 
 
+ENSEMBLE_HELP = ("also run N parameter vectors drawn from the joint calibration's uncertainty (around the shipped "
+                 "values) and report a band: parameter uncertainty, not between-patient variability [default: off]")
+ENSEMBLE_LEVEL_HELP = "coverage of the parameter-uncertainty band (with --ensemble)"
+ENSEMBLE_SEED_HELP = "seed of the parameter vectors (with --ensemble); the same seed gives the same vectors"
+
+
+def _ensemble_options(n: str | None, level: str, seed: str) -> tuple[int, float, int] | None:
+    """--ensemble, --ensemble-level, --ensemble-seed checked before anything runs; None when off.
+    Taken as text and parsed here, so a refusal quotes what was given."""
+    from ivigsim.uncertainty import MAX_SIZE, check_level, check_size
+
+    if n is None:
+        return None
+
+    def parsed(text: str, kind, option: str, expected: str):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            raise InputError(option, expected, text) from None
+
+    size = check_size(parsed(n, int, "--ensemble", f"a number of parameter vectors from 1 to {MAX_SIZE}"))
+    coverage = check_level(parsed(level, float, "--ensemble-level", "a coverage in [0.5, 1), e.g. 0.9"))
+    number = parsed(seed, int, "--ensemble-seed", "a seed >= 0 (an integer)")
+    if number < 0:
+        raise InputError("--ensemble-seed", "a seed >= 0 (an integer)", seed)
+    return size, coverage, number
+
+
 def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, quiet: bool,
                   explain: bool = True, observed_path: Path | None = None, observed_unit: str = "d",
-                  overwrite: bool = False) -> None:
+                  overwrite: bool = False, ensemble: tuple[int, float, int] | None = None,
+                  figure_format: str = "png", log_igg: bool = False) -> None:
     from ivigsim.io.results import SUFFIX, write_results
     from ivigsim.io.scenario_file import load_scenario
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
     out = out or Path(f"{path.stem}-results")
-    files = [out / f"{path.stem}{SUFFIX[fmt.value]}", *([out / f"{path.stem}.png"] if plot else [])]
+    files = [out / f"{path.stem}{SUFFIX[fmt.value]}", *([out / f"{path.stem}.{figure_format}"] if plot else [])]
     _check_results_folder(out, files, overwrite)
     scenario = load_scenario(path)
     observed = None
@@ -136,7 +174,14 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
         from ivigsim.plot import shown_outputs
 
         observed = read_observations(observed_path, shown_outputs(scenario.disease), time_unit=observed_unit)
-    ds = simulate(scenario)
+    members = None
+    if ensemble is not None:  # parameter uncertainty: the same patient under N parameter vectors, one batch
+        from ivigsim.simulation import simulate_with_band
+        from ivigsim.uncertainty import ensemble as draw_ensemble
+
+        ds, members = simulate_with_band(scenario, draw_ensemble(ensemble[0], ensemble[2]), ensemble[1])
+    else:
+        ds = simulate(scenario)
     failed = int((ds["solver_status"] != 0).sum())
     if failed:
         _fail(f"the solver failed for this scenario (status {int(ds['solver_status'][0])}); try a tighter simulation.rtol")
@@ -146,7 +191,8 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
         if plot:
             from ivigsim.plot import plot_patient
 
-            written.append(plot_patient(ds, files[1], title=scenario.name, observed=observed))
+            written.append(plot_patient(ds, files[1], title=scenario.name, observed=observed, log_igg=log_igg,
+                                        fmt=figure_format, disease=scenario.disease))
     summary = summarise(ds)
     for warning in summary.warnings():  # even with --quiet: the input is likely wrong
         typer.echo(f"warning: {warning}", err=True)
@@ -154,11 +200,16 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
         typer.echo(f"{scenario.name}")
         for line in summary.lines():
             typer.echo(f"  {line}")
+        if members is not None:
+            from ivigsim.uncertainty import summary_lines
+
+            for k, line in enumerate(summary_lines(members, ensemble[1])):
+                typer.echo(f"  {'' if k == 0 else '  '}{line}")  # the band's numbers under its heading
         if explain and scenario.disease and scenario.regimen:
             from ivigsim.attribution import carried_by
             from ivigsim.model.library import get_disease
 
-            readout_name = get_disease(scenario.disease).readouts[0]
+            readout_name = get_disease(scenario.disease).readouts[0].name
             typer.echo(f"  {carried_by(scenario, readout_name, min(7.0, scenario.days))}")
         typer.echo("wrote " + ", ".join(str(p) for p in written))
 
@@ -175,9 +226,15 @@ def simulate(
     observed: Annotated[Optional[Path], typer.Option("--observed", help="CSV of measurements (TIME, DV, OUTPUT) to overlay on the plot")] = None,
     observed_time_unit: Annotated[str, typer.Option("--observed-time-unit", help="unit of the observations' TIME: d or h")] = "d",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace this scenario's results already in --out")] = False,
+    ensemble: Annotated[Optional[str], typer.Option("--ensemble", metavar="N", help=ENSEMBLE_HELP)] = None,
+    ensemble_level: Annotated[str, typer.Option("--ensemble-level", metavar="LEVEL", help=ENSEMBLE_LEVEL_HELP)] = "0.9",
+    ensemble_seed: Annotated[str, typer.Option("--ensemble-seed", metavar="SEED", help=ENSEMBLE_SEED_HELP)] = "0",
+    figure_format: Annotated[FigureFormat, typer.Option("--figure-format", help=FIGURE_FORMAT_HELP)] = FigureFormat.png,
+    log_igg: Annotated[bool, typer.Option("--log-igg", help="draw serum IgG on a log scale")] = False,
 ) -> None:
     """Simulate one patient: write trajectories and a plot, print a summary."""
-    _run_scenario(file, out, fmt, plot, quiet, explain, observed, observed_time_unit, overwrite)
+    _run_scenario(file, out, fmt, plot, quiet, explain, observed, observed_time_unit, overwrite,
+                  _ensemble_options(ensemble, ensemble_level, ensemble_seed), figure_format.value, log_igg)
 
 
 @app.command()
@@ -209,9 +266,13 @@ def explain(
     output: Annotated[str, typer.Option("--output", help="output variable, e.g. autoantibody_fraction_of_baseline")],
     day: Annotated[Optional[float], typer.Option("--day", help="day of the read-out (value, change)")] = None,
     summary: Annotated[Summary, typer.Option("--summary", help="value or change on --day, or peak/nadir")] = Summary.value,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder for the waterfall plot [default: FILE-results]")] = None,
-    plot: Annotated[bool, typer.Option(help="write a waterfall PNG")] = True,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder for the bar chart [default: FILE-results]")] = None,
+    plot: Annotated[bool, typer.Option(help="write a bar chart of the Shapley values")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the plot already in --out")] = False,
+    ensemble: Annotated[Optional[str], typer.Option("--ensemble", metavar="N", help=ENSEMBLE_HELP)] = None,
+    ensemble_level: Annotated[str, typer.Option("--ensemble-level", metavar="LEVEL", help=ENSEMBLE_LEVEL_HELP)] = "0.9",
+    ensemble_seed: Annotated[str, typer.Option("--ensemble-seed", metavar="SEED", help=ENSEMBLE_SEED_HELP)] = "0",
+    figure_format: Annotated[FigureFormat, typer.Option("--figure-format", help=FIGURE_FORMAT_HELP)] = FigureFormat.png,
 ) -> None:
     """Attribute an outcome to IVIG's mechanisms: knock-out effects and Shapley values."""
     from ivigsim.attribution import attribute, readout
@@ -220,13 +281,22 @@ def explain(
     if day is not None and summary.value in ("peak", "nadir"):
         raise InputError("--day", f"no --day with --summary {summary.value} (the {summary.value} is over the whole span)",
                          day)
+    uncertain = _ensemble_options(ensemble, ensemble_level, ensemble_seed)
     folder = out or Path(f"{file.stem}-results")
-    png = folder / f"{file.stem}-explain-{output}.png"
+    png = folder / f"{file.stem}-explain-{output}.{figure_format.value}"
     if plot:
         _check_results_folder(folder, [png], overwrite)  # before the attribution runs
     scenario = load_scenario(file)
     read = readout(output, day, summary.value)
-    result = attribute(scenario, read)
+    bands = None
+    if uncertain is not None:
+        from ivigsim.attribution import attribute_ensemble
+        from ivigsim.uncertainty import ensemble as draw_ensemble
+
+        bands = attribute_ensemble(scenario, read, draw_ensemble(uncertain[0], uncertain[2]), uncertain[1])
+        result = bands.point
+    else:
+        result = attribute(scenario, read)
     what = f"{output} ({summary.value}{f' on day {day:g}' if day is not None else ''})"
     typer.echo(f"{scenario.name}: {what}")
     typer.echo(f"  no mechanism {result.none_on:.4g} -> all mechanisms {result.all_on:.4g}: total effect {result.total:+.4g}")
@@ -235,11 +305,26 @@ def explain(
         typer.echo(f"  {name:26s} {result.knockout[name]:>+11.4g} {result.shapley[name]:>+11.4g} "
                    f"{100 * result.share(name):>6.1f}%")
     typer.echo(f"  interaction (total - sum of knock-outs): {result.interaction:+.4g}")
-    if plot:
-        from ivigsim.plot import plot_attribution
+    if bands is not None:
+        from ivigsim.uncertainty import describe
 
+        pct = f"{100 * bands.level:.0f} %"
+        typer.echo(f"  {describe(len(bands.members), bands.level, bands.failed)}; columns: median [{pct} band]:")
+        med, lo, hi = bands.total()
+        typer.echo(f"  total effect {med:+.4g} [{lo:+.4g} to {hi:+.4g}]")
+        typer.echo(f"  {'mechanism':26s} {'knock-out':>24s} {'Shapley':>24s} {'share':>20s}")
+        for name in result.mechanisms:
+            cells = [f"{m:+.3g} [{a:+.3g}, {b:+.3g}]" for m, a, b in (bands.knockout(name), bands.shapley(name))]
+            m, a, b = (100 * x for x in bands.share(name))
+            typer.echo(f"  {name:26s} {cells[0]:>24s} {cells[1]:>24s} {f'{m:.1f} % [{a:.1f}, {b:.1f}]':>20s}")
+    if plot:
+        from ivigsim.plot import output_label, plot_attribution
+
+        name, units = output_label(output, scenario.disease)
+        when = f"{summary.value}{f' on day {day:g}' if day is not None else ''}"
         with _writing(folder):
-            path = plot_attribution(result, png, what)
+            path = plot_attribution(result, png, f"{name} ({when})", bands=bands, fmt=figure_format.value,
+                                    units=units)
         typer.echo(f"wrote {path}")
 
 
@@ -269,17 +354,21 @@ def schema(
 def parameters(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
     disease: Annotated[str, typer.Option("--disease", help="the disease whose model to list")] = "none",
+    comparators: Annotated[bool, typer.Option(
+        "--comparators", help="also list the comparators' parameters (plasma exchange, SCIG, FcRn inhibitor: "
+        "the modules a regimen with a comparator adds)")] = False,
 ) -> None:
     """List the model's parameters: value, unit, provenance, variability and source.
 
     The variability column says what a number under a trial file's population.variability
     means for the parameter: a CV (log-normal) or omega, the SD on the logit scale
-    (logit-normal, for shares); '-' where it may not vary.
+    (logit-normal, for shares); '-' where it may not vary. With --comparators, the model a
+    regimen with plasma exchange, SCIG or an FcRn inhibitor runs on (docs/comparators.md).
     """
     from ivigsim.model.library import build_model
     from ivigsim.model.tables import parameter_rows
 
-    rows = parameter_rows(build_model(disease))
+    rows = parameter_rows(build_model(disease, comparators=comparators))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -290,18 +379,43 @@ def parameters(
 
 @app.command()
 @user_errors
+def diseases(as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False) -> None:
+    """List the diseases (every module in ivigsim/model/diseases/): name, title, dosing
+    indication and readouts, each with its clinical scale, which way is better and thresholds."""
+    from ivigsim.model.library import DISEASES
+
+    rows = [{"name": d.name, "title": d.title, "indication": d.indication,
+             "readouts": [{"name": r.name, **r.attrs(d.name)} for r in d.readouts]} for d in DISEASES.values()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        readouts = ", ".join(f"{r['name']} ({r['clinical_scale'][0]:g}-{r['clinical_scale'][1]:g}, {r['better']} is "
+                             f"better{'; thresholds ' + ', '.join(f'{v:g}' for v in r['thresholds']) if 'thresholds' in r else ''})"
+                             for r in row["readouts"])
+        typer.echo(f"{row['name']:14s} {row['title']}; indication {row['indication'] or '-'}; {readouts}")
+
+
+@app.command()
+@user_errors
 def validate(
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="also write the table as Markdown here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="disease trials with 300 patients per arm (as in CI)")] = False,
     figures: Annotated[Optional[Path], typer.Option(
         "--figures", help="also write a figure per group (PK, mechanisms, each disease, safety) to this folder")] = None,
+    ensemble: Annotated[Optional[str], typer.Option("--ensemble", metavar="N", help=ENSEMBLE_HELP + "; every target "
+                                                    "is run once per vector (about 7 s each), the verdicts stay the "
+                                                    "shipped ones")] = None,
+    ensemble_level: Annotated[str, typer.Option("--ensemble-level", metavar="LEVEL", help=ENSEMBLE_LEVEL_HELP)] = "0.9",
+    ensemble_seed: Annotated[str, typer.Option("--ensemble-seed", metavar="SEED", help=ENSEMBLE_SEED_HELP)] = "0",
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
     from ivigsim.io.results import atomic_path
     from ivigsim.validation.runner import (GROUPS, group_of, report_notes, run_targets, summary_line,
                                            verdict_markdown, verdict_rows)
 
+    uncertain = _ensemble_options(ensemble, ensemble_level, ensemble_seed)
     # Where results go is checked before the minutes of simulation, not after.
     for option, folder in (("--figures", figures), ("--markdown", markdown.parent if markdown else None)):
         if folder is None:
@@ -313,17 +427,33 @@ def validate(
         except OSError as exc:
             raise InputError(option, "a folder that can be created and written", f"{folder} ({exc.strerror})") from None
     verdicts = run_targets(fast=fast)
+    parameter = None
+    if uncertain is not None:  # parameter uncertainty: every target again under each vector, same seeds
+        from tqdm import tqdm
+
+        from ivigsim.uncertainty import ensemble as draw_ensemble
+        from ivigsim.validation.runner import parameter_intervals
+
+        with tqdm(total=uncertain[0], desc="parameter vectors", unit="vector", file=sys.stderr, leave=False) as bar:
+            parameter = parameter_intervals([v.target for v in verdicts],
+                                            draw_ensemble(uncertain[0], uncertain[2]), uncertain[1], fast,
+                                            progress=lambda: bar.update(1))
     if as_json:
-        typer.echo(json.dumps(verdict_rows(verdicts), indent=2))
+        typer.echo(json.dumps(verdict_rows(verdicts, parameter), indent=2))
     else:
-        typer.echo(f"{'target':24s} {'published':>14s} {'accepted':>26s} {'simulated':>10s} {'95 % interval':>18s}  verdict")
-        for r in verdict_rows(verdicts):
+        extra = f" {f'param. {100 * parameter.level:.0f} %':>18s}" if parameter else ""
+        typer.echo(f"{'target':24s} {'published':>14s} {'accepted':>26s} {'simulated':>10s} {'95 % interval':>18s}"
+                   f"{extra}  verdict")
+        for r in verdict_rows(verdicts, parameter):
             typer.echo(f"{r['target']:24s} {r['published']:>9.3g} {r['unit']:4s} {r['accepted']:>26s} "
-                       f"{r['simulated']:>10.3g} {r['simulated_interval']:>18s}  {r['verdict']}")
+                       f"{r['simulated']:>10.3g} {r['simulated_interval']:>18s}"
+                       + (f" {r['parameter_interval']:>18s}" if parameter else "") + f"  {r['verdict']}")
+        if parameter is not None:
+            typer.echo(f"95 % interval: Monte Carlo sampling error of the shipped run; {parameter.note()}")
     try:
         if markdown is not None:
             with atomic_path(markdown) as tmp:
-                tmp.write_text(verdict_markdown(verdicts), encoding="utf-8")
+                tmp.write_text(verdict_markdown(verdicts, parameter), encoding="utf-8")
         if figures is not None:
             from ivigsim.plot import plot_validation
 
@@ -596,6 +726,13 @@ def export_petab(
     errors = _pairs(error, "--error", "OUTPUT=KIND:SD")
     if fit_starts is not None and fit_starts < 1:
         raise InputError("--fit", "a number of starts >= 1", fit_starts)
+    if fit_starts is not None:  # before anything is written: the fit's libraries are an optional extra
+        import importlib.util
+
+        missing = [m for m in ("pypesto", "roadrunner", "petab") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise InputError("--fit", "pyPESTO, libRoadRunner and PEtab installed (pip install 'ivigsim[fit]', or "
+                             "-e '.[fit]' from the repository)", f"{', '.join(missing)} missing")
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
     if fit_starts is not None:
         from ivigsim.estimation.fit import resolve_errors
@@ -619,6 +756,63 @@ def export_petab(
             typer.echo(f"  {name:<48} {value:.6g}")
 
 
+@app.command("fit-population")
+@user_errors
+def fit_population_command(
+    data: Annotated[Path, typer.Argument(help="NONMEM-style dataset (CSV) of many subjects with observed DV")],
+    time_unit: Annotated[TimeUnitChoice, typer.Option("--time-unit", help="unit of TIME, II, DUR and RATE's time: h or d")],
+    amount_unit: Annotated[AmountUnitChoice, typer.Option("--amount-unit", help="unit of AMT and RATE's amount: g or mg")],
+    estimate: Annotated[list[str], typer.Option("--estimate", "-e", help="parameter whose typical value and omega are estimated (repeat, or comma-separated)")],
+    prior: Annotated[Optional[list[str]], typer.Option("--prior", help="NAME=CV: the spread the omega prior is scaled on, replacing the disease's")] = None,
+    error: Annotated[Optional[list[str]], typer.Option("--error", help="OUTPUT=KIND:SD, e.g. igg_total_g_per_L=proportional:0.05 (fixed)")] = None,
+    parameter: Annotated[Optional[list[str]], typer.Option("--parameter", "-p", help="NAME=VALUE: a model value for every subject")] = None,
+    disease: Annotated[Optional[str], typer.Option("--disease", help="disease model [default: none]")] = None,
+    output: Annotated[str, typer.Option("--output", help="model output of records without an OUTPUT value")] = "igg_total_g_per_L",
+    draws: Annotated[int, typer.Option("--draws", help="NUTS draws per chain after tuning")] = 1000,
+    tune: Annotated[int, typer.Option("--tune", help="NUTS tuning steps per chain")] = 1000,
+    chains: Annotated[int, typer.Option("--chains", help="chains (at least 2, for R-hat)")] = 2,
+    centred: Annotated[bool, typer.Option("--centred/--non-centred", help="parameterisation of the subjects' etas")] = True,
+    level: Annotated[float, typer.Option("--level", help="credible interval level")] = 0.9,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the starts and of NUTS")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="results folder [default: DATA-population]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")] = False,
+) -> None:
+    """Estimate typical values and between-subject variability (omega) from many subjects: a hierarchical model sampled by PyMC (NUTS)."""
+    from ivigsim.estimation.nlme import fit_population, population_problem
+    from ivigsim.estimation.residual import ResidualError
+    from ivigsim.io.nonmem import read_dataset
+    from ivigsim.io.population_results import write_population_fit
+
+    names, spreads, values = _estimation_options(estimate, prior, parameter)
+    errors = {k: ResidualError.parse(v, f"--error {k}") for k, v in _pairs(error, "--error", "OUTPUT=KIND:SD").items()}
+    for option, value, least in (("--draws", draws, 1), ("--tune", tune, 0)):
+        if value < least:
+            raise InputError(option, f"a whole number >= {least}", value)
+    if chains < 2:
+        raise InputError("--chains", "at least 2 chains (R-hat compares chains)", chains)
+    if not 0.0 < level < 1.0:
+        raise InputError("--level", "an interval level between 0 and 1 (0.9 = 90 %)", level)
+    dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
+    problem = population_problem(dataset, names, disease=disease, parameters=values, priors=spreads, errors=errors)
+    result = fit_population(problem, draws=draws, tune=tune, chains=chains, seed=seed, level=level, centred=centred,
+                            progress=not quiet)
+    folder = out or Path(f"{data.stem}-population")
+    write_population_fit(result, folder)
+    if quiet:
+        return
+    typer.echo(f"{len(result.subject_ids)} subjects, {result.chains} chains x {result.draws} draws "
+               f"({result.parameterisation}, {result.seconds:.0f} s, {result.divergences} divergences); "
+               f"medians and {100 * level:.0f} % intervals:")
+    for k, name in enumerate(result.names):
+        t, w = result.typical, result.omega
+        typer.echo(f"  {name:<32} typical {t.median[k]:.4g} [{t.lower[k]:.4g}, {t.upper[k]:.4g}] (R-hat "
+                   f"{t.rhat[k]:.3f}, ESS {t.ess_bulk[k]:.0f})   omega {w.median[k]:.3g} [{w.lower[k]:.3g}, "
+                   f"{w.upper[k]:.3g}] (R-hat {w.rhat[k]:.3f}, ESS {w.ess_bulk[k]:.0f})")
+    for warning in result.warnings:
+        typer.echo(f"  warning: {warning}")
+    typer.echo(f"wrote {folder}/ (population.csv, individual.csv, population.json, posterior.nc)")
+
+
 @app.command("trial")
 @user_errors
 def trial(
@@ -630,6 +824,11 @@ def trial(
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run in --out")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="patients per chunk (per arm)")] = 4096,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no table")] = False,
+    ensemble: Annotated[Optional[str], typer.Option("--ensemble", metavar="N", help=ENSEMBLE_HELP + "; the trial is "
+                                                    "run again once per vector, same seed (each vector costs one "
+                                                    "trial), summaries in OUT/ensemble/")] = None,
+    ensemble_level: Annotated[str, typer.Option("--ensemble-level", metavar="LEVEL", help=ENSEMBLE_LEVEL_HELP)] = "0.9",
+    ensemble_seed: Annotated[str, typer.Option("--ensemble-seed", metavar="SEED", help=ENSEMBLE_SEED_HELP)] = "0",
 ) -> None:
     """Run a virtual trial: per-arm endpoint estimates with 95 % intervals; per-patient Parquet files."""
     from ivigsim.io.folders import check_folder
@@ -639,6 +838,7 @@ def trial(
 
     if workers is not None and scheduler is not None:
         _fail("--workers and --scheduler: expected one of them, got both")
+    uncertain = _ensemble_options(ensemble, ensemble_level, ensemble_seed)
     folder = out or Path(f"{file.stem}-trial")
     check_folder(folder)  # before anything runs: a file, a path under a file, unwritable, locked
     spec = load_trial(file)
@@ -655,7 +855,14 @@ def trial(
 
         client = local_client(workers) if workers is not None else connect(scheduler)
     try:
-        result = run_trial(spec, folder, chunk_size=chunk_size, resume=resume, client=client, progress=not quiet)
+        if uncertain is None:
+            result = run_trial(spec, folder, chunk_size=chunk_size, resume=resume, client=client, progress=not quiet)
+        else:  # parameter uncertainty: the trial again under each vector, same seed (ivigsim.trial.ensemble)
+            from ivigsim.trial.ensemble import run_trial_with_band
+            from ivigsim.uncertainty import ensemble as draw_ensemble
+
+            result = run_trial_with_band(spec, draw_ensemble(uncertain[0], uncertain[2]), uncertain[1], folder,
+                                         chunk_size=chunk_size, resume=resume, client=client, progress=not quiet)
     finally:
         if client is not None:
             client.close()
@@ -667,7 +874,12 @@ def trial(
         typer.echo(json.dumps(result.summary, indent=2))
     elif not quiet:
         typer.echo(result.text())
-        typer.echo(f"wrote {folder}/summary.json and per-patient files in {folder}/patients/")
+        tables = ", contrasts.csv" if result.summary.get("contrasts") else ""
+        typer.echo(f"wrote {folder}/summary.json (ivig_use.csv{tables}) and per-patient files in {folder}/patients/")
+        if "parameter_uncertainty" in result.summary:
+            typer.echo(f"95 % interval: Monte Carlo sampling error of the shipped run; param.: "
+                       f"{result.summary['parameter_uncertainty']['description']}; each vector's summary in "
+                       f"{folder}/ensemble/ (its per-patient files are not kept)")
 
 
 def _same_trial_in(folder: Path, spec, chunk_size: int) -> bool:
@@ -681,6 +893,40 @@ def _same_trial_in(folder: Path, spec, chunk_size: int) -> bool:
     except InputError:
         return False
     return old.get("run_fingerprint") == manifest_header(spec, chunk_size)["run_fingerprint"]
+
+
+@app.command("plot-trial")
+@user_errors
+def plot_trial(
+    folder: Annotated[Path, typer.Argument(help="a trial's output folder, run with `output: {trajectories: N}`")],
+    output: Annotated[Optional[str], typer.Option("--output", help="output to draw [default: the disease's readout]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="figure file [default: FOLDER/bands-OUTPUT.FORMAT]")] = None,
+    observed: Annotated[Optional[Path], typer.Option("--observed", help="CSV of measurements (TIME, DV, OUTPUT) to overlay")] = None,
+    observed_time_unit: Annotated[str, typer.Option("--observed-time-unit", help="unit of the observations' TIME: d or h")] = "d",
+    figure_format: Annotated[FigureFormat, typer.Option("--figure-format", help=FIGURE_FORMAT_HELP)] = FigureFormat.png,
+    log: Annotated[bool, typer.Option("--log", help="a log scale for the output")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the figure if it exists")] = False,
+) -> None:
+    """Draw a trial's population figure: each arm's median and 5th-95th centiles of an output over time."""
+    from ivigsim.io.results import atomic_path
+    from ivigsim.plot import save_figure
+    from ivigsim.plot_population import trial_bands, trial_figure
+
+    bands, name, disease, title = trial_bands(folder, output)  # checked before anything is written
+    path = out or folder / f"bands-{name}.{figure_format.value}"
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise InputError("--out", "a figure file that does not exist yet (or --overwrite to replace it)", str(path))
+    points = None
+    if observed is not None:
+        from ivigsim.io.observed import read_observations
+
+        points = read_observations(observed, (name,), default_output=name, time_unit=observed_time_unit).get(name)
+    try:
+        with atomic_path(path) as tmp:
+            save_figure(trial_figure(bands, name, disease, title, points, log), tmp, figure_format.value)
+    except OSError as exc:
+        raise InputError("--out", "a file that can be written", f"{path} ({exc.strerror})") from None
+    typer.echo(f"wrote {path}")
 
 
 @app.command("safety")
@@ -712,6 +958,34 @@ def safety(
         return
     for line in report.lines():
         typer.echo(line)
+
+
+@app.command("serve")
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", help="address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8000,
+    db: Annotated[Optional[str], typer.Option("--db", help="run catalogue: a SQLite file or a postgresql:// URL "
+                                              "[default: ~/.local/share/ivigsim/runs.sqlite]")] = None,
+) -> None:
+    """Serve the web page and its JSON API (OpenAPI at /docs), with a catalogue of runs."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise InputError("--port", "a port from 1 to 65535", port)
+    try:  # a port in use is one line before anything starts, not uvicorn's log and exit
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise InputError("--port", f"a free port on {host}", f"{port} ({exc.strerror or exc})") from None
+    import uvicorn
+
+    from ivigsim.web import create_app
+
+    application = create_app(db)
+    typer.echo(f"ivigsim: serving on http://{host}:{port}/ (API at /docs; runs in {application.state.catalogue.where})",
+               err=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -15,3 +15,23 @@ def observe(core, solution, params, schedule):
     grid = np.broadcast_to(ts[:, None], (len(ts), params.shape[1]))
     return core.observe(grid, solution.ys.transpose(1, 0, 2), params[:, None, :],
                         solution.constants[:, None, :], schedule.value_at(grid))
+
+
+# -- slow checks ---------------------------------------------------------------------------------
+# Checks marked `slow` (minutes each: a NUTS population fit, ...) run in CI (`.ci/run` sets CI) and
+# with --run-slow; the Quick start's test command skips them, so it stays within a few minutes.
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False, help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+
+    if config.getoption("--run-slow") or os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI (.ci/run) or with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
