@@ -409,13 +409,24 @@ def validate(
                                                     "shipped ones")] = None,
     ensemble_level: Annotated[str, typer.Option("--ensemble-level", metavar="LEVEL", help=ENSEMBLE_LEVEL_HELP)] = "0.9",
     ensemble_seed: Annotated[str, typer.Option("--ensemble-seed", metavar="SEED", help=ENSEMBLE_SEED_HELP)] = "0",
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", metavar="TARGETS", help="only these targets or groups (repeat, or comma-separate): target ids as "
+        "--json lists them, or groups: pk, mechanisms, a disease, comparators, safety [default: all]")] = None,
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
     from ivigsim.io.results import atomic_path
-    from ivigsim.validation.runner import (GROUPS, group_of, report_notes, run_targets, summary_line,
+    from ivigsim.validation.runner import (ALL_TARGETS, GROUPS, group_of, report_notes, run_targets, summary_line,
                                            verdict_markdown, verdict_rows)
 
     uncertain = _ensemble_options(ensemble, ensemble_level, ensemble_seed)
+    targets = list(ALL_TARGETS)
+    if only:
+        wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
+        ids = {t.id for t in ALL_TARGETS}
+        for w in wanted or [""]:
+            if w not in ids and w not in GROUPS:
+                raise InputError("--only", f"target ids or groups ({', '.join(GROUPS)})", w)
+        targets = [t for t in ALL_TARGETS if t.id in wanted or group_of(t) in wanted]
     # Where results go is checked before the minutes of simulation, not after.
     for option, folder in (("--figures", figures), ("--markdown", markdown.parent if markdown else None)):
         if folder is None:
@@ -426,7 +437,7 @@ def validate(
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(option, "a folder that can be created and written", f"{folder} ({exc.strerror})") from None
-    verdicts = run_targets(fast=fast)
+    verdicts = run_targets(targets, fast=fast)
     parameter = None
     if uncertain is not None:  # parameter uncertainty: every target again under each vector, same seeds
         from tqdm import tqdm

@@ -529,22 +529,41 @@ def test_allow_above_label_lets_a_fast_rate_through(tmp_path):
 def test_validate_writes_the_table_as_json_markdown_and_a_figure_per_group(tmp_path):
     from matplotlib.image import imread
 
-    from ivigsim.validation.runner import ALL_TARGETS, GROUPS
+    from ivigsim.validation.runner import ALL_TARGETS, GROUPS, group_of
+    from ivigsim.validation.trial_targets import READOUTS
 
+    # The file writing is what is tested here, on one target per group (a deterministic one where
+    # the group has it); the whole run is the validation's own tests (tests/test_validation_*.py).
+    # Identities are not drawn, so each group's pick is a target that is.
+    picked = {}
+    for t in sorted((t for t in ALL_TARGETS if t.role != "identity"), key=lambda t: t.id in READOUTS):
+        picked.setdefault(group_of(t), t)
+    ids = [t.id for t in ALL_TARGETS if t in picked.values()]
     md, figures = tmp_path / "validation.md", tmp_path / "figures"
-    result = CliRunner().invoke(
-        app, ["validate", "--fast", "--json", "--markdown", str(md), "--figures", str(figures)])
+    result = CliRunner().invoke(app, ["validate", "--fast", "--json", "--markdown", str(md), "--figures",
+                                      str(figures), "--only", ",".join(ids[:-1]), "--only", ids[-1]])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)  # pure JSON; the summary line goes to standard error
     assert "targets pass" in result.stderr
-    assert [r["target"] for r in rows] == [t.id for t in ALL_TARGETS]
+    assert [r["target"] for r in rows] == ids
     assert {r["group"] for r in rows} == set(GROUPS)
     table = md.read_text(encoding="utf-8")
-    assert all(f"| {t.id} |" in table for t in ALL_TARGETS)
+    assert all(f"| {i} |" in table for i in ids)
     for group in GROUPS:
         image = imread(figures / f"validation-{group}.png")
         assert image.shape[0] > 100 and image.shape[1] > 500
     assert not list(figures.glob("*.part"))
+
+
+def test_validate_only_takes_a_group_and_refuses_an_unknown_name():
+    result = CliRunner().invoke(app, ["validate", "--fast", "--json", "--only", "pk"])
+    assert result.exit_code == 0, result.output
+    from ivigsim.validation.runner import ALL_TARGETS, group_of
+
+    assert [r["target"] for r in json.loads(result.stdout)] == [t.id for t in ALL_TARGETS if group_of(t) == "pk"]
+    result = CliRunner().invoke(app, ["validate", "--only", "pk,no-such-target"])
+    assert result.exit_code == 2 and result.output.startswith("error: --only: expected target ids or groups")
+    assert result.output.strip().count("\n") == 0 and "no-such-target" in result.output
 
 
 @pytest.mark.parametrize("option, target", [("--figures", "taken"), ("--markdown", "taken/table.md")])
