@@ -917,12 +917,18 @@ def plot_trial(
     figure_format: Annotated[FigureFormat, typer.Option("--figure-format", help=FIGURE_FORMAT_HELP)] = FigureFormat.png,
     log: Annotated[bool, typer.Option("--log", help="a log scale for the output")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the figure if it exists")] = False,
+    forest: Annotated[bool, typer.Option("--forest", help="instead: a forest plot of the contrasts in summary.json [FOLDER/forest.FORMAT]")] = False,
+    km: Annotated[Optional[str], typer.Option("--km", help="instead: Kaplan-Meier curves per arm of this time_to_event endpoint [FOLDER/km-ENDPOINT.FORMAT]")] = None,
 ) -> None:
-    """Draw a trial's population figure: each arm's median and 5th-95th centiles of an output over time."""
+    """Draw a trial's population figure: each arm's median and 5th-95th centiles of an output over time
+    (or, with --forest or --km, its contrasts or Kaplan-Meier curves)."""
     from ivigsim.io.results import atomic_path
     from ivigsim.plot import save_figure
     from ivigsim.plot_population import trial_bands, trial_figure
 
+    if forest or km is not None:  # the trial's other figures: from summary.json and the patient files
+        _plot_trial_extras(folder, out, figure_format.value, overwrite, forest, km)
+        return
     bands, name, disease, title = trial_bands(folder, output)  # checked before anything is written
     path = out or folder / f"bands-{name}.{figure_format.value}"
     if (path.exists() or path.is_symlink()) and not overwrite:
@@ -938,6 +944,34 @@ def plot_trial(
     except OSError as exc:
         raise InputError("--out", "a file that can be written", f"{path} ({exc.strerror})") from None
     typer.echo(f"wrote {path}")
+
+
+def _plot_trial_extras(folder: Path, out: Optional[Path], fmt: str, overwrite: bool, forest: bool,
+                       km: Optional[str]) -> None:
+    """``plot-trial --forest`` and ``--km``: every figure checked and drawn before any is written."""
+    from ivigsim.io.results import atomic_path
+    from ivigsim.plot import save_figure
+    from ivigsim.plot_population import forest_figure, km_curves, km_figure, read_summary
+
+    if forest and km is not None and out is not None:
+        raise InputError("--out", "one figure (--forest or --km, not both) for --out", str(out))
+    figures = []
+    if forest:
+        figures.append((out or folder / f"forest.{fmt}", lambda: forest_figure(read_summary(folder, "--forest"))))
+    if km is not None:
+        curves, info = km_curves(folder, km)
+        figures.append((out or folder / f"km-{km}.{fmt}", lambda: km_figure(curves, km, info)))
+    for path, _ in figures:
+        if (path.exists() or path.is_symlink()) and not overwrite:
+            raise InputError("--out", "a figure file that does not exist yet (or --overwrite to replace it)", str(path))
+    drawn = [(path, draw()) for path, draw in figures]  # a refusal (no contrasts) before any file
+    for path, fig in drawn:
+        try:
+            with atomic_path(path) as tmp:
+                save_figure(fig, tmp, fmt)
+        except OSError as exc:
+            raise InputError("--out", "a file that can be written", f"{path} ({exc.strerror})") from None
+        typer.echo(f"wrote {path}")
 
 
 @app.command("safety")

@@ -169,3 +169,119 @@ def plot_trial(folder: str | Path, path: str | Path | None = None, output: str |
     bands, output, disease, title = trial_bands(folder, output)
     path = Path(path) if path is not None else Path(folder) / f"bands-{output}.{kind}"
     return save_figure(trial_figure(bands, output, disease, title, observed, log), path, kind)
+
+
+#: Measures drawn on a log axis around 1 (the others on a linear axis around 0).
+RATIO_MEASURES = ("risk_ratio", "odds_ratio", "common_odds_ratio")
+
+
+def read_summary(folder: str | Path, option: str) -> dict:
+    """A trial folder's ``summary.json`` (refused, naming ``option``, when there is none)."""
+    from ivigsim.trial.store import SUMMARY
+
+    path = Path(folder) / SUMMARY
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(option, "a finished trial's output folder (with summary.json)", str(folder)) from None
+    if not isinstance(summary, dict):
+        raise InputError(option, "a trial's summary.json (a mapping)", str(path))
+    return summary
+
+
+def forest_rows(summary: dict) -> dict[str, list[tuple[str, float | None, float | None, float | None]]]:
+    """Per measure, in the summary's order: (``endpoint: arm vs reference``, estimate, lower, upper)."""
+    rows: dict[str, list] = {}
+    for c in summary.get("contrasts") or []:
+        label = f"{c['endpoint']}: {c['arm']} vs {c['reference']}"
+        for measure, e in c["estimates"].items():
+            rows.setdefault(measure, []).append((label, e.get("estimate"), e.get("lower"), e.get("upper")))
+    return rows
+
+
+def forest_figure(summary: dict, title: str | None = None):
+    """One panel per measure: each contrast's estimate (point) and 95 % interval (line), the
+    line of no difference (0; 1 on a log axis for ratios). A contrast the trial could not
+    estimate is listed with "n/a"."""
+    rows = forest_rows(summary)
+    if not rows:
+        raise InputError("--forest", "a trial run with contrasts (a `contrasts:` section in the trial file)",
+                         "no contrasts in summary.json")
+    plt = _pyplot()
+    heights = [max(1, len(r)) * 0.38 + 0.9 for r in rows.values()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, sum(heights) + 0.6), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (measure, entries) in zip(axes[:, 0], rows.items()):
+        ratio = measure in RATIO_MEASURES
+        y = np.arange(len(entries))[::-1].astype(float)
+        shown = [(yy, e) for yy, e in zip(y, entries) if e[1] is not None]
+        for yy, (_, est, lo, hi) in shown:
+            if lo is not None and hi is not None:
+                ax.hlines(yy, lo, hi, color="black", lw=1.4)
+        ax.plot([e[1] for _, e in shown], [yy for yy, _ in shown], "s", color=COLOURS[0], ms=6, gid="estimates",
+                label=measure)
+        ax.axvline(1.0 if ratio else 0.0, color="grey", lw=0.8, ls="--")
+        if ratio:
+            ax.set_xscale("log")
+        ax.set_yticks(y)
+        ax.set_yticklabels([label if est is not None else f"{label} (n/a)" for label, est, _, _ in entries], fontsize=8)
+        ax.set_ylim(-0.7, len(entries) - 0.3)
+        ax.set_xlabel(measure.replace("_", " ") + (" (log scale)" if ratio else ""), fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_title((title or str(summary.get("trial", "trial"))) +
+                         "\ncontrasts: estimate and 95 % interval (arm vs reference)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def km_curves(folder: str | Path, endpoint: str) -> tuple[dict, dict]:
+    """Per arm, statsmodels' Kaplan-Meier estimate (``SurvfuncRight``) of a time-to-event
+    endpoint from the trial's per-patient files (patients with the event at their event day,
+    the others censored at the window's end; failed patients, NaN, left out), and the
+    endpoint's summary entry (its description)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    from ivigsim.trial.store import PATIENTS
+
+    summary = read_summary(folder, "--km")
+    files = sorted((Path(folder) / PATIENTS).glob("chunk-*.parquet"))
+    names = [n for n in pq.read_schema(files[0]).names] if files else []
+    tte = [n.removesuffix("_event") for n in names if n.endswith("_event") and n.removesuffix("_event") in names]
+    if endpoint not in tte:
+        raise InputError("--km", f"a time_to_event endpoint of this trial ({', '.join(tte) or 'none'})", endpoint)
+    table = pd.concat([pd.read_parquet(f, columns=["arm", endpoint, f"{endpoint}_event"]) for f in files],
+                      ignore_index=True)
+    order = [a["arm"] for a in summary.get("arms", [])] or list(dict.fromkeys(table["arm"]))
+    curves = {}
+    for arm in order:
+        rows = table[(table["arm"] == arm) & table[endpoint].notna()]
+        if len(rows):
+            curves[arm] = SurvfuncRight(rows[endpoint].to_numpy(float), rows[f"{endpoint}_event"].to_numpy(float))
+    entry = next((a["endpoints"].get(endpoint, {}) for a in summary.get("arms", [])), {})
+    return curves, {"trial": summary.get("trial"), "description": entry.get("description", endpoint)}
+
+
+def km_figure(curves: dict, endpoint: str, info: dict):
+    """Each arm's Kaplan-Meier curve (the share without the event), a step function from 1 at
+    day 0, ending at the last follow-up time (the window's end, where the others are censored)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    for k, (arm, sf) in enumerate(curves.items()):
+        end = float(np.max(sf.time)) if len(sf.time) else 0.0
+        x = np.concatenate([[0.0], sf.surv_times, [end]])
+        y = np.concatenate([[1.0], sf.surv_prob, [sf.surv_prob[-1] if len(sf.surv_prob) else 1.0]])
+        ax.step(x, y, where="post", color=COLOURS[k % len(COLOURS)], lw=1.8, gid=f"km:{arm}",
+                label=f"{arm} (n = {len(sf.time)}, events {int(np.sum(sf.status))})")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("time (days)")
+    ax.set_ylabel("share without the event")
+    ax.grid(alpha=0.3)
+    import textwrap
+
+    caption = textwrap.fill(f"{info.get('description', '')}; Kaplan-Meier, censored at the window's end", 100)
+    ax.set_title(f"{info.get('trial') or ''}: {endpoint}\n{caption}", fontsize=9)
+    _legends([ax], "best")
+    fig.tight_layout()
+    return fig

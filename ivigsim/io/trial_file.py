@@ -182,8 +182,16 @@ class AlsoFile(_Strict):
 class EndpointFile(_Strict):
     name: str
     output: str = Field(description="a model output, e.g. igg_total_g_per_L")
-    summary: Literal["fraction", "mean", "median", "quantile", "time_to_event"]
+    summary: Literal["fraction", "mean", "median", "quantile", "time_to_event", "day_of_max", "day_of_min"] = Field(
+        description="day_of_max/day_of_min: each patient's saved day of the measure's largest/smallest value")
     measure: Literal["value", "change", "percent_change", "fold_change"] = "value"
+    reference_day: Quantity("day") | None = Field(None, description=(
+        "baseline day of change, percent_change and fold_change (default 0), e.g. 84 for change from week 12"))
+    tau: Quantity("day") | None = Field(None, description=(
+        "time_to_event: also the restricted mean time to event up to this day (and the mean time when no one is "
+        "censored); at most the window's end"))
+    given: str | None = Field(None, description=(
+        "an earlier fraction or time_to_event endpoint: only patients meeting it count (e.g. relapse among responders)"))
     at_day: Quantity("day") | None = None
     window: tuple[Quantity("day"), Quantity("day")] | None = None
     over_window: Literal["any", "all", "mean", "min", "max", "duration", "duration_if_met"] | None = None
@@ -232,6 +240,16 @@ class ContrastFile(_Strict):
                                    "(default: each value rounded to the nearest whole number)")
 
 
+class SubgroupFile(_Strict):
+    """Every endpoint again per stratum (docs/trials.md, "Subgroups")."""
+
+    name: str
+    by: str = Field(description=(
+        "age_years, weight_kg, height_cm, dosing_weight_kg, sex, subpopulation, or an endpoint read at day 0 "
+        "(measure value): a baseline value"))
+    cut: list[float] = Field([], description="ascending cut points of a number: strata < c1, c1 to < c2, ..., >= ck")
+
+
 class StewardshipFile(_Strict):
     """IVIG use per arm (grams are always reported; vials and cost when these are given)."""
 
@@ -274,6 +292,7 @@ class TrialFile(_Strict):
     contrasts: list[ContrastFile] = Field([], description="between-arm contrasts of endpoints")
     stewardship: StewardshipFile = StewardshipFile()
     run_in: RunInFile | None = Field(None, description="a run-in before randomisation, and who is randomised")
+    subgroups: list[SubgroupFile] = Field([], description="every endpoint estimated again per stratum of a baseline value")
 
     @field_validator("seed", "size", mode="before")
     @classmethod
@@ -478,7 +497,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         also = tuple((a.measure, _threshold(a.criterion, f"{field}.also.{j}.criterion"))
                      for j, a in enumerate(also_files))
         endpoint = Endpoint(e.name, e.output, e.summary, e.measure, e.at_day, tuple(e.window) if e.window else None,
-                            e.over_window, criterion, tuple(e.quantiles), also)
+                            e.over_window, criterion, tuple(e.quantiles), also, e.reference_day, e.tau, e.given)
         endpoint.check(field, outputs, days)
         endpoints.append(endpoint)
     for name in doc.output.outputs:
@@ -508,10 +527,13 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     contrasts = _contrasts(doc, endpoints)
     stewardship = _stewardship(doc.stewardship)
     run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
+    from ivigsim.trial.subgroups import Subgroup
+
+    subgroups = tuple(Subgroup(g.name, g.by, tuple(g.cut)) for g in doc.subgroups)
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
-                 subpopulations, run_in)
+                 subpopulations, run_in, subgroups)
 
 
 def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):

@@ -11,7 +11,17 @@ treatment),
 - ``mean``, ``median``, ``quantile``: of the value at the day, or of the window's
   ``mean``, ``min`` or ``max`` per patient;
 - ``time_to_event``: the first saved time in the window at which ``criterion`` holds,
-  censored at the window's end.
+  censored at the window's end; with ``tau``, also the restricted mean time to event
+  (the area under the Kaplan-Meier curve up to ``tau``) and the mean time (when no patient
+  is censored);
+- ``day_of_max``, ``day_of_min``: each patient's (first) saved day at which the measure is
+  largest or smallest, over a window or the whole trial.
+
+``reference_day`` moves the baseline of ``change``, ``percent_change`` and ``fold_change``
+from day 0 to that day ("change from week 12"). ``given`` makes an endpoint conditional on
+an earlier fraction or time-to-event endpoint: patients not meeting it get NaN, so the
+arm's denominator is the patients who meet it ("relapse among responders"; the runner
+applies the mask, ``ivigsim.trial.runner``).
 
 A fraction's criterion may need ``also`` conditions on other measures of the same output,
 met at the same time: "> 80 x 10^9/L and at least twice baseline" (Godeau 1999) is
@@ -24,7 +34,7 @@ time) and, for time to event, an event flag (``name_event``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -41,9 +51,16 @@ DURATIONS = ("duration", "duration_if_met")
 
 #: Per-patient adverse-event columns an endpoint may read (``ivigsim.safety.trial``):
 #: ``ae_<event>_events`` (sampled count), ``ae_<event>_probability``, ``ae_<event>_expected``.
+#: ``ae_serious_events`` and ``ae_serious_probability``: the serious composite per patient
+#: (``ivigsim.trial.adverse_rates``), derived from those columns when an endpoint reads it.
 SAFETY_OUTPUTS = frozenset(
-    f"ae_{event.name}_{what}" for event in EVENTS for what in ("events", "probability", "expected"))
-Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event"]
+    f"ae_{event.name}_{what}" for event in EVENTS for what in ("events", "probability", "expected")) | frozenset(
+    ("ae_serious_events", "ae_serious_probability"))
+Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event", "day_of_max", "day_of_min"]
+#: Summaries whose per-patient value is a day (the saved time of the measure's extreme).
+DAY_OF = ("day_of_max", "day_of_min")
+#: Summaries a ``given`` condition may name: one 0/1 per patient (met, or had the event).
+CONDITIONS = ("fraction", "time_to_event")
 OverWindow = Literal["any", "all", "mean", "min", "max", "duration", "duration_if_met"]
 
 
@@ -59,6 +76,18 @@ class Endpoint:
     criterion: Threshold | None = None
     quantiles: tuple[float, ...] = ()
     also: tuple[tuple[Measure, Threshold], ...] = ()
+    # Added later, so kept out of ``repr``: the fingerprint of a trial without them stays as it
+    # was (``Trial.fingerprint`` adds them when given; a trial file's text covers them anyway).
+    #: Baseline day of change, percent_change and fold_change (None: day 0).
+    reference_day: float | None = field(default=None, repr=False)
+    #: Time to event: the horizon of the restricted mean time (None: not reported).
+    tau: float | None = field(default=None, repr=False)
+    #: The name of an earlier fraction or time-to-event endpoint the patient must meet.
+    given: str | None = field(default=None, repr=False)
+
+    def options(self) -> tuple:
+        """The later fields, for the fingerprint (all None: nothing to add)."""
+        return (self.reference_day, self.tau, self.given)
 
     @property
     def per_patient_column(self) -> bool:
@@ -77,18 +106,23 @@ class Endpoint:
             if self.at_day is not None or self.window is not None or self.measure != "value" or self.also:
                 raise InputError(field, f"no at_day, window, measure or also for {self.output} (one number per "
                                  "patient over the regimen)", self.output)
-            if self.summary == "time_to_event":
+            if self.summary == "time_to_event" or self.summary in DAY_OF:
                 raise InputError(f"{field}.summary", "fraction, mean, median or quantile for an adverse-event column",
                                  self.summary)
+            if self.reference_day is not None or self.tau is not None:
+                raise InputError(f"{field}.reference_day" if self.reference_day is not None else f"{field}.tau",
+                                 f"nothing for {self.output} (one number per patient over the regimen)",
+                                 self.reference_day if self.reference_day is not None else self.tau)
             if (self.summary == "fraction") != (self.criterion is not None):
                 raise InputError(f"{field}.criterion", "a criterion (e.g. '>= 1') exactly for summary: fraction",
                                  self.criterion.text if self.criterion else None)
             return
         if self.output not in outputs:
             raise InputError(f"{field}.output", f"one of the model's outputs ({', '.join(outputs)})", self.output)
-        if self.summary == "time_to_event":
+        if self.summary == "time_to_event" or self.summary in DAY_OF:
             if self.at_day is not None:
-                raise InputError(f"{field}.at_day", "a window (or nothing: the whole trial) for time to event", self.at_day)
+                raise InputError(f"{field}.at_day", f"a window (or nothing: the whole trial) for {self.summary}",
+                                 self.at_day)
         elif (self.at_day is None) == (self.window is None):
             raise InputError(field, "exactly one of at_day and window", f"at_day={self.at_day}, window={self.window}")
         if self.at_day is not None and not 0 <= self.at_day <= days:
@@ -97,6 +131,20 @@ class Endpoint:
             a, b = self.window
             if not 0 <= a < b <= days:
                 raise InputError(f"{field}.window", f"[first day, last day] with 0 <= first < last <= {days:g}", list(self.window))
+        if self.reference_day is not None:
+            if self.measure == "value" and all(m == "value" for m, _ in self.also):
+                raise InputError(f"{field}.reference_day", "a reference day only with measure change, percent_change "
+                                 "or fold_change", self.reference_day)
+            if not (isinstance(self.reference_day, (int, float)) and 0 <= self.reference_day <= days):
+                raise InputError(f"{field}.reference_day", f"a day in [0, {days:g}] (the simulated span)",
+                                 self.reference_day)
+        if self.tau is not None:
+            end = self.window[1] if self.window is not None else days
+            if self.summary != "time_to_event":
+                raise InputError(f"{field}.tau", "tau only with summary: time_to_event", self.tau)
+            if not (isinstance(self.tau, (int, float)) and 0 < self.tau <= end):
+                raise InputError(f"{field}.tau", f"a horizon in days in (0, {end:g}] (the window's end: the "
+                                 "Kaplan-Meier curve is not known after it)", self.tau)
         needs_criterion = self.summary in ("fraction", "time_to_event") or self.over_window in DURATIONS
         if needs_criterion and self.criterion is None:
             raise InputError(f"{field}.criterion", f"a criterion such as '>= 50' for summary {self.summary}", None)
@@ -104,7 +152,7 @@ class Endpoint:
             raise InputError(f"{field}.criterion", f"no criterion for summary {self.summary} (use summary: fraction)", self.criterion.text)
         allowed = {"fraction": ("any", "all"), "time_to_event": (None,)}.get(
             self.summary, ("mean", "min", "max", *DURATIONS))
-        if self.window is not None and self.summary != "time_to_event":
+        if self.window is not None and self.summary != "time_to_event" and self.summary not in DAY_OF:
             if self.over_window not in allowed:
                 raise InputError(f"{field}.over_window", f"one of {', '.join(allowed)} for summary {self.summary} in a window",
                                  self.over_window)
@@ -129,20 +177,28 @@ class Endpoint:
         """Times the output grid must contain for this endpoint."""
         if self.per_patient_column:
             return (0.0,)
+        ref = () if self.reference_day is None else (self.reference_day,)
         if self.at_day is not None:
-            return (0.0, self.at_day)
+            return (0.0, *ref, self.at_day)
         a, b = self.window if self.window is not None else (0.0, days)
-        return (0.0, a, b)
+        return (0.0, *ref, a, b)
 
     def columns(self) -> tuple[str, ...]:
         return (self.name, f"{self.name}_event") if self.summary == "time_to_event" else (self.name,)
 
+    def condition_met(self, columns) -> np.ndarray:
+        """Per patient, whether this (fraction or time-to-event) endpoint is met: the ``given``
+        of a conditional endpoint. Failed patients (NaN) do not meet it."""
+        x = np.asarray(columns[f"{self.name}_event" if self.summary == "time_to_event" else self.name], dtype=float)
+        return x > 0.5
+
     def per_patient(self, ts: np.ndarray, values: np.ndarray, days: float) -> dict[str, np.ndarray]:
         """``values``: (n_patients, n_times) of the output on ``ts``; returns the column(s)."""
         raw = values
-        values = _measure(raw, ts, self.measure)
+        ref = 0.0 if self.reference_day is None else self.reference_day
+        values = _measure(raw, ts, self.measure, ref)
         failed = ~np.isfinite(values).all(axis=1)
-        also = [(criterion, _measure(raw, ts, measure)) for measure, criterion in self.also]
+        also = [(criterion, _measure(raw, ts, measure, ref)) for measure, criterion in self.also]
 
         def holds(v: np.ndarray, columns) -> np.ndarray:
             hit = self.criterion.holds(v)
@@ -163,6 +219,10 @@ class Endpoint:
             event = hit.any(axis=1) & ~failed
             first = np.where(event, tw[np.argmax(hit, axis=1)], b)
             return {self.name: np.where(failed, np.nan, first), f"{self.name}_event": np.where(failed, np.nan, event.astype(float))}
+        if self.summary in DAY_OF:  # the first saved day of the extreme (argmax/argmin: first occurrence)
+            pick = np.argmax if self.summary == "day_of_max" else np.argmin
+            day = tw[pick(np.where(failed[:, None], 0.0, w), axis=1)]
+            return {self.name: np.where(failed, np.nan, day)}
         if self.summary == "fraction":
             hit = holds(w, inside)
             out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
@@ -190,22 +250,33 @@ class Endpoint:
             return {"median": statistics.quantile_interval(x[ok], 0.5, level)}
         if self.summary == "quantile":
             return {f"q{q:g}": statistics.quantile_interval(x[ok], q, level) for q in self.quantiles}
+        if self.summary in DAY_OF:
+            return {"median_day": statistics.quantile_interval(x[ok], 0.5, level), "mean_day": statistics.mean_t(x[ok], level)}
         event = np.asarray(columns[f"{self.name}_event"], dtype=float)
-        return statistics.time_to_event(x[ok], event[ok] > 0.5, level)
+        out = statistics.time_to_event(x[ok], event[ok] > 0.5, level)
+        if self.tau is not None:
+            out |= statistics.mean_times(x[ok], event[ok] > 0.5, self.tau, level)
+        return out
 
     def describe(self) -> str:
         what = {"value": self.output, "change": f"change in {self.output}",
-                "percent_change": f"% change in {self.output}"}[self.measure]
+                "percent_change": f"% change in {self.output}",
+                "fold_change": f"fold change in {self.output}"}[self.measure]
+        if self.reference_day is not None:
+            what += f" from day {self.reference_day:g}"
         when = (f"on day {self.at_day:g}" if self.at_day is not None else
                 f"{self.over_window or ''} in days {self.window[0]:g}-{self.window[1]:g}".strip() if self.window else "")
         crit = f" {self.criterion.text}" if self.criterion else ""
         crit += "".join(f" and {m.replace('_', ' ')} {c.text}" for m, c in self.also)
-        return f"{self.summary.replace('_', ' ')} of {what}{crit} {when}".strip()
+        given = f" among patients meeting {self.given}" if self.given else ""
+        tau = f" (restricted mean to day {self.tau:g})" if self.tau is not None else ""
+        return (f"{self.summary.replace('_', ' ')} of {what}{crit} {when}".strip() + tau + given).strip()
 
 
-def _measure(values: np.ndarray, ts: np.ndarray, measure: str) -> np.ndarray:
-    """The value, change, percent change or fold change from baseline (t = 0)."""
-    baseline = values[:, [int(np.searchsorted(ts, 0.0))]]
+def _measure(values: np.ndarray, ts: np.ndarray, measure: str, reference_day: float = 0.0) -> np.ndarray:
+    """The value, change, percent change or fold change from baseline (the value on
+    ``reference_day``, default t = 0; ``Endpoint.times`` puts that day on the grid)."""
+    baseline = values[:, [int(np.searchsorted(ts, reference_day))]]
     with np.errstate(all="ignore"):
         if measure == "change":
             return values - baseline

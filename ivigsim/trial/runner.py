@@ -49,10 +49,12 @@ from ivigsim.safety.events import EVENTS
 from ivigsim.safety.trial import safety_columns, summarise_safety
 from ivigsim.simulation import INFUSION_INPUT
 from ivigsim.trial import store
+from ivigsim.trial.adverse_rates import COMPOSITE_OUTPUTS, SERIOUS_COLUMNS, composite_column, per_infusion, serious
 from ivigsim.trial.contrasts import compare
 from ivigsim.trial.report import format_extras, parameter_column, parameter_header, write_tables
 from ivigsim.trial.spec import Arm, SubPopulation, Trial
 from ivigsim.trial.stewardship import grams_contrast, regimen_use, summarise_use
+from ivigsim.trial.subgroups import stratified
 from ivigsim.trial.store import MANIFEST, PATIENTS, SUMMARY, TRAJECTORIES  # noqa: F401 (re-exported)
 
 DEFAULT_CHUNK = 4096
@@ -288,9 +290,17 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
         columns |= ruled.safety_columns(dose_regimen(arm), sub.indication, covariates, rng, ids, trial.risk_factors,
                                         f"safety/{stream}", weights)
         columns |= ruled.columns(weights, trial.days)
+    by_name = {e.name: e for e in trial.endpoints}
     for e in trial.endpoints:
-        columns |= (e.from_column(columns[e.output]) if e.per_patient_column
-                    else e.per_patient(ts, observed.output(e.output), trial.days))
+        if e.output in COMPOSITE_OUTPUTS:  # derived, not stored: only the endpoint's column is kept
+            columns |= e.from_column(composite_column(columns, e.output))
+        else:
+            columns |= (e.from_column(columns[e.output]) if e.per_patient_column
+                        else e.per_patient(ts, observed.output(e.output), trial.days))
+        if e.given is not None:  # conditional: only patients meeting the (earlier) condition count
+            met = by_name[e.given].condition_met(columns)
+            for c in e.columns():
+                columns[c] = np.where(met, columns[c], np.nan)
     return columns, observed
 
 
@@ -491,9 +501,10 @@ def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], cl
 
 def summary_columns(trial: Trial) -> list[str]:
     safety = [f"ae_{e.name}_{what}" for e in EVENTS for what in ("probability", "events")]
-    return ["arm", "patient", "solver_status", "solver_steps", "dosing_weight_kg",
-            *[c for e in trial.endpoints for c in e.columns()],
-            *safety]
+    extra = [*(["subpopulation"] if trial.mixed else []), *(g.by for g in trial.subgroups),
+             *(GIVEN_COLUMNS if any(a.rules is not None for a in trial.arms) else ())]
+    return list(dict.fromkeys(["arm", "patient", "solver_status", "solver_steps", "dosing_weight_kg",
+                               *[c for e in trial.endpoints for c in e.columns()], *safety, *extra]))
 
 
 def read_patients(out: Path, trial: Trial, columns: list[str] | None = None) -> pd.DataFrame:
@@ -505,6 +516,9 @@ def read_patients(out: Path, trial: Trial, columns: list[str] | None = None) -> 
 def _contrasts_of(trial: Trial, endpoint, columns_of: Callable[[int], dict], paired: bool) -> dict[int, dict]:
     """The trial's contrasts on ``endpoint`` (by their index); ``columns_of(k)``: arm k's columns."""
     index = {a.name: k for k, a in enumerate(trial.arms)}
+    # A conditional endpoint's patients differ between arms (responders in each): the arms are
+    # compared as independent samples, not as the pairs who meet the condition in both.
+    paired = paired and endpoint.given is None
     return {j: compare(c, endpoint, columns_of(index[c.arm]), columns_of(index[c.reference]), paired)
             for j, c in enumerate(trial.contrasts) if c.endpoint == endpoint.name}
 
@@ -593,6 +607,47 @@ def _mixed_header(trial: Trial) -> dict:
                                 "indication": g.indication} for g in trial.subpopulations]}
 
 
+def _sub_names(trial: Trial) -> tuple[str, ...]:
+    return tuple(g.name for g in trial.subpopulations)
+
+
+def _stratified(trial: Trial, subgroup, codes: np.ndarray, endpoint, arrays: dict) -> list[dict]:
+    """One endpoint's estimates in each stratum of ``subgroup`` (one arm's columns ``arrays``)."""
+    return stratified(subgroup, codes, lambda part: {k: v.as_dict() for k, v in endpoint.summarise(part).items()},
+                      arrays, _sub_names(trial))
+
+
+def _subgroup_entries(trial: Trial, codes: list[np.ndarray], per: list[dict]) -> list[dict]:
+    """An arm's ``subgroups``: per subgroup, per stratum, its patients and every endpoint's estimates
+    (``per[subgroup][endpoint]``: ``_stratified``'s list over strata)."""
+    out = []
+    for gi, g in enumerate(trial.subgroups):
+        strata = []
+        for j, label in enumerate(g.labels(_sub_names(trial))):
+            strata.append({"stratum": label, "patients": int((codes[gi] == j).sum()),
+                           "endpoints": {e.name: per[gi][e.name][j].get("estimates", {}) for e in trial.endpoints}})
+        out.append({"subgroup": g.name, "by": g.by, "cut": list(g.cut), "strata": strata})
+    return out
+
+
+def _arm_infusions(trial: Trial, k: int, codes: np.ndarray | None, given: np.ndarray | None, n: int) -> np.ndarray:
+    """Each patient's IVIG infusions in the trial: under rules, those given (``ivig_infusions``);
+    otherwise the arm's plan for the patient's (sub-population's) indication, as the adverse
+    events were drawn (``_group_columns``)."""
+    arm = trial.arms[k]
+    if arm.rules is not None:
+        return np.asarray(given, dtype=float)
+    per_group = np.array([len(p.infusions) if (p := _per_kg_plan(trial, arm, g.indication)) is not None else 0
+                          for g in trial.groups()], dtype=float)
+    return per_group[codes] if codes is not None else np.full(n, per_group[0])
+
+
+def _rate_entries(infusions: np.ndarray, per_event: dict, serious_entry: dict) -> dict:
+    """An arm's ``adverse_event_rates`` (events per infusion, each event) and ``serious_adverse_events``."""
+    return {"adverse_event_rates": {"infusions": int(np.nansum(infusions)), "per_infusion": per_event},
+            "serious_adverse_events": serious_entry}
+
+
 def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) -> dict:
     rows_of = [table[table["arm"] == arm.name] for arm in trial.arms]
     first = rows_of[0]["patient"].to_numpy()
@@ -626,6 +681,12 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
                                                 if c.startswith("ae_")}),
             "ivig_use": use[k],
         })
+        codes = _group_codes(trial, rows["subpopulation"].to_numpy()) if trial.mixed else None
+        infusions = _arm_infusions(trial, k, codes, rows["ivig_infusions"].to_numpy(dtype=float)
+                                   if arm.rules is not None else None, len(rows))
+        arms[-1] |= _rate_entries(infusions, {ev.name: per_infusion(rows[f"ae_{ev.name}_events"].to_numpy(dtype=float),
+                                                                    infusions) for ev in EVENTS},
+                                  serious({c: rows[c].to_numpy(dtype=float) for c in SERIOUS_COLUMNS}, infusions))
         if trial.mixed:
             codes = _group_codes(trial, rows["subpopulation"].to_numpy())
             per_endpoint = {e.name: _subpopulation_estimates(
@@ -635,6 +696,11 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
                 trial, codes, ("event", ev, cols), {c: rows[c].to_numpy(dtype=float) for c in cols})
                 for ev in EVENTS for cols in [(f"ae_{ev.name}_probability", f"ae_{ev.name}_events")]}
             arms[-1]["subpopulations"] = _subpopulation_entries(trial, codes, per_endpoint, per_event)
+        if trial.subgroups:
+            sg = [g.codes(rows[g.by].to_numpy(), _sub_names(trial)) for g in trial.subgroups]
+            arms[-1]["subgroups"] = _subgroup_entries(trial, sg, [
+                {e.name: _stratified(trial, g, sg[gi], e, {c: rows[c].to_numpy(dtype=float) for c in e.columns()})
+                 for e in trial.endpoints} for gi, g in enumerate(trial.subgroups)])
     return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
             "seed": trial.seed,
             "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
@@ -673,9 +739,15 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     steps: list[list[np.ndarray]] = [[] for _ in names]
     aligned = True  # every arm holds the same patients in the same order (paired contrasts)
     codes: list[list[np.ndarray]] = [[] for _ in names]  # mixed: each arm's patients' sub-populations
+    ruled = any(a.rules is not None for a in trial.arms)  # the grams the rules gave are counted
+    # Subgroups' strata (2 bytes a patient each) and, under rules, each patient's infusions.
+    sg_codes: list[list[list[np.ndarray]]] = [[[] for _ in trial.subgroups] for _ in names]
+    given_infusions: list[list[np.ndarray]] = [[] for _ in names]
+    extra = list(dict.fromkeys([*(["subpopulation"] if trial.mixed else []), *(g.by for g in trial.subgroups),
+                                *(["ivig_infusions"] if ruled else [])]))
     for path in files:
-        df = pd.read_parquet(path, columns=["arm", "patient", "solver_status", "solver_steps",
-                                            *(["subpopulation"] if trial.mixed else [])])
+        df = pd.read_parquet(path, columns=list(dict.fromkeys(["arm", "patient", "solver_status", "solver_steps",
+                                                               *extra])))
         arm_column = df["arm"].to_numpy()
         patient_column = df["patient"].to_numpy()
         rows_per_arm = []
@@ -688,6 +760,10 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
             steps[k].append(df["solver_steps"].to_numpy()[idx])
             if trial.mixed:
                 codes[k].append(_group_codes(trial, df["subpopulation"].to_numpy()[idx]))
+            for gi, g in enumerate(trial.subgroups):
+                sg_codes[k][gi].append(g.codes(df[g.by].to_numpy()[idx], _sub_names(trial)))
+            if ruled:
+                given_infusions[k].append(df["ivig_infusions"].to_numpy(dtype=float)[idx])
             status = df["solver_status"].to_numpy()[idx]
             bad = np.flatnonzero(status != Status.SUCCESS.name)
             n_failed[k] += len(bad)
@@ -702,7 +778,7 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     # Units summarised together: each endpoint's columns, each adverse event's two columns.
     units: list[tuple[str, object, tuple[str, ...]]] = [("endpoint", e, e.columns()) for e in trial.endpoints]
     units += [("event", ev, (f"ae_{ev.name}_probability", f"ae_{ev.name}_events")) for ev in EVENTS]
-    ruled = any(a.rules is not None for a in trial.arms)  # the grams the rules gave are counted
+    units += [("serious", None, SERIOUS_COLUMNS)]
     units += [("use", None, ("dosing_weight_kg", *(GIVEN_COLUMNS if ruled else ())))]
     paired = trial.paired_arms and aligned
     contrasts: dict[int, dict] = {}
@@ -724,6 +800,13 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     arm_codes = [np.concatenate(c) if c else np.zeros(0, dtype=np.int16) for c in codes]
     sub_endpoints: list[dict] = [{} for _ in names]
     sub_events: list[dict] = [{} for _ in names]
+    arm_sg_codes = [[np.concatenate(c) if c else np.zeros(0, dtype=np.int16) for c in per] for per in sg_codes]
+    infusions = [_arm_infusions(trial, k, arm_codes[k] if trial.mixed else None,
+                                np.concatenate(given_infusions[k]) if given_infusions[k] else None, counts[k])
+                 for k in range(n_arms)]
+    rates: list[dict] = [{} for _ in names]
+    serious_of: list[dict] = [{} for _ in names]
+    sg_estimates: list[list[dict]] = [[{} for _ in trial.subgroups] for _ in names]
     for group in groups:
         columns = list(dict.fromkeys(c for _, _, cols in group for c in cols))
         values = {c: [np.empty(counts[k]) for k in range(n_arms)] for c in columns}
@@ -743,8 +826,13 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                 if kind == "endpoint":
                     estimates[k][what.name] = {"description": what.describe(), "estimates": {
                         k2: v.as_dict() for k2, v in what.summarise(arrays).items()}}
+                    for gi, g in enumerate(trial.subgroups):
+                        sg_estimates[k][gi][what.name] = _stratified(trial, g, arm_sg_codes[k][gi], what, arrays)
                 elif kind == "event":
                     events[k] |= summarise_safety(arrays, events=(what,))
+                    rates[k][what.name] = per_infusion(arrays[f"ae_{what.name}_events"], infusions[k])
+                elif kind == "serious":
+                    serious_of[k] = serious(arrays, infusions[k])
                 if trial.mixed and kind in ("endpoint", "event"):
                     (sub_endpoints if kind == "endpoint" else sub_events)[k][what.name] = _subpopulation_estimates(
                         trial, arm_codes[k], (kind, what, cols), arrays)
@@ -768,11 +856,14 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
             "endpoints": {e.name: estimates[k][e.name] for e in trial.endpoints},
             "adverse_events": {ev.name: events[k][ev.name] for ev in EVENTS},
             "ivig_use": use[k],
+            **_rate_entries(infusions[k], {ev.name: rates[k][ev.name] for ev in EVENTS}, serious_of[k]),
         })
         if trial.mixed:
             arms[-1]["subpopulations"] = _subpopulation_entries(
                 trial, arm_codes[k], {e.name: sub_endpoints[k][e.name] for e in trial.endpoints},
                 {ev.name: sub_events[k][ev.name] for ev in EVENTS})
+        if trial.subgroups:
+            arms[-1]["subgroups"] = _subgroup_entries(trial, arm_sg_codes[k], sg_estimates[k])
     return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
             "seed": trial.seed,
             "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
@@ -812,12 +903,25 @@ def format_summary(summary: dict) -> str:
             for event, v in events.items():
                 exp, obs = v["expected_incidence"], v["observed_incidence"]
                 lines.append(f"  {event:34s} {'':20s} {num(exp['estimate']):>10s} {num(obs['estimate']):>24s}")
+            serious = arm.get("serious_adverse_events")
+            if serious:  # the declared composite (ivigsim.trial.adverse_rates)
+                exp, obs = serious["expected_incidence"], serious["observed_incidence"]
+                lines.append(f"  {'any serious (declared composite)':34s} {'':20s} {num(exp['estimate']):>10s} "
+                             f"{num(obs['estimate']):>24s}")
         for sub in arm.get("subpopulations", []):
             lines.append(f"  sub-population {sub['subpopulation']} ({sub['disease']}, {sub['patients']} patients)")
             for name, e in sub["endpoints"].items():
                 for stat, est in e.get("estimates", {}).items():
                     interval = f"[{num(est['lower'])}, {num(est['upper'])}]"
                     lines.append(f"    {name:32s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} {est['n']:>8d}")
+        for g in arm.get("subgroups", []):
+            for stratum in g["strata"]:
+                lines.append(f"  subgroup {g['subgroup']}: {g['by']} {stratum['stratum']} ({stratum['patients']} patients)")
+                for name, estimates in stratum["endpoints"].items():
+                    for stat, est in estimates.items():
+                        interval = f"[{num(est['lower'])}, {num(est['upper'])}]"
+                        lines.append(f"    {name:32s} {stat:20s} {num(est['estimate']):>10s} {interval:>24s} "
+                                     f"{est['n']:>8d}")
         for f in arm["failed_patients"][:5]:
             lines.append(f"  failed: patient {f['patient']} ({f['status']}: {f['reason']})")
     lines += format_extras(summary)

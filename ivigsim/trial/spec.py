@@ -26,12 +26,13 @@ from ivigsim.trial.endpoints import Endpoint
 from ivigsim.trial.rules import Rules
 from ivigsim.trial.run_in import RunIn
 from ivigsim.trial.stewardship import Stewardship
+from ivigsim.trial.subgroups import Subgroup
 
 Design = Literal["paired", "parallel"]
 #: Most patients per arm accepted (a bound that catches typos).
 MAX_SIZE = 100_000_000
 #: Trial-file sections that change the summary only, not the patients (not fingerprinted).
-SUMMARY_ONLY = ("contrasts", "stewardship")
+SUMMARY_ONLY = ("contrasts", "stewardship", "subgroups")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class Trial:
     #: A run-in before randomisation and who is randomised (``ivigsim.trial.run_in``); arms,
     #: endpoint days and ``days`` then count from randomisation. Fingerprinted only when given.
     run_in: RunIn | None = field(default=None, repr=False)
+    #: Every endpoint again per stratum of a baseline value (``ivigsim.trial.subgroups``):
+    #: summary-only, so not fingerprinted (as contrasts).
+    subgroups: tuple[Subgroup, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
@@ -134,6 +138,19 @@ class Trial:
                                  f"{' + '.join(f'{g.share:g}' for g in self.subpopulations)} = {total:g}")
         if self.run_in is not None and self.subpopulations:
             raise InputError("run_in", "no run-in with population.subpopulations (not supported yet)", "a run-in")
+        for i, e in enumerate(self.endpoints):  # a condition names an earlier 0/1 endpoint (no cycles)
+            if e.given is None:
+                continue
+            earlier = {x.name: x for x in self.endpoints[:i]}
+            if e.given not in earlier or earlier[e.given].summary not in ("fraction", "time_to_event"):
+                names = [x.name for x in self.endpoints[:i] if x.summary in ("fraction", "time_to_event")]
+                raise InputError(f"endpoints.{i}.given", "an earlier fraction or time_to_event endpoint "
+                                 f"({', '.join(names) or 'none before this one'})", e.given)
+        subs = [g.name for g in self.subpopulations]
+        for i, subgroup in enumerate(self.subgroups):
+            subgroup.check(f"subgroups.{i}", self.endpoints, subs)
+        if len({g.name for g in self.subgroups}) != len(self.subgroups):
+            raise InputError("subgroups", "subgroups with different names", [g.name for g in self.subgroups])
         summaries = {e.name: e.summary for e in self.endpoints}
         for i, contrast in enumerate(self.contrasts):
             contrast.check(f"contrasts.{i}", names, summaries)
@@ -190,6 +207,8 @@ class Trial:
             payload["subpopulations"] = repr(self.subpopulations)
         if self.run_in is not None:
             payload["run_in"] = repr(self.run_in)
+        if any(any(v is not None for v in e.options()) for e in self.endpoints):
+            payload["endpoint_options"] = repr([e.options() for e in self.endpoints])
         if any(a.rules is not None for a in self.arms):
             payload["rules"] = repr([a.rules for a in self.arms])
         text = json.dumps(payload, sort_keys=True, default=str)

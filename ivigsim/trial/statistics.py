@@ -100,3 +100,54 @@ def time_to_event(times: np.ndarray, event: np.ndarray, level: float = LEVEL) ->
     if not np.isfinite(median.estimate) and t.size:
         median = Estimate(np.nan, median.lower, median.upper, t.size, "order statistics (median not reached)")
     return {"median_time_day": median, "fraction_with_event": wilson(int(np.sum(event)), t.size, level)}
+
+
+def mean_times(times: np.ndarray, event: np.ndarray, tau: float, level: float = LEVEL) -> dict[str, Estimate]:
+    """Restricted mean time to event up to ``tau`` and, when no patient is censored, the mean time.
+
+    With one common censoring time C >= tau (every patient followed to the window's end), the
+    Kaplan-Meier curve is the empirical survival function, so its area from 0 to tau is the
+    mean of min(T, tau) with censored times at C: a mean of bounded, independent values, whose
+    t interval is accurate for n in the tens (the tests integrate statsmodels' ``SurvfuncRight``).
+    The mean time itself is the area to infinity: known only when every patient had the event.
+    """
+    t = np.asarray(times, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    rmst = mean_t(np.minimum(t, tau), level)
+    rmst = Estimate(rmst.estimate, rmst.lower, rmst.upper, rmst.n, f"restricted mean to day {tau:g} (area under the "
+                    "Kaplan-Meier curve; one common censoring time), t interval")
+    censored = int((~event).sum())
+    if t.size and censored == 0:
+        mean = mean_t(t, level)
+    else:
+        mean = Estimate(np.nan, np.nan, np.nan, int(t.size), f"not estimable: {censored} patients censored "
+                        "(see the restricted mean)")
+    return {"restricted_mean_time_day": rmst, "mean_time_day": mean}
+
+
+def rate_per_exposure(events: np.ndarray, exposure: np.ndarray, level: float = LEVEL) -> Estimate:
+    """Events per unit of exposure (per infusion), pooled: sum(events) / sum(exposure), with a
+    Wald interval on the log scale whose variance is the cluster-robust (sandwich) one of a
+    Poisson rate model with the patient as the cluster: a patient's infusions share its drawn
+    susceptibility and risk factors, so events cluster in patients and a plain Poisson or
+    binomial interval on the infusion count would be too narrow. It is what statsmodels gives
+    for ``GLM(events, 1, Poisson, exposure=exposure)`` with ``cov_type="cluster"`` (the tests
+    check that). ``n`` is the number of patients with exposure. No event: the exact (Garwood)
+    Poisson upper bound -log(alpha / 2) / exposure (the log scale has no 0).
+    """
+    e = np.asarray(events, dtype=float)
+    m = np.asarray(exposure, dtype=float)
+    ok = np.isfinite(e) & np.isfinite(m) & (m > 0)
+    e, m = e[ok], m[ok]
+    n, total_e, total_m = int(e.size), float(e.sum()), float(m.sum())
+    method = "events per infusion; log-scale Wald, cluster-robust (patients) Poisson variance"
+    if n == 0 or total_m == 0:
+        return Estimate(np.nan, np.nan, np.nan, n, method)
+    rate = total_e / total_m
+    if total_e == 0:
+        return Estimate(0.0, 0.0, float(-np.log((1 - level) / 2) / total_m), n, "no event: exact Poisson upper bound")
+    if n < 2:
+        return Estimate(rate, np.nan, np.nan, n, method)
+    z = stats.norm.ppf(0.5 + level / 2)
+    se_log = np.sqrt(n / (n - 1) * np.sum((e - rate * m) ** 2)) / total_e
+    return Estimate(rate, float(rate * np.exp(-z * se_log)), float(rate * np.exp(z * se_log)), n, method)
