@@ -1005,6 +1005,119 @@ def safety(
         typer.echo(line)
 
 
+@app.command("compare")
+@user_errors
+def compare_command(
+    files: Annotated[list[Path], typer.Argument(help="scenario files (YAML): one patient, one disease, a regimen each")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path("compare-results"),
+    plot: Annotated[bool, typer.Option(help="write the overlay figure")] = True,
+    figure_format: Annotated[FigureFormat, typer.Option("--figure-format", help=FIGURE_FORMAT_HELP)] = FigureFormat.png,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace a comparison already in --out")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")] = False,
+) -> None:
+    """One patient under several regimens side by side: a table (grams, dosing weight, IgG peak and trough, readout, adverse events), an overlay figure and a CSV."""
+    from ivigsim.compare import compare, labels_for
+    from ivigsim.io.results import atomic_path
+    from ivigsim.io.scenario_file import load_scenario
+
+    written = [out / "compare.csv", *([out / f"compare.{figure_format.value}"] if plot else [])]
+    _check_results_folder(out, written, overwrite)
+    scenarios = []
+    for path in files:
+        try:
+            scenarios.append(load_scenario(path))
+        except InputError as exc:  # which of the files is wrong
+            raise InputError(f"{path}: {exc.field}", exc.expected, exc.got) from None
+    names = [p.name for p in files]
+    comparison = compare(scenarios, labels_for(scenarios, names))
+    figure = None
+    if plot:  # drawn before any file is written: a failure leaves no half-written comparison
+        from ivigsim.plot_stewardship import compare_figure
+
+        figure = compare_figure(comparison, f"one patient, {len(files)} regimens: " + " vs ".join(p.stem for p in files))
+    with _writing(out):
+        _refuse_existing(out, written, overwrite)  # again, now that this run holds the folder
+        with atomic_path(written[0]) as tmp:
+            comparison.table().to_csv(tmp, index=False)
+        if figure is not None:
+            from ivigsim.plot import save_figure
+
+            with atomic_path(written[1]) as tmp:
+                save_figure(figure, tmp, figure_format.value)
+    if not quiet:
+        for line in comparison.lines():
+            typer.echo(line)
+        typer.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command("optimise")
+@user_errors
+def optimise_command(
+    file: Annotated[Path, typer.Argument(help="trial file (YAML): the population, the endpoint and a template arm")],
+    endpoint: Annotated[str, typer.Option("--endpoint", help="the trial's fraction endpoint that counts as response")],
+    target: Annotated[str, typer.Option("--target", help="response probability to keep, 0 to 1 (0.8 = 80 %)")],
+    doses: Annotated[str, typer.Option("--doses", help="maintenance doses to try, g/kg per infusion, e.g. 0.4,0.6,0.8,1")],
+    intervals: Annotated[str, typer.Option("--intervals", help="intervals to try, days, e.g. 14,21,28")],
+    conservative: Annotated[bool, typer.Option("--conservative", help="hold the lower end of the 95 % interval to the target, not the estimate")] = False,
+    arm: Annotated[Optional[str], typer.Option("--arm", help="the arm whose maintenance is varied (default: the first arm with one maintenance part)")] = None,
+    size: Annotated[Optional[int], typer.Option("--size", help="patients per candidate (default: the trial's size)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder (default: FILE-optimise)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an optimisation already in --out")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no table")] = False,
+) -> None:
+    """The lowest IVIG per year that keeps a response probability: maintenance dose x interval on a trial's virtual patients (the same ones for every candidate). Exit status 1 when no candidate reaches the target."""
+    from ivigsim.io.results import atomic_path
+    from ivigsim.io.trial_file import load_trial
+    from ivigsim.trial.optimise import Grid, candidate_trials, check_target, optimise
+
+    try:
+        wanted = float(target.strip())
+    except ValueError:
+        raise InputError("--target", "a response probability from 0 to 1 (0.8 = 80 % of patients)", target) from None
+    wanted = check_target(wanted)
+    grid = Grid.parse(doses, intervals)
+    if size is not None and size < 1:
+        raise InputError("--size", "a whole number of patients per candidate >= 1", size)
+    folder = out or Path(f"{file.stem}-optimise")
+    written = [folder / "candidates.csv", folder / "optimum.json", folder / "response-vs-grams.png"]
+    _check_results_folder(folder, written, overwrite)
+    spec = load_trial(file)
+    candidate_trials(spec, endpoint, grid, arm)  # every refusal (endpoint, arm, a candidate's regimen) before running
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(grid.pairs()), desc="candidates", unit="candidate", file=sys.stderr, leave=False)
+    try:
+        result = optimise(spec, endpoint, wanted, grid, conservative=conservative, arm=arm, size=size,
+                          on_candidate=(lambda _c: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    from ivigsim.plot import save_figure
+    from ivigsim.plot_stewardship import optimise_figure
+
+    figure = optimise_figure(result)  # drawn before any file is written
+    with _writing(folder):
+        _refuse_existing(folder, written, overwrite)
+        with atomic_path(written[0]) as tmp:
+            result.table().to_csv(tmp, index=False)
+        with atomic_path(written[1]) as tmp:
+            tmp.write_text(json.dumps(result.as_dict(), indent=2), encoding="utf-8")
+        with atomic_path(written[2]) as tmp:
+            save_figure(figure, tmp, "png")
+    if not quiet:
+        for line in result.lines():
+            typer.echo(line)
+        typer.echo("wrote " + ", ".join(str(p) for p in written))
+    if result.chosen is None:
+        # Not bad input (status 2): the run is valid and its table is written; no candidate of the
+        # grid reaches the target, which a script must be able to tell apart from success.
+        if quiet:
+            typer.echo(f"no candidate reaches {endpoint} >= {wanted:g}", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("serve")
 @user_errors
 def serve(

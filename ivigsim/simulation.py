@@ -142,13 +142,27 @@ def simulate(scenario: Scenario, model: CompiledModel | None = None) -> xr.Datas
     and the plot agree with the summary.
     """
     setup = setup_scenario(scenario, model)
-    plan = setup.plan
+    ts = saved_times(scenario, setup.plan)
+    solution = solve_robustly(setup.problem(), SaveAt(ts), scenario.solver)
+    full = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
+    return finish_dataset(full, scenario, setup.plan)
+
+
+def saved_times(scenario: Scenario, plan: InfusionPlan | None) -> np.ndarray:
+    """The times ``simulate`` saves: the output grid plus every infusion's start and end
+    (infusions ending within the span)."""
     grid = output_times(scenario.days, scenario.output_every_days)
     infusions = [inf for inf in (plan.infusions if plan else ()) if inf.end_day <= scenario.days]
     edges = np.array([t for inf in infusions for t in (inf.start_day, inf.end_day)])
-    ts = np.union1d(grid, edges)
-    solution = solve_robustly(setup.problem(), SaveAt(ts), scenario.solver)
-    full = to_dataset(setup.model, setup.parameters, setup.schedule, solution)
+    return np.union1d(grid, edges)
+
+
+def finish_dataset(full: xr.Dataset, scenario: Scenario, plan: InfusionPlan | None) -> xr.Dataset:
+    """``simulate``'s result from the one-patient Dataset solved at ``saved_times`` (``to_dataset``):
+    per-infusion peaks and troughs, readout metadata, adverse-event risks. Split from ``simulate``
+    so that several scenarios solved in one batch (``ivigsim.compare``) are finished by the same code."""
+    ts = full["time"].values
+    infusions = [inf for inf in (plan.infusions if plan else ()) if inf.end_day <= scenario.days]
     # The saved times are the grid plus every infusion's start and end, so the file and the
     # plot hold the peaks and troughs the summary prints (an end falls between grid points).
     ds = full
