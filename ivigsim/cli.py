@@ -856,9 +856,11 @@ def trial(
     if not resume and _same_trial_in(folder, spec, chunk_size):
         # Running the same trial again (say with --json after a plain run) reuses what is
         # there: finished chunks are checked against their checksums, nothing else is kept.
-        resume = True
-        typer.echo(f"note: {folder} holds this same trial (same fingerprint and chunk size): its finished "
-                   "chunks are reused", err=True)
+        # Said once the run has the folder: another run may hold it by then, and a refusal
+        # stays one line.
+        resume = reusing = True
+    else:
+        reusing = False
     check_destination(folder, resume)
     client = None
     if workers is not None or scheduler is not None:
@@ -879,6 +881,9 @@ def trial(
             client.close()
             if workers is not None and client.cluster is not None:
                 client.cluster.close()
+    if reusing:
+        typer.echo(f"note: {folder} held this same trial (same fingerprint and chunk size): its finished "
+                   "chunks were reused", err=True)
     for note in result.notes:  # what --resume found and did (chunks recomputed, files removed)
         typer.echo(f"note: {note}", err=True)
     if as_json:

@@ -309,7 +309,8 @@ def test_cli_nonmem_unwritable_out_is_one_line(tmp_path: Path):
 
 
 #: Each shipped example dataset with the units its README declares.
-EXAMPLE_UNITS = {"igg-three-subjects.csv": ("h", "g"), "igg-cidp-patient.csv": ("d", "g")}
+EXAMPLE_UNITS = {"igg-three-subjects.csv": ("h", "g"), "igg-cidp-patient.csv": ("d", "g"),
+                 "igg-population.csv": ("d", "g")}
 EXAMPLE_DATASETS = sorted((Path(__file__).resolve().parents[1] / "examples" / "nonmem").glob("*.csv"))
 
 

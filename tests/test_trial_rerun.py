@@ -20,7 +20,7 @@ def test_the_same_trial_again_reuses_its_folder_and_another_is_refused(tmp_path)
     summary = (out / "summary.json").read_text()
     again = CliRunner().invoke(app, ["trial", str(small), "-o", str(out), "--json"])
     assert again.exit_code == 0, again.output
-    assert "holds this same trial" in again.output and '"size_per_arm": 30' in again.output
+    assert "held this same trial" in again.output and '"size_per_arm": 30' in again.output
     assert (out / "summary.json").read_text() == summary
     other = tmp_path / "other.yaml"
     other.write_text(small.read_text().replace("size: 30", "size: 31"))
