@@ -1,5 +1,6 @@
 """The page in a real headless Chromium (Debian's ``chromium`` package, driven by Playwright
-for Python): load it, simulate, switch a mechanism off, compare two regimens, start a
+for Python): load it, simulate, switch a mechanism off, compare two regimens, put three
+in one table and download its figure as SVG, start a
 trial, reload the page while it runs, cancel it, and download a result.
 
 Screenshots are kept as test artefacts: in ``$IVIGSIM_ARTEFACTS/web`` when that is set
@@ -131,6 +132,23 @@ def test_simulate_switch_off_compare_and_download(page, artefacts, tmp_path):
     expect(page.locator("#result article.compare .columns > div")).to_have_count(2)
     _figure_loaded(page, "#result article.compare > img.figure")
     page.screenshot(path=str(artefacts / "3-compare.png"), full_page=True)
+
+    # Three regimens in one table (regimen C written out), with the overlay and its SVG download.
+    page.select_option("#regimen_c", "written")
+    page.click("#regimens")
+    table = page.locator("#result article.regimens")
+    expect(table.locator("table.regimen-table tr").first).to_contain_text("C")
+    expect(table).to_contain_text("grams, first year")
+    _figure_loaded(page, "#result article.regimens img.figure")
+    page.screenshot(path=str(artefacts / "3b-regimens.png"), full_page=True)
+    with page.expect_download() as info:
+        table.locator("a[data-format=svg]").click()
+    svg = tmp_path / "regimens.svg"
+    info.value.save_as(svg)
+    import xml.etree.ElementTree as ET
+
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    page.select_option("#regimen_c", "")
 
     # An input error is one line where the result goes, naming the field.
     page.fill("input[name=weight_kg]", "-5")

@@ -30,6 +30,32 @@ class SimulateIn(_Body):
     scenario: dict[str, Any] = SCENARIO
     explain: bool = Field(True, description="say which mechanisms carried the change in the disease readout")
     series: bool = Field(True, description="return every output over time")
+    ensemble: int | None = Field(None, description="parameter uncertainty (simulate --ensemble N): N parameter "
+                                 "vectors, 1-200 on the web page; adds <output>_param_median/_lower/_upper and "
+                                 "the summary's numbers as bands")
+    ensemble_level: float = Field(0.9, description="coverage of the band, in [0.5, 1)")
+    ensemble_seed: int = Field(0, description="seed of the parameter vectors (the same seed, the same vectors)")
+
+
+class RegimensIn(_Body):
+    scenarios: list[dict[str, Any]] = Field(description="2 to 4 scenario documents: one patient and disease, a "
+                                            "regimen each (ivigsim compare)")
+    labels: list[Annotated[str, Field(max_length=80)]] | None = Field(
+        None, description="one label per scenario (default: their names)")
+
+
+class OptimiseIn(_Body):
+    trial: dict[str, Any] = Field(description="a trial document: the population, a fraction endpoint and an arm "
+                                  "with one maintenance part (ivigsim optimise)")
+    endpoint: Annotated[str, Field(max_length=100)] = Field(description="the trial's fraction endpoint that counts "
+                                                            "as response")
+    target: float = Field(description="response probability to keep, 0 to 1")
+    doses: list[float] = Field(description="maintenance doses to try, g/kg per infusion")
+    intervals: list[float] = Field(description="intervals to try, days")
+    conservative: bool = Field(False, description="hold the lower end of the 95 % interval to the target")
+    arm: Annotated[str, Field(max_length=100)] | None = Field(None, description="the template arm (default: the "
+                                                              "first with one maintenance part)")
+    size: int | None = Field(None, description="patients per candidate (default: the trial's size)")
 
 
 class CompareIn(_Body):
@@ -87,7 +113,13 @@ def schema(kind: Literal["scenario", "trial"]) -> dict:
 
 @router.post("/simulate", summary="Simulate one patient (ivigsim simulate)")
 def simulate(body: SimulateIn, request: Request) -> dict:
-    return actions.simulate(_catalogue(request), body.scenario, body.explain, body.series)
+    ensemble = {"size": body.ensemble, "level": body.ensemble_level, "seed": body.ensemble_seed}
+    return actions.simulate(_catalogue(request), body.scenario, body.explain, body.series, ensemble)
+
+
+@router.post("/regimens", summary="One patient under 2 to 4 regimens: a table and an overlay (ivigsim compare)")
+def regimens(body: RegimensIn, request: Request) -> dict:
+    return actions.regimens(_catalogue(request), body.scenarios, body.labels)
 
 
 @router.post("/compare", summary="Two scenarios side by side (two regimens)")
@@ -129,9 +161,30 @@ def cancel_trial(run_id: RunId, request: Request) -> dict:
     return trial_status(_catalogue(request).get(run_id))
 
 
+@router.post("/optimise", status_code=202, summary="Start a regimen optimisation (ivigsim optimise; runs in the "
+             "background)")
+def start_optimise(body: OptimiseIn, request: Request) -> dict:
+    run_id = request.app.state.trials.submit_optimisation(body.model_dump())
+    return trial_status(_catalogue(request).get(run_id))
+
+
+@router.get("/optimise/{run_id}", summary="An optimisation's status, candidates done and, when done, the answer")
+def get_optimise(run_id: RunId, request: Request) -> dict:
+    return trial_status(_run(request, run_id, "optimise"))
+
+
+@router.post("/optimise/{run_id}/cancel", summary="Cancel a queued or running optimisation")
+def cancel_optimise(run_id: RunId, request: Request) -> dict:
+    run = _run(request, run_id, "optimise")
+    if run["status"] in ("queued", "running"):
+        request.app.state.trials.cancel(run_id)
+    return trial_status(_catalogue(request).get(run_id))
+
+
 @router.get("/runs", summary="The run catalogue, newest first")
 def runs(request: Request,
-         kind: Literal["simulation", "compare", "mechanisms", "explain", "safety", "trial"] | None = None,
+         kind: Literal["simulation", "compare", "mechanisms", "explain", "safety", "trial", "regimens",
+                       "optimise"] | None = None,
          limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
     return [service.clean(r) | {"links": actions.links(r["id"], r["kind"])}
             for r in _catalogue(request).runs(kind, limit)]
@@ -149,8 +202,9 @@ def figure(run_id: RunId, request: Request) -> Response:
     return Response(actions.figure(_catalogue(request), _run(request, run_id)), media_type="image/png")
 
 
-@router.get("/runs/{run_id}/download/{fmt}", summary="The run as CSV, Parquet, NetCDF, PNG, SBML or JSON")
-def download(run_id: RunId, fmt: Literal["csv", "parquet", "netcdf", "png", "sbml", "json"],
+@router.get("/runs/{run_id}/download/{fmt}", summary="The run as CSV, Parquet, NetCDF, SBML, JSON, or its figure as "
+            "PNG, SVG or PDF")
+def download(run_id: RunId, fmt: Literal["csv", "parquet", "netcdf", "png", "svg", "pdf", "sbml", "json"],
              request: Request) -> Response:
     data, media, name = actions.download(_catalogue(request), _run(request, run_id), fmt)
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -160,8 +214,12 @@ def trial_status(run: dict) -> dict:
     out = {k: run[k] for k in ("id", "name", "status", "progress", "done", "total", "error", "created", "version")}
     out["run_id"] = run["id"]
     out["result"] = run["result"] if run["status"] == "done" else None
-    out["links"] = {"status": f"/api/trials/{run['id']}", "cancel": f"/api/trials/{run['id']}/cancel",
+    base = "optimise" if run["kind"] == "optimise" else "trials"
+    out["kind"] = run["kind"]
+    out["links"] = {"status": f"/api/{base}/{run['id']}", "cancel": f"/api/{base}/{run['id']}/cancel",
                     "page": f"/runs/{run['id']}"}
+    if run["kind"] == "optimise" and run["status"] == "done":
+        out["links"] |= actions.links(run["id"], "optimise")
     return service.clean(out)
 
 

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import io
-
 import xarray as xr
 
 
-def compare_png(a: xr.Dataset, b: xr.Dataset, labels: tuple[str, str], readouts: list[str], title: str) -> bytes:
-    import matplotlib
+def compare_png(a: xr.Dataset, b: xr.Dataset, labels: tuple[str, str], readouts: list[str], title: str,
+                fmt: str = "png") -> bytes:
+    """The overlay as PNG, SVG or PDF (``fmt``), written by ``ivigsim.plot.save_figure``."""
+    from ivigsim.plot import _pyplot
+    from ivigsim.web.service import figure_bytes
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     names = [r for r in readouts[:1] if r in a and r in b] + ["igg_total_g_per_L", "autoantibody_fraction_of_baseline"]
     fig, axes = plt.subplots(len(names), 1, figsize=(8, 2.6 * len(names)), sharex=True)
@@ -28,7 +28,4 @@ def compare_png(a: xr.Dataset, b: xr.Dataset, labels: tuple[str, str], readouts:
     axes[-1].set_xlabel("time (days)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_bytes(fig, fmt)

@@ -56,13 +56,13 @@ def _whole(fields: dict, key: str, default: int) -> int:
         raise InputError(key, "a whole number", text) from None
 
 
-def written_regimen(text: str, field: str) -> dict:
-    """A regimen written out in the text box (YAML or JSON), read by the library's own
-    hardened YAML reader (size, aliases, duplicate keys)."""
+def written_regimen(text: str, field: str, what: str = "regimen") -> dict:
+    """A regimen (or another document: ``what``) written out in a text box (YAML or JSON), read
+    by the library's own hardened YAML reader (size, aliases, duplicate keys)."""
     from ivigsim.io.scenario_file import read_yaml
 
     if len(text) > MAX_WRITTEN:
-        raise InputError(field, f"a regimen of at most {MAX_WRITTEN:,} characters", f"{len(text):,} characters")
+        raise InputError(field, f"a {what} of at most {MAX_WRITTEN:,} characters", f"{len(text):,} characters")
     with tempfile.TemporaryDirectory(prefix="ivigsim-web-") as folder:
         path = Path(folder) / "regimen.yaml"
         path.write_text(text, encoding="utf-8")
@@ -71,13 +71,14 @@ def written_regimen(text: str, field: str) -> dict:
         except InputError as exc:
             raise InputError(field, exc.expected, exc.got) from None
     if not isinstance(data, dict):
-        raise InputError(field, "a regimen mapping (standard:, course:, doses:, maintenance:, ...)",
-                         type(data).__name__)
+        expected = ("a regimen mapping (standard:, course:, doses:, maintenance:, ...)" if what == "regimen"
+                    else f"a {what} mapping")
+        raise InputError(field, expected, type(data).__name__)
     return data
 
 
 def regimen(fields: dict, which: str) -> dict | None:
-    """Regimen A or B from the form: a shipped one, one written out, or none."""
+    """Regimen A, B, C or D from the form: a shipped one, one written out, or none."""
     choice = fields.get(f"regimen_{which}", "none")
     product = fields.get("product") or "generic-10"
     if choice == "none":
@@ -130,6 +131,7 @@ def trial_document(fields: dict) -> dict:
         arms.append({"name": f"{which.upper()}: {'written' if label == 'written' else label}", "regimen": chosen})
     if "placebo" in fields:
         arms.append({"name": "no treatment", "regimen": None})
+    contrasts = [{"arms": [arms[1]["name"], arms[0]["name"]]}] if "trial_contrast" in fields else []
     population: dict[str, Any] = {}
     parameter = service.baseline_parameter(None if disease == "none" else disease)
     if parameter is not None and fields.get("baseline", "").strip():
@@ -145,18 +147,77 @@ def trial_document(fields: dict) -> dict:
         ],
         "simulation": {"days": _value(fields.get("trial_days", "28")), "output_every_days": 0.25,
                        "method": fields.get("trial_method") or "numpy-dopri5"},
-    }
+    } | ({"contrasts": contrasts} if contrasts else {})
+
+
+#: Regimens the page can put side by side: A and B, and C and D when chosen.
+WHICH = ("a", "b", "c", "d")
+
+
+def regimen_documents(fields: dict) -> list[dict]:
+    """The scenario documents of regimens A to D (C and D only when chosen), one patient."""
+    return [scenario(fields, w) for w in WHICH if w in ("a", "b") or fields.get(f"regimen_{w}", "")]
+
+
+def ensemble_options(fields: dict) -> dict | None:
+    """The parameter-uncertainty box: empty for none, else a number of vectors."""
+    if not fields.get("ensemble", "").strip():
+        return None
+    return {"size": _whole(fields, "ensemble", 0), "level": 0.9, "seed": 0}
+
+
+def optimisation_body(fields: dict) -> dict:
+    """The optimiser's request from the form: the trial written out, endpoint, target and grid
+    (comma-separated, read by the CLI's own parser)."""
+    from ivigsim.trial.optimise import Grid
+    from ivigsim.web.stewardship import _option_names
+
+    document = written_regimen(fields.get("opt_trial", ""), "opt_trial", "trial document")
+    try:
+        target = float(fields.get("opt_target", "").strip())
+    except ValueError:
+        raise InputError("target", "a response probability from 0 to 1 (0.8 = 80 % of patients)",
+                         fields.get("opt_target", "")) from None
+    with _option_names():
+        grid = Grid.parse(fields.get("opt_doses", ""), fields.get("opt_intervals", ""))
+    size = _whole(fields, "opt_size", 0) or None
+    return {"trial": document, "endpoint": fields.get("opt_endpoint", "").strip(), "target": target,
+            "doses": list(grid.doses_g_per_kg), "intervals": list(grid.intervals_days),
+            "conservative": "opt_conservative" in fields, "arm": None, "size": size}
 
 
 def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status)
 
 
+#: The optimiser's trial as the page first shows it: the shipped CIDP example, 100 patients.
+OPTIMISE_EXAMPLE = """name: CIDP maintenance, dose and interval for a year
+disease: cidp
+seed: 52
+size: 100
+population:
+  parameters: {incat_baseline: 4.5, cidp_remission: 0.25}
+  variability: {incat_baseline: 0.35, cidp_remission: 1.4}
+  inclusion: ["incat_score >= 2", "incat_score <= 9"]
+arms:
+  - name: maintenance
+    regimen:
+      course: {total_g_per_kg: 2, days: 2}
+      maintenance: {g_per_kg: 1.0, every_days: 21, start_day: 21, until_day: 364}
+endpoints:
+  - {name: responder_kept_to_week52, output: incat_score, measure: change, window: [42, 364], over_window: all,
+     criterion: "<= -1", summary: fraction}
+simulation: {days: 364, output_every_days: 1, method: numpy-dopri5}
+"""
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     catalogue = request.app.state.catalogue
+    jobs = sorted([*catalogue.runs("trial", limit=3), *catalogue.runs("optimise", limit=3)],
+                  key=lambda r: r["created"], reverse=True)
     return _render(request, "index.html", options=service.options(), runs=catalogue.runs(limit=15),
-                   trials=[trial_status(catalogue.get(r["id"])) for r in catalogue.runs("trial", limit=3)])
+                   trials=[trial_status(catalogue.get(r["id"])) for r in jobs], optimise_example=OPTIMISE_EXAMPLE)
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -174,8 +235,11 @@ def fragment_context(request: Request, run: dict) -> dict:
     if run["kind"] in ("compare", "mechanisms"):
         a, b = (catalogue.get(run["result"][k]) for k in ("a", "b"))
         return {"fragment": "_compare.html", "cmp": compare_view(run, a, b)}
-    if run["kind"] == "trial":
+    if run["kind"] in ("trial", "optimise"):
         return {"fragment": "_trial.html", "trial": trial_status(run)}
+    if run["kind"] == "regimens":
+        return {"fragment": "_regimens.html", "reg": run["result"] | {"run_id": run["id"], "name": run["name"],
+                                                                     "links": actions.links(run["id"], "regimens")}}
     if run["kind"] == "explain":
         return {"fragment": "_explain.html", "exp": run["result"] | {"run_id": run["id"], "label": run["name"],
                                                                     "links": actions.links(run["id"], "explain")}}
@@ -195,7 +259,8 @@ async def ui_simulate(request: Request) -> HTMLResponse:
     catalogue = request.app.state.catalogue
     document = scenario(fields, "a")
     off = switched_off(fields)
-    context: dict[str, Any] = {"sim": actions.simulate(catalogue, document, series=False)}
+    context: dict[str, Any] = {"sim": actions.simulate(catalogue, document, series=False,
+                                                       ensemble=ensemble_options(fields))}
     if off:  # mechanisms switched off: show what that changes against all of them on
         result = actions.mechanisms(catalogue, document, off)
         context["cmp"] = compare_view(catalogue.get(result["run_id"]), catalogue.get(result["a"]),
@@ -212,6 +277,35 @@ async def ui_compare(request: Request) -> HTMLResponse:
     result = actions.compare(catalogue, scenario(fields, "a"), scenario(fields, "b"))
     run = catalogue.get(result["run_id"])
     return _render(request, "_compare.html", cmp=compare_view(run, catalogue.get(result["a"]), catalogue.get(result["b"])))
+
+
+@router.post("/ui/regimens", response_class=HTMLResponse)
+async def ui_regimens(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    documents = regimen_documents(fields)
+    labels = [f"{w.upper()}: {fields.get(f'regimen_{w}')}" for w in WHICH[:len(documents)]]
+    result = actions.regimens(request.app.state.catalogue, documents, labels)
+    return _render(request, "_regimens.html", reg=result | {"name": " vs ".join(result["labels"])})
+
+
+@router.post("/ui/optimise", response_class=HTMLResponse)
+async def ui_optimise(request: Request) -> HTMLResponse:
+    fields = await form(request)
+    run_id = request.app.state.trials.submit_optimisation(optimisation_body(fields))
+    return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
+
+
+@router.get("/ui/optimise/{run_id}", response_class=HTMLResponse)
+def ui_optimise_status(run_id: RunId, request: Request) -> HTMLResponse:
+    return _render(request, "_trial.html", trial=trial_status(_run(request, run_id, "optimise")))
+
+
+@router.post("/ui/optimise/{run_id}/cancel", response_class=HTMLResponse)
+def ui_optimise_cancel(run_id: RunId, request: Request) -> HTMLResponse:
+    run = _run(request, run_id, "optimise")
+    if run["status"] in ("queued", "running"):
+        request.app.state.trials.cancel(run_id)
+    return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
 
 
 @router.post("/ui/explain", response_class=HTMLResponse)

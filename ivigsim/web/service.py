@@ -41,6 +41,14 @@ class Limits:
     trial_points: int = 3_000
     #: Bytes of a request body; a scenario or trial document is a few kB.
     body_bytes: int = 1 << 20
+    #: Regimens one comparison takes (``ivigsim compare`` takes 10; the page's table stays readable).
+    regimens: int = 4
+    #: Parameter vectors of one simulation's uncertainty band (the CLI takes 1,000; 200 solve in seconds).
+    ensemble: int = 200
+    #: Candidates of one optimisation, and candidates x patients per candidate (each candidate
+    #: is a one-arm trial: 20,000 patients is at most about 3 web trials of 6 arms x 1,000).
+    optimise_candidates: int = 40
+    optimise_patients: int = 20_000
 
 
 LIMITS = Limits()
@@ -54,7 +62,10 @@ DOWNLOADS: dict[str, str] = {
     "sbml": "application/sbml+xml",
     "json": "application/json",
 }
-SUFFIXES = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc", "png": ".png", "sbml": ".xml", "json": ".json"}
+SUFFIXES = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc", "png": ".png", "sbml": ".xml", "json": ".json",
+            "svg": ".svg", "pdf": ".pdf"}
+#: Formats a figure can be downloaded in (``ivigsim.plot.FORMATS``), with their media types.
+FIGURES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 def parquet_available() -> bool:
@@ -159,15 +170,52 @@ class Simulated:
     summary: list[str]
     warnings: list[str]
     carried_by: str | None
+    #: With a parameter ensemble: ``ivigsim.uncertainty.summary_lines`` (the band's heading, then its numbers).
+    uncertainty: list[str] | None = None
 
 
-def run_simulation(scenario, explain: bool = True) -> Simulated:
+@dataclass(frozen=True)
+class Ensemble:
+    """A parameter-uncertainty request (``simulate --ensemble N --ensemble-level L --ensemble-seed S``)."""
+
+    size: int
+    level: float
+    seed: int
+
+
+def check_ensemble(size: Any, level: Any = 0.9, seed: Any = 0) -> Ensemble | None:
+    """The ensemble options checked by the library's own checks, within the web's limit;
+    None when ``size`` is None (no band)."""
+    from ivigsim.uncertainty import check_level, check_size
+
+    if size is None:
+        return None
+    size = check_size(size, "ensemble")
+    if size > LIMITS.ensemble:
+        raise InputError("ensemble", f"at most {LIMITS.ensemble} parameter vectors on the web page (the command "
+                         "line takes 1,000)", size)
+    level = check_level(level, "ensemble_level")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError("ensemble_seed", "a seed >= 0 (an integer)", seed)
+    return Ensemble(size, level, seed)
+
+
+def run_simulation(scenario, explain: bool = True, ensemble: Ensemble | None = None) -> Simulated:
     """Simulate like ``ivigsim simulate``: the dataset, its summary lines and warnings, and
-    which mechanisms carried the change in the disease readout."""
+    which mechanisms carried the change in the disease readout; with ``ensemble``, as
+    ``simulate --ensemble``: the band on every output and the summary's numbers as bands."""
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
-    ds = simulate(scenario)
+    uncertainty = None
+    if ensemble is not None:
+        from ivigsim.simulation import simulate_with_band
+        from ivigsim.uncertainty import ensemble as draw, summary_lines
+
+        ds, members = simulate_with_band(scenario, draw(ensemble.size, ensemble.seed), ensemble.level)
+        uncertainty = summary_lines(members, ensemble.level)
+    else:
+        ds = simulate(scenario)
     status = np.asarray(ds["solver_status"]).ravel()
     if (status != 0).any():
         raise InputError("simulation.rtol", "a scenario the solver can finish (try a tighter simulation.rtol)",
@@ -177,7 +225,7 @@ def run_simulation(scenario, explain: bool = True) -> Simulated:
     if explain and scenario.disease and scenario.regimen:
         from ivigsim.attribution import carried_by
         carried = carried_by(scenario, readouts(scenario.disease)[0], min(7.0, scenario.days))
-    return Simulated(scenario, ds, list(summary.lines()), list(summary.warnings()), carried)
+    return Simulated(scenario, ds, list(summary.lines()), list(summary.warnings()), carried, uncertainty)
 
 
 def trajectories(ds: xr.Dataset) -> dict:
@@ -196,6 +244,7 @@ def simulation_result(sim: Simulated, series: bool = True) -> dict:
         "name": sim.scenario.name, "disease": sim.scenario.disease or "none",
         "readouts": readouts(sim.scenario.disease),
         "summary": sim.summary, "warnings": sim.warnings, "carried_by": sim.carried_by,
+        "uncertainty": sim.uncertainty,
         "attrs": {k: v for k, v in sim.dataset.attrs.items() if isinstance(v, (str, int, float))},
     }
     if series:
@@ -336,18 +385,25 @@ def export(ds: xr.Dataset, fmt: str) -> bytes:
         return path.read_bytes()
 
 
-def patient_png(ds: xr.Dataset, title: str) -> bytes:
-    from ivigsim.plot import plot_patient
+def figure_bytes(fig, fmt: str = "png") -> bytes:
+    """A matplotlib figure as the bytes ``ivigsim.plot.save_figure`` writes (PNG, SVG or PDF;
+    SVG and PDF without a creation date, so the same figure gives the same bytes)."""
+    from ivigsim.plot import save_figure
 
     with tempfile.TemporaryDirectory(prefix="ivigsim-web-") as folder:
-        return Path(plot_patient(ds, Path(folder) / "run.png", title=title)).read_bytes()
+        return save_figure(fig, Path(folder) / f"figure.{fmt}", fmt).read_bytes()
 
 
-def attribution_png(result, label: str) -> bytes:
-    from ivigsim.plot import plot_attribution
+def patient_png(ds: xr.Dataset, title: str, fmt: str = "png") -> bytes:
+    from ivigsim.plot import patient_figure
 
-    with tempfile.TemporaryDirectory(prefix="ivigsim-web-") as folder:
-        return Path(plot_attribution(result, Path(folder) / "explain.png", label)).read_bytes()
+    return figure_bytes(patient_figure(ds, title=title), fmt)
+
+
+def attribution_png(result, label: str, fmt: str = "png") -> bytes:
+    from ivigsim.plot import attribution_figure
+
+    return figure_bytes(attribution_figure(result, label), fmt)
 
 
 def sbml(scenario) -> bytes:
