@@ -37,7 +37,15 @@ def blocks() -> dict[str, str]:
         "attribution-diseases": disease_attribution_markdown(),
         "attribution-itp": attribution_markdown(),
         **comparator_blocks(),
+        **safety_blocks(),
     }
+
+
+def safety_blocks() -> dict[str, str]:
+    """The tables of docs/safety.md: the adverse-event targets, covariates, coefficients and pathogens."""
+    from ivigsim.validation.safety_tables import blocks as safety_tables
+
+    return {f"safety-{name}": text for name, text in safety_tables().items()}
 
 
 def disease_blocks() -> dict[str, str]:

@@ -988,10 +988,9 @@ def safety(
     as_json: Annotated[bool, typer.Option("--json", help="print the tables as JSON")] = False,
 ) -> None:
     """Adverse-event risks per infusion and per course, residual infection risk, and a rate plan."""
-    from ivigsim.io.scenario_file import load_scenario, read_yaml
+    from ivigsim.io.scenario_file import load_scenario, parse_risk_factors, read_yaml
     from ivigsim.safety.factors import RiskFactors
-    from ivigsim.safety.schema import parse_risk_factors
-    from ivigsim.safety.summary import assess
+    from ivigsim.safety_report import assess
 
     scenario = load_scenario(file)
     if factors is not None and scenario.risk_factors is not None:

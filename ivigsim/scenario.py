@@ -15,7 +15,7 @@ from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
 
-if TYPE_CHECKING:  # types only: the safety package imports this module
+if TYPE_CHECKING:  # types only
     from ivigsim.model.diseases import Disease
     from ivigsim.safety.factors import RiskFactors
 

@@ -7,7 +7,7 @@ One patient is a batch of one: the same path serves trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 import xarray as xr
 
@@ -20,6 +20,8 @@ from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
+from ivigsim.safety.factors import RiskFactors
+from ivigsim.safety.report import EVENT_DIM, risk_table, simulated_source
 from ivigsim.scenario import Scenario
 
 INFUSION_INPUT = "ivig_infusion_g_per_day"
@@ -183,8 +185,6 @@ def finish_dataset(full: xr.Dataset, scenario: Scenario, plan: InfusionPlan | No
                     indication=scenario.indication or "none")
     label_readouts(ds, scenario)
     if plan is not None:
-        from ivigsim.safety.report import attach_risks
-
         ds = attach_risks(ds, scenario, scenario.risk_factors)
         ds.attrs["infusions"] = _describe_infusions(plan)
         ds.attrs["dosing_weight_kg"] = plan.dosing_weight_kg
@@ -193,6 +193,48 @@ def finish_dataset(full: xr.Dataset, scenario: Scenario, plan: InfusionPlan | No
         if getattr(plan, "sessions", ()):
             ds.attrs["sessions"] = "; ".join(s.label for s in plan.sessions)
     return ds
+
+
+def simulated_igg_rises(plan: InfusionPlan, dataset: xr.Dataset) -> np.ndarray:
+    """Rise in total IgG at each infusion's end over the pre-treatment value, from ``simulate``'s
+    result: the exposure the thrombosis models read (``ivigsim.safety.exposure``).
+
+    NaN for infusions the result does not cover (they end after the simulated span).
+    """
+    rises = np.full(len(plan.infusions), np.nan)
+    if "igg_total_post_infusion_g_per_L" not in dataset:
+        return rises
+    baseline = float(dataset["igg_total_g_per_L"].isel(patient=0, time=0))
+    starts = dataset["infusion_start_day"].values
+    post = dataset["igg_total_post_infusion_g_per_L"].isel(patient=0).values
+    for k, infusion in enumerate(plan.infusions):
+        match = np.flatnonzero(np.isclose(starts, infusion.start_day, rtol=0, atol=1e-9))
+        if match.size:
+            rises[k] = post[match[0]] - baseline
+    return rises
+
+
+def attach_risks(dataset: xr.Dataset, scenario: Scenario, factors: RiskFactors | None = None) -> xr.Dataset:
+    """``simulate``'s result with the risks of its infusions added (dims patient x infusion x event),
+    from the IgG rises it holds (``ivigsim.safety.report.risk_table``, called down into).
+
+    Only infusions that end within the simulated span are included, as in ``simulate``'s
+    per-infusion peaks; the course is those infusions.
+    """
+    if scenario.regimen is None:
+        return dataset
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication)
+    plan = replace(plan, infusions=tuple(i for i in plan.infusions if i.end_day <= scenario.days))
+    if not plan.infusions:
+        return dataset
+    rises = simulated_igg_rises(plan, dataset)
+    risks = risk_table(plan, scenario.patient, factors, rises, simulated_source(rises), scenario.name)
+    return dataset.assign_coords(event=risks[EVENT_DIM].values).assign(
+        adverse_event_probability=(("patient", "infusion", "event"), risks["probability"].values[None],
+                                   {"units": "1", "long_name": "probability of the adverse event at the infusion"}),
+        adverse_event_course_probability=(("patient", "event"), risks["course_probability"].values[None],
+                                          {"units": "1", "long_name": "probability of at least one event over the infusions"}),
+    )
 
 
 def label_readouts(ds: xr.Dataset, scenario: Scenario) -> None:

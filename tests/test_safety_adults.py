@@ -17,10 +17,10 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit
 
-from ivigsim.safety import adults as ad
-from ivigsim.safety import calibration as cal
 from ivigsim.safety import events as ev
 from ivigsim.safety.models import KURLANDER_FLOW_mL_PER_KG_H
+from ivigsim.validation import safety_adults as ad
+from ivigsim.validation import safety_calibration as cal
 from ivigsim.validation.runner import SAFETY, Verdict
 
 H = ev.HEADACHE

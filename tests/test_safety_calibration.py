@@ -1,7 +1,7 @@
 """The adverse-event rows of calibration-targets.md s.9 and the safety models' coefficients.
 
 Every s.9 rate is a calibration row: a coefficient is solved exactly for it
-(``ivigsim.safety.calibration.solve_all``), taken from it (the thrombosis baseline risk and
+(``ivigsim.validation.safety_calibration.solve_all``), taken from it (the thrombosis baseline risk and
 hazard ratio) or derived from it by closed form (the sucrose odds ratio); the overall
 aseptic-meningitis rate is an identity (the migraine share is derived from the same row).
 Reproducing those figures is therefore not evidence, and no test here pretends it is: the
@@ -17,9 +17,9 @@ import math
 import numpy as np
 import pytest
 
-from ivigsim.safety import calibration as cal
 from ivigsim.safety import events as ev
 from ivigsim.safety.exposure import Drivers
+from ivigsim.validation import safety_calibration as cal
 
 
 def _target(target_id: str) -> float:
@@ -44,7 +44,7 @@ def test_headache_at_1_g_per_kg_lies_between_the_published_arms():
 # -- Sekul 1994, Ann Intern Med 121(4):259: aseptic meningitis after 2 g/kg -------------------
 
 def test_aseptic_meningitis_does_not_depend_on_how_the_2_g_per_kg_course_is_split():
-    from ivigsim.safety.calibration import sequence
+    from ivigsim.validation.safety_calibration import sequence
 
     courses = []
     for days in (1, 2, 5):
@@ -152,6 +152,29 @@ def test_igg_rise_surrogate_matches_the_pk_model():
         np.testing.assert_allclose(estimate, simulated, rtol=0.03)
 
 
+def test_surrogate_fit_is_a_function_of_its_cases_and_changes_nothing():
+    """The calibration returns coefficients (issue 14: it used to set the module's constants while
+    fitting): on rises the shipped surrogate itself gives, the fit gives the shipped values back,
+    and the shipped surrogate is untouched."""
+    from dataclasses import astuple
+
+    from ivigsim.safety import exposure
+
+    shipped = exposure.SURROGATE
+    cases = []
+    for ends, g in [([0.1], [0.2]), ([0.1], [2.0]), (np.arange(5) + 0.3, [0.4] * 5),
+                    ([0.2, 1.2, 21.1, 42.1, 63.1], [1.0] * 5), (28.0 * np.arange(4) + 0.1, [0.4] * 4),
+                    ([0.1, 0.6, 3.0, 10.0], [0.5] * 4)]:
+        ends, g = np.asarray(ends, float), np.asarray(g, float)
+        cases.append((ends, g, exposure.estimated_igg_rise_g_per_L(ends, g)))
+    fitted = cal.fit_igg_rise_surrogate(cases)
+    np.testing.assert_allclose(fitted, astuple(shipped), rtol=1e-6)
+    assert exposure.SURROGATE == shipped
+    assert (exposure.RISE_G_PER_L_PER_G_PER_KG, exposure.RISE_SLOW_TAU_DAYS) == (23.767, 17.392)
+    other = exposure.RiseSurrogate(*fitted * 1.1)
+    assert not np.allclose(exposure.estimated_igg_rise_g_per_L(cases[3][0], cases[3][1], other), cases[3][2])
+
+
 def test_drivers_broadcast_patients_against_infusions():
     d = Drivers(**{**cal.infusion(), "g_per_kg": np.array([0.5, 1.0, 2.0]), "age_years": np.array([[8.0], [40.0]])})
     assert d.shape == (2, 3)
@@ -165,12 +188,15 @@ DOC = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "safe
 
 
 def test_docs_safety_tables_are_generated_from_the_code():
-    from ivigsim.safety.tables import blocks, render
+    import sys
+
+    sys.path.insert(0, str(DOC.parent))
+    import generate  # docs/generate.py, the project's docs generator
 
     text = DOC.read_text(encoding="utf-8")
-    for name in blocks():
-        assert f"<!-- BEGIN safety:{name} -->" in text, name
-    assert render(text) == text, "run `python -m ivigsim.safety.tables docs/safety.md`"
+    for name, body in generate.safety_blocks().items():
+        assert f"<!-- BEGIN generated:{name} -->\n{body}<!-- END generated:{name} -->" in text, (
+            f"{name}: run `python docs/generate.py`")
     for row in ev.coefficient_rows():
         assert f"`{row['name']}`" in text
 

@@ -116,3 +116,13 @@ def test_bad_scenario_fields_are_still_named(tmp_path):
     factors_list = tmp_path / "list.yaml"
     factors_list.write_text("- 1\n")
     _one_line_error(_invoke(EXAMPLES / "kawasaki-child.yaml", "--factors", factors_list), "--factors")
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_safety_report_runs_for_every_example(path):
+    # The rate plan used to replace the infusion of every regimen part, plasma exchange included
+    # (a traceback); comparator parts now run as written.
+    result = CliRunner().invoke(app, ["safety", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "rate plan" in result.output

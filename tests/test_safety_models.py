@@ -16,9 +16,9 @@ from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
 from ivigsim.safety import EVENTS, RiskFactors, drivers_for_plan
 from ivigsim.safety import events as ev
-from ivigsim.safety.calibration import single
 from ivigsim.safety.exposure import Drivers, course_doses, first_infusions, risk_windows
 from ivigsim.safety.report import evaluate
+from ivigsim.validation.safety_calibration import single
 
 REACTION_MODELS = (ev.HEADACHE, ev.FEVER_CHILLS, ev.IMMEDIATE)
 

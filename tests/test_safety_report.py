@@ -13,12 +13,14 @@ from ivigsim.dosing import Course, Dose, Maintenance, Regimen, get_product, get_
 from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
 from ivigsim.population.rng import CounterRNG
-from ivigsim.safety import EVENT_NAMES, RiskFactors, attach_risks, course_risks, infusion_risks, plan_rates
-from ivigsim.safety.rate_plan import PRACTICAL_MAX_HOURS, practicable_plateau
-from ivigsim.safety.summary import assess
-from ivigsim.safety.trial import safety_columns, summarise_safety
+from ivigsim.safety import EVENT_NAMES, RiskFactors
+from ivigsim.safety.trial import safety_columns
+from ivigsim.safety_rates import PRACTICAL_MAX_HOURS, plan_rates, practicable_plateau
+from ivigsim.safety_report import assess
+from ivigsim.safety_risks import course_risks, infusion_risks
 from ivigsim.scenario import Scenario
-from ivigsim.simulation import simulate
+from ivigsim.simulation import attach_risks, simulate
+from ivigsim.trial.safety_summary import summarise_safety
 
 
 def scenario(*parts, product="generic-10", days=30.0, **patient) -> Scenario:

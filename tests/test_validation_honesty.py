@@ -28,7 +28,7 @@ PUBLISHED_COUNTS = {
     # Egami 2006 by stratum: counts derived in calibration-targets s.12.4 from sensitivity and specificity
     "kawasaki-egami-resistance-high": (32, 99), "kawasaki-egami-resistance-low": (9, 221),
     "itp-child-observation-week1": (23, 100), "itp-child-ivig-week1": (68, 99),  # TIKI 2018
-    # Adverse events: Cornblath 2023 (ProCID arms of 35 and 38 patients), s.12.5 (ivigsim.safety.adults)
+    # Adverse events: Cornblath 2023 (ProCID arms of 35 and 38 patients), s.12.5 (ivigsim.validation.safety_adults)
     "headache-0.5-g-per-kg": (1, 35), "headache-2-g-per-kg": (9, 38),
     "donofrio-headache": (44, 1096), "donofrio-pyrexia": (26, 1096), "geng-headache": (90, 1482),
     "daniel-2012-day-of-infusion": (122, 11785), "claims-2014-day-of-infusion": (233, 14944),
@@ -70,7 +70,7 @@ GAP_BANDS = {
     "efgartigimod-gmg-lowering": (72.6, 78.6, "today 75.6 % lowering in cycle 1 against ADAPT+'s mean 55.9 %"),
     "scig-rise-per-100-mg-per-kg-month": (58.5, 71.5, "today 65.0 mg/dL against 84"),
     "ivig-rise-per-100-mg-per-kg-month": (75.8, 92.6, "today 83.4 mg/dL against 121"),
-    # Adult adverse events (deterministic, ivigsim.safety.adults): about +/-20 % of today's value; a change of a
+    # Adult adverse events (deterministic, ivigsim.validation.safety_adults): about +/-20 % of today's value; a change of a
     # reaction or thrombosis coefficient, or of a cohort's assumptions, moves them.
     "donofrio-pyrexia": (0.85, 1.25, "today 1.04 % of infusions against 26/1,096 (Wilson 1.62-3.45 %)"),
     "daniel-2012-day-of-infusion": (0.25, 0.35, "today 0.30 % of patients against 122/11,785 (0.87-1.24 %)"),

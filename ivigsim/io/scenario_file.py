@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from ivigsim.dosing import (
     INDICATIONS,
@@ -36,7 +37,7 @@ from ivigsim.io.quantities import Quantity
 from ivigsim.io.text import read_text
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
-from ivigsim.safety.schema import RiskFactorsFile
+from ivigsim.safety.factors import BLOOD_GROUPS, RiskFactors
 from ivigsim.scenario import Scenario
 
 
@@ -320,6 +321,23 @@ class SimulationFile(_Strict):
     atol: float = 1e-9
 
 
+class RiskFactorsFile(_Strict):
+    """Patient risk factors for adverse events; every field optional."""
+
+    migraine_history: StrictBool = False
+    iga_deficient_with_anti_iga: StrictBool = Field(False, description="IgA deficiency with anti-IgA antibodies")
+    blood_group: Literal[BLOOD_GROUPS] | None = Field(None, description="ABO group; omit if unknown")  # type: ignore[valid-type]
+    prior_thrombosis: StrictBool = False
+    diabetes: StrictBool = False
+    renal_impairment: StrictBool = False
+    obese: StrictBool | None = Field(None, description="omit to decide from weight and height (BMI >= 30)")
+    inflammation: StrictBool = Field(False, description="active systemic inflammation (haemolysis)")
+    ivig_naive: StrictBool = Field(True, description="the regimen's first infusion is the patient's first IVIG")
+
+    def build(self) -> RiskFactors:
+        return RiskFactors(**self.model_dump())
+
+
 class ScenarioFile(_Strict):
     """An ivigsim scenario: one patient, one regimen (or none), one time span."""
 
@@ -398,6 +416,21 @@ def parse_scenario(data: Any, where: str = "scenario") -> Scenario:
         return ScenarioFile.model_validate(data, context={COMPARATORS_ALLOWED: True}).build()
     except ValidationError as exc:
         raise validation_to_input_error(exc) from None
+
+
+def parse_risk_factors(data: Any, where: str = "risk_factors") -> RiskFactors:
+    """Validate a parsed ``risk_factors`` mapping given on its own (``ivigsim safety --factors``,
+    the web's field; ``None`` = no factors) and build the risk factors. Errors name the field
+    under ``where`` and read as the scenario file's do (``validation_to_input_error``)."""
+    if data is None:
+        return RiskFactors()
+    if not isinstance(data, dict):
+        raise InputError(where, "a mapping of risk factors (migraine_history, blood_group, ...)", type(data).__name__)
+    try:
+        return RiskFactorsFile.model_validate(data).build()
+    except ValidationError as exc:
+        error = validation_to_input_error(exc)
+        raise InputError(f"{where}.{error.field}", error.expected, error.got) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

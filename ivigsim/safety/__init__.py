@@ -1,20 +1,27 @@
-"""Adverse events and product safety of IVIG (issue 6).
+"""Adverse events and product safety of IVIG (issue 6): the science.
 
-Pure science, no files and no CLI:
+Pure science below the orchestration: it takes values (a compiled plan, a patient, risk
+factors) and exposures as arrays (IgG rises, rates, doses, the product) and imports nothing
+from the simulation, the trial runner, the file readers, the CLI or the web
+(``tests/test_layers.py``):
 
 - ``factors``: the patient's risk factors (:class:`RiskFactors`);
 - ``exposure``: what each infusion exposes the patient to (dose, course, rate, product,
-  the simulated IgG rise), as vectorised :class:`Drivers`;
+  the IgG rise), as vectorised :class:`Drivers`;
 - ``models``: the three model shapes (logistic per infusion, logistic on the course dose,
   hazard in the risk window), the covariates, documented coefficients;
 - ``events``: the eight shipped models, every coefficient with its source (``EVENTS``);
-- ``calibration``: the s.9 figures as data, the cohorts they were measured in, the solver;
-- ``report``: per-infusion and per-course probabilities of a scenario (``infusion_risks``);
+- ``premedication``: what premedication does to the infusion-reaction risks;
+- ``report``: per-infusion and per-course probabilities as labelled data (``risk_table``);
 - ``infection``: residual infection-transmission risk, with the arithmetic shown;
-- ``rate_plan``: fastest label-compliant vs slowest practicable infusion, with warnings;
 - ``trial``: per-patient expected and sampled events for virtual trials.
 
-See ``docs/safety.md``.
+Who calls it: ``ivigsim.simulation`` (``attach_risks``: the risks of ``simulate``'s result),
+``ivigsim.safety_risks`` (a scenario's risks, simulating it for the IgG rises),
+``ivigsim.safety_rates`` (rate planning), ``ivigsim.safety_report`` (``ivigsim safety``),
+the trial runner (``safety_columns``). The calibration and the s.12.5 checks are
+``ivigsim.validation.safety_calibration`` and ``ivigsim.validation.safety_adults``; the
+``risk_factors:`` schema is ``ivigsim.io.scenario_file``. See ``docs/safety.md``.
 """
 
 from .events import EVENT_NAMES as EVENT_NAMES
@@ -30,8 +37,18 @@ from .infection import InfectionRisk as InfectionRisk
 from .infection import Manufacturing as Manufacturing
 from .infection import Pathogen as Pathogen
 from .infection import infection_risk as infection_risk
-from .rate_plan import RatePlanning as RatePlanning
-from .rate_plan import plan_rates as plan_rates
-from .report import attach_risks as attach_risks
-from .report import course_risks as course_risks
-from .report import infusion_risks as infusion_risks
+from .report import risk_table as risk_table
+
+#: Scenario-level functions, moved up to the orchestration (issue 14): re-exported lazily,
+#: so that ``import ivigsim.safety`` stays below it, while work that imports them from here lands.
+_MOVED = {"infusion_risks": "ivigsim.safety_risks", "course_risks": "ivigsim.safety_risks",
+          "attach_risks": "ivigsim.simulation", "plan_rates": "ivigsim.safety_rates",
+          "RatePlanning": "ivigsim.safety_rates"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'ivigsim.safety' has no attribute {name!r}")

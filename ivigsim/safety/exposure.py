@@ -9,10 +9,14 @@ Two quantities come from the simulated state rather than the prescription:
 
 - ``igg_rise_g_per_L``: total IgG at the end of the infusion minus the patient's
   pre-treatment IgG, the viscosity proxy of the thrombosis models. It is read from a
-  ``simulate`` result when one is given (``ivigsim.safety.report``); otherwise it is
+  ``simulate`` result when one is given (``ivigsim.simulation.simulated_igg_rises``); otherwise it is
   estimated by :func:`estimated_igg_rise_g_per_L`, a surrogate fitted to ivigsim's own
-  PK model (within 2 % of it on the shipped regimens; ``tests/test_safety_models.py``).
+  PK model (within 3 % of it on the shipped regimens; ``tests/test_safety_calibration.py``).
 - nothing else: doses, rates and timing are exact from the compiled plan.
+
+This module is science below the orchestration: it reads values (a compiled plan, a
+patient, risk factors, arrays of IgG rises) and imports nothing from the simulation, the
+trial runner or the file readers; whoever has a simulation passes its rises in.
 """
 
 from __future__ import annotations
@@ -49,12 +53,29 @@ MIN_IGA_UG_PER_ML = 0.1
 #: dt = end_i - end_j (days), g in g/kg. Fitted (least squares on relative error) to
 #: ``simulate`` of a 70-kg adult without disease for 0.2-2 g/kg single doses, 2 g/kg over
 #: 2 and 5 days, CIDP loading + maintenance, and 0.4-0.5 g/kg maintenance series
-#: (``ivigsim.safety.calibration.fit_igg_rise_surrogate``). Derived, not a source figure.
+#: (``ivigsim.validation.safety_calibration.fit_igg_rise_surrogate``, which returns new values
+#: without touching these). Derived, not a source figure.
 RISE_G_PER_L_PER_G_PER_KG = 23.767
 RISE_SATURATION_PER_G_PER_KG = 0.04015
 RISE_SLOW_SHARE = 0.35274
 RISE_FAST_TAU_DAYS = 0.89561
 RISE_SLOW_TAU_DAYS = 17.392
+
+
+@dataclass(frozen=True)
+class RiseSurrogate:
+    """The coefficients of :func:`estimated_igg_rise_g_per_L` (see the constants above)."""
+
+    g_per_L_per_g_per_kg: float
+    saturation_per_g_per_kg: float
+    slow_share: float
+    fast_tau_days: float
+    slow_tau_days: float
+
+
+#: The shipped surrogate.
+SURROGATE = RiseSurrogate(RISE_G_PER_L_PER_G_PER_KG, RISE_SATURATION_PER_G_PER_KG, RISE_SLOW_SHARE,
+                          RISE_FAST_TAU_DAYS, RISE_SLOW_TAU_DAYS)
 
 
 @dataclass(frozen=True)
@@ -139,14 +160,16 @@ def risk_windows(start_days: np.ndarray) -> np.ndarray:
     return np.clip(nxt - start_days, 0.0, RISK_WINDOW_DAYS)
 
 
-def estimated_igg_rise_g_per_L(end_days: np.ndarray, g_per_kg: np.ndarray) -> np.ndarray:
-    """Surrogate of the simulated rise in total IgG at each infusion's end (see module constants)."""
+def estimated_igg_rise_g_per_L(end_days: np.ndarray, g_per_kg: np.ndarray,
+                               surrogate: RiseSurrogate = SURROGATE) -> np.ndarray:
+    """Surrogate of the simulated rise in total IgG at each infusion's end (see module constants);
+    ``surrogate``: other coefficients (the calibration's fit), the shipped ones by default."""
     end_days, g_per_kg = np.asarray(end_days, float), np.asarray(g_per_kg, float)
     dt = end_days[..., :, None] - end_days[..., None, :]
-    kernel = RISE_SLOW_SHARE * np.exp(-np.clip(dt, 0, None) / RISE_SLOW_TAU_DAYS) + (
-        1 - RISE_SLOW_SHARE) * np.exp(-np.clip(dt, 0, None) / RISE_FAST_TAU_DAYS)
+    kernel = surrogate.slow_share * np.exp(-np.clip(dt, 0, None) / surrogate.slow_tau_days) + (
+        1 - surrogate.slow_share) * np.exp(-np.clip(dt, 0, None) / surrogate.fast_tau_days)
     x = (np.where(dt >= -1e-12, kernel, 0.0) * g_per_kg[..., None, :]).sum(axis=-1)
-    return RISE_G_PER_L_PER_G_PER_KG * x / (1 + RISE_SATURATION_PER_G_PER_KG * x)
+    return surrogate.g_per_L_per_g_per_kg * x / (1 + surrogate.saturation_per_g_per_kg * x)
 
 
 def patient_fields(patient: Patient, factors: RiskFactors, non_o: float | None = None) -> dict[str, float]:

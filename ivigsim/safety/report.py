@@ -1,24 +1,25 @@
-"""Per-infusion and per-course adverse-event probabilities of a scenario, as labelled data.
+"""Per-infusion and per-course adverse-event probabilities, as labelled data.
 
-:func:`infusion_risks` gives an ``xarray.Dataset`` with dims ``infusion`` x ``event``
+:func:`risk_table` gives an ``xarray.Dataset`` with dims ``infusion`` x ``event``
 (probability of each event at each infusion) and, per event, the course probability
-and expected number of events; :func:`course_risks` is its ``course_probability``.
-The thrombosis models read the rise in total IgG at each infusion's end from a
-``simulate`` result (given, or simulated here); :func:`attach_risks` adds the table to
-such a result. Text tables for the CLI are at the end.
+and expected number of events, for a compiled plan, a patient, the risk factors and the
+rise in total IgG at each infusion's end (an array: simulated, given, or ``None`` for the
+surrogate of ``ivigsim.safety.exposure``). Text tables for the CLI are at the end.
+
+Science below the orchestration: nothing here simulates or reads files. A scenario's
+risks, with the IgG rises simulated, are ``ivigsim.safety_risks.infusion_risks``;
+``simulate``'s result gets them from ``ivigsim.simulation.attach_risks``.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import importlib
 
 import numpy as np
 import xarray as xr
 
 from ivigsim.dosing import InfusionPlan
-from ivigsim.errors import InputError
 from ivigsim.model.patient import Patient
-from ivigsim.scenario import Scenario
 
 from .events import EVENT_NAMES, EVENTS, REACTIONS
 from .exposure import drivers_for_plan, mg_per_kg_min_to_mL_per_kg_h
@@ -27,30 +28,25 @@ from .factors import NON_O_SHARE, RiskFactors
 #: Events are reported in this order everywhere (``EVENTS``).
 EVENT_DIM = "event"
 INFUSION_DIM = "infusion"
+#: ``igg_rise_source`` of a table whose rises are the surrogate's.
+ESTIMATED = "estimated (surrogate of the PK model)"
+
+#: Moved up to the orchestration (issue 14); re-exported lazily from here while work that
+#: imports them from here lands.
+_MOVED = {"compile_plan": "ivigsim.safety_risks", "infusion_risks": "ivigsim.safety_risks",
+          "course_risks": "ivigsim.safety_risks", "attach_risks": "ivigsim.simulation",
+          "simulated_igg_rises": "ivigsim.simulation"}
 
 
-def compile_plan(scenario: Scenario) -> InfusionPlan:
-    if scenario.regimen is None:
-        raise InputError("regimen", "a regimen (adverse-event risks are per infusion)", None)
-    return scenario.regimen.compile(scenario.patient, scenario.indication)
+def __getattr__(name: str):
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(name)
 
 
-def simulated_igg_rises(plan: InfusionPlan, dataset: xr.Dataset) -> np.ndarray:
-    """Rise in total IgG at each infusion's end over the pre-treatment value, from ``simulate``.
-
-    NaN for infusions the result does not cover (they end after the simulated span).
-    """
-    rises = np.full(len(plan.infusions), np.nan)
-    if "igg_total_post_infusion_g_per_L" not in dataset:
-        return rises
-    baseline = float(dataset["igg_total_g_per_L"].isel(patient=0, time=0))
-    starts = dataset["infusion_start_day"].values
-    post = dataset["igg_total_post_infusion_g_per_L"].isel(patient=0).values
-    for k, infusion in enumerate(plan.infusions):
-        match = np.flatnonzero(np.isclose(starts, infusion.start_day, rtol=0, atol=1e-9))
-        if match.size:
-            rises[k] = post[match[0]] - baseline
-    return rises
+def simulated_source(rises: np.ndarray) -> str:
+    """``igg_rise_source`` of a table whose rises were read from a simulation (NaN: not covered)."""
+    return "simulated" if np.isfinite(rises).all() else "simulated where covered, else estimated"
 
 
 def evaluate(plan: InfusionPlan, patient: Patient, factors: RiskFactors, rises: np.ndarray | None = None,
@@ -76,32 +72,17 @@ def evaluate(plan: InfusionPlan, patient: Patient, factors: RiskFactors, rises: 
     return per_infusion, course
 
 
-def infusion_risks(scenario: Scenario, factors: RiskFactors | None = None, dataset: xr.Dataset | None = None,
-                   simulate_state: bool = True, plan: InfusionPlan | None = None,
-                   rises: np.ndarray | None = None) -> xr.Dataset:
-    """Adverse-event probabilities of every infusion of the scenario's regimen, and per course.
+def risk_table(plan: InfusionPlan, patient: Patient, factors: RiskFactors | None = None,
+               rises: np.ndarray | None = None, source: str = ESTIMATED, name: str = "") -> xr.Dataset:
+    """Adverse-event probabilities of every infusion of ``plan``, and per course (module docstring).
 
-    ``dataset``: a ``simulate(scenario)`` result to read the IgG rises from; without one the
-    scenario is simulated (``simulate_state=True``) or the rises are estimated by the
-    surrogate of ``ivigsim.safety.exposure``. ``plan``/``rises`` override the compiled plan
-    and the rises (rate planning).
+    ``rises``: the rise in total IgG at each infusion's end (NaN entries, or ``None``, are
+    the surrogate's); ``source`` says where they came from and ``name`` names the scenario
+    (both only labels).
     """
     factors = factors if factors is not None else RiskFactors()
-    plan = plan if plan is not None else compile_plan(scenario)
-    source = "estimated (surrogate of the PK model)"
-    if rises is None:
-        if dataset is None and simulate_state:
-            from ivigsim.simulation import simulate
-
-            last_end = max(i.end_day for i in plan.infusions)
-            dataset = simulate(replace(scenario, days=max(scenario.days, last_end), output_every_days=max(scenario.days, last_end)))
-        if dataset is not None:
-            rises = simulated_igg_rises(plan, dataset)
-            source = "simulated" if np.isfinite(rises).all() else "simulated where covered, else estimated"
-    else:
-        source = "given"
-    per_infusion, course = evaluate(plan, scenario.patient, factors, rises)
-    d = drivers_for_plan(plan, scenario.patient, factors, rises)
+    per_infusion, course = evaluate(plan, patient, factors, rises)
+    d = drivers_for_plan(plan, patient, factors, rises)
     reactions = [EVENT_NAMES.index(n) for n in REACTIONS]
     infusions = plan.infusions
     coords = {
@@ -132,34 +113,8 @@ def infusion_risks(scenario: Scenario, factors: RiskFactors | None = None, datas
             "expected_events": (EVENT_DIM, per_infusion.sum(axis=0), {"units": "1", "long_name": "expected number of events"}),
         },
         coords=coords,
-        attrs={"scenario": scenario.name, "product": plan.product.name, "risk_factors": factors.describe(scenario.patient),
+        attrs={"scenario": name, "product": plan.product.name, "risk_factors": factors.describe(patient),
                "igg_rise_source": source},
-    )
-
-
-def course_risks(scenario: Scenario, factors: RiskFactors | None = None, dataset: xr.Dataset | None = None) -> xr.DataArray:
-    """Probability of at least one of each event over the whole regimen (dim ``event``)."""
-    return infusion_risks(scenario, factors, dataset)["course_probability"]
-
-
-def attach_risks(dataset: xr.Dataset, scenario: Scenario, factors: RiskFactors | None = None) -> xr.Dataset:
-    """``simulate``'s result with the risks of its infusions added (dims patient x infusion x event).
-
-    Only infusions that end within the simulated span are included, as in ``simulate``'s
-    per-infusion peaks; the course is those infusions.
-    """
-    if scenario.regimen is None:
-        return dataset
-    plan = compile_plan(scenario)
-    plan = replace(plan, infusions=tuple(i for i in plan.infusions if i.end_day <= scenario.days))
-    if not plan.infusions:
-        return dataset
-    risks = infusion_risks(scenario, factors, dataset, plan=plan)
-    return dataset.assign_coords(event=risks[EVENT_DIM].values).assign(
-        adverse_event_probability=(("patient", "infusion", "event"), risks["probability"].values[None],
-                                   {"units": "1", "long_name": "probability of the adverse event at the infusion"}),
-        adverse_event_course_probability=(("patient", "event"), risks["course_probability"].values[None],
-                                          {"units": "1", "long_name": "probability of at least one event over the infusions"}),
     )
 
 

@@ -14,24 +14,30 @@ rest of the trial. Per patient and event, three columns:
 - ``ae_<event>_events``: the sampled number of events (given the drawn susceptibility);
   the share of patients with at least one is the observed incidence.
 
-:func:`summarise_safety` gives both incidences per arm with 95 % intervals.
+:func:`ivigsim.trial.safety_summary.summarise_safety` gives both incidences per arm with 95 %
+intervals. This module is science below the trial runner: it takes the arm's plan, the
+patients' covariates and the trial's random stream (anything with ``uniform`` and ``normal``
+as ``CounterRNG`` has them) and imports nothing from ``ivigsim.trial``.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ivigsim.dosing import InfusionPlan
 from ivigsim.dosing.units import g_per_day_to_mg_per_kg_min
-from ivigsim.population.rng import CounterRNG
-from ivigsim.trial import statistics
 
 from .events import EVENTS
 from .exposure import (DEFAULT_IGA_UG_PER_ML, MIN_IGA_UG_PER_ML, LONG_GAP_DAYS, Drivers, course_doses,
                        estimated_igg_rise_g_per_L, risk_windows)
 from .factors import BLOOD_GROUP_SHARES, OBESE_BMI_KG_PER_M2, FactorPrevalence
+
+if TYPE_CHECKING:  # a type only: the caller (the trial runner) owns the stream
+    from ivigsim.population.rng import CounterRNG
 
 STREAM = "safety"
 _FLAGS = ("migraine_history", "iga_deficient_with_anti_iga", "prior_thrombosis", "diabetes", "renal_impairment",
@@ -124,16 +130,9 @@ def safety_columns(plan_per_kg: InfusionPlan | None, covariates: Mapping[str, np
     return columns
 
 
-def summarise_safety(columns: Mapping[str, np.ndarray], events=EVENTS, level: float = statistics.LEVEL) -> dict:
-    """Per event: expected incidence (mean probability, t interval) and observed (Wilson)."""
-    out = {}
-    for e in events:
-        probability = np.asarray(columns[f"ae_{e.name}_probability"], float)
-        counts = np.asarray(columns[f"ae_{e.name}_events"], float)
-        ok = np.isfinite(probability) & np.isfinite(counts)
-        out[e.name] = {
-            "expected_incidence": statistics.mean_t(probability[ok], level).as_dict(),
-            "observed_incidence": statistics.wilson(int((counts[ok] > 0).sum()), int(ok.sum()), level).as_dict(),
-            "events_per_patient": float(counts[ok].mean()) if ok.any() else None,
-        }
-    return out
+def __getattr__(name: str):
+    """``summarise_safety`` moved to ``ivigsim.trial.safety_summary`` (it is trial statistics, issue 14);
+    re-exported lazily from here while work that imports it from here lands."""
+    if name == "summarise_safety":
+        return importlib.import_module("ivigsim.trial.safety_summary").summarise_safety
+    raise AttributeError(name)

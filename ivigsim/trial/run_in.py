@@ -247,7 +247,8 @@ def _run_in_adverse_events(trial: Trial, model, rng, candidates: np.ndarray, pla
     """The selected patients' adverse events during the run-in (the arms report their own from
     randomisation on), from their own counter stream; summarised as an arm's are."""
     from ivigsim.population import draw
-    from ivigsim.safety.trial import safety_columns, summarise_safety
+    from ivigsim.safety.trial import safety_columns
+    from ivigsim.trial.safety_summary import summarise_safety
 
     parts = []
     for a in range(0, len(candidates), RUN_IN_BLOCK):

@@ -46,12 +46,14 @@ from ivigsim.population import CounterRNG, Screening, draw, screen
 from ivigsim.population.mixed import MixedScreening, assign, group_stream, place
 from ivigsim.population.population import VirtualPatients
 from ivigsim.safety.events import EVENTS
-from ivigsim.safety.trial import safety_columns, summarise_safety
+from ivigsim.safety.trial import safety_columns
 from ivigsim.simulation import INFUSION_INPUT
+from ivigsim.trial import comparators as comp
 from ivigsim.trial import store
 from ivigsim.trial.adverse_rates import COMPOSITE_OUTPUTS, SERIOUS_COLUMNS, composite_column, per_infusion, serious
 from ivigsim.trial.contrasts import compare
 from ivigsim.trial.report import format_extras, parameter_column, parameter_header, write_tables
+from ivigsim.trial.safety_summary import summarise_safety
 from ivigsim.trial.spec import Arm, SubPopulation, Trial
 from ivigsim.trial.stewardship import grams_contrast, regimen_use, summarise_use
 from ivigsim.trial.subgroups import stratified

@@ -25,7 +25,7 @@ from ivigsim.validation.pk import PK_SIMULATIONS
 from ivigsim.validation.targets import COMPARATOR_TARGETS, MECHANISM_TARGETS, PK_TARGETS, Target
 from ivigsim.validation.trial_targets import DISEASE_TARGETS, READOUTS, run_trial_targets
 
-#: Adverse-event rows that hold by construction, with the reason (``ivigsim.safety.calibration``
+#: Adverse-event rows that hold by construction, with the reason (``ivigsim.validation.safety_calibration``
 #: keeps its own role column; validation overrides it here).
 SAFETY_IDENTITIES: dict[str, str] = {
     "aseptic-meningitis": "the migraine share of Sekul's cohort is derived from this same row (0.07 / 0.46: the share "
@@ -39,8 +39,8 @@ SAFETY_COUNTS: dict[str, tuple[int, int]] = {"aseptic-meningitis": (6, 54),
 
 
 def _safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
-    """Adverse-event rows of calibration-targets s.9 (ivigsim.safety.calibration), in per cent."""
-    from ivigsim.safety.calibration import TARGETS
+    """Adverse-event rows of calibration-targets s.9 (ivigsim.validation.safety_calibration), in per cent."""
+    from ivigsim.validation.safety_calibration import TARGETS
 
     out = []
     for t in TARGETS:
@@ -58,8 +58,8 @@ def _safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
 
 
 def _adult_safety_targets() -> tuple[tuple[Target, Callable[[], float]], ...]:
-    """Adult adverse-event rows of calibration-targets s.12.5 (ivigsim.safety.adults): rates in per cent."""
-    from ivigsim.safety.adults import TARGETS
+    """Adult adverse-event rows of calibration-targets s.12.5 (ivigsim.validation.safety_adults): rates in per cent."""
+    from ivigsim.validation.safety_adults import TARGETS
 
     out = []
     for t in TARGETS:
