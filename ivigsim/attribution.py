@@ -10,6 +10,17 @@ enumeration is cheap. From the coalition values v(S):
 - **Shapley value** of i: the average, over every order of switching mechanisms on, of
   the change i makes when it joins. Shapley values add up exactly to the total effect;
   when mechanisms do not interact they equal the knock-out effects.
+
+**Across treatments.** When the regimen gives a comparator (plasma exchange, subcutaneous IgG,
+an FcRn inhibitor: ``ivigsim.dosing.comparators``), each comparator it gives is one more player
+of the game (``TREATMENT_PLAYERS``): its own effect, "on" with its sessions as prescribed and "off"
+without them (IgG removal by the exchange; FcRn blockade by the inhibitor; the IgG absorbed from
+SCIG, which then acts through IVIG's mechanisms, the other players). The players' coalitions are
+every on/off combination of mechanisms and treatments, so ``none_on`` is the patient with no
+mechanism of IVIG and no comparator given, ``all_on`` the scenario as written, and the Shapley
+values (mechanisms and treatments together) still add up exactly to the total. Every coalition
+runs on the comparator model, one engine batch per subset of treatments given. A regimen without
+comparators is attributed exactly as before.
 """
 
 from __future__ import annotations
@@ -30,6 +41,9 @@ from ivigsim.simulation import simulate_variants
 Readout = Callable[[xr.Dataset], np.ndarray]  # Dataset of variants -> one value per variant
 
 SUMMARIES = ("value", "change", "peak", "nadir")
+#: Comparator treatments that take part in attribution as players when the regimen gives them, in
+#: this order after the mechanisms: each is switched off by removing its parts from the regimen.
+TREATMENT_PLAYERS = ("plasma_exchange", "scig", "fcrn_inhibitor")
 
 
 def readout(output: str, day: float | None = None, summary: str = "value") -> Readout:
@@ -132,8 +146,61 @@ def from_values(names: Sequence[str], coalitions: Sequence[tuple[bool, ...]], va
     )
 
 
+def treatment_players(scenario: Scenario) -> list[str]:
+    """The comparator treatments the scenario's regimen gives (``TREATMENT_PLAYERS`` order)."""
+    if scenario.regimen is None:
+        return []
+    from ivigsim.dosing.comparators import FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
+
+    kinds = {PlasmaExchange: "plasma_exchange", SubcutaneousIgG: "scig", FcRnInhibitor: "fcrn_inhibitor"}
+    given = {kinds[type(p)] for p in scenario.regimen.parts if type(p) in kinds}
+    return [t for t in TREATMENT_PLAYERS if t in given]
+
+
+def without_treatments(scenario: Scenario, removed: Sequence[str]) -> Scenario:
+    """``scenario`` with the parts of the comparator treatments ``removed`` taken out of its regimen
+    (no regimen if nothing is left): a treatment player switched off."""
+    if not removed or scenario.regimen is None:
+        return scenario
+    from ivigsim.dosing.comparators import FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
+
+    kinds = {PlasmaExchange: "plasma_exchange", SubcutaneousIgG: "scig", FcRnInhibitor: "fcrn_inhibitor"}
+    parts = tuple(p for p in scenario.regimen.parts if kinds.get(type(p)) not in removed)
+    return replace(scenario, regimen=replace(scenario.regimen, parts=parts) if parts else None)
+
+
+def _attribute_across_treatments(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None,
+                                 treatments: list[str]) -> Attribution:
+    """``attribute`` with the regimen's comparator treatments as players (module docstring)."""
+    if mechanisms is not None:
+        unknown = [n for n in mechanisms if n in TREATMENT_PLAYERS and n not in treatments]
+        if unknown:
+            raise InputError("mechanisms", f"a mechanism, or a treatment the regimen gives ({', '.join(treatments)})",
+                             unknown[0])
+        treatments = [t for t in treatments if t in mechanisms]
+        mechanisms = [n for n in mechanisms if n not in TREATMENT_PLAYERS]
+    if mechanisms is not None and not mechanisms:
+        names, coalitions, variants = [], [()], [{}]
+    else:
+        _, names, coalitions, variants = coalition_variants(scenario, mechanisms)
+    model = compiled_model(scenario.disease, comparators=True)  # every coalition on one model
+    values: dict[tuple[bool, ...], float] = {}
+    for given in product((False, True), repeat=len(treatments)):
+        sub = without_treatments(scenario, [t for t, on in zip(treatments, given) if not on])
+        ds = simulate_variants(sub, variants, model)
+        failed = int((ds["solver_status"] != 0).sum())
+        if failed:
+            raise InputError("simulation", "every coalition to solve", f"{failed} failed solves")
+        values |= {c + given: float(v) for c, v in zip(coalitions, read(ds))}
+    return from_values([*names, *treatments], list(values), list(values.values()))
+
+
 def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None = None) -> Attribution:
-    """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms."""
+    """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms (and, when the
+    regimen gives comparators, over those treatments too: module docstring)."""
+    treatments = treatment_players(scenario)
+    if treatments and (mechanisms is None or any(n in TREATMENT_PLAYERS for n in mechanisms)):
+        return _attribute_across_treatments(scenario, read, mechanisms, treatments)
     model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
     ds = simulate_variants(scenario, variants, model)
     failed = int((ds["solver_status"] != 0).sum())
@@ -148,7 +215,7 @@ def carried_by(scenario: Scenario, output: str, day: float, top: int = 3) -> str
     short = replace(scenario, days=day, output_every_days=day)
     result = attribute(short, readout(output, day))
     if result.total == 0:
-        return f"IVIG did not change {output} by day {day:g}"
+        return f"{'the treatment' if treatment_players(scenario) else 'IVIG'} did not change {output} by day {day:g}"
     ranked = sorted(result.mechanisms, key=lambda m: -abs(result.shapley[m]))[:top]
     shares = ", ".join(f"{m} {100 * result.share(m):.0f} %" for m in ranked)
     return f"change in {output} by day {day:g} ({result.total:+.3g}) carried by: {shares}"
@@ -205,6 +272,9 @@ def attribute_ensemble(scenario: Scenario, read: Readout, ensemble, level: float
     counted; the point's coalitions must all solve, as in ``attribute``."""
     from ivigsim.simulation import ensemble_variants, output_times
 
+    if treatment_players(scenario):
+        raise InputError("--ensemble", "a regimen without comparators (attribution across treatments under "
+                         "parameter uncertainty is not built yet)", ", ".join(treatment_players(scenario)))
     model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
     point = attribute(scenario, read, mechanisms)
     vectors = ensemble_variants(scenario, ensemble, model)

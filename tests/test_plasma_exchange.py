@@ -11,7 +11,7 @@ What the tests compare against:
   re-equilibrate within days;
 - mass balance of the IVIG-derived IgG (infused = in body + degraded + exchanged);
 - donor plasma as replacement returns IgG at the donor's concentration (closed form);
-- the scenario file: one-line errors naming the field; trial files refuse comparators;
+- the scenario file: one-line errors naming the field; trial files take comparators;
 - without an exchange, nothing changes (the IVIG model, its states and inputs, is untouched).
 """
 
@@ -332,16 +332,19 @@ def test_library_refuses_bad_values_naming_the_field():
         PlasmaExchange(days=0)
 
 
-def test_trial_files_refuse_comparators_for_now():
-    """The trial runner compiles IVIG per kg and would drop a comparator: refused, naming it."""
+def test_trial_files_take_comparators():
+    """Trial arms may give comparators (issue 14 item 4: tests/test_comparator_trials.py); a regimen
+    validated outside scenario and trial files still refuses them, naming the field."""
+    from ivigsim.io.scenario_file import RegimenFile
     from ivigsim.io.trial_file import parse_trial
+    from ivigsim.trial.comparators import uses_comparators
 
-    doc = {"name": "t", "disease": "gbs", "size": 10, "days": 30,
+    doc = {"name": "t", "disease": "gbs", "size": 10, "seed": 1,
            "arms": [{"name": "plex", "regimen": {"plasma_exchange": {"days": [0, 2]}}}],
-           "endpoints": [{"name": "igg", "output": "igg_total_g_per_L", "day": 7}]}
-    with pytest.raises(InputError) as caught:
-        parse_trial(doc)
-    assert "plasma_exchange" in str(caught.value) and "trial" in str(caught.value)
+           "endpoints": [{"name": "igg", "output": "igg_total_g_per_L", "at_day": 7, "summary": "mean"}]}
+    assert uses_comparators(parse_trial(doc))
+    with pytest.raises(ValueError, match="plasma_exchange"):
+        RegimenFile.model_validate({"plasma_exchange": {"days": [0, 2]}})
 
 
 def test_a_caller_model_without_comparators_is_refused_in_one_line():

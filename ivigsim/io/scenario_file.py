@@ -206,8 +206,8 @@ class FcRnInhibitorFile(_Strict):
 
 #: Regimen fields that give a comparator rather than IVIG (docs/comparators.md).
 COMPARATOR_FIELDS = ("plasma_exchange", "scig", "fcrn_inhibitor")
-#: The validation context under which a regimen may hold comparators: scenario files only, so far
-#: (the trial runner compiles IVIG infusions per kg and would ignore them).
+#: The validation context under which a regimen may hold comparators: scenario files and trial files
+#: (``ivigsim.trial.comparators``); a regimen validated without it refuses them.
 COMPARATORS_ALLOWED = "comparators_allowed"
 
 
@@ -224,7 +224,7 @@ class PremedicationFile(_Strict):
 
 class RegimenFile(_Strict):
     """Either ``standard`` (a shipped regimen) or one or more of course, doses, maintenance;
-    and, in scenario files, any comparators (plasma_exchange, scig, fcrn_inhibitor)."""
+    and any comparators (plasma_exchange, scig, fcrn_inhibitor)."""
 
     standard: str | None = Field(None, description=f"a shipped regimen: {', '.join(STANDARD_REGIMENS)}")
     product: str = Field("generic-10", description=f"one of {', '.join(PRODUCTS)}")
@@ -236,10 +236,10 @@ class RegimenFile(_Strict):
     doses: list[DoseFile] = []
     maintenance: list[MaintenanceFile] | MaintenanceFile | None = None
     plasma_exchange: list[PlasmaExchangeFile] | PlasmaExchangeFile | None = Field(
-        None, description="plasma-exchange sessions (scenario files only)")
-    scig: list[ScigFile] | ScigFile | None = Field(None, description="subcutaneous IgG (scenario files only)")
+        None, description="plasma-exchange sessions")
+    scig: list[ScigFile] | ScigFile | None = Field(None, description="subcutaneous IgG")
     fcrn_inhibitor: list[FcRnInhibitorFile] | FcRnInhibitorFile | None = Field(
-        None, description="an FcRn inhibitor, efgartigimod (scenario files only)")
+        None, description="an FcRn inhibitor, efgartigimod or user-defined")
     premedication: PremedicationFile | None = Field(None, description=(
         "agents given before every infusion; they act on headache, fever/chills and immediate reactions "
         "(no effect unless odds_ratios are given: docs/safety.md)"))
@@ -259,8 +259,8 @@ class RegimenFile(_Strict):
         has_parts = self.course is not None or self.doses or self.maintenance is not None
         comparators = [name for name in COMPARATOR_FIELDS if getattr(self, name) is not None]
         if comparators and not (info.context or {}).get(COMPARATORS_ALLOWED):
-            raise ValueError(f"no '{comparators[0]}' here: comparators are supported in scenario files only, "
-                             "not yet in trial files")
+            raise ValueError(f"no '{comparators[0]}' here: comparators are supported in scenario and trial "
+                             "files, not here")
         if self.standard is not None and has_parts:
             raise ValueError("either 'standard' or course/doses/maintenance, not both")
         if self.standard is None and not has_parts and not comparators:

@@ -21,7 +21,8 @@ from pydantic import Field, ValidationError, field_validator
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
-from ivigsim.io.scenario_file import RegimenFile, _Strict, read_yaml, validation_to_input_error
+from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, read_yaml,
+                                      validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
@@ -427,7 +428,7 @@ def _subpopulations(doc: TrialFile, base: Path, source: dict) -> tuple[tuple, di
         if name not in DISEASES:
             raise InputError(f"{prefix}.disease", f"one of the diseases ({', '.join(DISEASES)})", name)
         disease = get_disease(name)
-        model = compiled_model(name)
+        model = compiled_model(name, _gives_comparators(doc))
         spec, source = _population_spec(sub, disease, model, base, source, prefix, doc.size)
         if "_csv_sha256" in source and sub.covariates.csv is not None:  # each table's own hash
             source = {**source, f"_csv_sha256_{i}": source.pop("_csv_sha256")}
@@ -444,7 +445,8 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     for i, endpoint in enumerate(doc.endpoints):
         check_name(endpoint.name, f"endpoints.{i}.name")
     disease = get_disease(doc.disease)
-    model = compiled_model(doc.disease)
+    comparators = _gives_comparators(doc)  # then every arm runs on the comparator model (trial.comparators)
+    model = compiled_model(doc.disease, comparators)
     m = model.model
     indication = doc.indication or disease.indication
     if doc.size < 1 or doc.size > MAX_SIZE:
@@ -471,7 +473,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
 
     # A mixed population: names are checked against every sub-population's model, regimens
     # compiled for every sub-population's indication.
-    models = [compiled_model(g.disease).model for g in subpopulations] or [m]
+    models = [compiled_model(g.disease, comparators).model for g in subpopulations] or [m]
     indications = list(dict.fromkeys([g.indication for g in subpopulations] or [indication]))
     outputs = [n for n in models[0].output_names if all(n in mm.output_names for mm in models[1:])]
     arms = []
@@ -487,6 +489,10 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                        indications) if a.rules is not None else None
         arms.append(Arm(a.name, regimen, MappingProxyType(dict(a.parameters)), MappingProxyType(dict(a.mechanisms)),
                         rules))
+        if comparators:  # a user-defined FcRn inhibitor's constants, not also under the arm's parameters
+            from ivigsim.trial.comparators import arm_parameters
+
+            arm_parameters(arms[-1], f"arms.{i}")
 
     days = doc.simulation.days
     endpoints = []
@@ -530,10 +536,36 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     from ivigsim.trial.subgroups import Subgroup
 
     subgroups = tuple(Subgroup(g.name, g.by, tuple(g.cut)) for g in doc.subgroups)
+    if comparators:
+        from ivigsim.trial.comparators import check_supported
+
+        check_supported(_arms_view(arms, run_in))
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
                  subpopulations, run_in, subgroups)
+
+
+def _gives_comparators(doc: TrialFile) -> bool:
+    """Whether an arm's regimen (inline or named) gives a comparator: the trial then runs on the
+    comparator model (``ivigsim.trial.comparators``), so its names are checked against that model."""
+    return any(_file_gives_comparators(doc, a.regimen) for a in doc.arms)
+
+
+def _file_gives_comparators(doc: TrialFile, regimen) -> bool:
+    """Whether a regimen as written (inline, or a name under ``regimens``) gives a comparator."""
+    from ivigsim.io.scenario_file import COMPARATOR_FIELDS
+
+    if isinstance(regimen, str):
+        regimen = doc.regimens.get(regimen)
+    return isinstance(regimen, RegimenFile) and any(getattr(regimen, f) is not None for f in COMPARATOR_FIELDS)
+
+
+def _arms_view(arms, run_in):
+    """What ``check_supported`` reads of a trial (arms and run-in), before the ``Trial`` is built."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(arms=tuple(arms), run_in=run_in)
 
 
 def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
@@ -547,6 +579,9 @@ def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
         raise InputError("run_in", "no run-in with population.subpopulations (not supported yet)", "a run-in")
     if not 0 < r.days <= MAX_DAYS:
         raise InputError("run_in.days", f"a run-in length in days in (0, {MAX_DAYS:g}]", r.days)
+    if _file_gives_comparators(doc, r.regimen):
+        raise InputError("run_in.regimen", "IVIG parts only in a run-in (a comparator in a run-in is not supported "
+                         "yet)", "plasma_exchange, scig or fcrn_inhibitor")
     try:  # resolved as an arm's regimen is; its mistakes named under run_in
         regimen = _regimen(ArmFile(name="run_in", regimen=r.regimen), 0, doc.regimens, doc)
     except InputError as exc:
@@ -667,7 +702,7 @@ def parse_trial(data: Any, where: str = "trial", base: Path | None = None) -> Tr
         raise InputError(where, "a mapping of trial fields (name, seed, size, population, arms, endpoints, ...)",
                          type(data).__name__)
     try:
-        doc = TrialFile.model_validate(data)
+        doc = TrialFile.model_validate(data, context={COMPARATORS_ALLOWED: True})  # arms may give comparators
     except ValidationError as exc:
         raise validation_to_input_error(exc) from None
     return build_trial(doc, base or Path.cwd(), data)

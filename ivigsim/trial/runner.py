@@ -73,7 +73,7 @@ def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Scree
     population, a ``MixedScreening`` per arm (``ivigsim.population.mixed``)."""
     if trial.mixed:
         return _screen_mixed(trial)
-    model = model or compiled_model(trial.disease)
+    model = model or compiled_model(trial.disease, comp.uses_comparators(trial))
     if trial.run_in is not None:  # screening, then the run-in's selection (ivigsim.trial.run_in)
         from ivigsim.trial.run_in import select_patients
 
@@ -98,7 +98,7 @@ def _screen_mixed(trial: Trial) -> list[MixedScreening]:
         screenings = []
         for g, sub in enumerate(subs):
             try:
-                screenings.append(screen(sub.population, compiled_model(sub.disease), rng, int((groups == g).sum()),
+                screenings.append(screen(sub.population, compiled_model(sub.disease, comp.uses_comparators(trial)), rng, int((groups == g).sum()),
                                          group_stream(stream, sub.name)))
             except InputError as exc:
                 raise InputError(exc.field.replace("population.", f"population.subpopulations.{g}.", 1),
@@ -171,7 +171,8 @@ def check_trial(trial: Trial, screenings: list[Screening], model: CompiledModel 
     for k, arm in enumerate(trial.arms):
         for g, sub in enumerate(trial.groups()):
             _check_group(trial, k, arm, g, sub, screenings[k], rng,
-                         model if (model is not None and not trial.mixed) else compiled_model(sub.disease))
+                         model if (model is not None and not trial.mixed)
+                         else compiled_model(sub.disease, comp.uses_comparators(trial)))
 
 
 def _check_group(trial: Trial, k: int, arm: Arm, g: int, sub: SubPopulation, screening, rng: CounterRNG,
@@ -247,12 +248,13 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     """One arm's per-patient columns (after arm, patient, candidate) for patients ``ids`` of one
     sub-population (the whole population when unmixed), and the solved outputs. ``states``
     (patients x states): with a run-in, the states at randomisation to continue from."""
-    model = compiled_model(sub.disease)
+    with_comparators = comp.uses_comparators(trial)  # every arm then runs on the comparator model
+    model = compiled_model(sub.disease, with_comparators)
     m = model.model
     stream = _group_stream(trial, k, sub)
     patients = draw(sub.population, model, rng, ids, stream)
     params = patients.parameters.copy()
-    overrides = {**m.switch_overrides(arm.mechanisms), **arm.parameters}
+    overrides = {**m.switch_overrides(arm.mechanisms), **comp.arm_parameters(arm), **arm.parameters}
     for name, value in overrides.items():
         params[m.parameter_names.index(name)] = value
     plan = _per_kg_plan(trial, arm, sub.indication)  # compiled once per arm and chunk: schedule and safety share it
@@ -261,6 +263,10 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     n = len(ids)
     schedule = InputSchedule(np.broadcast_to(base.times, (n, base.times.shape[1])).copy(),
                              base.values * weights[:, None, None])
+    sessions = None
+    if comp.regimen_has_comparators(arm.regimen):  # per patient: plasma volumes, capped doses (trial.comparators)
+        sessions = comp.patient_sessions(arm, patients, weights)
+        schedule = comp.schedule(model, trial, plan, sessions, weights)
     ruled = None
     if arm.rules is not None:  # response-guided dosing: solved visit by visit (ivigsim.trial.rules)
         from ivigsim.trial.rules import solve_with_rules
@@ -292,6 +298,8 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
         columns |= ruled.safety_columns(dose_regimen(arm), sub.indication, covariates, rng, ids, trial.risk_factors,
                                         f"safety/{stream}", weights)
         columns |= ruled.columns(weights, trial.days)
+    if with_comparators:  # sessions, litres, grams and mg per patient (trial.comparators)
+        columns |= comp.use_columns(trial, arm, sessions, n)
     by_name = {e.name: e for e in trial.endpoints}
     for e in trial.endpoints:
         if e.output in COMPOSITE_OUTPUTS:  # derived, not stored: only the endpoint's column is kept
@@ -419,7 +427,8 @@ def run_trial(trial: Trial, out: Path | None = None, chunk_size: int = DEFAULT_C
     if out is not None:
         out = Path(out)
         store.check_destination(out, resume)
-    model = compiled_model(trial.disease)
+    comp.check_supported(trial)
+    model = compiled_model(trial.disease, comp.uses_comparators(trial))
     screenings = screen_trial(trial, model)
     check_trial(trial, screenings, model)
     jobs = chunk_jobs(trial.size, chunk_size)
@@ -504,7 +513,8 @@ def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], cl
 def summary_columns(trial: Trial) -> list[str]:
     safety = [f"ae_{e.name}_{what}" for e in EVENTS for what in ("probability", "events")]
     extra = [*(["subpopulation"] if trial.mixed else []), *(g.by for g in trial.subgroups),
-             *(GIVEN_COLUMNS if any(a.rules is not None for a in trial.arms) else ())]
+             *(GIVEN_COLUMNS if any(a.rules is not None for a in trial.arms) else ()),
+             *(comp.USE_COLUMNS if comp.uses_comparators(trial) else ())]
     return list(dict.fromkeys(["arm", "patient", "solver_status", "solver_steps", "dosing_weight_kg",
                                *[c for e in trial.endpoints for c in e.columns()], *safety, *extra]))
 
@@ -644,6 +654,20 @@ def _arm_infusions(trial: Trial, k: int, codes: np.ndarray | None, given: np.nda
     return per_group[codes] if codes is not None else np.full(n, per_group[0])
 
 
+def _comparator_entries(trial: Trial, k: int, arrays: dict) -> dict:
+    """An arm's ``comparator_use`` (``ivigsim.trial.comparators``) and, when it gives a comparator,
+    ``comparator_adverse_events`` (declared, not modelled: ``ivigsim.safety.comparators``)."""
+    from ivigsim.safety.comparators import comparator_events_summary
+
+    arm = trial.arms[k]
+    per_kg_year = float(sum(regimen_use(arm.regimen, trial.indication, trial.days).first_year))
+    out = {"comparator_use": comp.summarise_use(trial, arm, arrays, arrays["dosing_weight_kg"], per_kg_year)}
+    events = comparator_events_summary(arrays)
+    if events:
+        out["comparator_adverse_events"] = events
+    return out
+
+
 def _rate_entries(infusions: np.ndarray, per_event: dict, serious_entry: dict) -> dict:
     """An arm's ``adverse_event_rates`` (events per infusion, each event) and ``serious_adverse_events``."""
     return {"adverse_event_rates": {"infusions": int(np.nansum(infusions)), "per_infusion": per_event},
@@ -683,6 +707,9 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
                                                 if c.startswith("ae_")}),
             "ivig_use": use[k],
         })
+        if comp.uses_comparators(trial):
+            arms[-1] |= _comparator_entries(trial, k, {c: rows[c].to_numpy(dtype=float)
+                                                       for c in (*comp.USE_COLUMNS, "dosing_weight_kg")})
         codes = _group_codes(trial, rows["subpopulation"].to_numpy()) if trial.mixed else None
         infusions = _arm_infusions(trial, k, codes, rows["ivig_infusions"].to_numpy(dtype=float)
                                    if arm.rules is not None else None, len(rows))
@@ -782,6 +809,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     units += [("event", ev, (f"ae_{ev.name}_probability", f"ae_{ev.name}_events")) for ev in EVENTS]
     units += [("serious", None, SERIOUS_COLUMNS)]
     units += [("use", None, ("dosing_weight_kg", *(GIVEN_COLUMNS if ruled else ())))]
+    if comp.uses_comparators(trial):  # sessions, litres, grams and mg per patient (trial.comparators)
+        units += [("comparator_use", None, (*comp.USE_COLUMNS, "dosing_weight_kg"))]
+    comparator_entries: list[dict] = [{} for _ in names]
     paired = trial.paired_arms and aligned
     contrasts: dict[int, dict] = {}
     use: list[dict] = []
@@ -835,6 +865,8 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                     rates[k][what.name] = per_infusion(arrays[f"ae_{what.name}_events"], infusions[k])
                 elif kind == "serious":
                     serious_of[k] = serious(arrays, infusions[k])
+                elif kind == "comparator_use":
+                    comparator_entries[k] = _comparator_entries(trial, k, arrays)
                 if trial.mixed and kind in ("endpoint", "event"):
                     (sub_endpoints if kind == "endpoint" else sub_events)[k][what.name] = _subpopulation_estimates(
                         trial, arm_codes[k], (kind, what, cols), arrays)
@@ -860,6 +892,7 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
             "ivig_use": use[k],
             **_rate_entries(infusions[k], {ev.name: rates[k][ev.name] for ev in EVENTS}, serious_of[k]),
         })
+        arms[-1] |= comparator_entries[k]
         if trial.mixed:
             arms[-1]["subpopulations"] = _subpopulation_entries(
                 trial, arm_codes[k], {e.name: sub_endpoints[k][e.name] for e in trial.endpoints},
@@ -927,6 +960,7 @@ def format_summary(summary: dict) -> str:
         for f in arm["failed_patients"][:5]:
             lines.append(f"  failed: patient {f['patient']} ({f['status']}: {f['reason']})")
     lines += format_extras(summary)
+    lines += comp.format_use(summary)
     return "\n".join(lines)
 
 

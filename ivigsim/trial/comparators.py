@@ -1,0 +1,208 @@
+"""Trial arms that give a comparator: plasma exchange, subcutaneous IgG, an FcRn inhibitor.
+
+An arm's regimen may mix IVIG with the comparators of ``ivigsim.dosing.comparators`` (IVIG vs
+plasma exchange; an FcRn inhibitor then IVIG). When any arm (or sub-population) of a trial gives
+one, the whole trial runs on the comparator variant of its disease model
+(``compiled_model(disease, comparators=True)``): every arm, also the IVIG-only and untreated ones,
+so all arms share one model. The comparator modules are inert without their inputs (their states
+stay 0, ``fcrn_inhibitor_occupancy`` is exactly 0), so an IVIG-only arm gives the same numbers on
+either model up to the solver's tolerance (the error norm counts the extra states:
+``tests/test_comparator_trials.py`` measures it). A trial without comparators runs exactly as
+before, on the plain model, bit for bit.
+
+Per patient (not per kg: a plasma volume is not proportional to weight, an inhibitor dose is
+capped): each arm's sessions are compiled from the patient's own covariates by the same
+``compile_sessions`` a scenario uses (Kaplan's plasma volume from weight, sex and haematocrit;
+SCIG on the dosing weight; the inhibitor's mg/kg of actual weight, capped). The IVIG infusions are
+the runner's per-kg windows times the dosing weight, as in every trial.
+
+Also here: what each comparator arm used per patient (sessions, litres exchanged, grams of SCIG,
+mg of inhibitor: ``use_columns``, summarised by ``summarise_use``) and the refusals of what the
+runner does not support with comparators yet (a run-in, response-guided rules).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ivigsim.dosing.comparators import (COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG,
+                                        compile_sessions, inhibitor_parameters)
+from ivigsim.engine.schedule import InputSchedule, Window
+from ivigsim.errors import InputError
+from ivigsim.trial.statistics import LEVEL, mean_t
+
+#: A year, days (as ``ivigsim.trial.stewardship``: the regimen's first 365.25 days as written).
+DAYS_PER_YEAR = 365.25
+
+#: Per-patient columns a trial with comparators adds to every arm's rows (0 where an arm gives none).
+USE_COLUMNS = ("plex_sessions", "plex_volume_L", "plex_plasma_volumes", "scig_doses", "scig_g_in_trial",
+               "scig_g_per_year", "fcrn_inhibitor_infusions", "fcrn_inhibitor_mg_in_trial",
+               "fcrn_inhibitor_mg_per_year")
+#: What each column counts (summary descriptions; units in the name).
+USE_DESCRIPTIONS = {
+    "plex_sessions": "plasma-exchange sessions starting within the trial",
+    "plex_volume_L": "plasma exchanged within the trial, litres (Kaplan's estimated plasma volume x volumes "
+                     "per session)",
+    "plex_plasma_volumes": "estimated plasma volumes exchanged within the trial (sessions x volumes per session)",
+    "scig_doses": "subcutaneous IgG doses starting within the trial",
+    "scig_g_in_trial": "subcutaneous IgG given within the trial, grams (on the dosing weight)",
+    "scig_g_per_year": "subcutaneous IgG per year, grams (doses starting in the regimen's first 365.25 days)",
+    "fcrn_inhibitor_infusions": "FcRn-inhibitor infusions starting within the trial",
+    "fcrn_inhibitor_mg_in_trial": "FcRn inhibitor given within the trial, mg (actual weight, capped per infusion)",
+    "fcrn_inhibitor_mg_per_year": "FcRn inhibitor per year, mg (infusions in the regimen's first 365.25 days)",
+}
+
+
+def regimen_has_comparators(regimen) -> bool:
+    """Whether ``regimen`` (None: no treatment) has a comparator part."""
+    return regimen is not None and any(isinstance(p, COMPARATOR_PARTS) for p in regimen.parts)
+
+
+def uses_comparators(trial) -> bool:
+    """Whether any arm of ``trial`` gives a comparator (the trial then runs on the comparator model)."""
+    return any(regimen_has_comparators(a.regimen) for a in trial.arms)
+
+
+def check_supported(trial) -> None:
+    """Refuse, in one line, what the runner does not do with comparators yet."""
+    if not uses_comparators(trial):
+        return
+    if trial.run_in is not None:
+        raise InputError("run_in", "no run-in in a trial whose arms give a comparator (plasma exchange, SCIG, an "
+                         "FcRn inhibitor; not supported yet)", "a run-in")
+    for i, arm in enumerate(trial.arms):
+        if arm.rules is not None:
+            raise InputError(f"arms.{i}.rules", "no response-guided rules in a trial whose arms give a comparator "
+                             "(not supported yet)", arm.name)
+
+
+def arm_parameters(arm, where: str = "arms") -> dict[str, float]:
+    """The model parameters an arm's regimen sets (a user-defined FcRn inhibitor's constants);
+    the arm's own ``parameters`` may not set them too."""
+    if arm.regimen is None:
+        return {}
+    try:
+        own = inhibitor_parameters(arm.regimen.parts)
+    except InputError as exc:
+        raise InputError(f"{where}.regimen.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
+    for name in own.keys() & dict(arm.parameters).keys():
+        raise InputError(f"{where}.parameters.{name}", "not given twice: the regimen's fcrn_inhibitor.kinetics sets it",
+                         arm.parameters[name])
+    return own
+
+
+def patient_sessions(arm, patients, weights: np.ndarray) -> list[tuple]:
+    """Each patient's comparator sessions (``ivigsim.dosing.comparators.Session``), all of them
+    (also those after the trial's end: per-year counts need them)."""
+    regimen = arm.regimen
+    return [compile_sessions(regimen.parts, patients.patient(i), regimen.start_hour, float(weights[i]), ())
+            for i in range(len(weights))]
+
+
+def schedule(model, trial, plan, sessions: list[tuple], weights: np.ndarray) -> InputSchedule:
+    """Each patient's inputs: the arm's IVIG windows for 1 kg (``plan``) times the dosing weight,
+    and the patient's own comparator windows, those starting within the trial."""
+    names = model.model.input_names
+    from ivigsim.simulation import INFUSION_INPUT
+
+    ivig = names.index(INFUSION_INPUT)
+    per_kg = [w for w in plan.windows if w.start_day < trial.days] if plan is not None else []
+    windows = []
+    for i, own in enumerate(sessions):
+        w_i = [Window(w.start_day, w.end_day, w.rate_g_per_day * weights[i], ivig) for w in per_kg]
+        w_i += [Window(x.start_day, x.end_day, x.rate, names.index(x.input))
+                for s in own if s.start_day < trial.days for x in s.windows]
+        windows.append(w_i)
+    return InputSchedule.from_windows(windows, len(names))
+
+
+def use_columns(trial, arm, sessions: list[tuple] | None, n: int) -> dict[str, np.ndarray]:
+    """The ``USE_COLUMNS`` of one arm's patients (zeros for an arm without comparators)."""
+    out = {c: np.zeros(n) for c in USE_COLUMNS}
+    if sessions is None:
+        return out
+    out["plex_plasma_volumes"][:] = plasma_volumes_in_trial(trial, arm)
+    for i, own in enumerate(sessions):
+        for s in own:
+            in_trial, in_year = s.start_day < trial.days, s.start_day < DAYS_PER_YEAR
+            if s.kind == "plasma_exchange" and in_trial:
+                out["plex_sessions"][i] += 1
+                out["plex_volume_L"][i] += s.amount
+            elif s.kind == "scig":
+                out["scig_doses"][i] += in_trial
+                out["scig_g_in_trial"][i] += s.amount * in_trial
+                out["scig_g_per_year"][i] += s.amount * in_year
+            elif s.kind == "fcrn_inhibitor":
+                out["fcrn_inhibitor_infusions"][i] += in_trial
+                out["fcrn_inhibitor_mg_in_trial"][i] += 1000.0 * s.amount * in_trial
+                out["fcrn_inhibitor_mg_per_year"][i] += 1000.0 * s.amount * in_year
+    return out
+
+
+def plasma_volumes_in_trial(trial, arm) -> float:
+    """Estimated plasma volumes an arm's exchanges remove within the trial (the same for every patient)."""
+    if arm.regimen is None:
+        return 0.0
+    total = 0.0
+    for part in arm.regimen.parts:
+        if isinstance(part, PlasmaExchange):
+            hour = arm.regimen.start_hour if part.start_hour is None else part.start_hour
+            total += part.plasma_volumes * sum(1 for d in part.days if d + hour / 24.0 < trial.days)
+    return total
+
+
+def describe_parts(arm) -> list[str]:
+    """The arm's comparator parts in words (summary)."""
+    out = []
+    for part in (arm.regimen.parts if arm.regimen is not None else ()):
+        if isinstance(part, PlasmaExchange):
+            out.append(f"plasma exchange: {len(part.days)} session(s) of {part.plasma_volumes:g} plasma volumes "
+                       f"({part.replacement}) on days {', '.join(f'{d:g}' for d in part.days)}")
+        elif isinstance(part, SubcutaneousIgG):
+            out.append(f"subcutaneous IgG: {part.g_per_kg:g} g/kg every {part.every_days:g} days x {len(part.days)}")
+        elif isinstance(part, FcRnInhibitor):
+            out.append(f"{part.drug}: {part.mg_per_kg:g} mg/kg on days {', '.join(f'{d:g}' for d in part.days)}")
+    return out
+
+
+def summarise_use(trial, arm, columns: dict[str, np.ndarray], weights: np.ndarray, ivig_g_per_kg_per_year: float,
+                  level: float = LEVEL) -> dict:
+    """One arm's comparator use: per column, the mean per patient with a t interval, and the total;
+    and IgG per patient per year, IVIG (as written, on the dosing weight) plus SCIG."""
+    out: dict = {"parts": describe_parts(arm)}
+    w = np.asarray(weights, dtype=float)
+    ok = np.isfinite(w)
+    for c in USE_COLUMNS:
+        v = np.asarray(columns[c], dtype=float)[ok]
+        out[c] = {"description": USE_DESCRIPTIONS[c], "per_patient": mean_t(v, level).as_dict(),
+                  "total": float(v.sum())}
+    igg_year = w[ok] * ivig_g_per_kg_per_year + np.asarray(columns["scig_g_per_year"], dtype=float)[ok]
+    out["igg_g_per_year"] = {"description": "IgG per patient per year, grams: IVIG as written plus subcutaneous IgG",
+                             "per_patient": mean_t(igg_year, level).as_dict(), "total": float(igg_year.sum())}
+    return out
+
+
+def format_use(summary: dict) -> list[str]:
+    """The printed table of comparator use (empty for a trial without comparators)."""
+    arms = [a for a in summary.get("arms", []) if "comparator_use" in a]
+    if not arms:
+        return []
+
+    def cell(entry: dict) -> str:
+        e = entry["per_patient"]
+        return "n/a" if e["estimate"] is None else f"{e['estimate']:.4g}"
+
+    lines = ["", "comparator use per patient (plasma exchange, subcutaneous IgG, FcRn inhibitor; IgG per year: "
+             "IVIG as written + SCIG)",
+             f"  {'arm':34s} {'PLEX sessions':>13s} {'litres':>8s} {'SCIG g/year':>11s} {'inhibitor mg':>12s} "
+             f"{'IgG g/year':>10s}"]
+    for a in arms:
+        u = a["comparator_use"]
+        lines.append(f"  {a['arm']:34s} {cell(u['plex_sessions']):>13s} {cell(u['plex_volume_L']):>8s} "
+                     f"{cell(u['scig_g_per_year']):>11s} {cell(u['fcrn_inhibitor_mg_in_trial']):>12s} "
+                     f"{cell(u['igg_g_per_year']):>10s}")
+        events = a.get("comparator_adverse_events")
+        if events:
+            lines.append(f"    adverse events of its comparators: {events['note']}")
+    return lines
+
