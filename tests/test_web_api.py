@@ -258,7 +258,7 @@ def test_explain_equals_the_library(client):
 
 def test_safety_equals_the_library(client):
     from ivigsim.io.scenario_file import load_scenario as load
-    from ivigsim.safety.summary import assess
+    from ivigsim.safety_report import assess
     from ivigsim.web.service import clean
 
     doc = yaml.safe_load((EXAMPLES / "safety-cidp-at-risk.yaml").read_text())

@@ -38,17 +38,3 @@ from .infection import Manufacturing as Manufacturing
 from .infection import Pathogen as Pathogen
 from .infection import infection_risk as infection_risk
 from .report import risk_table as risk_table
-
-#: Scenario-level functions, moved up to the orchestration (issue 14): re-exported lazily,
-#: so that ``import ivigsim.safety`` stays below it, while work that imports them from here lands.
-_MOVED = {"infusion_risks": "ivigsim.safety_risks", "course_risks": "ivigsim.safety_risks",
-          "attach_risks": "ivigsim.simulation", "plan_rates": "ivigsim.safety_rates",
-          "RatePlanning": "ivigsim.safety_rates"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'ivigsim.safety' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 One model per event (``EVENTS``), built from the shapes of ``ivigsim.safety.models``;
 each coefficient names its source, its calibration target or says it is an assumption.
-Calibrated values are solved by ``ivigsim.safety.calibration`` (rounded to 6 decimals);
+Calibrated values are solved by ``ivigsim.validation.safety_calibration`` (rounded to 6 decimals);
 ``tests/test_safety_calibration.py`` re-solves them and checks every target.
 ``docs/safety.md`` shows these tables (``coefficient_markdown``), checked against the code.
 """

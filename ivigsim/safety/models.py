@@ -2,7 +2,7 @@
 
 Each model is a frozen value whose coefficients carry their provenance (``source``: a
 published figure; ``derived``: arithmetic on published figures; ``calibrated``: solved
-so that a published figure is reproduced, see ``ivigsim.safety.calibration``;
+so that a published figure is reproduced, see ``ivigsim.validation.safety_calibration``;
 ``assumption``: neither, with the reason):
 
 - :class:`LogisticEvent`, per infusion: ``p = E_u[expit(eta + u)]`` with ``eta`` the

@@ -13,7 +13,6 @@ risks, with the IgG rises simulated, are ``ivigsim.safety_risks.infusion_risks``
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import xarray as xr
@@ -30,18 +29,6 @@ EVENT_DIM = "event"
 INFUSION_DIM = "infusion"
 #: ``igg_rise_source`` of a table whose rises are the surrogate's.
 ESTIMATED = "estimated (surrogate of the PK model)"
-
-#: Moved up to the orchestration (issue 14); re-exported lazily from here while work that
-#: imports them from here lands.
-_MOVED = {"compile_plan": "ivigsim.safety_risks", "infusion_risks": "ivigsim.safety_risks",
-          "course_risks": "ivigsim.safety_risks", "attach_risks": "ivigsim.simulation",
-          "simulated_igg_rises": "ivigsim.simulation"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(name)
 
 
 def simulated_source(rises: np.ndarray) -> str:

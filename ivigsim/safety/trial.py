@@ -22,7 +22,6 @@ as ``CounterRNG`` has them) and imports nothing from ``ivigsim.trial``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -128,11 +127,3 @@ def safety_columns(plan_per_kg: InfusionPlan | None, covariates: Mapping[str, np
         p = np.broadcast_to(event.conditional_probability(d, z[:, k:k + 1]), (n, m))
         columns[f"ae_{event.name}_events"] = (u[:, k, :] < p).sum(axis=1).astype(np.int64)
     return columns
-
-
-def __getattr__(name: str):
-    """``summarise_safety`` moved to ``ivigsim.trial.safety_summary`` (it is trial statistics, issue 14);
-    re-exported lazily from here while work that imports it from here lands."""
-    if name == "summarise_safety":
-        return importlib.import_module("ivigsim.trial.safety_summary").summarise_safety
-    raise AttributeError(name)

@@ -315,8 +315,8 @@ def explain(scenario, output: str, day: float | None, summary: str = "value") ->
 def safety(scenario, risk_factors: Any = None, max_hours: float = 12.0) -> dict:
     """``ivigsim safety``: adverse-event risks per infusion and course, infection risk, rate plan."""
     from ivigsim.safety.factors import RiskFactors
-    from ivigsim.safety.schema import parse_risk_factors
-    from ivigsim.safety.summary import assess
+    from ivigsim.io.scenario_file import parse_risk_factors
+    from ivigsim.safety_report import assess
 
     if scenario.regimen is None:
         raise InputError("scenario.regimen", "a regimen (the risks are per infusion)", "none")
