@@ -56,6 +56,13 @@ DURATIONS = ("duration", "duration_if_met")
 SAFETY_OUTPUTS = frozenset(
     f"ae_{event.name}_{what}" for event in EVENTS for what in ("events", "probability", "expected")) | frozenset(
     ("ae_serious_events", "ae_serious_probability"))
+#: Per-patient outcomes of response-guided dosing an endpoint may read (``ivigsim.trial.rules``;
+#: only in a trial with an arm under rules). Grams are also defined in an arm without rules
+#: (its regimen as written x dosing weight, as the IVIG-use table counts them); the rule
+#: counters and the final dose are not (NaN there: no visits, nothing decided).
+RULE_OUTPUTS = ("rule_relapses", "rule_retreatments", "rule_cuts", "rule_final_g_per_kg", "ivig_g_in_trial",
+                "ivig_g_per_year")
+GRAM_OUTPUTS = ("ivig_g_in_trial", "ivig_g_per_year")
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event", "day_of_max", "day_of_min"]
 #: Summaries whose per-patient value is a day (the saved time of the measure's extreme).
 DAY_OF = ("day_of_max", "day_of_min")
@@ -91,8 +98,9 @@ class Endpoint:
 
     @property
     def per_patient_column(self) -> bool:
-        """An endpoint on a per-patient result (an adverse-event column), not a trajectory."""
-        return self.output in SAFETY_OUTPUTS
+        """An endpoint on a per-patient result (an adverse-event column, an outcome of the rules),
+        not a trajectory."""
+        return self.output in SAFETY_OUTPUTS or self.output in RULE_OUTPUTS
 
     def check(self, field: str, outputs: Sequence[str], days: float) -> None:
         if not self.name.isidentifier():
@@ -107,8 +115,8 @@ class Endpoint:
                 raise InputError(field, f"no at_day, window, measure or also for {self.output} (one number per "
                                  "patient over the regimen)", self.output)
             if self.summary == "time_to_event" or self.summary in DAY_OF:
-                raise InputError(f"{field}.summary", "fraction, mean, median or quantile for an adverse-event column",
-                                 self.summary)
+                raise InputError(f"{field}.summary", f"fraction, mean, median or quantile for {self.output} (one "
+                                 "number per patient)", self.summary)
             if self.reference_day is not None or self.tau is not None:
                 raise InputError(f"{field}.reference_day" if self.reference_day is not None else f"{field}.tau",
                                  f"nothing for {self.output} (one number per patient over the regimen)",

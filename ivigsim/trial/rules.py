@@ -30,7 +30,9 @@ approximation of it.
 
 Outputs per patient (``columns``): the infusions given, grams in the trial and per year (the
 stewardship table counts these, not the regimen as written), relapses, re-treatments, cuts,
-the final maintenance dose, and the doses themselves (``rule_doses``: ``day:g/kg`` pairs).
+the final maintenance dose, and the doses themselves (``rule_doses``: ``day:g/kg`` pairs, each
+number reading back to the float given: ``parse_doses``; the stewardship table counts their
+vials from them). Endpoints may read the counters and grams (``endpoints.RULE_OUTPUTS``).
 """
 
 from __future__ import annotations
@@ -340,7 +342,7 @@ class RuleResult:
         # Per year: the first 365.25 days; in a shorter trial its doses only (later ones are not
         # known), as a fixed regimen that ends with the trial counts.
         g_year = np.where(given & (s < DAYS_PER_YEAR), g, 0.0).sum(axis=1)
-        text = np.array([" ".join(f"{d:g}:{x:g}" for d, x, ok in zip(sr, gr, kr) if ok)
+        text = np.array([" ".join(f"{_exact(d)}:{_exact(x)}" for d, x, ok in zip(sr, gr, kr) if ok)
                          for sr, gr, kr in zip(s, g, given)], dtype=object)
         return {"ivig_infusions": given.sum(axis=1).astype(np.int64), "ivig_g_in_trial": g_trial * weights,
                 "ivig_g_per_year": g_year * weights, "rule_relapses": self.relapses.astype(np.int64),
@@ -378,6 +380,22 @@ class RuleResult:
             groups.append(np.flatnonzero(inverse == u))
             plans.append(plan_of(tuple(self.infusions[x] for x in ids)))
         return groups, plans
+
+
+def _exact(x: float) -> str:
+    """``x`` as short text that reads back to the same float (``rule_doses`` is counted in vials
+    from its text: ``0.6 ** 3`` is not ``0.216``)."""
+    text = f"{x:g}"
+    return text if float(text) == x else repr(float(x))
+
+
+def parse_doses(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``rule_doses`` texts back to numbers: per patient its number of infusions, then every
+    patient's infusions in order, their days and g/kg (a missing text: none)."""
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    counts = np.array([t.count(":") for t in texts], dtype=np.int64)
+    pairs = np.asarray(" ".join(texts).replace(":", " ").split(), dtype=float).reshape(-1, 2)
+    return counts, pairs[:, 0], pairs[:, 1]
 
 
 def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray, ts: np.ndarray,

@@ -52,10 +52,11 @@ from ivigsim.trial import comparators as comp
 from ivigsim.trial import store
 from ivigsim.trial.adverse_rates import COMPOSITE_OUTPUTS, SERIOUS_COLUMNS, composite_column, per_infusion, serious
 from ivigsim.trial.contrasts import compare
+from ivigsim.trial.endpoints import GRAM_OUTPUTS, RULE_OUTPUTS
 from ivigsim.trial.report import format_extras, parameter_column, parameter_header, write_tables
 from ivigsim.trial.safety_summary import summarise_safety
 from ivigsim.trial.spec import Arm, SubPopulation, Trial
-from ivigsim.trial.stewardship import grams_contrast, regimen_use, summarise_use
+from ivigsim.trial.stewardship import grams_contrast, regimen_use, summarise_use, vials_given
 from ivigsim.trial.subgroups import stratified
 from ivigsim.trial.store import MANIFEST, PATIENTS, SUMMARY, TRAJECTORIES  # noqa: F401 (re-exported)
 
@@ -304,6 +305,9 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     for e in trial.endpoints:
         if e.output in COMPOSITE_OUTPUTS:  # derived, not stored: only the endpoint's column is kept
             columns |= e.from_column(composite_column(columns, e.output))
+        elif e.output in RULE_OUTPUTS:
+            columns |= e.from_column(_rule_outcome(trial, arm, sub.indication, columns, e.output, weights,
+                                                   observed.status))
         else:
             columns |= (e.from_column(columns[e.output]) if e.per_patient_column
                         else e.per_patient(ts, observed.output(e.output), trial.days))
@@ -312,6 +316,23 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
             for c in e.columns():
                 columns[c] = np.where(met, columns[c], np.nan)
     return columns, observed
+
+
+def _rule_outcome(trial: Trial, arm: Arm, indication: str | None, columns: dict, output: str, weights: np.ndarray,
+                  status: np.ndarray) -> np.ndarray:
+    """An outcome of the rules per patient, for an endpoint on it (``RULE_OUTPUTS``): under rules,
+    the arm's column; in an arm without rules, grams of the regimen as written x dosing weight
+    (as the IVIG-use table counts them) and NaN for the rule counters and final dose (nothing is
+    decided there). NaN for a patient whose solve failed, as every endpoint."""
+    if arm.rules is not None:
+        x = np.asarray(columns[output], dtype=float)
+    elif output in GRAM_OUTPUTS:
+        use = regimen_use(arm.regimen, indication, trial.days)
+        per_kg = float(sum(use.in_trial if output == "ivig_g_in_trial" else use.first_year))
+        x = per_kg * np.asarray(weights, dtype=float)
+    else:
+        x = np.full(len(weights), np.nan)
+    return np.where(np.asarray(status) == Status.SUCCESS, x, np.nan)
 
 
 @dataclass(frozen=True)
@@ -512,8 +533,9 @@ def _execute(trial: Trial, jobs: list[ChunkJob], screenings: list[Screening], cl
 
 def summary_columns(trial: Trial) -> list[str]:
     safety = [f"ae_{e.name}_{what}" for e in EVENTS for what in ("probability", "events")]
+    ruled = any(a.rules is not None for a in trial.arms)
     extra = [*(["subpopulation"] if trial.mixed else []), *(g.by for g in trial.subgroups),
-             *(GIVEN_COLUMNS if any(a.rules is not None for a in trial.arms) else ()),
+             *(GIVEN_COLUMNS if ruled else ()), *(("rule_doses",) if ruled and trial.stewardship.vial_sizes_g else ()),
              *(comp.USE_COLUMNS if comp.uses_comparators(trial) else ())]
     return list(dict.fromkeys(["arm", "patient", "solver_status", "solver_steps", "dosing_weight_kg",
                                *[c for e in trial.endpoints for c in e.columns()], *safety, *extra]))
@@ -559,6 +581,28 @@ def _ivig_use(trial: Trial, weights: list[np.ndarray], paired: bool,
     contrasts = [grams_contrast(a, r, uses[index[a]], uses[index[r]], weights[index[a]], weights[index[r]], paired,
                                 trial.stewardship, given_a=given[index[a]], given_b=given[index[r]]) for a, r in pairs]
     return per_arm, contrasts
+
+
+def _rule_vials(trial: Trial, doses: np.ndarray, weights: np.ndarray) -> dict | None:
+    """Whole vials by size of the doses some patients of a rules arm were given (their
+    ``rule_doses`` and dosing weights), summed over them, for the IVIG-use table (None without
+    vial sizes). Counted at summary time, as a fixed arm's: vial sizes are summary-only (not
+    fingerprinted), so chunks hold the doses, not vials of sizes that may change."""
+    spec = trial.stewardship
+    if not spec.vial_sizes_g:
+        return None
+    from ivigsim.trial.rules import parse_doses
+
+    w = np.asarray(weights, dtype=float)
+    in_trial, per_year = vials_given(*parse_doses(doses), w, spec, trial.days)
+    return {"in_trial": in_trial.sum(axis=0), "per_year": per_year.sum(axis=0), "patients": int(np.isfinite(w).sum())}
+
+
+def _add_vials(a: dict | None, b: dict | None) -> dict | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return {"in_trial": a["in_trial"] + b["in_trial"], "per_year": a["per_year"] + b["per_year"],
+            "patients": a["patients"] + b["patients"]}
 
 
 def _stewardship_inputs(trial: Trial) -> dict:
@@ -683,8 +727,11 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
         contrasts |= _contrasts_of(trial, e, lambda k, e=e: {c: rows_of[k][c].to_numpy(dtype=float) for c in e.columns()},
                                    paired)
     use, use_contrasts = _ivig_use(trial, [r["dosing_weight_kg"].to_numpy(dtype=float) for r in rows_of], paired,
-                                   [{c: r[c].to_numpy(dtype=float) for c in GIVEN_COLUMNS} if a.rules is not None
-                                    else None for a, r in zip(trial.arms, rows_of)])
+                                   [{c: r[c].to_numpy(dtype=float) for c in GIVEN_COLUMNS}
+                                    | {"vials": _rule_vials(trial, r["rule_doses"].to_numpy(),
+                                                            r["dosing_weight_kg"].to_numpy(dtype=float))
+                                       if trial.stewardship.vial_sizes_g else None}
+                                    if a.rules is not None else None for a, r in zip(trial.arms, rows_of)])
     arms = []
     for k, arm in enumerate(trial.arms):
         rows = rows_of[k]
@@ -757,7 +804,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     Memory: the buffer, one chunk file's columns, and 12 bytes a patient (row indices and
     solver steps), whatever the number of columns. Contrasts are computed from the per-arm
     arrays of the group that holds their endpoint (paired when the design is paired and every
-    file holds the same patients for every arm), IVIG use from ``dosing_weight_kg``.
+    file holds the same patients for every arm), IVIG use from ``dosing_weight_kg``. Under rules
+    with vial sizes, each rules arm's vials are counted in the first pass from each file's
+    ``rule_doses`` (``_rule_vials``) and summed by size: a few integers per arm.
     """
     names = [arm.name for arm in trial.arms]
     n_arms = len(names)
@@ -772,8 +821,12 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     # Subgroups' strata (2 bytes a patient each) and, under rules, each patient's infusions.
     sg_codes: list[list[list[np.ndarray]]] = [[[] for _ in trial.subgroups] for _ in names]
     given_infusions: list[list[np.ndarray]] = [[] for _ in names]
+    # Under rules with vial sizes: each rules arm's vials by size, counted file by file from the doses.
+    vial_doses = ruled and bool(trial.stewardship.vial_sizes_g)
+    given_vials: list[dict | None] = [None for _ in names]
     extra = list(dict.fromkeys([*(["subpopulation"] if trial.mixed else []), *(g.by for g in trial.subgroups),
-                                *(["ivig_infusions"] if ruled else [])]))
+                                *(["ivig_infusions"] if ruled else []),
+                                *(["rule_doses", "dosing_weight_kg"] if vial_doses else [])]))
     for path in files:
         df = pd.read_parquet(path, columns=list(dict.fromkeys(["arm", "patient", "solver_status", "solver_steps",
                                                                *extra])))
@@ -793,6 +846,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                 sg_codes[k][gi].append(g.codes(df[g.by].to_numpy()[idx], _sub_names(trial)))
             if ruled:
                 given_infusions[k].append(df["ivig_infusions"].to_numpy(dtype=float)[idx])
+            if vial_doses and trial.arms[k].rules is not None:
+                given_vials[k] = _add_vials(given_vials[k], _rule_vials(
+                    trial, df["rule_doses"].to_numpy()[idx], df["dosing_weight_kg"].to_numpy(dtype=float)[idx]))
             status = df["solver_status"].to_numpy()[idx]
             bad = np.flatnonzero(status != Status.SUCCESS.name)
             n_failed[k] += len(bad)
@@ -874,7 +930,8 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                 contrasts |= _contrasts_of(trial, what, lambda k, cols=cols: {c: values[c][k] for c in cols}, paired)
             elif kind == "use":
                 use, use_contrasts = _ivig_use(trial, values["dosing_weight_kg"], paired, [
-                    {c: values[c][k] for c in GIVEN_COLUMNS} if ruled else None for k in range(n_arms)])
+                    {c: values[c][k] for c in GIVEN_COLUMNS} | {"vials": given_vials[k]} if ruled else None
+                    for k in range(n_arms)])
         del values
 
     arms = []

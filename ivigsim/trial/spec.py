@@ -22,7 +22,7 @@ from ivigsim.population import PopulationSpec
 from ivigsim.population.covariates import CsvCovariates
 from ivigsim.scenario import MAX_DAYS
 from ivigsim.trial.contrasts import Contrast
-from ivigsim.trial.endpoints import Endpoint
+from ivigsim.trial.endpoints import RULE_OUTPUTS, Endpoint
 from ivigsim.trial.rules import Rules
 from ivigsim.trial.run_in import RunIn
 from ivigsim.trial.stewardship import Stewardship
@@ -146,6 +146,11 @@ class Trial:
                 names = [x.name for x in self.endpoints[:i] if x.summary in ("fraction", "time_to_event")]
                 raise InputError(f"endpoints.{i}.given", "an earlier fraction or time_to_event endpoint "
                                  f"({', '.join(names) or 'none before this one'})", e.given)
+        if not any(a.rules is not None for a in self.arms):  # rule outcomes exist only where rules decide
+            for i, e in enumerate(self.endpoints):
+                if e.output in RULE_OUTPUTS:
+                    raise InputError(f"endpoints.{i}.output", f"an arm under rules for {e.output} (an outcome of "
+                                     "response-guided dosing; no arm of this trial has rules)", e.output)
         subs = [g.name for g in self.subpopulations]
         for i, subgroup in enumerate(self.subgroups):
             subgroup.check(f"subgroups.{i}", self.endpoints, subs)

@@ -185,8 +185,9 @@ def summarise_use(use: RegimenUse, weights: np.ndarray, spec: Stewardship, level
 def _given_use(use: RegimenUse, weights: np.ndarray, spec: Stewardship, level: float, given: dict) -> dict:
     """``summarise_use`` of the doses each patient actually got (a rules arm): grams are the
     patients' own, their mean with a t interval; per year: those given in the first 365.25 days
-    (in a shorter trial, the trial's: later doses are not known). Vials are not counted (each patient's
-    doses differ; the per-infusion rounding needs them one by one): cost is of grams given."""
+    (in a shorter trial, the trial's: later doses are not known). Vials: ``given["vials"]``, the
+    patients' whole vials by size summed (``vials_given``, by the same rule per infusion as a fixed
+    regimen); cost is then of the vials dispensed, else of grams given."""
     w = np.asarray(weights, dtype=float)
     ok = np.isfinite(w)
     g_trial = np.asarray(given["ivig_g_in_trial"], dtype=float)[ok]
@@ -221,18 +222,60 @@ def _given_use(use: RegimenUse, weights: np.ndarray, spec: Stewardship, level: f
         "stopped": wilson(int(stopped.sum()), int(known.sum()), level).as_dict(),
         "stopped_without_relapse": wilson(int((stopped & (relapses == 0)).sum()), int(known.sum()), level).as_dict(),
     }
-    if spec.vial_sizes_g:
-        out["vials_note"] = "not counted for an arm under rules (each patient's doses differ)"
+    basis_trial, basis_year, basis = per_trial.estimate, per_year.estimate, "grams given"
+    total = float(np.sum(g_trial))
+    if spec.vial_sizes_g and given.get("vials") is not None:
+        vials = _vials_entry(spec, np.asarray(given["vials"]["in_trial"]), np.asarray(given["vials"]["per_year"]),
+                             int(given["vials"]["patients"]))
+        out["vials"] = vials
+        basis_trial, basis_year = vials["dispensed_g_per_patient_in_trial"], vials["dispensed_g_per_patient_per_year"]
+        basis = "whole vials dispensed"
+        total = float(np.asarray(given["vials"]["in_trial"]) @ np.asarray(spec.vial_sizes_g))
     if spec.price_per_g is not None:
-        out["cost"] = {"price_per_g": spec.price_per_g, "currency": spec.currency, "basis": "grams given",
-                       "per_patient_in_trial": _num(per_trial.estimate * spec.price_per_g),
-                       "per_patient_per_year": _num(per_year.estimate * spec.price_per_g),
-                       "total_in_trial": _num(float(np.sum(g_trial)) * spec.price_per_g)}
+        out["cost"] = {"price_per_g": spec.price_per_g, "currency": spec.currency, "basis": basis,
+                       "per_patient_in_trial": _num(basis_trial * spec.price_per_g),
+                       "per_patient_per_year": _num(basis_year * spec.price_per_g),
+                       "total_in_trial": _num(total * spec.price_per_g)}
     return out
+
+
+def vials_given(counts: np.ndarray, days: np.ndarray, g_per_kg: np.ndarray, weights: np.ndarray, spec: Stewardship,
+                trial_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's whole vials by size (patients x sizes, in the trial and in its first
+    365.25 days) of the infusions it was given: ``counts[i]`` infusions for patient i, then every
+    patient's infusions in order (``days``, ``g_per_kg``: ``ivigsim.trial.rules.parse_doses``),
+    each of g/kg x dosing weight grams, rounded per infusion as a fixed regimen's
+    (``VialTable``). A patient without a finite dosing weight gets none (as its grams)."""
+    n, sizes = len(counts), spec.vial_sizes_g
+    owner = np.repeat(np.arange(n), np.asarray(counts, dtype=np.int64))
+    grams = np.asarray(g_per_kg, dtype=float) * np.asarray(weights, dtype=float)[owner]
+    days = np.asarray(days, dtype=float)
+    counted = np.isfinite(grams) & (grams > 0) & (days < trial_days)
+    in_trial, per_year = np.zeros((n, len(sizes)), dtype=np.int64), np.zeros((n, len(sizes)), dtype=np.int64)
+    if counted.any():
+        table = VialTable(sizes, spec.vial_rounding, float(grams[counted].max()))
+        v = table.vials(grams[counted])
+        np.add.at(in_trial, owner[counted], v)
+        year = days[counted] < DAYS_PER_YEAR
+        np.add.at(per_year, owner[counted][year], v[year])
+    return in_trial, per_year
 
 
 def _num(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
+
+
+def _vials_entry(spec: Stewardship, in_trial: np.ndarray, per_year: np.ndarray, patients: int) -> dict:
+    """The ``vials`` entry from whole vials by size summed over ``patients`` (a rules arm)."""
+    grams = np.asarray(spec.vial_sizes_g)
+    n = max(patients, 1)
+    label = [f"{s:g}" for s in spec.vial_sizes_g]
+    return {"sizes_g": list(spec.vial_sizes_g), "rounding": spec.vial_rounding,
+            "per_patient_in_trial": dict(zip(label, (in_trial / n).tolist())),
+            "per_patient_per_year": dict(zip(label, (per_year / n).tolist())),
+            "total_in_trial": dict(zip(label, in_trial.astype(int).tolist())),
+            "dispensed_g_per_patient_in_trial": float(in_trial @ grams / n),
+            "dispensed_g_per_patient_per_year": float(per_year @ grams / n)}
 
 
 def _vials(use: RegimenUse, w: np.ndarray, spec: Stewardship) -> dict:
