@@ -38,6 +38,7 @@ import os
 import re
 import sys
 import tempfile
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -307,9 +308,22 @@ def _load(source: str):
     return module
 
 
+#: id(model) -> (a weak reference to the model, its kernel module): generating the kernel's
+#: source costs 0.3 s, and a trial under response-guided rules asks for it at every visit.
+_MODULES: dict[int, tuple] = {}
+
+
 def kernel_module(model: CompiledModel):
     """The compiled kernel module for ``model`` (generated, cached on disk, imported once)."""
-    return _load(generate(model.model))
+    known = _MODULES.get(id(model))
+    if known is not None and known[0]() is model:
+        return known[1]
+    module = _load(generate(model.model))
+    try:
+        _MODULES[id(model)] = (weakref.ref(model), module)
+    except TypeError:  # not weakly referable: generate again next time
+        pass
+    return module
 
 
 def jacobian_pattern(model: Model):
