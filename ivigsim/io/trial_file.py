@@ -227,6 +227,12 @@ class RunInFile(_Strict):
     select: list[SelectFile] = Field(description="criteria, all of which a patient meets to be randomised")
 
 
+class PeriodFile(_Strict):
+    """One period of a crossover (docs/trials.md, "Crossover")."""
+
+    days: Quantity("day") = Field(description="the period's length; endpoint days count from its start")
+
+
 class ContrastFile(_Strict):
     """Contrasts of endpoints between arms (docs/trials.md, "Contrasts")."""
 
@@ -283,7 +289,11 @@ class TrialFile(_Strict):
     indication: Literal[tuple(INDICATIONS)] | None = Field(None, description="dosing indication; default: the disease's")  # type: ignore[valid-type]
     seed: int = Field(description=f"0 to {MAX_SEED}")
     size: int = Field(description="patients per arm")
-    design: Literal["paired", "parallel"] = "paired"
+    design: Literal["paired", "parallel", "crossover"] = Field("paired", description=(
+        "paired: every arm the same patients; parallel: each arm its own; crossover: each patient gets both arms' "
+        "regimens in turn (AB or BA) over periods"))
+    periods: list[PeriodFile] | None = Field(None, description="crossover: the two periods, e.g. [{days: 168}, {days: 168}]")
+    washout_days: Quantity("day") | None = Field(None, description="crossover: untreated days between periods (default 0)")
     population: PopulationFile = PopulationFile()
     regimens: dict[str, RegimenFile] = Field({}, description="named regimens that arms refer to")
     arms: list[ArmFile]
@@ -495,6 +505,9 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             arm_parameters(arms[-1], f"arms.{i}")
 
     days = doc.simulation.days
+    crossover = _crossover(doc, comparators) if doc.design == "crossover" or doc.periods is not None else None
+    if crossover is not None:  # endpoints count from each period's start; days: the shortest period
+        days = crossover.shortest
     endpoints = []
     for i, e in enumerate(doc.endpoints):
         field = f"endpoints.{i}"
@@ -504,7 +517,13 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                      for j, a in enumerate(also_files))
         endpoint = Endpoint(e.name, e.output, e.summary, e.measure, e.at_day, tuple(e.window) if e.window else None,
                             e.over_window, criterion, tuple(e.quantiles), also, e.reference_day, e.tau, e.given)
-        endpoint.check(field, outputs, days)
+        try:
+            endpoint.check(field, outputs, days)
+        except InputError as exc:
+            if crossover is None:
+                raise
+            raise InputError(exc.field, exc.expected.replace("(the simulated span)", "(within a crossover period, from "
+                                                             "its start)"), exc.got) from None
         endpoints.append(endpoint)
     for name in doc.output.outputs:
         if name not in outputs:
@@ -543,7 +562,30 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
-                 subpopulations, run_in, subgroups)
+                 subpopulations, run_in, subgroups, crossover=crossover)
+
+
+def _crossover(doc: TrialFile, comparators: bool):
+    """``design: crossover``'s periods and washout as a ``Crossover`` (the rest is checked with the trial)."""
+    from ivigsim.trial.crossover import Crossover
+
+    if doc.design != "crossover":
+        raise InputError("periods", "periods only with design: crossover", doc.design)
+    if not doc.periods:
+        raise InputError("periods", "the crossover's periods, e.g. [{days: 168}, {days: 168}]", doc.periods)
+    if "days" in doc.simulation.model_fields_set:
+        raise InputError("simulation.days", "no simulation.days in a crossover (the periods give the span)",
+                         doc.simulation.days)
+    if comparators:
+        raise InputError("arms", "IVIG regimens only in a crossover (comparators not supported yet)",
+                         "plasma_exchange, scig or fcrn_inhibitor")
+    for i, p in enumerate(doc.periods):
+        if not 0 < p.days <= 36500:
+            raise InputError(f"periods.{i}.days", "a period length in days in (0, 36500]", p.days)
+    washout = 0.0 if doc.washout_days is None else doc.washout_days
+    if not 0 <= washout <= 36500:
+        raise InputError("washout_days", "untreated days between periods in [0, 36500]", washout)
+    return Crossover(tuple(float(p.days) for p in doc.periods), float(washout))
 
 
 def _gives_comparators(doc: TrialFile) -> bool:

@@ -78,11 +78,11 @@ def screen_trial(trial: Trial, model: CompiledModel | None = None) -> list[Scree
     if trial.run_in is not None:  # screening, then the run-in's selection (ivigsim.trial.run_in)
         from ivigsim.trial.run_in import select_patients
 
-        if trial.design == "paired":
+        if trial.paired_arms:  # paired or crossover: every arm the same patients
             return [select_patients(trial, model)] * len(trial.arms)
         return [select_patients(trial, model, arm_stream(trial, k)) for k in range(len(trial.arms))]
     rng = CounterRNG(trial.seed)
-    if trial.design == "paired":
+    if trial.paired_arms:
         s = screen(trial.population, model, rng, trial.size, "")
         return [s] * len(trial.arms)
     return [screen(trial.population, model, rng, trial.size, arm_stream(trial, k)) for k in range(len(trial.arms))]
@@ -208,7 +208,12 @@ def run_chunk(trial: Trial, start: int, stop: int, candidates: list[np.ndarray],
     ``trial.groups()``); each sub-population is solved with its own disease's model and its
     rows are put back in patient order, with a ``subpopulation`` column.
     ``states``: with a run-in, each arm's patients' states at randomisation (patients x states,
-    ``ivigsim.trial.run_in``), from which every arm continues."""
+    ``ivigsim.trial.run_in``), from which every arm continues. A crossover: one row per patient
+    and period (``ivigsim.trial.crossover``)."""
+    if trial.crossover is not None:
+        from ivigsim.trial import crossover
+
+        return crossover.run_chunk(trial, start, stop, candidates, states)
     rng = CounterRNG(trial.seed)
     ts = trial.output_times()
     subs = trial.groups()
@@ -656,6 +661,14 @@ def _run_in_header(trial: Trial, screenings) -> dict:
                                 for a, s in zip(trial.arms, arms)]}}
 
 
+def _crossover_header(trial: Trial) -> dict:
+    if trial.crossover is None:
+        return {}
+    from ivigsim.trial.crossover import header
+
+    return header(trial)
+
+
 def _mixed_header(trial: Trial) -> dict:
     if not trial.mixed:
         return {}
@@ -777,10 +790,14 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
             arms[-1]["subgroups"] = _subgroup_entries(trial, sg, [
                 {e.name: _stratified(trial, g, sg[gi], e, {c: rows[c].to_numpy(dtype=float) for c in e.columns()})
                  for e in trial.endpoints} for gi, g in enumerate(trial.subgroups)])
+    if trial.crossover is not None:  # within-patient contrasts and the 2 x 2 analysis (ivigsim.trial.crossover)
+        from ivigsim.trial import crossover
+
+        contrasts = dict(enumerate(crossover.analyse(trial, table)))
     return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
-            "seed": trial.seed,
+            **_crossover_header(trial), "seed": trial.seed,
             "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
-            "contrasts": [contrasts[j] for j in range(len(trial.contrasts))],
+            "contrasts": [contrasts[j] for j in sorted(contrasts)],
             "ivig_use_contrasts": use_contrasts, "stewardship_inputs": _stewardship_inputs(trial)}
 
 
@@ -956,10 +973,16 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
                 {ev.name: sub_events[k][ev.name] for ev in EVENTS})
         if trial.subgroups:
             arms[-1]["subgroups"] = _subgroup_entries(trial, arm_sg_codes[k], sg_estimates[k])
+    if trial.crossover is not None:  # within-patient contrasts (ivigsim.trial.crossover): the columns they read
+        from ivigsim.trial import crossover
+
+        columns = crossover.analysis_columns(trial)
+        contrasts = dict(enumerate(crossover.analyse(trial, pd.concat([pd.read_parquet(p, columns=columns)
+                                                                       for p in files], ignore_index=True))))
     return {"trial": trial.name, "disease": trial.disease, **_mixed_header(trial), **_run_in_header(trial, screenings),
-            "seed": trial.seed,
+            **_crossover_header(trial), "seed": trial.seed,
             "size_per_arm": trial.size, "design": trial.design, "level": 0.95, "arms": arms,
-            "contrasts": [contrasts[j] for j in range(len(trial.contrasts))],
+            "contrasts": [contrasts[j] for j in sorted(contrasts)],
             "ivig_use_contrasts": use_contrasts, "stewardship_inputs": _stewardship_inputs(trial)}
 
 
@@ -979,6 +1002,10 @@ def format_summary(summary: dict) -> str:
                                if v["expected_incidence"]["estimate"])
             lines.append(f"  {a['arm']}: {a['selected']} of {a['entered']} selected"
                          + (f"; run-in adverse events per patient (expected): {events}" if events else ""))
+    if "crossover" in summary:
+        from ivigsim.trial.crossover import format_header
+
+        lines += format_header(summary)
     for arm in summary["arms"]:
         lines.append("")
         lines.append(f"arm {arm['arm']} ({arm['patients']} patients, {arm['failed']} failed; {arm['screening']})")

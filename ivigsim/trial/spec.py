@@ -22,13 +22,14 @@ from ivigsim.population import PopulationSpec
 from ivigsim.population.covariates import CsvCovariates
 from ivigsim.scenario import MAX_DAYS
 from ivigsim.trial.contrasts import Contrast
+from ivigsim.trial.crossover import Crossover
 from ivigsim.trial.endpoints import RULE_OUTPUTS, Endpoint
 from ivigsim.trial.rules import Rules
 from ivigsim.trial.run_in import RunIn
 from ivigsim.trial.stewardship import Stewardship
 from ivigsim.trial.subgroups import Subgroup
 
-Design = Literal["paired", "parallel"]
+Design = Literal["paired", "parallel", "crossover"]
 #: Most patients per arm accepted (a bound that catches typos).
 MAX_SIZE = 100_000_000
 #: Trial-file sections that change the summary only, not the patients (not fingerprinted).
@@ -103,6 +104,9 @@ class Trial:
     #: Every endpoint again per stratum of a baseline value (``ivigsim.trial.subgroups``):
     #: summary-only, so not fingerprinted (as contrasts).
     subgroups: tuple[Subgroup, ...] = field(default=(), repr=False)
+    #: ``design="crossover"``: the periods and washout (``ivigsim.trial.crossover``); ``days`` is
+    #: then the longest period. Fingerprinted only when given.
+    crossover: Crossover | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
@@ -156,6 +160,10 @@ class Trial:
             subgroup.check(f"subgroups.{i}", self.endpoints, subs)
         if len({g.name for g in self.subgroups}) != len(self.subgroups):
             raise InputError("subgroups", "subgroups with different names", [g.name for g in self.subgroups])
+        if (self.design == "crossover") != (self.crossover is not None):
+            raise InputError("periods", "periods exactly with design: crossover", self.design)
+        if self.crossover is not None:
+            self.crossover.check(self)
         summaries = {e.name: e.summary for e in self.endpoints}
         for i, contrast in enumerate(self.contrasts):
             contrast.check(f"contrasts.{i}", names, summaries)
@@ -171,8 +179,9 @@ class Trial:
 
     @property
     def paired_arms(self) -> bool:
-        """Whether every arm treats the same virtual patients (contrasts are then paired)."""
-        return self.design == "paired"
+        """Whether every arm treats the same virtual patients (contrasts are then paired; in a
+        crossover, each patient's two periods)."""
+        return self.design in ("paired", "crossover")
 
     def output_times(self) -> np.ndarray:
         """The saved times: the regular grid plus every endpoint's days."""
@@ -212,6 +221,8 @@ class Trial:
             payload["subpopulations"] = repr(self.subpopulations)
         if self.run_in is not None:
             payload["run_in"] = repr(self.run_in)
+        if self.crossover is not None:
+            payload["crossover"] = repr(self.crossover)
         if any(any(v is not None for v in e.options()) for e in self.endpoints):
             payload["endpoint_options"] = repr([e.options() for e in self.endpoints])
         if any(a.rules is not None for a in self.arms):
