@@ -266,6 +266,20 @@ def _level_ids(doses: _Doses, day: float, g: np.ndarray, days: int) -> tuple[np.
     return out, width
 
 
+def _running_after(doses: _Doses, ids: np.ndarray, t: float) -> np.ndarray:
+    """``ids`` (n, K; -1 none) without the infusions that ended by day ``t``, columns that hold
+    none dropped: a solve from ``t`` on needs no earlier edges, and the schedule's rate after an
+    ended infusion is exactly what it was before it (0 + r - r = 0), so the input over [t, ...) is
+    the same, while the schedule is built from a few columns instead of every visit's."""
+    if ids.size == 0:
+        return ids
+    ends = np.array([max(w.end_day for w in inf.windows) for inf in doses.infusions])
+    live = (ids >= 0) & (ends[np.maximum(ids, 0)] > t)
+    ids = np.where(live, ids, -1)
+    columns = live.any(axis=0)
+    return ids[:, columns] if columns.any() else ids[:, :1]
+
+
 def _schedule(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int, index: int, offset: float,
               days: float):
     """The engine's schedule for each patient's infusions ``ids`` (n, K; -1 none), windows starting
@@ -430,7 +444,7 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
         """Solve [t, to] for every patient; fill the outputs saved in [t, to) (and ``to`` at the
         end); return the readout at ``to``."""
         nonlocal y, status
-        ids = np.concatenate(given, axis=1)
+        ids = _running_after(doses, np.concatenate(given, axis=1), t)
         schedule = _schedule(doses, ids, weights, n_inputs, index, offset, days)
         inside = (ts >= t) & (ts < to) if to < days else (ts >= t)
         save = np.union1d(ts[inside], [to])
