@@ -44,7 +44,7 @@ from pathlib import Path
 
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
-from ivigsim.model.expressions import _BINARY, FUNCTIONS
+from ivigsim.model.expressions import FUNCTIONS, binary_source, emit_source
 
 TEMPLATE = Path(__file__).with_name("kernel_template.py")
 
@@ -80,9 +80,10 @@ def _symbols(node: ast.AST) -> set[str]:
 
 
 def _emit(node: ast.AST, recips: Reciprocals | None) -> str:
-    """Scalar source for a parsed expression (the spelling of ``Expression.to_numpy``)."""
-    if isinstance(node, ast.BinOp):
-        left, right = _emit(node.left, recips), _emit(node.right, recips)
+    """Scalar source for a parsed expression (the spelling of ``Expression.to_numpy``, with
+    cheap powers and parameter-only divisions as multiplications by a reciprocal)."""
+
+    def binop(node: ast.BinOp, left: str, right: str) -> str:
         if isinstance(node.op, ast.Pow):
             if isinstance(node.right, ast.Constant):
                 b = float(node.right.value)
@@ -97,23 +98,9 @@ def _emit(node: ast.AST, recips: Reciprocals | None) -> str:
             used = _symbols(node.right)
             if used and used <= recips.invariant:
                 return f"({left} * {recips.slot(right, used)})"
-        return f"({left} {_BINARY[type(node.op)]} {right})"
-    if isinstance(node, ast.UnaryOp):
-        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{_emit(node.operand, recips)})"
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Constant):
-        return repr(float(node.value))
-    if isinstance(node, ast.Call):
-        name = node.func.id  # type: ignore[attr-defined]
-        args = [_emit(a, recips) for a in node.args]
-        if name in ("min", "max") and len(args) > 2:
-            out = args[0]
-            for a in args[1:]:
-                out = f"{FUNCTIONS[name]}({out}, {a})"
-            return out
-        return f"{FUNCTIONS[name]}({', '.join(args)})"
-    raise AssertionError(node)
+        return binary_source(node, left, right)
+
+    return emit_source(node, binop)
 
 
 def scalar(expression, recips: Reciprocals | None = None) -> str:

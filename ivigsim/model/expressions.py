@@ -71,7 +71,13 @@ class Expression:
         ``power(base, exponent)`` spells a power (default ``(base ** exponent)``); the
         compiled engine passes one that takes fast paths for common exponents.
         """
-        return _emit(self._tree, power or (lambda a, b: f"({a} ** {b})"))
+        if power is None:
+            return emit_source(self._tree)
+
+        def binop(node: ast.BinOp, left: str, right: str) -> str:
+            return power(left, right) if isinstance(node.op, ast.Pow) else binary_source(node, left, right)
+
+        return emit_source(self._tree, binop)
 
     def __str__(self) -> str:
         return self.text
@@ -104,21 +110,26 @@ def _check(node: ast.AST, text: str) -> None:
         )
 
 
-def _emit(node: ast.AST, power: Callable[[str, str], str]) -> str:
+def binary_source(node: ast.BinOp, left: str, right: str) -> str:
+    """A binary operation written as NumPy/Python source, ``**`` for powers."""
+    return f"({left} {_BINARY[type(node.op)]} {right})"
+
+
+def emit_source(node: ast.AST, binop: Callable[[ast.BinOp, str, str], str] = binary_source) -> str:
+    """Source for a checked expression tree; ``binop(node, left, right)`` writes each binary
+    operation from its operands' source (the engine's code generator spells powers and
+    divisions its own way, ``ivigsim.engine.codegen``; everything else is spelled here)."""
     if isinstance(node, ast.BinOp):
-        left, right = _emit(node.left, power), _emit(node.right, power)
-        if isinstance(node.op, ast.Pow):
-            return power(left, right)
-        return f"({left} {_BINARY[type(node.op)]} {right})"
+        return binop(node, emit_source(node.left, binop), emit_source(node.right, binop))
     if isinstance(node, ast.UnaryOp):
-        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{_emit(node.operand, power)})"
+        return f"({'-' if isinstance(node.op, ast.USub) else '+'}{emit_source(node.operand, binop)})"
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Constant):
         return repr(float(node.value))
     if isinstance(node, ast.Call):
         name = node.func.id  # type: ignore[attr-defined]
-        args = [_emit(a, power) for a in node.args]
+        args = [emit_source(a, binop) for a in node.args]
         if name in ("min", "max") and len(args) > 2:
             # np.minimum is binary: fold left.
             out = args[0]
