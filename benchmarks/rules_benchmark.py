@@ -81,7 +81,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-RTOL, ATOL = 1e-6, 1e-9
+from scenarios_benchmark import ATOL, RTOL  # the same tolerances as every scenario
 DAYS = 420
 
 
@@ -184,7 +184,7 @@ def with_slots(text: str, rate: str) -> str:
 
 def _rr_init(size: int) -> None:
     global _RR
-    import roadrunner
+    from scenarios_benchmark import roadrunner_for  # the same peer set-up (this folder is on sys.path)
 
     from ivigsim.io.sbml import export_sbml
     from ivigsim.io.scenario_file import parse_scenario
@@ -197,17 +197,7 @@ def _rr_init(size: int) -> None:
                                "disease": "cidp", "simulation": {"days": DAYS}, "patient": {"weight_kg": 70}})
     text = export_sbml(scenario, s.model)
     assert "<event" not in text  # no regimen, no events: the rate parameter is the peer's to set
-    rr = roadrunner.RoadRunner(with_slots(text, INFUSION_INPUT))
-    integ = rr.getIntegrator()
-    integ.setValue("relative_tolerance", RTOL)
-    integ.setValue("absolute_tolerance", ATOL)
-    integ.setValue("maximum_num_steps", 200_000)
-    gp = list(rr.model.getGlobalParameterIds())
-    sp = list(rr.model.getFloatingSpeciesIds())
-    names = list(m.parameter_names) + list(m.constant_names)
-    keep = [i for i, name in enumerate(names) if name in gp]
-    state_sp = [(i, sp.index(x)) for i, x in enumerate(m.state_names) if x in sp]
-    state_gp = [(i, gp.index(x)) for i, x in enumerate(m.state_names) if x in gp]
+    rr, gp, gidx, keep, state_sp, state_gp = roadrunner_for(with_slots(text, INFUSION_INPUT), m)
     rr.timeCourseSelections = ["time", *s.outputs]
     doses = _Doses(dose_regimen(s.arm), s.sub.indication)
     from ivigsim.trial import runner
@@ -216,7 +206,7 @@ def _rr_init(size: int) -> None:
     fixed = [(w.start_day, w.end_day, w.rate_g_per_day) for inf in plan.infusions for w in inf.windows
              if w.start_day < DAYS]
     fixed_doses = [(round(float(inf.start_day), 9), float(inf.g_per_kg)) for inf in plan.infusions]
-    _RR = {"rr": rr, "s": s, "gidx": np.array([gp.index(names[i]) for i in keep], dtype=np.int32), "keep": keep,
+    _RR = {"rr": rr, "s": s, "gidx": gidx, "keep": keep,
            "sp_idx": np.array([j for _, j in state_sp], dtype=np.int32), "sp_rows": [i for i, _ in state_sp],
            "gp_idx": np.array([j for _, j in state_gp], dtype=np.int32), "gp_rows": [i for i, _ in state_gp],
            "rate": np.array([gp.index(INFUSION_INPUT)], dtype=np.int32), "doses": doses, "fixed": fixed,

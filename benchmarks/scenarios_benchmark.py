@@ -163,15 +163,14 @@ def ivigsim_solve_blocks(s: Setup, params: np.ndarray, solver):
 _RR = None
 
 
-def _rr_init(s: Setup) -> None:
-    global _RR
+def roadrunner_for(sbml: str, m):
+    """libRoadRunner on ``sbml`` at the benchmark's tolerances, and where ivigsim's parameters,
+    derived constants and states of model ``m`` sit in it: (rr, global-parameter ids, global
+    parameter index of each kept name, kept name indices, (state, species index) pairs,
+    (state, global-parameter index) pairs). Shared with rules_benchmark.py."""
     import roadrunner
 
-    from ivigsim.io.sbml import export_sbml
-
-    cm = s.model
-    m = cm.model
-    rr = roadrunner.RoadRunner(export_sbml(s.scenario, cm))
+    rr = roadrunner.RoadRunner(sbml)
     integ = rr.getIntegrator()
     integ.setValue("relative_tolerance", RTOL)
     integ.setValue("absolute_tolerance", ATOL)
@@ -182,7 +181,15 @@ def _rr_init(s: Setup) -> None:
     keep = [i for i, name in enumerate(names) if name in gp]
     state_sp = [(i, sp.index(x)) for i, x in enumerate(m.state_names) if x in sp]
     state_gp = [(i, gp.index(x)) for i, x in enumerate(m.state_names) if x in gp]
-    _RR = (rr, cm, s, np.array([gp.index(names[i]) for i in keep], dtype=np.int32), keep, state_sp, state_gp)
+    return rr, gp, np.array([gp.index(names[i]) for i in keep], dtype=np.int32), keep, state_sp, state_gp
+
+
+def _rr_init(s: Setup) -> None:
+    global _RR
+    from ivigsim.io.sbml import export_sbml
+
+    rr, _, gidx, keep, state_sp, state_gp = roadrunner_for(export_sbml(s.scenario, s.model), s.model.model)
+    _RR = (rr, s.model, s, gidx, keep, state_sp, state_gp)
 
 
 def rr_solve(params: np.ndarray) -> np.ndarray:
