@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 import generate  # noqa: E402
 
 
+@pytest.mark.slow  # tens of seconds: runs in CI (.ci/run) and with --run-slow
 def test_generated_doc_blocks_are_current():
     stale = generate.stale_files()
     assert not stale, f"run `python docs/generate.py`: stale {[p.name for p in stale]}"

@@ -135,6 +135,7 @@ def _roadrunner_objective(dataset, errors_sd: float):
     return objective
 
 
+@pytest.mark.slow  # tens of seconds: runs in CI (.ci/run) and with --run-slow
 def test_map_agrees_with_scipy_on_a_libroadrunner_objective():
     """Independent in everything but the optimiser's family: the model from the SBML file,
     solved by CVODE, the posterior from textbook formulas, gradients by scipy's own finite

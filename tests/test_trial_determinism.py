@@ -93,6 +93,7 @@ def test_resume_refuses_another_trial_or_chunk_size(trial, tmp_path):
         run_trial(other, tmp_path, chunk_size=5, resume=True)
 
 
+@pytest.mark.slow  # tens of seconds: runs in CI (.ci/run) and with --run-slow
 def test_killed_process_resumes(tmp_path):
     """A real interruption: SIGKILL the CLI mid-run, then --resume; compare with a clean run."""
     doc = small_trial(size=300, seed=3)
