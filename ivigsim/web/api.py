@@ -155,10 +155,7 @@ def get_trial(run_id: RunId, request: Request) -> dict:
 
 @router.post("/trials/{run_id}/cancel", summary="Cancel a queued or running trial")
 def cancel_trial(run_id: RunId, request: Request) -> dict:
-    run = _run(request, run_id, "trial")
-    if run["status"] in ("queued", "running"):
-        request.app.state.trials.cancel(run_id)
-    return trial_status(_catalogue(request).get(run_id))
+    return _cancel(request, run_id, "trial")
 
 
 @router.post("/optimise", status_code=202, summary="Start a regimen optimisation (ivigsim optimise; runs in the "
@@ -175,8 +172,12 @@ def get_optimise(run_id: RunId, request: Request) -> dict:
 
 @router.post("/optimise/{run_id}/cancel", summary="Cancel a queued or running optimisation")
 def cancel_optimise(run_id: RunId, request: Request) -> dict:
-    run = _run(request, run_id, "optimise")
-    if run["status"] in ("queued", "running"):
+    return _cancel(request, run_id, "optimise")
+
+
+def _cancel(request: Request, run_id: str, kind: str) -> dict:
+    """Cancel a background job of ``kind`` (trials and optimisations share the worker)."""
+    if _run(request, run_id, kind)["status"] in ("queued", "running"):
         request.app.state.trials.cancel(run_id)
     return trial_status(_catalogue(request).get(run_id))
 

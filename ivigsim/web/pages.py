@@ -302,10 +302,7 @@ def ui_optimise_status(run_id: RunId, request: Request) -> HTMLResponse:
 
 @router.post("/ui/optimise/{run_id}/cancel", response_class=HTMLResponse)
 def ui_optimise_cancel(run_id: RunId, request: Request) -> HTMLResponse:
-    run = _run(request, run_id, "optimise")
-    if run["status"] in ("queued", "running"):
-        request.app.state.trials.cancel(run_id)
-    return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
+    return _cancel(request, run_id, "optimise")
 
 
 @router.post("/ui/explain", response_class=HTMLResponse)
@@ -330,8 +327,12 @@ def ui_trial_status(run_id: RunId, request: Request) -> HTMLResponse:
 
 @router.post("/ui/trials/{run_id}/cancel", response_class=HTMLResponse)
 def ui_trial_cancel(run_id: RunId, request: Request) -> HTMLResponse:
-    run = _run(request, run_id, "trial")
-    if run["status"] in ("queued", "running"):
+    return _cancel(request, run_id, "trial")
+
+
+def _cancel(request: Request, run_id: str, kind: str) -> HTMLResponse:
+    """Cancel a background job of ``kind`` (trials and optimisations share the worker)."""
+    if _run(request, run_id, kind)["status"] in ("queued", "running"):
         request.app.state.trials.cancel(run_id)
     return _render(request, "_trial.html", trial=trial_status(request.app.state.catalogue.get(run_id)))
 
