@@ -16,7 +16,6 @@ from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.outputs import observe_solution
 from ivigsim.engine.solve import Problem, SaveAt, Solution, Status, solve_robustly
-from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease

@@ -12,7 +12,7 @@ from ivigsim.model.diseases import DRIVES
 from ivigsim.model.library import DISEASES, build_model, compiled_model
 from ivigsim.model.units import check_units
 from ivigsim.scenario import Scenario
-from ivigsim.simulation import simulate, simulate_variants
+from ivigsim.simulation import simulate
 
 #: Every registered disease (found in ivigsim/model/diseases/), so a new disease file is
 #: tested here without an edit. Each readout's clinical scale (BRIEF s.3.3), and for a readout

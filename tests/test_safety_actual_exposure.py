@@ -4,8 +4,6 @@ smaller dose per actual kg, in trials and in single simulations alike."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from ivigsim.dosing import Course, InfusionSpec, Regimen, dosing_weight_kg, get_product

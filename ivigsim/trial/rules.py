@@ -47,7 +47,7 @@ from ivigsim.errors import InputError
 from ivigsim.population.criteria import Threshold
 
 if TYPE_CHECKING:
-    from ivigsim.dosing import Product, Regimen
+    from ivigsim.dosing import Regimen
 
 Measure = Literal["value", "change", "percent_change", "fold_change"]
 MEASURES = ("value", "change", "percent_change", "fold_change")

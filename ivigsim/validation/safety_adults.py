@@ -54,8 +54,7 @@ import numpy as np
 from ivigsim.safety import events as ev
 from ivigsim.safety.exposure import (DEFAULT_IGA_UG_PER_ML, RISK_WINDOW_DAYS, Drivers, course_doses,
                                      estimated_igg_rise_g_per_L, risk_windows)
-from ivigsim.validation.safety_calibration import (SEKUL_MIGRAINE_SHARE, Stratum, _binary_mix, per_infusion_rate,
-                                                 per_patient_rate)
+from ivigsim.validation.safety_calibration import SEKUL_MIGRAINE_SHARE, Stratum, _binary_mix, per_infusion_rate
 
 #: Figures of calibration-targets.md s.12.5 (adults unless stated), written once.
 S125 = "calibration-targets.md s.12.5"
