@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from ivigsim.errors import InputError
 
@@ -75,3 +76,21 @@ class Threshold:
     def holds(self, values: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return OPERATORS[self.op](values, self.value)
+
+    def soft(self, values: np.ndarray, softness: float) -> np.ndarray:
+        """A smoothed ``holds``: per value, a degree in (0, 1) instead of 0 or 1.
+
+        ``logistic((v - thr) / h)`` for ``>`` and ``>=``, ``logistic((thr - v) / h)`` for ``<``
+        and ``<=``, with ``h = softness * |thr|`` (``softness`` itself when ``thr`` is 0): the
+        logit-smoothed accept-reject simulator (McFadden 1989, Econometrica 57:995-1026), which
+        makes a simulated rate smooth in the model's parameters; its bias is second-order in
+        ``h``. Only the joint calibration's objective uses it (``Endpoint.softness``).
+        ``softness`` 0, and ``==``/``!=`` (no side to smooth towards), give ``holds`` as 0/1.
+        A value that is NaN does not meet the criterion (0), as in ``holds``."""
+        if softness <= 0 or self.op not in (">", ">=", "<", "<="):
+            return self.holds(values).astype(float)
+        h = softness * abs(self.value) if self.value != 0 else float(softness)
+        sign = 1.0 if self.op in (">", ">=") else -1.0
+        with np.errstate(invalid="ignore", over="ignore"):
+            z = sign * (np.asarray(values, dtype=float) - self.value) / h
+        return np.where(np.isnan(z), 0.0, expit(z))

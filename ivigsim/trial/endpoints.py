@@ -29,12 +29,21 @@ met at the same time: "> 80 x 10^9/L and at least twice baseline" (Godeau 1999) 
 
 Per patient an endpoint gives one number (``name``: the value, 0/1, or the event
 time) and, for time to event, an event flag (``name_event``).
+
+**Soft criteria** (``softness`` > 0; only the joint calibration's objective sets it,
+``ivigsim.validation.joint``): a fraction's criterion, its ``also`` conditions and a
+duration's criterion are read as degrees in (0, 1) (``Threshold.soft``: logistic in the
+distance to the threshold over ``softness`` x |threshold|) instead of 0/1, so a simulated
+rate moves smoothly with the model's parameters rather than a whole patient at a time
+(McFadden 1989's logit-smoothed accept-reject simulator). Time to event, ``duration_if_met``'s
+membership and per-patient columns stay hard. A trial file cannot set it: ``softness`` is 0
+in every trial a user runs, and ``ivigsim validate`` runs them so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -91,10 +100,17 @@ class Endpoint:
     tau: float | None = field(default=None, repr=False)
     #: The name of an earlier fraction or time-to-event endpoint the patient must meet.
     given: str | None = field(default=None, repr=False)
+    #: Soft criteria (see the module's docstring): 0, hard, in every trial a user runs. Set
+    #: only by ``soft_endpoints``, for the joint calibration's objective. It is a field of
+    #: the endpoint, not a setting of the process, so that it travels with the trial (to a
+    #: Dask worker too) and reaches only the endpoints it was given to, never a run-in's
+    #: selection criteria (``ivigsim.trial.run_in``), which must stay 0/1.
+    softness: float = field(default=0.0, repr=False)
 
     def options(self) -> tuple:
-        """The later fields, for the fingerprint (all None: nothing to add)."""
-        return (self.reference_day, self.tau, self.given)
+        """The later fields, for the fingerprint (all None: nothing to add). ``softness`` is
+        added only when it is not 0, so a hard trial's fingerprint is as it was."""
+        return (self.reference_day, self.tau, self.given) + ((self.softness,) if self.softness else ())
 
     @property
     def per_patient_column(self) -> bool:
@@ -196,7 +212,9 @@ class Endpoint:
 
     def condition_met(self, columns) -> np.ndarray:
         """Per patient, whether this (fraction or time-to-event) endpoint is met: the ``given``
-        of a conditional endpoint. Failed patients (NaN) do not meet it."""
+        of a conditional endpoint. Failed patients (NaN) do not meet it. With soft criteria
+        a degree above one half counts as met (the hard decision, except where ``also``
+        conditions each hold only narrowly)."""
         x = np.asarray(columns[f"{self.name}_event" if self.summary == "time_to_event" else self.name], dtype=float)
         return x > 0.5
 
@@ -207,6 +225,7 @@ class Endpoint:
         values = _measure(raw, ts, self.measure, ref)
         failed = ~np.isfinite(values).all(axis=1)
         also = [(criterion, _measure(raw, ts, measure, ref)) for measure, criterion in self.also]
+        softness = self.softness
 
         def holds(v: np.ndarray, columns) -> np.ndarray:
             hit = self.criterion.holds(v)
@@ -214,10 +233,19 @@ class Endpoint:
                 hit = hit & criterion.holds(measured[:, columns])
             return hit
 
+        def degree(v: np.ndarray, columns) -> np.ndarray:
+            """``holds`` as a float: 0/1, or with soft criteria the product of the degrees."""
+            if not softness:
+                return holds(v, columns).astype(float)
+            met = self.criterion.soft(v, softness)
+            for criterion, measured in also:
+                met = met * criterion.soft(measured[:, columns], softness)
+            return met
+
         if self.at_day is not None:
             column = int(np.searchsorted(ts, self.at_day))
             v = values[:, column]
-            out = holds(v, column).astype(float) if self.criterion is not None else v.astype(float)
+            out = degree(v, column) if self.criterion is not None else v.astype(float)
             return {self.name: np.where(failed, np.nan, out)}
         a, b = self.window if self.window is not None else (0.0, days)
         inside = (ts >= a - 1e-12) & (ts <= b + 1e-12)
@@ -232,16 +260,26 @@ class Endpoint:
             day = tw[pick(np.where(failed[:, None], 0.0, w), axis=1)]
             return {self.name: np.where(failed, np.nan, day)}
         if self.summary == "fraction":
-            hit = holds(w, inside)
-            out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
+            if softness:  # any: the largest degree over the window's times; all: the smallest
+                met = degree(w, inside)
+                out = met.max(axis=1) if self.over_window == "any" else met.min(axis=1)
+            else:
+                hit = holds(w, inside)
+                out = (hit.any(axis=1) if self.over_window == "any" else hit.all(axis=1)).astype(float)
         elif self.over_window in DURATIONS:
             # Days in the window meeting the criterion: each saved interval counts by the
-            # share of its two ends that meet it (trapezoid rule on the indicator).
+            # share of its two ends that meet it (trapezoid rule on the indicator; with soft
+            # criteria, on the degrees).
             hit = holds(w, inside).astype(float)
             out = (0.5 * (hit[:, 1:] + hit[:, :-1]) * np.diff(tw)).sum(axis=1)
-            if self.over_window == "duration_if_met":  # only patients who ever met it count
-                out = np.where(out > 0, out, np.nan)
+            if softness:
+                met = degree(w, inside)
+                soft = (0.5 * (met[:, 1:] + met[:, :-1]) * np.diff(tw)).sum(axis=1)
+            if self.over_window == "duration_if_met":  # only patients who ever met it (hard) count
+                out = np.where(out > 0, soft if softness else out, np.nan)
                 return {self.name: np.where(failed, np.nan, out)}
+            if softness:
+                out = soft
         else:
             out = {"mean": np.mean, "min": np.min, "max": np.max}[self.over_window](w, axis=1)
         return {self.name: np.where(failed, np.nan, out)}
@@ -251,7 +289,8 @@ class Endpoint:
         x = np.asarray(columns[self.name], dtype=float)
         ok = np.isfinite(x)
         if self.summary == "fraction":
-            return {"fraction": statistics.wilson(int(x[ok].sum()), int(ok.sum()), level)}
+            # The count as a float: with soft criteria it is a sum of degrees, not whole patients.
+            return {"fraction": statistics.wilson(float(x[ok].sum()), int(ok.sum()), level)}
         if self.summary == "mean":
             return {"mean": statistics.mean_t(x[ok], level)}
         if self.summary == "median":
@@ -293,3 +332,19 @@ def _measure(values: np.ndarray, ts: np.ndarray, measure: str, reference_day: fl
         if measure == "fold_change":
             return values / baseline
     return values
+
+
+def check_softness(softness: object, field: str = "softness") -> float:
+    """``softness`` as a float, refused (one line) unless it is a number in [0, 1)."""
+    if isinstance(softness, bool) or not isinstance(softness, (int, float)) or not 0 <= softness < 1:
+        raise InputError(field, "a share of the threshold in [0, 1), e.g. 0.05 (0: hard criteria)", softness)
+    return float(softness)
+
+
+def soft_endpoints(endpoints: Sequence[Endpoint], softness: float) -> tuple[Endpoint, ...]:
+    """``endpoints`` with soft criteria of ``softness`` (a share of each threshold, in [0, 1);
+    0: the endpoints as they are). For the joint calibration's objective only."""
+    softness = check_softness(softness)
+    if not softness:
+        return tuple(endpoints)
+    return tuple(replace(e, softness=softness) for e in endpoints)

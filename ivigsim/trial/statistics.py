@@ -38,7 +38,10 @@ class Estimate:
         return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
-def wilson(k: int, n: int, level: float = LEVEL) -> Estimate:
+def wilson(k: float, n: int, level: float = LEVEL) -> Estimate:
+    """The Wilson score interval of ``k`` successes in ``n``. ``k`` may be fractional (a sum of
+    soft criteria's degrees, ``Endpoint.softness``): the same formula in p = k / n, with the
+    exact ends at k = 0 and k = n."""
     if n == 0:
         return Estimate(np.nan, np.nan, np.nan, 0, "wilson")
     z = stats.norm.ppf(0.5 + level / 2)

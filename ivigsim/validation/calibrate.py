@@ -7,13 +7,15 @@ typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``). Its lower b
 FcRn rescue below 100 % at vanishing IgG.
 
 ``python -m ivigsim.validation.calibrate --joint [--parameters a,b,...] [--fast]
-[--ensemble N] [--out FILE]`` fits the chosen parameters (default: every parameter whose
+[--softness X] [--ensemble N] [--out FILE]`` fits the chosen parameters (default: every parameter whose
 declared provenance is ``calibrated``) jointly to every calibration target by minimising
 -2 log L (``ivigsim.validation.joint``), then approximates the posterior by Laplace (the
 Hessian by finite differences), reports which parameters the targets do not identify, and
 writes the estimate, its intervals, the correlations and an ensemble of N parameter vectors
 with their provenance as JSON (default ``ivigsim/data/calibration/joint.json``). It never
-changes the model's shipped values: the file proposes them.
+changes the model's shipped values: the file proposes them. ``--softness`` sets the soft
+criteria of the objective's trials (``joint.SOFTNESS`` by default; 0: hard); it is recorded
+in the file's settings, and a file without it was computed with hard criteria.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq
 
+from ivigsim.errors import InputError, IvigsimError
 from ivigsim.model.library import core_model
 from ivigsim.validation.pk import gbs_delta_igg_day14
 from ivigsim.validation.targets import PK_TARGETS
@@ -89,10 +92,11 @@ def provenance(command: list[str], runtime_s: float) -> dict:
 
 def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_ratio: float, ensemble: int,
               step: float, hessian_step: float, max_iterations: int, crn_seed: int, command: list[str],
-              log=print) -> dict:
+              log=print, softness: float | None = None) -> dict:
     """Fit, Laplace, identifiability, ensemble; returns the JSON document."""
     from ivigsim.validation import joint
 
+    softness = joint.SOFTNESS if softness is None else softness
     started = time.time()
     fingerprint = joint.fingerprint()  # of the model and files as they were when the run began
     names = list(names or joint.calibrated_parameters())
@@ -100,10 +104,10 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
     parameters = [joint.fit_parameter(n, shipped[n]) for n in names]
     sizes, size_rows = (None, []) if fast else joint.population_sizes(ratio=size_ratio, seed=seed)
     settings = {"fast": fast, "fast_size": joint.FAST_SIZE if fast else None, "seed": seed, "sizes": sizes,
-                "size_ratio": None if fast else size_ratio}
+                "size_ratio": None if fast else size_ratio, "softness": softness}
     log(f"parameters: {', '.join(names)}")
     log(f"settings: {json.dumps(settings)}")
-    objective = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=seed, sizes=sizes)
+    objective = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=seed, sizes=sizes, softness=softness)
 
     before = objective.breakdown({})
     log("at the shipped values:\n" + before.table())
@@ -125,9 +129,9 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
     after = objective.breakdown(estimate)
     log("at the estimate:\n" + after.table())
 
-    checks = joint.Objective(joint.CHECK_TARGETS, fast=fast, seed=seed, sizes=sizes)
+    checks = joint.Objective(joint.CHECK_TARGETS, fast=fast, seed=seed, sizes=sizes, softness=softness)
     checks_before, checks_after = checks.breakdown({}), checks.breakdown(estimate)
-    other = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=crn_seed, sizes=sizes)
+    other = joint.Objective(joint.CALIBRATION_TARGETS, fast=fast, seed=crn_seed, sizes=sizes, softness=softness)
     crn_before, crn_after = other.breakdown({}), other.breakdown(estimate)
     log(f"checks (out of sample): {checks_before.total:.3f} -> {checks_after.total:.3f}; "
         f"another draw (seed {crn_seed}): {crn_before.total:.3f} -> {crn_after.total:.3f}")
@@ -218,6 +222,20 @@ def _finite(o):
     return o
 
 
+def parse_softness(text: str | None) -> float | None:
+    """``--softness``: a share of each threshold in [0, 1) (None: ``joint.SOFTNESS``)."""
+    from ivigsim.trial.endpoints import check_softness
+
+    if text is None:
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise InputError("--softness", "a share of the threshold in [0, 1), e.g. 0.05 (0: hard criteria)",
+                         text) from None
+    return check_softness(value, "--softness")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m ivigsim.validation.calibrate", description=__doc__.split("\n\n")[0])
@@ -232,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hessian-step", type=float, default=0.1, help="Hessian step on the fitting scale")
     parser.add_argument("--max-iterations", type=int, default=40)
     parser.add_argument("--crn-seed", type=int, default=1, help="another seed to re-evaluate both points with")
+    parser.add_argument("--softness", default=None,
+                        help="soft criteria in the trials' rates: the logistic's scale as a share of each threshold, "
+                             "in [0, 1) (default 0.05; 0: hard, as validate)")
     parser.add_argument("--out", type=Path, default=JOINT_FILE)
     args = parser.parse_args(argv)
     if not args.joint:
@@ -240,9 +261,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     log = lambda text: print(text, flush=True)  # noqa: E731
     names = [n.strip() for n in args.parameters.split(",") if n.strip()] or None
-    doc = run_joint(names, fast=args.fast, seed=args.seed, size_ratio=args.size_ratio, ensemble=args.ensemble,
-                    step=args.step, hessian_step=args.hessian_step, max_iterations=args.max_iterations,
-                    crn_seed=args.crn_seed, command=["python -m ivigsim.validation.calibrate", *argv], log=log)
+    try:  # bad input is one line and exit status 2, as in the ivigsim command
+        softness = parse_softness(args.softness)
+        doc = run_joint(names, fast=args.fast, seed=args.seed, size_ratio=args.size_ratio, ensemble=args.ensemble,
+                        step=args.step, hessian_step=args.hessian_step, max_iterations=args.max_iterations,
+                        crn_seed=args.crn_seed, command=["python -m ivigsim.validation.calibrate", *argv], log=log,
+                        softness=softness)
+    except IvigsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.part")
     tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")

@@ -15,6 +15,16 @@ compared on the same virtual patients and the objective is a deterministic funct
 the parameters (piecewise constant in a rate's numerator, which is why the optimiser is
 derivative-free and the Hessian's step is wide).
 
+**Soft criteria.** With common random numbers a rate target (a fraction of patients meeting
+a criterion) is piecewise constant in the parameters, and a finite-difference Hessian reads
+that Monte Carlo roughness as curvature of either sign. The objective's trials therefore
+read their fractions' and durations' criteria softly (``softness``, default ``SOFTNESS``:
+a logistic whose scale is that share of the threshold, McFadden 1989's logit-smoothed
+accept-reject simulator; ``endpoints.soft_endpoints``), which makes each rate smooth in the
+parameters at a bias second-order in the scale. It is handed down explicitly
+(``run_targets`` -> ``trial_targets.run_trial_targets`` -> the trial's endpoints), never
+set for the process, so ``ivigsim validate`` and every trial a user runs stay hard.
+
 **Population sizes.** ``fast``: every trial at ``trial_targets.FAST_SIZE`` patients per arm
 (as ``ivigsim validate --fast``); otherwise ``population_sizes``: per trial file, the
 smallest size on ``SIZE_LADDER`` whose Monte Carlo standard error is at most ``ratio``
@@ -52,6 +62,9 @@ SIZE_LADDER: tuple[int, ...] = (100, 200, 300, 500, 1000, 2000, 5000, 10000)
 #: +/- LOGIT_SPAN on the logit scale, within the declared bounds.
 LOG_SPAN = math.log(20.0)
 LOGIT_SPAN = 4.0
+#: Soft criteria in the objective's trials: the logistic's scale as a share of each threshold
+#: (``Threshold.soft``; 0: hard criteria, as ``ivigsim validate`` reads them).
+SOFTNESS = 0.05
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -197,14 +210,19 @@ def units(targets: Sequence[Target]) -> list[Unit]:
 
 class Objective:
     """-2 log L of ``targets`` as a function of parameter overrides, with fixed settings
-    (``fast``, ``sizes``, ``seed``: the same common random numbers at every evaluation).
+    (``fast``, ``sizes``, ``seed``: the same common random numbers at every evaluation;
+    ``softness``: the trials' soft criteria, ``SOFTNESS`` by default, 0 for hard ones).
 
     Each unit's verdicts are cached by the values of the parameters it depends on."""
 
     def __init__(self, targets: Sequence[Target] = CALIBRATION_TARGETS, *, fast: bool = True,
-                 seed: int | None = None, sizes: Mapping[str, int] | None = None, cache_size: int = 20_000):
+                 seed: int | None = None, sizes: Mapping[str, int] | None = None, cache_size: int = 20_000,
+                 softness: float = SOFTNESS):
+        from ivigsim.trial.endpoints import check_softness
+
         self.targets = tuple(targets)
         self.fast, self.seed = fast, seed
+        self.softness = check_softness(softness)  # refused before anything runs
         self.sizes = dict(sizes) if sizes else None
         self.units = units(self.targets)
         self._cache: dict[tuple, list[Verdict]] = {}
@@ -228,7 +246,7 @@ class Objective:
                 if len(self._cache) >= self._cache_size:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[key] = run_targets(unit.targets, fast=self.fast, overrides=dict(mine),
-                                               sizes=self.sizes, seed=self.seed)
+                                               sizes=self.sizes, seed=self.seed, softness=self.softness)
                 self.unit_runs += 1
             by_id.update({v.target.id: v for v in self._cache[key]})
         return [by_id[t.id] for t in self.targets]
@@ -242,13 +260,14 @@ class Objective:
 
 def joint_objective(overrides: Mapping[str, float], *, fast: bool = True, seed: int | None = None,
                     sizes: Mapping[str, int] | None = None,
-                    targets: Sequence[Target] = CALIBRATION_TARGETS) -> Breakdown:
+                    targets: Sequence[Target] = CALIBRATION_TARGETS, softness: float = SOFTNESS) -> Breakdown:
     """-2 log L of every calibration target with ``overrides`` applied to every simulation.
 
     ``fast``: trials at ``FAST_SIZE`` patients per arm (unless ``sizes`` names the file);
     ``seed``: None runs each trial with its file's own seed, an integer runs every trial
-    with that seed (another draw of the common random numbers)."""
-    return Objective(targets, fast=fast, seed=seed, sizes=sizes).breakdown(overrides)
+    with that seed (another draw of the common random numbers); ``softness``: the trials'
+    soft criteria (``SOFTNESS``; 0: hard, as ``ivigsim validate``)."""
+    return Objective(targets, fast=fast, seed=seed, sizes=sizes, softness=softness).breakdown(overrides)
 
 
 # --- population sizes ------------------------------------------------------------------------

@@ -191,16 +191,17 @@ def simulation_parameters(target_id: str, overrides: Mapping[str, float]) -> dic
 
 def run_targets(targets: Iterable[Target] = ALL_TARGETS, fast: bool = False, *,
                 overrides: Mapping[str, float] | None = None, sizes: Mapping[str, int] | None = None,
-                seed: int | None = None) -> list[Verdict]:
+                seed: int | None = None, softness: float = 0.0) -> list[Verdict]:
     """Simulate every target. ``fast``: disease trials with a few hundred patients per arm.
 
     For calibration (``ivigsim.validation.joint``), each optional and without effect on a
     default run: ``overrides`` applies parameter values to every simulation whose model
     declares them (``simulation_parameters``; trials: ``trial_targets.with_overrides``),
-    ``sizes`` sets patients per arm by trial file, ``seed`` every trial's seed."""
+    ``sizes`` sets patients per arm by trial file, ``seed`` every trial's seed, ``softness``
+    soft criteria in the trials' fractions and durations (``endpoints.soft_endpoints``)."""
     targets = list(targets)
     from_trials = run_trial_targets([t for t in targets if t.id in READOUTS], fast=fast, overrides=overrides,
-                                    sizes=sizes, seed=seed)
+                                    sizes=sizes, seed=seed, softness=softness)
 
     def deterministic(t: Target) -> Verdict:
         if not overrides or t.id in SAFETY_IDS:

@@ -288,14 +288,17 @@ def with_overrides(trial, overrides: Mapping[str, float]):
 
 def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS, *,
                       overrides: Mapping[str, float] | None = None, sizes: Mapping[str, int] | None = None,
-                      seed: int | None = None) -> dict[str, tuple[float, float, float]]:
+                      seed: int | None = None, softness: float = 0.0) -> dict[str, tuple[float, float, float]]:
     """(estimate, lower, upper) of each target, running each trial file once.
 
     Hooks for calibration (``ivigsim.validation.joint``); none changes a default run:
     ``overrides`` (parameter values, ``with_overrides``), ``sizes`` (patients per arm by
-    trial file name, before ``fast``) and ``seed`` (every trial's seed; None: each file's own).
+    trial file name, before ``fast``), ``seed`` (every trial's seed; None: each file's own)
+    and ``softness`` (soft criteria for the trial's endpoints, ``endpoints.soft_endpoints``;
+    0: hard, as the files say).
     """
     from ivigsim.io.trial_file import load_trial
+    from ivigsim.trial.endpoints import soft_endpoints
     from ivigsim.trial.runner import run_trial
 
     if not trials_dir.is_dir():
@@ -311,6 +314,8 @@ def run_trial_targets(targets, fast: bool = False, trials_dir: Path = TRIALS, *,
         if seed is not None:
             trial = dataclasses.replace(trial, seed=int(seed))
         trial = with_overrides(trial, overrides or {})
+        if softness:
+            trial = dataclasses.replace(trial, endpoints=soft_endpoints(trial.endpoints, softness))
         results[name] = run_trial(trial)
     return {t.id: READOUTS[t.id].estimate(results[READOUTS[t.id].trial].summary, results[READOUTS[t.id].trial].patients)
             for t in targets}
