@@ -1,0 +1,100 @@
+"""Profile likelihoods (ivigsim.validation.profile) against the closed form of a linear
+Gaussian model: with -2 log L = ||A x - b||^2 the profile of x_i is the parabola
+(x_i - x_hat_i)^2 / C_ii, C = (A^T A)^-1, so its 95 % interval is x_hat_i +/- sqrt(3.84 C_ii)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from ivigsim.validation.joint import FitParameter
+from ivigsim.validation.likelihood import Breakdown, Term
+from ivigsim.validation.profile import CHI2_95, partners, profile
+
+
+@dataclass(frozen=True)
+class _Unit:
+    key: str
+    names: frozenset
+
+
+class LinearGaussian:
+    """An objective with the interface ``joint.fit`` and ``profile`` use: residuals A x - b
+    in x = log(value) of each parameter; units say which parameters each residual reads."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, names: list[str]):
+        self.a, self.b, self.names = a, b, names
+        self.targets = tuple(f"r{i}" for i in range(len(b)))
+        self.units = [_Unit(f"r{i}", frozenset(n for n, aij in zip(names, row) if aij != 0))
+                      for i, row in enumerate(a)]
+        self.evaluations = self.unit_runs = 0
+        self.failures: list = []
+        self.defaults = {n: 1.0 for n in names}
+
+    def breakdown(self, overrides):
+        self.evaluations += 1
+        x = np.array([math.log({**self.defaults, **overrides}[n]) for n in self.names])
+        r = self.a @ x - self.b
+        return Breakdown(tuple(Term(t, "normal", 0.0, float(ri), 0.0, 1.0, None, float(ri * ri), float(ri))
+                               for t, ri in zip(self.targets, r)))
+
+
+def _parameters(names, x=None):
+    """Log-scale parameters whose search box (a factor of 20 either way) centres on ``x``."""
+    x = np.zeros(len(names)) if x is None else x
+    return [FitParameter(n, "1", math.exp(xi), (1e-6, 1e6), "log", "calibrated", "b") for n, xi in zip(names, x)]
+
+
+@pytest.fixture()
+def model():
+    names = ["p", "q", "s"]
+    # p and q share residuals (correlated); s has its own, and is the only one in r3.
+    a = np.array([[2.0, 1.5, 0.0], [1.0, 1.2, 0.0], [0.5, -0.3, 0.0], [0.0, 0.0, 3.0]])
+    b = np.array([0.3, -0.2, 0.1, 0.6])
+    return LinearGaussian(a, b, names), names
+
+
+def test_partners_follow_the_units(model):
+    objective, names = model
+    assert partners(objective, "p", names) == ["q"]
+    assert partners(objective, "s", names) == []
+    assert partners(objective, "p", names, shared=["q"]) == []
+    assert partners(objective, "p", names, refit_shared=True, shared=["q"]) == ["q"]
+
+
+def test_profile_matches_the_closed_form_parabola(model):
+    objective, names = model
+    x_hat, *_ = np.linalg.lstsq(objective.a, objective.b, rcond=None)
+    params = _parameters(names, x_hat)
+    total_hat = float(np.sum((objective.a @ x_hat - objective.b) ** 2))
+    c = np.linalg.inv(objective.a.T @ objective.a)
+    offsets = tuple(np.round(np.arange(0.05, 2.55, 0.05), 2))  # q stays inside its box
+    prof = profile(objective, params, x_hat, total_hat, "p", refitted=["q"], offsets=offsets, tol=1e-8,
+                   log=lambda _: None)
+    for offset, value, delta in prof.points:
+        assert delta == pytest.approx(offset**2 / c[0, 0], abs=2e-3)  # re-fitting q: the profile, not a slice
+        assert value == pytest.approx(math.exp(x_hat[0] + offset))
+    half = math.sqrt(CHI2_95 * c[0, 0])
+    assert math.log(prof.lower95) == pytest.approx(x_hat[0] - half, abs=5e-3)
+    assert math.log(prof.upper95) == pytest.approx(x_hat[0] + half, abs=5e-3)
+    assert prof.identified == "yes"
+    # Holding q instead (a slice) is steeper: curvature 1/ (A^T A)^-1 of p alone, larger than 1/C_pp.
+    slice_ = profile(objective, params, x_hat, total_hat, "p", refitted=[], offsets=(0.5,), log=lambda _: None)
+    assert slice_.points[-1][2] == pytest.approx(0.25 * (objective.a.T @ objective.a)[0, 0], rel=1e-9)
+    assert slice_.points[-1][2] > 0.25 / c[0, 0]
+
+
+def test_a_flat_parameter_is_reported_unbounded():
+    names = ["p", "q"]
+    a = np.array([[1.0, 1.0], [2.0, 2.0]])  # only p + q is pinned: a ridge
+    objective = LinearGaussian(a, np.array([0.2, 0.4]), names)
+    params = _parameters(names)
+    x_hat = np.array([0.1, 0.1])
+    prof = profile(objective, params, x_hat, 0.0, "p", refitted=["q"], log=lambda _: None)
+    assert prof.lower95 is None and prof.upper95 is None and prof.identified == "no"
+    # The fit's tolerance (a gain under 0.01 per iteration) leaves Delta a little above 0; a
+    # slice (q held) would give Delta = 5 offset^2, 45 at the last point.
+    assert max(abs(d) for _, _, d in prof.points) < 0.1
