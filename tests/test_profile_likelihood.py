@@ -98,3 +98,55 @@ def test_a_flat_parameter_is_reported_unbounded():
     # The fit's tolerance (a gain under 0.01 per iteration) leaves Delta a little above 0; a
     # slice (q held) would give Delta = 5 offset^2, 45 at the last point.
     assert max(abs(d) for _, _, d in prof.points) < 0.1
+
+
+# --- the script: python -m ivigsim.validation.calibrate --profile ------------------------------
+
+
+def _doc(tmp_path):
+    """The shipped joint calibration cut to one Kawasaki parameter, with fast settings: its
+    profile re-fits nothing (no partner among the fitted), so it is a slice of the objective."""
+    import json
+
+    from ivigsim.validation.calibrate import JOINT_FILE
+
+    doc = json.loads(JOINT_FILE.read_text())
+    doc["parameters"] = [r for r in doc["parameters"] if r["name"] == "kawasaki_risk_exponent"]
+    doc["objective"]["settings"].update({"fast": True, "sizes": None})
+    path = tmp_path / "joint.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_profile_script_refuses_unknown_names_and_missing_files(tmp_path, capsys):
+    from ivigsim.validation.calibrate import main
+
+    assert main(["--profile", "all", "--out", str(tmp_path / "none.json")]) == 2
+    assert "--out" in capsys.readouterr().err
+    path = _doc(tmp_path)
+    assert main(["--profile", "fcrn_km_g_per_L", "--out", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--profile" in err and "kawasaki_risk_exponent" in err
+
+
+@pytest.mark.slow
+def test_profile_script_stores_a_profile_whose_centre_is_the_estimate(tmp_path):
+    import json
+
+    from ivigsim.validation import joint
+    from ivigsim.validation.calibrate import main
+
+    path = _doc(tmp_path)
+    assert main(["--profile", "kawasaki_risk_exponent", "--out", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    (result,) = doc["profiles"]["results"]
+    assert result["refitted"] == []
+    centre = next(p for p in result["points"] if p["offset"] == 0)
+    assert centre["delta_minus2_log_l"] == 0 and centre["value"] == pytest.approx(doc["parameters"][0]["estimate"])
+    # Independent of the profile code: the objective evaluated directly at one grid point.
+    point = next(p for p in result["points"] if p["offset"] == 0.5)
+    settings = doc["objective"]["settings"]
+    objective = joint.Objective(fast=True, seed=settings["seed"], softness=settings.get("softness", 0.0))
+    direct = objective({"kawasaki_risk_exponent": point["value"]}) - objective(
+        {"kawasaki_risk_exponent": centre["value"]})
+    assert point["delta_minus2_log_l"] == pytest.approx(direct, abs=1e-9)

@@ -222,6 +222,49 @@ def _finite(o):
     return o
 
 
+def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refit_shared: bool = False,
+                 log=print) -> dict:
+    """Profile likelihoods (``ivigsim.validation.profile``) around the estimate recorded in
+    ``doc`` (a joint calibration's JSON), with the objective's recorded settings; returns the
+    ``profiles`` section to store in it. ``names``: default, every fitted parameter."""
+    from ivigsim.validation import joint, profile
+
+    if doc.get("fingerprint") != joint.fingerprint():
+        raise InputError("--profile", "a joint calibration of today's model (run --joint first: the model, trial "
+                         "files or targets changed since)", doc.get("fingerprint"))
+    started = time.time()
+    settings = doc["objective"]["settings"]
+    rows = {r["name"]: r for r in doc["parameters"]}
+    fitted_names = list(rows)
+    names = names or fitted_names
+    for n in names:
+        if n not in rows:
+            raise InputError("--profile", f"parameters of the joint calibration ({', '.join(fitted_names)})", n)
+    parameters = [joint.fit_parameter(n, rows[n]["shipped"]) for n in fitted_names]
+    x_hat = np.array([p.to_x(rows[p.name]["estimate"]) for p in parameters])
+    objective = joint.Objective(joint.CALIBRATION_TARGETS, fast=settings["fast"], seed=settings["seed"],
+                                sizes=settings["sizes"], softness=settings.get("softness", 0.0))
+    total_hat = objective({p.name: p.from_x(float(x)) for p, x in zip(parameters, x_hat)})
+    shared = [p.name for p in parameters if p.block == "shared"]
+    step, margin = doc["method"]["jacobian_step"], doc["method"]["hessian_step"]
+    results = profile.profiles(objective, parameters, x_hat, total_hat, names, refit_shared=refit_shared,
+                               shared=shared, step=step, margin=margin, log=log)
+    return {
+        "method": "profile likelihood: each grid value of a parameter (offsets "
+                  f"{', '.join(f'{o:g}' for o in profile.OFFSETS)} either way on the fitting scale, until -2 log L has "
+                  f"risen by {2 * profile.CHI2_95:.2f}) with the parameters sharing a unit of the objective with it "
+                  "re-fitted (Levenberg-Marquardt); 95 % interval where the rise stays below 3.84 (Wilks), "
+                  "'unbounded' on a side where it never gets there inside the search box"
+                  + ("" if refit_shared else "; the shared parameters held at the estimate (narrower than a full "
+                     "profile)"),
+        "refit_shared": refit_shared,
+        "estimate_minus2_log_l": total_hat,
+        "command": " ".join(command),
+        "runtime_s": round(time.time() - started, 1),
+        "results": [r.as_dict() for r in results],
+    }
+
+
 def parse_softness(text: str | None) -> float | None:
     """``--softness``: a share of each threshold in [0, 1) (None: ``joint.SOFTNESS``)."""
     from ivigsim.trial.endpoints import check_softness
@@ -253,8 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--softness", default=None,
                         help="soft criteria in the trials' rates: the logistic's scale as a share of each threshold, "
                              "in [0, 1) (default 0.05; 0: hard, as validate)")
+    parser.add_argument("--profile", default=None, metavar="NAMES",
+                        help="profile likelihoods of these fitted parameters (comma-separated, or 'all') around the "
+                             "estimate in --out, stored in it (run --joint first)")
+    parser.add_argument("--refit-shared", action="store_true",
+                        help="with --profile: re-fit the shared parameters too at each grid value (slower)")
     parser.add_argument("--out", type=Path, default=JOINT_FILE)
     args = parser.parse_args(argv)
+    if args.profile is not None:
+        return _profile_main(args, argv)
     if not args.joint:
         km = calibrate_fcrn_km()
         print(f"fcrn_km_g_per_L = {km:.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
@@ -279,6 +329,29 @@ def main(argv: list[str] | None = None) -> int:
     for r in doc["parameters"]:
         log(f"  {r['name']:38s} {r['shipped']:10.4g} -> {r['estimate']:10.4g}  95 % [{r['lower95']:.4g}, "
             f"{r['upper95']:.4g}]  identified: {r['identified']}" + ("  (at the search box's edge)" if r["at_box_edge"] else ""))
+    return 0
+
+
+def _profile_main(args, argv: list[str]) -> int:
+    log = lambda text: print(text, flush=True)  # noqa: E731
+    names = None if args.profile.strip() in ("", "all") else [n.strip() for n in args.profile.split(",") if n.strip()]
+    try:
+        if not args.out.is_file():
+            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
+        doc = json.loads(args.out.read_text())
+        section = run_profiles(doc, names, command=["python -m ivigsim.validation.calibrate", *argv],
+                               refit_shared=args.refit_shared, log=log)
+    except IvigsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    doc["profiles"] = section
+    tmp = args.out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
+    tmp.replace(args.out)
+    for r in section["results"]:
+        lo = "unbounded" if r["lower95"] is None else f"{r['lower95']:.4g}"
+        hi = "unbounded" if r["upper95"] is None else f"{r['upper95']:.4g}"
+        log(f"  {r['name']:38s} {r['estimate']:10.4g}  profile 95 % [{lo}, {hi}]  identified: {r['identified']}")
     return 0
 
 
