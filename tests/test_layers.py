@@ -53,14 +53,11 @@ MODEL_MAY_USE = ("ivigsim.errors", "ivigsim.model")
 ENGINE_MAY_USE = ("ivigsim.errors", "ivigsim.model", "ivigsim.engine")
 DOSING_MAY_USE = ("ivigsim.errors", "ivigsim.model", "ivigsim.dosing")
 
-#: Source templates, not modules: the engine appends the kernel to generated code.
-NOT_MODULES = {"ivigsim.engine.kernel_template"}
-
 CASES = [(m, allowed) for m, allowed in
          [(m, SAFETY_MAY_USE) for m in modules_of("ivigsim.safety")]
          + [(m, MODEL_MAY_USE) for m in modules_of("ivigsim.model")]
          + [(m, ENGINE_MAY_USE) for m in modules_of("ivigsim.engine")]
-         + [(m, DOSING_MAY_USE) for m in modules_of("ivigsim.dosing")] if m not in NOT_MODULES]
+         + [(m, DOSING_MAY_USE) for m in modules_of("ivigsim.dosing")]]
 
 
 @pytest.mark.parametrize("module, allowed", CASES, ids=[m for m, _ in CASES])

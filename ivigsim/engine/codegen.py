@@ -22,11 +22,12 @@ for scalars) and two exact-enough rewrites that the compiler may not make on its
 
 Each rewrite changes a result by at most a few units in the last place, the same for a
 patient in any batch (it reads only that patient's own values). The generated
-functions are written with the solver kernel (``kernel_template.py``) into one module
-file in a cache folder and imported from there, so numba's on-disk cache
-(``cache=True``) makes the second start of any process fast. The file name is a hash
-of the model source, the kernel source and the numba version: a model change gives a
-new file, never a stale compiled kernel.
+functions and the methods' coefficients (``method_constants``, from ``tableaux.py``) are
+written with the solver kernel (``kernel_template.py``, less its block of stand-ins for
+them: ``kernel_source``) into one module file in a cache folder and imported from there,
+so numba's on-disk cache (``cache=True``) makes the second start of any process fast.
+The file name is a hash of the model source, the kernel source and the numba version: a
+model change gives a new file, never a stale compiled kernel.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ from pathlib import Path
 
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
-from ivigsim.model.expressions import FUNCTIONS, binary_source, emit_source
+from ivigsim.engine.kernel_method import KernelMethod
+from ivigsim.engine.tableaux import DOPRI5, RODAS4, ButcherTableau, RosenbrockTableau
+from ivigsim.model.expressions import FUNCTIONS, balance_source, binary_source, emit_source
 
 TEMPLATE = Path(__file__).with_name("kernel_template.py")
 
@@ -187,10 +190,8 @@ def generate(model: Model) -> str:
     lines += _unpack(model, needed)
     lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
     lines += body
-    for i, s in enumerate(model.states):
-        terms = [f"- _flux_{f.name}" for f in model.fluxes if f.source == s.name]
-        terms += [f"+ _flux_{f.name}" for f in model.fluxes if f.target == s.name]
-        lines.append(f"    dy[{i}] = {' '.join(terms) if terms else '0.0'}")
+    for i, (leaving, entering) in enumerate(model.balances):
+        lines.append(f"    dy[{i}] = {balance_source(leaving, entering)}")
     lines += ["", ""]
 
     # observe_one
@@ -235,7 +236,57 @@ def generate(model: Model) -> str:
     lines.append(f"JAC_ROWS = np.array({[i for r in rows for i in r]!r}, dtype=np.int64)")
     lines.append(f"JAC_ROW_START = np.array({row_start!r}, dtype=np.int64)")
     lines += ["", ""]
-    return "\n".join(lines) + "\n" + sparse_lu_source(pattern)
+    return "\n".join(lines) + "\n" + sparse_lu_source(pattern) + "\n\n" + method_constants()
+
+
+def _array(values) -> str:
+    """A constant array in the kernel's source, each double spelled by ``repr`` (exact)."""
+    return f"np.array({[list(map(float, row)) if isinstance(row, tuple) else float(row) for row in values]!r})"
+
+
+def method_constants(explicit: ButcherTableau = DOPRI5, stiff: RosenbrockTableau = RODAS4) -> str:
+    """The kernel's method coefficients, from ``engine/tableaux.py``: Dormand-Prince's as
+    scalars ``_C{i}``, ``_A{i}{j}``, ``_E{j}`` (stages numbered from 1, as in Hairer's
+    tables; zero coefficients are not named, and the kernel skips them), its continuous
+    extension ``_P``, and Rodas4's ``_RG``, ``_RALPHA``, ``_RGAMMA``, ``_RA``, ``_RC``,
+    ``_RM``. ``repr`` of a float reads back as the same double, so the kernel computes with
+    exactly the coefficients the NumPy solver uses.
+
+    The kernel's Dormand-Prince step is written for this tableau's shape (seven stages,
+    FSAL, the zeros of ``a_72``, ``e_2`` and the second row of the extension), so a tableau
+    of another shape is refused here rather than miscompiled."""
+    tab = explicit
+    zeros = ([(i + 2, j + 1) for i, row in enumerate(tab.a_lower) for j, a in enumerate(row) if a == 0.0],
+             [j + 1 for j, e in enumerate(tab.b_error) if e == 0.0], any(tab.dense[1]))
+    if len(tab.b_sol) != 7 or not tab.fsal or zeros != ([(7, 2)], [2], False):
+        raise ValueError("the kernel's explicit step is written for a 7-stage FSAL pair shaped as Dormand-Prince 5(4)")
+    if stiff.stages != 6 or stiff.error_stage != 5:
+        raise ValueError("the kernel's Rosenbrock step is written for 6 stages, the last the error estimate")
+    lines = ["# Method coefficients, from ivigsim/engine/tableaux.py (generated)."]
+    lines += [f"_C{i + 2} = {c!r}" for i, c in enumerate(tab.c[:-2])]  # c_6 = c_7 = 1: the step's end
+    lines += [f"_A{i + 2}{j + 1} = {a!r}" for i, row in enumerate(tab.a_lower) for j, a in enumerate(row) if a != 0.0]
+    lines += [f"_E{j + 1} = {e!r}" for j, e in enumerate(tab.b_error) if e != 0.0]
+    lines.append(f"_P = {_array(tab.dense)}")
+    lines.append(f"_RG = {stiff.gamma!r}")
+    lines.append(f"_RALPHA = {_array(stiff.alpha)}")
+    lines.append(f"_RGAMMA = {_array(stiff.gamma_i)}")
+    lines.append(f"_RA = {_array(stiff.a_lower)}")
+    lines.append(f"_RC = {_array(stiff.c_lower)}")
+    lines.append(f"_RM = {_array(stiff.m_sol)}")
+    lines += [f"{m.name} = {int(m)}" for m in KernelMethod]  # the solver values' method codes
+    return "\n".join(lines) + "\n"
+
+
+#: The template's block of stand-ins for what ``generate`` provides (dropped from the kernel).
+STAND_INS = ("# ---- GENERATED: begin", "# ---- GENERATED: end\n")
+
+
+def kernel_source() -> str:
+    """The solver kernel (``kernel_template.py``) without its stand-in block: what follows a
+    model's generated source in the compiled module."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    begin, end = text.index(STAND_INS[0]), text.index(STAND_INS[1]) + len(STAND_INS[1])
+    return text[:begin] + text[end:]
 
 
 def cache_dir() -> Path:
@@ -258,7 +309,7 @@ def _module_text(source: str) -> tuple[str, str]:
     """The kernel module's text and name (a hash of the text and the numba version)."""
     from importlib.metadata import version
 
-    text = source + "\n\n# ---- solver kernel (ivigsim/engine/kernel_template.py) ----\n" + TEMPLATE.read_text(encoding="utf-8")
+    text = source + "\n\n# ---- solver kernel (ivigsim/engine/kernel_template.py) ----\n" + kernel_source()
     digest = hashlib.sha256((text + version("numba")).encode()).hexdigest()[:20]
     return text, f"ivigsim_kernel_{digest}"
 

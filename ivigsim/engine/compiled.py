@@ -1,10 +1,11 @@
 """Compiled solvers: one patient at a time in machine code, patients in parallel.
 
-Three solver values, each usable wherever ``Dopri5`` is (``solve``, ``solve_outputs``):
+Three solver values (``engine/base.py``'s ``Solver``), each usable wherever ``Dopri5`` is:
 
-- ``Auto()``: Dormand-Prince 5(4) that switches a patient to Rodas4 once it detects
-  stiffness (Hairer's test). The default for trials: as fast as Dormand-Prince on the
-  calibrated model, and it keeps going on stiff configurations.
+- ``Auto()``: the stiff fallback as a value: Dormand-Prince 5(4) that starts a patient
+  with, or switches it to, Rodas4 when that patient's own Jacobian or Hairer's stiffness
+  test says it is stiff (the thresholds are its fields). The default for trials: as fast
+  as Dormand-Prince on the calibrated model, and it keeps going on stiff configurations.
 - ``CompiledDopri5()``: Dormand-Prince only (explicit).
 - ``Rodas4()``: the L-stable Rosenbrock method only.
 
@@ -23,7 +24,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ivigsim.engine.solver import check_tolerances
+from ivigsim.engine.base import Solver, check_tolerances
+from ivigsim.engine.kernel_method import KernelMethod
+from ivigsim.engine.outputs import Observed
+from ivigsim.engine.solve import Solution
 from ivigsim.errors import InputError
 
 #: Batches smaller than this run on one thread (thread start-up is not worth it).
@@ -31,13 +35,20 @@ PARALLEL_FROM = 64
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class _Compiled(Solver):
+    """What the three compiled solvers share: the generated kernel, called with the method
+    each names (``KERNEL_METHOD``) and its switching thresholds (``_switching``)."""
+
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps: int = 100_000
     threads: int | None = None  # None: numba's default (all cores)
 
-    METHOD: ClassVar[int] = 0
+    KERNEL_METHOD: ClassVar[KernelMethod]
+
+    def _switching(self) -> tuple[float, float]:
+        """(stiff_rho_span, stiff_h_lambda) for the kernel; only ``Auto`` switches."""
+        return STIFF_RHO_SPAN, STIFF_H_LAMBDA
 
     def __post_init__(self) -> None:
         check_tolerances(self.rtol, self.atol, self.max_steps)
@@ -63,8 +74,8 @@ class _Compiled:
                 np.ascontiguousarray(params.T), np.ascontiguousarray(consts.T),
                 np.ascontiguousarray(problem.schedule.times, dtype=float),
                 np.ascontiguousarray(problem.schedule.values, dtype=float),
-                np.ascontiguousarray(kinds, dtype=np.int64), out, self.METHOD, float(self.rtol), float(self.atol),
-                int(self.max_steps), stats)
+                np.ascontiguousarray(kinds, dtype=np.int64), out, int(self.KERNEL_METHOD), float(self.rtol),
+                float(self.atol), int(self.max_steps), *map(float, self._switching()), stats)
         if n >= PARALLEL_FROM and self.threads != 1:
             import numba
 
@@ -79,20 +90,16 @@ class _Compiled:
             module.solve_batch_serial(*args)
         return out, stats
 
-    def solve_outputs(self, problem, saveat, names: Sequence[str]):
-        from ivigsim.engine.outputs import Observed
-
+    def solve_outputs(self, problem, saveat, names: Sequence[str]) -> Observed:
         m = problem.model.model
         kinds = np.array([len(m.state_names) + m.output_names.index(n) for n in names], dtype=np.int64)
         out, stats = self._run(problem, saveat, kinds)
         return Observed(saveat.ts, tuple(names), out, stats[:, 0].astype(np.int8), stats[:, 1], stats[:, 2])
 
-    def solve_outputs_and_state(self, problem, saveat, names: Sequence[str]):
+    def solve_outputs_and_state(self, problem, saveat, names: Sequence[str]) -> tuple[Observed, np.ndarray]:
         """``solve_outputs``, and each patient's state at the last saved time (S, N), from which a
         later solve continues (``Problem.y0``). The kernel ends every patient with a step that
         lands exactly on the last output time, so that state is a step's end, not interpolated."""
-        from ivigsim.engine.outputs import Observed
-
         cm = problem.model
         m = cm.model
         kinds = np.array([len(m.state_names) + m.output_names.index(n) for n in names]
@@ -103,9 +110,7 @@ class _Compiled:
                             stats[:, 0].astype(np.int8), stats[:, 1], stats[:, 2])
         return observed, np.ascontiguousarray(out[:, k:, -1].T)
 
-    def solve_problem(self, problem, saveat):
-        from ivigsim.engine.solve import Solution
-
+    def solve(self, problem, saveat) -> Solution:
         cm = problem.model
         kinds = np.arange(cm.n_states, dtype=np.int64)
         out, stats = self._run(problem, saveat, kinds)
@@ -123,20 +128,55 @@ class _Compiled:
 
 @dataclass(frozen=True)
 class Auto(_Compiled):
-    """Dormand-Prince 5(4), switching a patient to Rodas4 when it turns out stiff."""
+    """Dormand-Prince 5(4), switching a patient to Rodas4 when it turns out stiff.
 
-    METHOD: ClassVar[int] = 0
+    Per patient, from that patient's own Jacobian: at t0 and at the end of each infusion
+    (where the infused drug, and any concentration-driven fast dynamics, peak) the largest
+    |dF_i/dy_i| estimates the stiffness; when |lambda| * remaining days exceeds
+    ``stiff_rho_span`` the patient continues with Rodas4. Otherwise it runs Dormand-Prince,
+    which still switches when Hairer's stiffness test (dopri5.f: h |lambda| estimated from
+    the last two stages above ``stiff_h_lambda`` on 15 accepted steps) fires.
+    """
+
+    #: |lambda| * remaining days above which a patient starts (or continues) with Rodas4:
+    #: Dormand-Prince then needs at least |lambda| * days / 3.3 steps (1,500 at the threshold),
+    #: while Rodas4 takes a few hundred accuracy-limited steps at two to three times the cost
+    #: of a Dormand-Prince step. On the shipped scenarios (benchmarks/scenarios_benchmark.py)
+    #: the calibrated patients have |lambda| * days of 300-4,100 and the stiff configuration
+    #: 28,000-95,000; 5,000 was faster than 3,000 on the 180-day ITP scenario, whose patients
+    #: near 4,000 are stiff only for part of the span.
+    stiff_rho_span: float = 5000.0
+    #: h |lambda| above which a Dormand-Prince step counts as stability-limited (dopri5.f uses
+    #: 3.25; the controller here settles just under the stability boundary, so a little lower).
+    stiff_h_lambda: float = 2.5
+
+    KERNEL_METHOD: ClassVar[KernelMethod] = KernelMethod.AUTO
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.stiff_rho_span > 0:
+            raise InputError("solver.stiff_rho_span", "a positive number", self.stiff_rho_span)
+        if not self.stiff_h_lambda > 0:
+            raise InputError("solver.stiff_h_lambda", "a positive number", self.stiff_h_lambda)
+
+    def _switching(self) -> tuple[float, float]:
+        return self.stiff_rho_span, self.stiff_h_lambda
+
+
+#: Auto's default thresholds, passed (unused) by the solvers that do not switch.
+STIFF_RHO_SPAN = Auto.stiff_rho_span
+STIFF_H_LAMBDA = Auto.stiff_h_lambda
 
 
 @dataclass(frozen=True)
 class CompiledDopri5(_Compiled):
     """Dormand-Prince 5(4), compiled, with dense output."""
 
-    METHOD: ClassVar[int] = 1
+    KERNEL_METHOD: ClassVar[KernelMethod] = KernelMethod.EXPLICIT
 
 
 @dataclass(frozen=True)
 class Rodas4(_Compiled):
     """Rodas4: L-stable Rosenbrock 4(3) with a finite-difference Jacobian."""
 
-    METHOD: ClassVar[int] = 2
+    KERNEL_METHOD: ClassVar[KernelMethod] = KernelMethod.STIFF

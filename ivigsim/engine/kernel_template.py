@@ -1,89 +1,95 @@
-# The compiled solver kernel. Not imported as it stands: ``ivigsim.engine.codegen``
-# appends it to a model's generated scalar functions (``rhs``, ``observe_one``,
-# ``N_STATES``, ``AUTONOMOUS``) and numba compiles the whole module, cached on disk.
-#
-# One patient at a time, each independent of the others (so a patient's result is
-# the same, bit for bit, in any batch, chunk, thread or process):
-#
-# - Dormand-Prince 5(4) with FSAL, Hairer's error norm and step control, and its free
-#   4th-order continuous extension for outputs (Shampine 1986; the coefficients scipy's
-#   RK45 uses), so output times do not cut steps;
-# - Rodas4 (Hairer & Wanner, Solving ODEs II, s.IV.7: L-stable, stiffly accurate,
-#   order 4(3)) with a finite-difference Jacobian and a cubic Hermite continuous
-#   extension, for stiff patients;
-# - method 0 ("auto") chooses per patient, from that patient's own Jacobian: at t0 and
-#   at the end of each infusion it estimates the stiffness (the largest |dF_i/dy_i|, from
-#   the grouped finite-difference Jacobian Rodas4 uses) and, when the explicit method's
-#   stability limit (h |lambda| < 3.3) would cost more steps over the rest of the span than
-#   Rodas4 needs (|lambda| * remaining days > STIFF_RHO_SPAN), continues with Rodas4;
-#   otherwise it runs Dormand-Prince, which still switches to Rodas4 when Hairer's
-#   stiffness test (dopri5.f: h*|lambda| > 3.25 on 15 accepted steps) fires.
-#   1 is Dormand-Prince only, 2 Rodas4 only.
-#
-# Helpers that allocate nothing run without numba's reference counting (``_nrt=False``:
-# otherwise every call takes atomic increments and decrements of its array arguments).
-#
-# Steps land exactly on input breakpoints (infusion starts and stops) and on the
-# last output time; inputs are constant inside every step.
-# ruff: noqa
+"""The compiled solver kernel, for any model: one patient at a time, patients in parallel.
+
+``ivigsim.engine.codegen`` writes a model's generated scalar functions and constants,
+then this module without its stand-in block (between the ``GENERATED`` markers below),
+into one file that numba compiles and caches on disk. As it stands the module imports
+(nothing is compiled until a function is called) and lints; its stand-ins only declare
+what the generator provides, and calling the kernel from here is meaningless.
+
+One patient at a time, each independent of the others (so a patient's result is
+the same, bit for bit, in any batch, chunk, thread or process):
+
+- Dormand-Prince 5(4) with FSAL, Hairer's error norm and step control, and its free
+  4th-order continuous extension for outputs (Shampine 1986; the coefficients scipy's
+  RK45 uses), so output times do not cut steps (``_dopri5_step``, ``_dopri5_dense``);
+- Rodas4 (Hairer & Wanner, Solving ODEs II, s.IV.7: L-stable, stiffly accurate,
+  order 4(3)) with a finite-difference Jacobian and a cubic Hermite continuous
+  extension, for stiff patients (``_rodas4_step``, ``_hermite_dense``);
+- method ``AUTO`` (the solver value ``Auto``) chooses per patient, from that patient's
+  own Jacobian: at t0 and at the end of each infusion it estimates the stiffness (the
+  largest |dF_i/dy_i|, from the grouped finite-difference Jacobian Rodas4 uses) and, when
+  the explicit method's stability limit (h |lambda| < 3.3) would cost more steps over the
+  rest of the span than Rodas4 needs (|lambda| * remaining days > ``stiff_rho_span``),
+  continues with Rodas4; otherwise it runs Dormand-Prince, which still switches to Rodas4
+  when Hairer's stiffness test (dopri5.f: h |lambda| > 3.25 on 15 accepted steps; here
+  ``stiff_h_lambda``) fires. ``EXPLICIT`` is Dormand-Prince only, ``STIFF`` Rodas4 only
+  (``engine/kernel_method.py``; the thresholds are ``Auto``'s fields).
+
+The methods' coefficients come from ``engine/tableaux.py``, emitted by the generator as
+constants. ``solve_one`` allocates a patient's work arrays; ``_integrate``, the driver
+(step-size control, breakpoints, outputs, the choice of method), calls the steps, which
+numba inlines (``inline='always'``). Helpers that allocate nothing, the driver included,
+run without numba's reference counting (``_nrt=False``: otherwise every call, and every
+inlined array argument, takes atomic increments and decrements).
+
+Steps land exactly on input breakpoints (infusion starts and stops) and on the
+last output time; inputs are constant inside every step.
+"""
+
 # fmt: off
-from numba import prange
+import numpy as np
+from numba import njit, prange
+
+# ---- GENERATED: begin. Stand-ins for what ``codegen.generate`` and ``codegen.method_constants``
+# provide (the generator drops this block); ``tests/test_engine_kernel.py`` checks the two agree.
+N_CONSTANTS = N_RECIPROCALS = N_STATES = N_INPUTS = N_LU = 0  # sizes
+AUTONOMOUS = True  # the right-hand side does not read t
+JAC_COLUMNS = JAC_GROUP_START = JAC_ROWS = JAC_ROW_START = np.zeros(0, dtype=np.int64)  # Jacobian sparsity
+JAC_PATTERN = np.zeros((0, 0), dtype=np.bool_)
+AUTO, EXPLICIT, STIFF = 0, 1, 2  # KernelMethod
+_C2 = _C3 = _C4 = _C5 = 0.0  # Dormand-Prince (tableaux.DOPRI5)
+_A21 = _A31 = _A32 = _A41 = _A42 = _A43 = _A51 = _A52 = _A53 = _A54 = 0.0
+_A61 = _A62 = _A63 = _A64 = _A65 = _A71 = _A73 = _A74 = _A75 = _A76 = 0.0
+_E1 = _E3 = _E4 = _E5 = _E6 = _E7 = 0.0
+_P = np.zeros((7, 4))
+_RG = 0.0  # Rodas4 (tableaux.RODAS4)
+_RALPHA = _RGAMMA = _RM = np.zeros(6)
+_RA = _RC = np.zeros(15)
+
+
+def rhs(t, y, p, c, u, dy):
+    """dy = f(t, y) for one patient."""
+    raise NotImplementedError
+
+
+def observe_one(k, t, y, p, c, u):
+    """Quantity k: state k for k < N_STATES, else output k - N_STATES."""
+    raise NotImplementedError
+
+
+def reciprocals(p, c, out):
+    """The reciprocals of the parameter-only denominators, into out."""
+    raise NotImplementedError
+
+
+def build_g(jac, ghinv, g):
+    """G = I ghinv - J, in the sparse LU's flat layout."""
+    raise NotImplementedError
+
+
+def lu_factor(g):
+    """G's LU factors in place; False on a zero or non-finite pivot."""
+    raise NotImplementedError
+
+
+def lu_solve(g, b, r):
+    """Row r of b := G^-1 (row r of b)."""
+    raise NotImplementedError
+# ---- GENERATED: end
+
 
 _INF = np.inf
-
-# Dormand-Prince 5(4) (Hairer, Norsett & Wanner, Solving ODEs I, Table 5.2).
-_C2, _C3, _C4, _C5 = 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0
-_A21 = 1.0 / 5.0
-_A31, _A32 = 3.0 / 40.0, 9.0 / 40.0
-_A41, _A42, _A43 = 44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0
-_A51, _A52, _A53, _A54 = 19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0
-_A61, _A62, _A63, _A64, _A65 = 9017.0 / 3168.0, -355.0 / 33.0, 46732.0 / 5247.0, 49.0 / 176.0, -5103.0 / 18656.0
-_A71, _A73, _A74, _A75, _A76 = 35.0 / 384.0, 500.0 / 1113.0, 125.0 / 192.0, -2187.0 / 6784.0, 11.0 / 84.0
-_E1, _E3, _E4, _E5, _E6, _E7 = 71.0 / 57600.0, -71.0 / 16695.0, 71.0 / 1920.0, -17253.0 / 339200.0, 22.0 / 525.0, -1.0 / 40.0
-# Continuous extension: y(t + x h) = y + h * sum_j k_j * sum_m P[j, m] x^(m+1).
-_P = np.array([
-    [1.0, -8048581381.0 / 2820520608.0, 8663915743.0 / 2820520608.0, -12715105075.0 / 11282082432.0],
-    [0.0, 0.0, 0.0, 0.0],
-    [0.0, 131558114200.0 / 32700410799.0, -68118460800.0 / 10900136933.0, 87487479700.0 / 32700410799.0],
-    [0.0, -1754552775.0 / 470086768.0, 14199869525.0 / 1410260304.0, -10690763975.0 / 1880347072.0],
-    [0.0, 127303824393.0 / 49829197408.0, -318862633887.0 / 49829197408.0, 701980252875.0 / 199316789632.0],
-    [0.0, -282668133.0 / 205662961.0, 2019193451.0 / 616988883.0, -1453857185.0 / 822651844.0],
-    [0.0, 40617522.0 / 29380423.0, -110615467.0 / 29380423.0, 69997945.0 / 29380423.0],
-])
-
-# Rodas4 (Hairer & Wanner 1996; the W-transformed coefficients of rodas.f, in the
-# notation G K_i = f(t + alpha_i h, y + sum_j A_ij K_j) + sum_j C_ij / h K_j + h gamma_i f_t).
-_RG = 0.25
-_RALPHA = np.array([0.0, 0.386, 0.210, 0.630, 1.0, 1.0])
-_RGAMMA = np.array([0.25, -0.1043, 0.1035, -0.3620000000000023e-01, 0.0, 0.0])
-_RA = np.array([  # row-wise strictly lower triangle
-    0.1544000000000000e+01,
-    0.9466785280815826, 0.2557011698983284,
-    0.3314825187068521e+01, 0.2896124015972201e+01, 0.9986419139977817,
-    0.1221224509226641e+01, 0.6019134481288629e+01, 0.1253708332932087e+02, -0.6878860361058950,
-    0.1221224509226641e+01, 0.6019134481288629e+01, 0.1253708332932087e+02, -0.6878860361058950, 1.0,
-])
-_RC = np.array([
-    -0.5668800000000000e+01,
-    -0.2430093356833875e+01, -0.2063599157091915,
-    -0.1073529058151375, -0.9594562251023355e+01, -0.2047028614809616e+02,
-    0.7496443313967647e+01, -0.1024680431464352e+02, -0.3399990352819905e+02, 0.1170890893206160e+02,
-    0.8083246795921522e+01, -0.7981132988064893e+01, -0.3152159432874371e+02, 0.1631930543123136e+02, -0.6058818238834054e+01,
-])
-_RM = np.array([0.1221224509226641e+01, 0.6019134481288629e+01, 0.1253708332932087e+02, -0.6878860361058950, 1.0, 1.0])
-
 SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
-# h*|lambda| above which a Dormand-Prince step counts as stability-limited (dopri5.f uses 3.25;
-# the controller here settles just under the stability boundary, so a little lower).
-STIFF_H_LAMBDA = 2.5
-# |lambda| * remaining days above which Auto starts (or continues) a patient with Rodas4:
-# Dormand-Prince then needs at least |lambda| * days / 3.3 steps (1,500 at the threshold),
-# while Rodas4 takes a few hundred accuracy-limited steps at two to three times the cost of
-# a Dormand-Prince step. On the shipped scenarios (benchmarks/scenarios_benchmark.py) the
-# calibrated patients have |lambda| * days of 300-4,100 and the stiff configuration
-# 28,000-95,000; 5,000 was faster than 3,000 on the 180-day ITP scenario, whose patients
-# near 4,000 are stiff only for part of the span.
-STIFF_RHO_SPAN = 5000.0
 
 
 @njit(cache=True, _nrt=False)
@@ -155,24 +161,177 @@ def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
     return min(100.0 * h0, h1)
 
 
+@njit(cache=True, _nrt=False, inline='always')
+def _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew, err, rtol, atol):
+    """One Dormand-Prince 5(4) trial step of size ``hs`` from (t, y), with k1 = f(t, y).
+    Leaves the 5th-order solution in ``ynew``, f there in ``k7`` (FSAL), stage 6's argument
+    in ``ysti`` (for the stiffness test); returns the error norm."""
+    n = y.size
+    for i in range(n):
+        ytmp[i] = y[i] + hs * _A21 * k1[i]
+    rhs(t + _C2 * hs, ytmp, p, c, u, k2)
+    for i in range(n):
+        ytmp[i] = y[i] + hs * (_A31 * k1[i] + _A32 * k2[i])
+    rhs(t + _C3 * hs, ytmp, p, c, u, k3)
+    for i in range(n):
+        ytmp[i] = y[i] + hs * (_A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
+    rhs(t + _C4 * hs, ytmp, p, c, u, k4)
+    for i in range(n):
+        ytmp[i] = y[i] + hs * (_A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
+    rhs(t + _C5 * hs, ytmp, p, c, u, k5)
+    for i in range(n):
+        ysti[i] = y[i] + hs * (_A61 * k1[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i] + _A65 * k5[i])
+    rhs(t + hs, ysti, p, c, u, k6)
+    for i in range(n):
+        ynew[i] = y[i] + hs * (_A71 * k1[i] + _A73 * k3[i] + _A74 * k4[i] + _A75 * k5[i] + _A76 * k6[i])
+    rhs(t + hs, ynew, p, c, u, k7)
+    for i in range(n):
+        err[i] = hs * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i])
+    return _err_norm(err, y, ynew, rtol, atol)
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
+    """Dormand-Prince's continuous extension at t + x hs, into ``yout``."""
+    b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
+    b3 = x * (_P[2, 0] + x * (_P[2, 1] + x * (_P[2, 2] + x * _P[2, 3])))
+    b4 = x * (_P[3, 0] + x * (_P[3, 1] + x * (_P[3, 2] + x * _P[3, 3])))
+    b5 = x * (_P[4, 0] + x * (_P[4, 1] + x * (_P[4, 2] + x * _P[4, 3])))
+    b6 = x * (_P[5, 0] + x * (_P[5, 1] + x * (_P[5, 2] + x * _P[5, 3])))
+    b7 = x * (_P[6, 0] + x * (_P[6, 1] + x * (_P[6, 2] + x * _P[6, 3])))
+    for i in range(y.size):
+        yout[i] = y[i] + hs * (b1 * k1[i] + b3 * k3[i] + b4 * k4[i] + b5 * k5[i] + b6 * k6[i] + b7 * k7[i])
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
+    """Hairer's stiffness test on an accepted Dormand-Prince step: h |lambda|, estimated from
+    the last two stages, above ``stiff_h_lambda``."""
+    stnum = 0.0
+    stden = 0.0
+    for i in range(k6.size):
+        stnum += (k7[i] - k6[i]) ** 2
+        stden += (ynew[i] - ysti[i]) ** 2
+    return stden > 0.0 and hs * np.sqrt(stnum / stden) > stiff_h_lambda
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj):
+    """The Jacobian Rodas4 steps with (forward differences, ``_jacobian``) and, for a model
+    that reads t, df/dt into ``fdt``."""
+    _jacobian(t, y, p, c, u, k1, jac, ysave, delta, fj)
+    if not AUTONOMOUS:
+        dt = np.sqrt(2.220446049250313e-16) * max(1e-5, abs(t))
+        rhs(t + dt, y, p, c, u, fj)
+        for i in range(y.size):
+            fdt[i] = (fj[i] - k1[i]) / dt
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, fj, rtol, atol):
+    """One Rodas4 trial step of size ``hs`` from (t, y), with k1 = f(t, y) and the Jacobian
+    ``jac`` at (t, y). Leaves the solution in ``ynew``; returns (factorised, error norm):
+    a zero or non-finite pivot gives (False, inf), and the driver retries smaller."""
+    n = y.size
+    build_g(jac, 1.0 / (hs * _RG), g)
+    for q in range(15):
+        rch[q] = _RC[q] / hs
+    if not lu_factor(g):
+        return False, _INF
+    for s in range(6):
+        base = s * (s - 1) // 2
+        if s == 0:
+            for i in range(n):
+                fj[i] = k1[i]
+        else:
+            for i in range(n):
+                acc = y[i]
+                for j in range(s):
+                    acc += _RA[base + j] * rk[j, i]
+                ytmp[i] = acc
+            rhs(t + _RALPHA[s] * hs, ytmp, p, c, u, fj)
+        for i in range(n):
+            acc = fj[i]
+            for j in range(s):
+                acc += rch[base + j] * rk[j, i]
+            if not AUTONOMOUS:
+                acc += hs * _RGAMMA[s] * fdt[i]
+            rk[s, i] = acc
+        lu_solve(g, rk, s)
+    for i in range(n):
+        acc = y[i]
+        for j in range(6):
+            acc += _RM[j] * rk[j, i]
+        ynew[i] = acc
+        err[i] = rk[5, i]
+    return True, _err_norm(err, y, ynew, rtol, atol)
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _hermite_dense(x, hs, y, k1, ynew, fnew, yout):
+    """Cubic Hermite interpolation over a Rodas4 step at t + x hs, into ``yout``."""
+    h00 = (1.0 + 2.0 * x) * (1.0 - x) ** 2
+    h10 = x * (1.0 - x) ** 2
+    h01 = x * x * (3.0 - 2.0 * x)
+    h11 = x * x * (x - 1.0)
+    for i in range(y.size):
+        yout[i] = h00 * y[i] + h10 * hs * k1[i] + h01 * ynew[i] + h11 * hs * fnew[i]
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _observe(out, col, kinds, t, y, p, c, u):
+    """Every requested quantity at (t, y) into column ``col`` of ``out``."""
+    for k in range(kinds.size):
+        out[k, col] = observe_one(kinds[k], t, y, p, c, u)
+
+
+@njit(cache=True, _nrt=False, inline='always')
+def _switch_inputs(seg, u, bvalues, n_in):
+    """Inputs from breakpoint ``seg - 1`` on; returns whether an infusion just ended (some
+    input was on and none is now)."""
+    was_on = False
+    now_on = False
+    for j in range(n_in):
+        was_on = was_on or u[j] != 0.0
+        u[j] = bvalues[seg - 1, j]
+        now_on = now_on or u[j] != 0.0
+    return was_on and not now_on
+
+
 @njit(cache=True)
-def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stats):
+def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
+              max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts``;
-    ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4]."""
+    ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4].
+    Allocates the patient's work arrays; ``_integrate`` does the rest."""
     # The patient's constants, then the reciprocals of its parameter-only denominators.
     c = np.empty(N_CONSTANTS + N_RECIPROCALS)
     for i in range(N_CONSTANTS):
         c[i] = c_in[i]
     reciprocals(p, c_in, c[N_CONSTANTS:])
     n = y0.size
+    _integrate(t0, ts, y0.copy(), p, c, np.zeros(N_INPUTS), btimes, bvalues, kinds, out, method, rtol, atol,
+               max_steps, stiff_rho_span, stiff_h_lambda, stats, np.zeros((14, n)), np.zeros((6, n)),
+               np.zeros((n, n)), np.zeros(N_LU), np.zeros(15))
+
+
+@njit(cache=True, _nrt=False)
+def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+               stiff_h_lambda, stats, vec, rk, jac, g, rch):
+    """The driver: step-size control, landing on breakpoints, outputs and the choice of
+    method; the steps are ``_dopri5_step`` and ``_rodas4_step``. ``y`` holds the state at
+    ``t0`` and ``u`` zeros (both overwritten); ``vec`` (14, n), ``rk`` (6, n), ``jac`` (n, n,
+    zeros: only the structural non-zeros are ever written), ``g`` and ``rch`` are work space.
+    No reference counting (``_nrt=False``): it allocates nothing, and the inlined steps'
+    array arguments then cost nothing either."""
+    k1 = vec[0]; k2 = vec[1]; k3 = vec[2]; k4 = vec[3]; k5 = vec[4]; k6 = vec[5]; k7 = vec[6]
+    ynew = vec[7]; ytmp = vec[8]; ysti = vec[9]; err = vec[10]; fdt = vec[11]; fj = vec[12]; fnew = vec[13]
+    n = y.size
     n_t = ts.size
-    n_k = kinds.size
     n_b = btimes.size
     # Inputs the schedule does not carry are zero (a schedule for fewer inputs than the
     # model declares never reads past its own columns).
     n_in = min(bvalues.shape[1], N_INPUTS)
-    y = y0.copy()
-    u = np.zeros(N_INPUTS)
     seg = 0
     while seg < n_b and btimes[seg] <= t0:
         seg += 1
@@ -183,23 +342,16 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
     i_out = 0
     while i_out < n_t and ts[i_out] <= t0:
         if ts[i_out] == t0:
-            for k in range(n_k):
-                out[k, i_out] = observe_one(kinds[k], t, y, p, c, u)
+            _observe(out, i_out, kinds, t, y, p, c, u)
         i_out += 1
     t_end = ts[n_t - 1]
 
-    k1 = np.empty(n); k2 = np.empty(n); k3 = np.empty(n); k4 = np.empty(n)
-    k5 = np.empty(n); k6 = np.empty(n); k7 = np.empty(n)
-    ynew = np.empty(n); ytmp = np.empty(n); ysti = np.empty(n); err = np.empty(n)
-    rk = np.empty((6, n)); jac = np.zeros((n, n)); g = np.empty(N_LU); rch = np.empty(15)
-    fdt = np.zeros(n); fj = np.empty(n); fnew = np.empty(n)
-
     rhs(t, y, p, c, u, k1)
     h = _initial_step(t, y, k1, p, c, u, rtol, atol, ytmp, k2)
-    stiff = method == 2
-    if method == 0:
+    stiff = method == STIFF
+    if method == AUTO:
         _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
-        stiff = _max_diagonal(jac) * (t_end - t) > STIFF_RHO_SPAN
+        stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
     status = SUCCESS
     n_acc = 0
     n_rej = 0
@@ -217,77 +369,17 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
         stop = min(next_break, t_end)
         clipped = h >= stop - t
         hs = stop - t if clipped else h
-        finite = True
         use_rodas = stiff
-        if not use_rodas:
-            for i in range(n):
-                ytmp[i] = y[i] + hs * _A21 * k1[i]
-            rhs(t + _C2 * hs, ytmp, p, c, u, k2)
-            for i in range(n):
-                ytmp[i] = y[i] + hs * (_A31 * k1[i] + _A32 * k2[i])
-            rhs(t + _C3 * hs, ytmp, p, c, u, k3)
-            for i in range(n):
-                ytmp[i] = y[i] + hs * (_A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
-            rhs(t + _C4 * hs, ytmp, p, c, u, k4)
-            for i in range(n):
-                ytmp[i] = y[i] + hs * (_A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
-            rhs(t + _C5 * hs, ytmp, p, c, u, k5)
-            for i in range(n):
-                ysti[i] = y[i] + hs * (_A61 * k1[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i] + _A65 * k5[i])
-            rhs(t + hs, ysti, p, c, u, k6)
-            for i in range(n):
-                ynew[i] = y[i] + hs * (_A71 * k1[i] + _A73 * k3[i] + _A74 * k4[i] + _A75 * k5[i] + _A76 * k6[i])
-            rhs(t + hs, ynew, p, c, u, k7)
-            for i in range(n):
-                err[i] = hs * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i])
-            norm = _err_norm(err, y, ynew, rtol, atol)
-            order = 5.0
-        else:
-            # Jacobian by forward differences, columns grouped by structural sparsity
-            # (Curtis, Powell & Reid): one rhs evaluation per group of columns.
+        if use_rodas:
             if not jac_fresh:
-                _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
-                if not AUTONOMOUS:
-                    delta = np.sqrt(2.220446049250313e-16) * max(1e-5, abs(t))
-                    rhs(t + delta, y, p, c, u, fj)
-                    for i in range(n):
-                        fdt[i] = (fj[i] - k1[i]) / delta
+                _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysti, err, fj)
                 jac_fresh = True
-            build_g(jac, 1.0 / (hs * _RG), g)
-            for q in range(15):
-                rch[q] = _RC[q] / hs
-            if not lu_factor(g):
-                finite = False
-                norm = _INF
-            else:
-                for s in range(6):
-                    base = s * (s - 1) // 2
-                    if s == 0:
-                        for i in range(n):
-                            fj[i] = k1[i]
-                    else:
-                        for i in range(n):
-                            acc = y[i]
-                            for j in range(s):
-                                acc += _RA[base + j] * rk[j, i]
-                            ytmp[i] = acc
-                        rhs(t + _RALPHA[s] * hs, ytmp, p, c, u, fj)
-                    for i in range(n):
-                        acc = fj[i]
-                        for j in range(s):
-                            acc += rch[base + j] * rk[j, i]
-                        if not AUTONOMOUS:
-                            acc += hs * _RGAMMA[s] * fdt[i]
-                        rk[s, i] = acc
-                    lu_solve(g, rk, s)
-                for i in range(n):
-                    acc = y[i]
-                    for j in range(6):
-                        acc += _RM[j] * rk[j, i]
-                    ynew[i] = acc
-                    err[i] = rk[5, i]
-                norm = _err_norm(err, y, ynew, rtol, atol)
+            finite, norm = _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, fj, rtol, atol)
             order = 4.0
+        else:
+            norm = _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew, err, rtol, atol)
+            finite = True
+            order = 5.0
         for i in range(n):
             if not np.isfinite(ynew[i]):
                 finite = False
@@ -307,33 +399,14 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
             # Outputs strictly inside the step, from the continuous extension.
             while i_out < n_t and ts[i_out] < t_new:
                 x = (ts[i_out] - t) / hs
-                if not use_rodas:
-                    b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
-                    b3 = x * (_P[2, 0] + x * (_P[2, 1] + x * (_P[2, 2] + x * _P[2, 3])))
-                    b4 = x * (_P[3, 0] + x * (_P[3, 1] + x * (_P[3, 2] + x * _P[3, 3])))
-                    b5 = x * (_P[4, 0] + x * (_P[4, 1] + x * (_P[4, 2] + x * _P[4, 3])))
-                    b6 = x * (_P[5, 0] + x * (_P[5, 1] + x * (_P[5, 2] + x * _P[5, 3])))
-                    b7 = x * (_P[6, 0] + x * (_P[6, 1] + x * (_P[6, 2] + x * _P[6, 3])))
-                    for i in range(n):
-                        ytmp[i] = y[i] + hs * (b1 * k1[i] + b3 * k3[i] + b4 * k4[i] + b5 * k5[i] + b6 * k6[i] + b7 * k7[i])
+                if use_rodas:
+                    _hermite_dense(x, hs, y, k1, ynew, fnew, ytmp)
                 else:
-                    h00 = (1.0 + 2.0 * x) * (1.0 - x) ** 2
-                    h10 = x * (1.0 - x) ** 2
-                    h01 = x * x * (3.0 - 2.0 * x)
-                    h11 = x * x * (x - 1.0)
-                    for i in range(n):
-                        ytmp[i] = h00 * y[i] + h10 * hs * k1[i] + h01 * ynew[i] + h11 * hs * fnew[i]
-                for k in range(n_k):
-                    out[k, i_out] = observe_one(kinds[k], ts[i_out], ytmp, p, c, u)
+                    _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, ytmp)
+                _observe(out, i_out, kinds, ts[i_out], ytmp, p, c, u)
                 i_out += 1
-            if method == 0 and not stiff:
-                # Hairer's stiffness test: h * |lambda| estimated from the last two stages.
-                stnum = 0.0
-                stden = 0.0
-                for i in range(n):
-                    stnum += (k7[i] - k6[i]) ** 2
-                    stden += (ynew[i] - ysti[i]) ** 2
-                if stden > 0.0 and hs * np.sqrt(stnum / stden) > STIFF_H_LAMBDA:
+            if method == AUTO and not stiff:
+                if _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
                     nonsti = 0
                     iasti += 1
                     if iasti == 15:
@@ -351,25 +424,18 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
             infusion_ended = False
             if clipped and t == next_break:
                 seg += 1
-                was_on = False
-                now_on = False
-                for j in range(n_in):
-                    was_on = was_on or u[j] != 0.0
-                    u[j] = bvalues[seg - 1, j]
-                    now_on = now_on or u[j] != 0.0
-                infusion_ended = was_on and not now_on
+                infusion_ended = _switch_inputs(seg, u, bvalues, n_in)
                 switched = True
             while i_out < n_t and ts[i_out] <= t:
-                for k in range(n_k):
-                    out[k, i_out] = observe_one(kinds[k], t, y, p, c, u)
+                _observe(out, i_out, kinds, t, y, p, c, u)
                 i_out += 1
             if switched:
                 rhs(t, y, p, c, u, k1)
-                if method == 0 and not stiff and infusion_ended and i_out < n_t:
+                if method == AUTO and not stiff and infusion_ended and i_out < n_t:
                     # The end of an infusion: the infused drug is at its peak, and with it
                     # any concentration-driven fast dynamics. Stiff from here on?
                     _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
-                    stiff = _max_diagonal(jac) * (t_end - t) > STIFF_RHO_SPAN
+                    stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
             elif use_rodas:
                 for i in range(n):
                     k1[i] = fnew[i]
@@ -395,15 +461,17 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
 
 
 @njit(cache=True, parallel=True)
-def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stats):
+def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
+                max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel."""
     for i in prange(y0.shape[0]):
         solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
-                  max_steps, stats[i])
+                  max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
 
 
 @njit(cache=True)
-def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stats):
+def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
+                       max_steps, stiff_rho_span, stiff_h_lambda, stats):
     for i in range(y0.shape[0]):
         solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
-                  max_steps, stats[i])
+                  max_steps, stiff_rho_span, stiff_h_lambda, stats[i])

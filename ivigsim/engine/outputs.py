@@ -1,10 +1,10 @@
 """Solve and keep only named outputs: what trials need (bounded memory, no state arrays).
 
 ``solve_outputs(problem, saveat, solver, names)`` returns the outputs as one array
-(n_patients, n_outputs, n_times) with per-patient status and step counts. Solvers that
-can evaluate outputs inside their own loop (the compiled ones) do so; the NumPy
-``Dopri5`` solves (falling back to the compiled ``Auto`` for patients that turn out stiff,
-``solve_robustly``), then observes.
+(n_patients, n_outputs, n_times) with per-patient status and step counts, from the
+solver's own ``solve_outputs`` (``engine/base.py``): the compiled solvers evaluate outputs
+inside their loop; the NumPy ``Dopri5`` solves (falling back to the compiled ``Auto`` for
+patients that turn out stiff), then observes with ``observe_solution``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ivigsim.engine.solve import Problem, SaveAt, Solution, solve_robustly
+from ivigsim.engine.base import Solver
+from ivigsim.engine.solve import Problem, SaveAt, Solution
 from ivigsim.errors import InputError
 
 
@@ -42,31 +43,22 @@ def observe_solution(problem: Problem, solution: Solution) -> dict[str, np.ndarr
                                      solution.constants[:, None, :], problem.schedule.value_at(grid))
 
 
-def solve_outputs(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> Observed:
-    return _solve(problem, saveat, solver, names, with_state=False)
+def solve_outputs(problem: Problem, saveat: SaveAt, solver: Solver, names: Sequence[str]) -> Observed:
+    return solver.solve_outputs(problem, saveat, _checked(problem, names))
 
 
-def solve_outputs_and_state(problem: Problem, saveat: SaveAt, solver, names: Sequence[str]) -> tuple[Observed, np.ndarray]:
+def solve_outputs_and_state(problem: Problem, saveat: SaveAt, solver: Solver,
+                            names: Sequence[str]) -> tuple[Observed, np.ndarray]:
     """``solve_outputs``, and each patient's state at the last saved time (S, N): where a later
     solve continues from (``Problem(..., t0=saveat.ts[-1], y0=state)``; a trial's run-in). A
     patient whose solve failed has NaN there."""
-    return _solve(problem, saveat, solver, names, with_state=True)
+    return solver.solve_outputs_and_state(problem, saveat, _checked(problem, names))
 
 
-def _solve(problem: Problem, saveat: SaveAt, solver, names: Sequence[str], with_state: bool):
-    """The named outputs (and, ``with_state``, the final state): by the solver's own method where
-    it has one (the compiled solvers), else solved and observed in NumPy."""
+def _checked(problem: Problem, names: Sequence[str]) -> tuple[str, ...]:
     names = tuple(names)
     known = problem.model.model.output_names
     for name in names:
         if name not in known:
             raise InputError("outputs", f"one of the model's outputs ({', '.join(known)})", name)
-    custom = getattr(solver, "solve_outputs_and_state" if with_state else "solve_outputs", None)
-    if custom is not None:
-        return custom(problem, saveat, names)
-    sol = solve_robustly(problem, saveat, solver)
-    n, ts = problem.n_patients, sol.ts
-    out = observe_solution(problem, sol)
-    values = np.stack([np.asarray(out[k], dtype=float).T for k in names], axis=1) if names else np.zeros((n, 0, len(ts)))
-    observed = Observed(ts, names, values, sol.status, sol.n_steps, sol.n_rejected)
-    return (observed, sol.ys[-1].copy()) if with_state else observed
+    return names

@@ -1,10 +1,6 @@
-"""Solve a batch of patients at once: one vectorised loop, a step size per patient.
-
-Each loop iteration advances every unfinished patient by one trial step of its own
-size. A step never crosses the patient's next breakpoint (an infusion start or stop)
-nor the next output time: it is clipped to land on it exactly, so inputs are
-constant inside every step and outputs need no interpolation. Patients that finish
-drop out of the working set, which is compacted so late iterations stay cheap.
+"""What is solved and what comes back: ``Problem`` (a model, per-patient parameters and
+inputs, from ``t0``), ``SaveAt`` (the output times), ``Solution`` and its per-patient
+``Status``; ``solve`` hands them to a solver (``engine/base.py``'s interface).
 
 A patient whose solve fails (too many steps, step size collapsing, non-finite state)
 is marked with a ``Status`` and NaN outputs from then on; the batch goes on.
@@ -12,13 +8,13 @@ is marked with a ``Status`` and NaN outputs from then on; the batch goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 
+from ivigsim.engine.base import Solver
 from ivigsim.engine.schedule import InputSchedule
-from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
 
@@ -113,122 +109,20 @@ class Solution:
         return np.flatnonzero(self.status != Status.SUCCESS)
 
 
-def solve(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Solution:
-    """Solve every patient of ``problem``; ``solver`` is ``Dopri5`` (vectorised NumPy, the
-    default) or a compiled solver from ``ivigsim.engine.compiled``."""
-    solver = solver or Dopri5()
-    if not isinstance(solver, Dopri5):
-        return solver.solve_problem(problem, saveat)
-    cm, ts = problem.model, saveat.ts
-    if ts[0] < problem.t0:
-        raise InputError("output times", f"times at or after t0 = {problem.t0}", float(ts[0]))
-    n, n_states, n_out = problem.n_patients, cm.n_states, len(ts)
-    params = problem.parameters
-    consts = cm.constants(params)
-    y = problem.initial_state(consts)
-
-    ys = np.full((n_out, n_states, n), np.nan)
-    status = np.zeros(n, dtype=np.int8)
-    n_steps = np.zeros(n, dtype=np.int64)
-    n_rejected = np.zeros(n, dtype=np.int64)
-
-    # Working set: arrays restricted to the patients still being solved.
-    ids = np.arange(n)
-    t = np.full(n, problem.t0)
-    p, c = params, consts
-    btimes, bvalues = problem.schedule.times, problem.schedule.values
-    seg = (btimes <= problem.t0).sum(axis=1)  # index of the next breakpoint
-    i_out = np.full(n, np.searchsorted(ts, problem.t0, side="left"))
-    if ts[0] == problem.t0:
-        ys[0] = y
-        i_out += 1
-
-    def inputs(seg_, values_):
-        rows = np.arange(len(seg_))
-        current = values_[rows, np.maximum(seg_ - 1, 0)]  # (n, n_inputs)
-        return np.where((seg_ > 0)[:, None], current, 0.0).T
-
-    u = inputs(seg, bvalues)
-
-    def rhs_for(p_, c_, u_):
-        return lambda tt, yy: cm.rhs(tt, yy, p_, c_, u_)
-
-    k1 = cm.rhs(t, y, p, c, u)
-    h = solver.initial_step(rhs_for(p, c, u), t, y, k1)
-    active = i_out < n_out
-    width = btimes.shape[1]
-
-    while True:
-        if not active.all():  # compact the working set
-            keep = np.flatnonzero(active)
-            if keep.size == 0:
-                break
-            ids, t, y, h, k1, seg, i_out, u = ids[keep], t[keep], y[:, keep], h[keep], k1[:, keep], seg[keep], i_out[keep], u[:, keep]
-            p, c, btimes, bvalues = p[:, keep], c[:, keep], btimes[keep], bvalues[keep]
-        rows = np.arange(ids.size)
-        next_break = np.where(seg < width, btimes[rows, np.minimum(seg, width - 1)], np.inf)
-        next_out = ts[i_out]
-        stop = np.minimum(next_break, next_out)
-        clipped = h >= stop - t
-        hs = np.where(clipped, stop - t, h)
-
-        # A trial stage may leave the model's domain (a negative share to a power); such a
-        # step is non-finite and rejected just below, so the warning would only be noise.
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            y_new, k7, err = solver.step(rhs_for(p, c, u), t, y, hs, k1)
-        finite = np.isfinite(err) & np.isfinite(y_new).all(axis=0)
-        accept = finite & (err <= 1.0)
-        factor = np.where(finite, solver.factor(err), solver.min_factor)
-        factor = np.where(accept, factor, np.minimum(factor, 1.0))
-        h_next = hs * factor
-        # After a step clipped onto a stop, the unclipped size is still the better guess.
-        h = np.where(accept & clipped, np.maximum(h_next, h), h_next)
-
-        t = np.where(accept, np.where(clipped, stop, t + hs), t)
-        y = np.where(accept, y_new, y)
-        k1 = np.where(accept, k7, k1)
-        n_steps[ids] += accept
-        n_rejected[ids] += ~accept
-
-        landed = accept & clipped
-        at_out = landed & (t == next_out)
-        if at_out.any():
-            ys[i_out[at_out], :, ids[at_out]] = y[:, at_out].T
-            i_out = i_out + at_out
-        at_break = landed & (t == next_break)
-        if at_break.any():
-            seg = seg + at_break
-            u = inputs(seg, bvalues)
-            sub = np.flatnonzero(at_break)
-            k1[:, sub] = cm.rhs(t[sub], y[:, sub], p[:, sub], c[:, sub], u[:, sub])
-
-        too_small = ~accept & (hs <= 1e-12 * np.maximum(1.0, np.abs(t)))
-        fail = np.select(
-            [~finite & too_small, too_small, n_steps[ids] + n_rejected[ids] >= solver.max_steps],
-            [Status.NONFINITE, Status.STEP_TOO_SMALL, Status.MAX_STEPS],
-            Status.SUCCESS,
-        )
-        status[ids] = np.maximum(status[ids], fail)
-        active = (i_out < n_out) & (fail == Status.SUCCESS)
-
-    return Solution(ts, ys, status, n_steps, n_rejected, consts)
+def solve(problem: Problem, saveat: SaveAt, solver: Solver | None = None) -> Solution:
+    """Solve every patient of ``problem`` with ``solver`` (default: the vectorised NumPy
+    ``Dopri5``; the compiled solvers are in ``ivigsim.engine.compiled``)."""
+    return (solver or _default()).solve(problem, saveat)
 
 
-def solve_robustly(problem: Problem, saveat: SaveAt, solver: Dopri5 | None = None) -> Solution:
-    """Solve with the given solver; if it is the vectorised NumPy ``Dopri5`` (nothing to
-    compile for one patient) and a patient's solve fails because the model is stiff for its
-    parameters, solve the batch again with the compiled stiffness-switching solver (``Auto``)."""
-    solver = solver or Dopri5()
-    if not isinstance(solver, Dopri5):
-        return solve(problem, saveat, solver)
-    # A non-stiff patient needs a few hundred steps (a few per output day); a stiff one
-    # needs tens of thousands, so the explicit attempt gets a budget scaled to the span.
-    span = float(saveat.ts[-1] - problem.t0)
-    budget = replace(solver, max_steps=min(solver.max_steps, 5_000 + int(20 * span)))
-    solution = solve(problem, saveat, budget)
-    stiff = np.isin(solution.status, (Status.MAX_STEPS, Status.STEP_TOO_SMALL))
-    if not stiff.any():
-        return solution
-    from ivigsim.engine.compiled import Auto
+def solve_robustly(problem: Problem, saveat: SaveAt, solver: Solver | None = None) -> Solution:
+    """``solve``, with the solver's stiff fallback (``Solver.solve_robustly``): the NumPy
+    ``Dopri5`` solves stiff patients again with the compiled ``Auto``; the compiled solvers
+    handle stiffness themselves."""
+    return (solver or _default()).solve_robustly(problem, saveat)
 
-    return solve(problem, saveat, Auto(rtol=solver.rtol, atol=solver.atol, max_steps=solver.max_steps))
+
+def _default() -> Solver:
+    from ivigsim.engine.solver import Dopri5  # it builds on this module's types
+
+    return Dopri5()

@@ -25,6 +25,7 @@ import numpy as np
 
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.model.declaration import TIME, Assignment, Flux, Input, Module, Parameter, State
+from ivigsim.model.expressions import balance_source
 
 #: Names the generated code uses itself; a model symbol may not shadow them.
 RESERVED = frozenset({TIME, "p", "c", "y", "u", "dy", "np"})
@@ -108,6 +109,14 @@ class Model:
     @cached_property
     def input_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs)
+
+    @cached_property
+    def balances(self) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+        """Per state, in order: the fluxes that leave it and the fluxes that enter it (names,
+        in declaration order), so d(state)/dt = sum(entering) - sum(leaving). Every
+        generator and exporter of the model's equations reads its mass balances from here."""
+        return tuple((tuple(f.name for f in self.fluxes if f.source == s.name),
+                      tuple(f.name for f in self.fluxes if f.target == s.name)) for s in self.states)
 
     @cached_property
     def switches(self) -> dict[str, str]:
@@ -269,11 +278,9 @@ def _generate(model: Model) -> str:
     for f in model.fluxes:
         lines.append(f"    _flux_{f.name} = {f.parsed.to_numpy()}")
     lines.append("    dy = np.zeros(y.shape)")
-    for i, s in enumerate(model.states):
-        terms = [f"- _flux_{f.name}" for f in model.fluxes if f.source == s.name]
-        terms += [f"+ _flux_{f.name}" for f in model.fluxes if f.target == s.name]
-        if terms:
-            lines.append(f"    dy[{i}] = {' '.join(terms)}")
+    for i, (leaving, entering) in enumerate(model.balances):
+        if leaving or entering:
+            lines.append(f"    dy[{i}] = {balance_source(leaving, entering)}")
     lines.append("    return dy")
     lines.append("")
 

@@ -14,7 +14,7 @@ do I/O or depend on hidden state. Parsing uses Python's own ``ast``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -113,6 +113,15 @@ def _check(node: ast.AST, text: str) -> None:
 def binary_source(node: ast.BinOp, left: str, right: str) -> str:
     """A binary operation written as NumPy/Python source, ``**`` for powers."""
     return f"({left} {_BINARY[type(node.op)]} {right})"
+
+
+def balance_source(leaving: Sequence[str], entering: Sequence[str]) -> str:
+    """A state's derivative from its mass balance (``Model.balances``) as source, fluxes read
+    from ``_flux_<name>``: ``- _flux_a + _flux_b``. Shared by the NumPy generator
+    (``model/compose.py``) and the compiled one (``engine/codegen.py``), so both sum the
+    same terms in the same order."""
+    terms = [f"- _flux_{name}" for name in leaving] + [f"+ _flux_{name}" for name in entering]
+    return " ".join(terms) if terms else "0.0"
 
 
 def emit_source(node: ast.AST, binop: Callable[[ast.BinOp, str, str], str] = binary_source) -> str:
