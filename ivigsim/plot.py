@@ -9,6 +9,7 @@ imported only when a plot is drawn.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def _pyplot():
     return plt
 
 
+def _figure(**options):
+    """A ``Figure`` drawn by Agg, made without pyplot: no global registry of figures (safe on
+    the web server's threads), and pyplot's import spared (``ivigsim simulate``'s start-up)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**options)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def figure_format(path: str | Path, fmt: str | None = None) -> str:
     """The format a figure is written in: ``fmt`` if given, else the path's suffix (PNG
     without one); anything but ``FORMATS`` is refused."""
@@ -55,7 +67,6 @@ def save_figure(fig, path: str | Path, fmt: str | None = None) -> Path:
     so the same figure gives the same bytes."""
     import matplotlib
 
-    plt = _pyplot()
     path = Path(path)
     kind = figure_format(path, fmt)
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(kind, {})
@@ -63,7 +74,9 @@ def save_figure(fig, path: str | Path, fmt: str | None = None) -> Path:
         with matplotlib.rc_context({"svg.hashsalt": "ivigsim", "svg.fonttype": "none", "pdf.fonttype": 42}):
             fig.savefig(path, dpi=DPI, format=kind, metadata=metadata)
     finally:
-        plt.close(fig)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:  # else no figure is in pyplot's registry (``_figure``'s never are)
+            pyplot.close(fig)
     return path
 
 
@@ -132,14 +145,13 @@ def patient_figure(ds: xr.Dataset, patient: int = 0, title: str | None = None, o
     from ivigsim.model.library import get_disease
     from ivigsim.summary import summarise
 
-    plt = _pyplot()
     one = ds.isel(patient=patient)
     t = one["time"].values
     readouts = [r for r in get_disease(ds.attrs.get("disease", "none") if disease is None else disease).readouts[:1]
                 if r.name in one]
     rows = len(readouts) + 3
-    fig, axes = plt.subplots(rows, 1, figsize=(8, 2.7 * rows), sharex=True,
-                             height_ratios=[1.4] * len(readouts) + [2, 1, 1])
+    fig = _figure(figsize=(8, 2.7 * rows))
+    axes = fig.subplots(rows, 1, sharex=True, height_ratios=[1.4] * len(readouts) + [2, 1, 1])
     summary = summarise(ds, patient)
     best = {r.name: r for r in summary.readouts}
     for ax, readout in zip(axes, readouts):

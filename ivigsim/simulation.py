@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ivigsim import __version__
+from ivigsim._xarray import defer_optional_array_probes
 from ivigsim.dosing import InfusionPlan
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.outputs import observe_solution
@@ -22,6 +23,8 @@ from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.safety.factors import RiskFactors
 from ivigsim.safety.report import EVENT_DIM, risk_table, simulated_source
 from ivigsim.scenario import Scenario
+
+defer_optional_array_probes()  # no dask or pint import to build a Dataset of NumPy arrays
 
 INFUSION_INPUT = "ivig_infusion_g_per_day"
 

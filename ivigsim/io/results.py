@@ -15,6 +15,10 @@ from typing import Literal
 
 import xarray as xr
 
+from ivigsim._xarray import defer_optional_array_probes
+
+defer_optional_array_probes()  # no dask or pint import to build or write a Dataset of NumPy arrays
+
 Format = Literal["csv", "parquet", "netcdf"]
 SUFFIX: dict[str, str] = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
 

@@ -32,7 +32,6 @@ from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
-from scipy.special import expit
 
 from .exposure import Drivers
 
@@ -53,6 +52,30 @@ DAYS_PER_YEAR = 365.25
 
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+#: Up to this many values ``expit`` computes them itself; more (a trial's patients) go to scipy.
+OWN_EXPIT_MAX = 4096
+
+
+def _expit_one(x: float) -> float:
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) beyond the largest float: C's exp gives inf, and 1 / inf is 0
+        return 0.0
+
+
+def expit(x):
+    """``scipy.special.expit``, bit for bit, without importing scipy for a few values (one
+    patient's infusions; scipy.special takes 0.13 s of ``ivigsim simulate``'s start-up). scipy
+    computes ``1 / (1 + exp(-x))`` in double precision with the C library's ``exp``, which is
+    ``math.exp``'s too; ``tests/test_startup.py`` checks the two agree to the bit. More
+    than ``OWN_EXPIT_MAX`` values, or values not in double precision, go to scipy."""
+    values = np.asarray(x)
+    if values.dtype != np.float64 or values.size > OWN_EXPIT_MAX:
+        from scipy.special import expit as scipy_expit
+
+        return scipy_expit(x)
+    out = np.fromiter(map(_expit_one, values.ravel().tolist()), dtype=np.float64, count=values.size)
+    return out.reshape(values.shape)[()]
 
 
 def _doublings_above(x: np.ndarray, threshold: float) -> np.ndarray:
