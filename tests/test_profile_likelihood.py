@@ -150,3 +150,52 @@ def test_profile_script_stores_a_profile_whose_centre_is_the_estimate(tmp_path):
     direct = objective({"kawasaki_risk_exponent": point["value"]}) - objective(
         {"kawasaki_risk_exponent": centre["value"]})
     assert point["delta_minus2_log_l"] == pytest.approx(direct, abs=1e-9)
+
+
+# --- the Laplace step's Hessian (ivigsim.validation.joint) ---------------------------------------
+
+
+def test_hessian_with_per_axis_steps_is_exact_on_a_quadratic():
+    from ivigsim.validation.joint import hessian
+
+    a = np.array([[4000.0, 300.0, 0.0], [300.0, 50.0, -2.0], [0.0, -2.0, 0.5]])
+    f = lambda x: float(x @ a @ x)  # noqa: E731  (Hessian 2a)
+    x = np.array([0.1, -0.2, 0.3])
+    assert np.allclose(hessian(f, x, [0.01, 0.1, 0.3]), 2 * a, rtol=1e-6, atol=1e-6)
+
+
+def test_curvature_steps_raise_the_objective_by_the_stated_amount():
+    from ivigsim.validation.joint import HESSIAN_RISE, MIN_HESSIAN_STEP, curvature_steps
+
+    diagonal = np.array([4000.0, 400.0, 1.0, 0.0, -3.0, 1e9])
+    steps = curvature_steps(diagonal, 0.1)
+    assert steps[0] ** 2 * diagonal[0] / 2 == pytest.approx(HESSIAN_RISE)
+    assert steps[1] == pytest.approx(0.1)  # sqrt(4 / 400) = 0.1: at the base step
+    assert steps[2] == steps[3] == steps[4] == 0.1  # flat, zero or negative: the base step
+    assert steps[5] == MIN_HESSIAN_STEP
+
+
+def test_scaled_laplace_measures_curvature_where_a_fixed_step_sees_quartic_terms():
+    """-2 log L = 4000 u^2 + 3e5 u^4 + v^2 - 60 u v: at the minimum the Hessian is
+    [[8000, -60], [-60, 2]]. A fixed step h = 0.1 reads u's second difference as
+    8000 + 6e5 h^2 = 14,000; the scaled step (0.017) comes within 3 %."""
+    from ivigsim.validation import joint
+
+    class Quartic:
+        targets = ("u",)
+        evaluations = unit_runs = 0
+        failures: list = []
+
+        def breakdown(self, overrides):
+            u, v = (math.log(overrides[n]) for n in ("u", "v"))
+            total = 4000 * u**2 + 3e5 * u**4 + v**2 - 60 * u * v
+            return Breakdown((Term("u", "normal", 0.0, 0.0, 0.0, 1.0, None, total, 0.0),))
+
+    params = _parameters(["u", "v"])
+    fitted = joint.Fit(params, np.zeros(2), 0.0, [])
+    exact = np.array([[8000.0, -60.0], [-60.0, 2.0]])
+    fixed = joint.laplace(Quartic(), fitted, 0.1, scaled=False)
+    scaled = joint.laplace(Quartic(), fitted, 0.1)
+    assert fixed.hessian[0, 0] == pytest.approx(14000.0)
+    assert np.allclose(scaled.hessian, exact, rtol=0.03)
+    assert scaled.step[0] < 0.1 and scaled.step[1] == 0.1

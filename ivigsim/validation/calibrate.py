@@ -177,16 +177,21 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
                          "(ivigsim.validation.joint.fit)",
             "scale": "log, or logit for shares (each parameter's variability scale)",
             "jacobian_step": step, "hessian_step": hessian_step,
+            "hessian_steps": {p.name: float(h) for p, h in zip(parameters, np.broadcast_to(approx.step, (len(parameters),)))},
             "iterations": fitted.history,
             "evaluations": objective.evaluations, "unit_runs": objective.unit_runs,
             "failed_evaluations": [{"why": f["why"], "overrides": f["overrides"]} for f in objective.failures[:50]],
             "hessian_failures": approx.failures,
             "laplace": "normal at the estimate, precision = half the central-difference Hessian of -2 log L on the "
-                       "fitting scale",
+                       "fitting scale, each axis's step chosen from a pilot of its second derivative so that one step "
+                       f"raises -2 log L by about {joint.HESSIAN_RISE:g} (within [{joint.MIN_HESSIAN_STEP:g}, "
+                       "hessian_step]; hessian_steps)",
             "ensemble": f"{ensemble} draws from the Laplace normal (directions flatter than SD {joint.FLAT_SD} drawn "
                         f"with SD {joint.FLAT_SD}), redrawn outside the search box",
         },
         "parameters": rows,
+        "held": {n: {"value": shipped_value, "why": joint.HELD[n]}
+                 for n, shipped_value in joint.shipped_values([n for n in joint.HELD if n not in names]).items()},
         "identifiability": {
             "rule": f"not identified: Laplace SD on the fitting scale > {joint.UNIDENTIFIED_SD}, or loading >= 0.3 on a "
                     f"direction with SD > {joint.UNIDENTIFIED_SD}; weak: SD > log(1.5)",
