@@ -505,7 +505,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             arm_parameters(arms[-1], f"arms.{i}")
 
     days = doc.simulation.days
-    crossover = _crossover(doc, comparators) if doc.design == "crossover" or doc.periods is not None else None
+    crossover = _crossover(doc) if doc.design == "crossover" or doc.periods is not None else None
     if crossover is not None:  # endpoints count from each period's start; days: the shortest period
         days = crossover.shortest
     endpoints = []
@@ -558,14 +558,14 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     if comparators:
         from ivigsim.trial.comparators import check_supported
 
-        check_supported(_arms_view(arms, run_in))
+        check_supported(_arms_view(arms, run_in, crossover))
     return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
                  subpopulations, run_in, subgroups, crossover=crossover)
 
 
-def _crossover(doc: TrialFile, comparators: bool):
+def _crossover(doc: TrialFile):
     """``design: crossover``'s periods and washout as a ``Crossover`` (the rest is checked with the trial)."""
     from ivigsim.trial.crossover import Crossover
 
@@ -576,9 +576,6 @@ def _crossover(doc: TrialFile, comparators: bool):
     if "days" in doc.simulation.model_fields_set:
         raise InputError("simulation.days", "no simulation.days in a crossover (the periods give the span)",
                          doc.simulation.days)
-    if comparators:
-        raise InputError("arms", "IVIG regimens only in a crossover (comparators not supported yet)",
-                         "plasma_exchange, scig or fcrn_inhibitor")
     for i, p in enumerate(doc.periods):
         if not 0 < p.days <= 36500:
             raise InputError(f"periods.{i}.days", "a period length in days in (0, 36500]", p.days)
@@ -589,9 +586,11 @@ def _crossover(doc: TrialFile, comparators: bool):
 
 
 def _gives_comparators(doc: TrialFile) -> bool:
-    """Whether an arm's regimen (inline or named) gives a comparator: the trial then runs on the
-    comparator model (``ivigsim.trial.comparators``), so its names are checked against that model."""
-    return any(_file_gives_comparators(doc, a.regimen) for a in doc.arms)
+    """Whether an arm's regimen or the run-in's (inline or named) gives a comparator: the trial then
+    runs on the comparator model (``ivigsim.trial.comparators``), so its names are checked against
+    that model."""
+    return any(_file_gives_comparators(doc, a.regimen) for a in doc.arms) or (
+        doc.run_in is not None and _file_gives_comparators(doc, doc.run_in.regimen))
 
 
 def _file_gives_comparators(doc: TrialFile, regimen) -> bool:
@@ -603,11 +602,11 @@ def _file_gives_comparators(doc: TrialFile, regimen) -> bool:
     return isinstance(regimen, RegimenFile) and any(getattr(regimen, f) is not None for f in COMPARATOR_FIELDS)
 
 
-def _arms_view(arms, run_in):
-    """What ``check_supported`` reads of a trial (arms and run-in), before the ``Trial`` is built."""
+def _arms_view(arms, run_in, crossover=None):
+    """What ``check_supported`` reads of a trial (arms, run-in, crossover), before the ``Trial`` is built."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(arms=tuple(arms), run_in=run_in)
+    return SimpleNamespace(arms=tuple(arms), run_in=run_in, crossover=crossover)
 
 
 def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
@@ -621,11 +620,9 @@ def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
         raise InputError("run_in", "no run-in with population.subpopulations (not supported yet)", "a run-in")
     if not 0 < r.days <= MAX_DAYS:
         raise InputError("run_in.days", f"a run-in length in days in (0, {MAX_DAYS:g}]", r.days)
-    if _file_gives_comparators(doc, r.regimen):
-        raise InputError("run_in.regimen", "IVIG parts only in a run-in (a comparator in a run-in is not supported "
-                         "yet)", "plasma_exchange, scig or fcrn_inhibitor")
     try:  # resolved as an arm's regimen is; its mistakes named under run_in
-        regimen = _regimen(ArmFile(name="run_in", regimen=r.regimen), 0, doc.regimens, doc)
+        # (already validated with the file: not again, where comparators would be refused)
+        regimen = _regimen(ArmFile.model_construct(name="run_in", regimen=r.regimen), 0, doc.regimens, doc)
     except InputError as exc:
         raise InputError(exc.field.replace("arms.0.", "run_in.", 1), exc.expected, exc.got) from None
     name = r.regimen if isinstance(r.regimen, str) else ("inline" if r.regimen is not None else "no treatment")
@@ -685,7 +682,41 @@ def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, i
                 _compile_regimen(replace(base, parts=(Dose(0.0, g),)), each, where)
             except InputError as exc:
                 raise InputError(f"{where}.{name}", exc.expected, exc.got) from None
+    _rule_doses_clear_of_exchanges(rules, where, days, regimen, base, indications)
     return rules
+
+
+def _rule_doses_clear_of_exchanges(rules, where: str, days: float, regimen, base, indications: list[str]) -> None:
+    """Under rules in an arm whose regimen gives plasma exchange, no dose a visit can give may overlap an
+    exchange session (it would remove the IVIG being infused; a scenario refuses the same). Session
+    and infusion times do not depend on the patient, and a larger dose runs longer, so the visit's
+    largest doses (maintenance at its start, the re-treatment) decide for every patient."""
+    from ivigsim.dosing import Course, Dose
+    from ivigsim.dosing.comparators import PlasmaExchange
+    from ivigsim.model.patient import Patient
+
+    exchanges = tuple(p for p in (regimen.parts if regimen is not None else ()) if isinstance(p, PlasmaExchange))
+    if not exchanges:
+        return
+    patient = Patient(weight_kg=70.0)
+    sessions = replace(regimen, parts=exchanges, dosing_weight="actual").compile(patient, indications[0]).sessions
+    parts = []
+    if rules.maintenance_g_per_kg:
+        parts.append(Dose(0.0, rules.maintenance_g_per_kg))
+    if rules.on_relapse is not None:
+        r = rules.on_relapse
+        parts.append(Dose(0.0, r.g_per_kg) if r.over_days == 1 else Course(r.g_per_kg, r.over_days))
+    for each in indications:
+        for part in parts:
+            spans = [(min(w.start_day for w in i.windows), max(w.end_day for w in i.windows)) for i in
+                     replace(base, parts=(part,), dosing_weight="actual").compile(patient, each).infusions]
+            for v in rules.visits(days):
+                for s in sessions:
+                    for a, b in spans:
+                        if s.start_day < v + b - 1e-9 and v + a < s.end_day - 1e-9:
+                            raise InputError(f"{where}.assess_every_days", "visits whose rule doses overlap no "
+                                             "plasma-exchange session of the arm's regimen",
+                                             f"a dose at the visit on day {v:g} overlaps {s.label}")
 
 
 def _contrasts(doc: TrialFile, endpoints: list[Endpoint]) -> tuple[Contrast, ...]:

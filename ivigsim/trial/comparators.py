@@ -16,9 +16,17 @@ capped): each arm's sessions are compiled from the patient's own covariates by t
 SCIG on the dosing weight; the inhibitor's mg/kg of actual weight, capped). The IVIG infusions are
 the runner's per-kg windows times the dosing weight, as in every trial.
 
+The designs work with them too: a run-in (a comparator in the run-in's regimen, or in the arms
+after it: the run-in is solved on the same comparator model and every arm continues from its
+state), response-guided rules (the rules decide IVIG doses as before; the arm's comparator parts
+run as scheduled, ``ivigsim.trial.rules``) and a crossover (each period's comparator sessions
+compiled per patient, ``ivigsim.trial.crossover``).
+
 Also here: what each comparator arm used per patient (sessions, litres exchanged, grams of SCIG,
-mg of inhibitor: ``use_columns``, summarised by ``summarise_use``) and the refusals of what the
-runner does not support with comparators yet (a run-in, response-guided rules).
+mg of inhibitor: ``use_columns``, summarised by ``summarise_use``; a run-in's own use:
+``run_in_use``) and the refusals of what the runner does not support with comparators yet
+(``check_supported``: a user-defined inhibitor whose constants would change while its drug is
+still in the body, in a run-in or a crossover).
 """
 
 from __future__ import annotations
@@ -59,21 +67,48 @@ def regimen_has_comparators(regimen) -> bool:
 
 
 def uses_comparators(trial) -> bool:
-    """Whether any arm of ``trial`` gives a comparator (the trial then runs on the comparator model)."""
-    return any(regimen_has_comparators(a.regimen) for a in trial.arms)
+    """Whether any arm of ``trial``, or its run-in, gives a comparator (the trial then runs on the
+    comparator model)."""
+    run_in = getattr(trial, "run_in", None)
+    return any(regimen_has_comparators(a.regimen) for a in trial.arms) or (
+        run_in is not None and regimen_has_comparators(run_in.regimen))
+
+
+def _user_inhibitor(regimen) -> FcRnInhibitor | None:
+    """The regimen's user-defined FcRn inhibitor (one with its own ``kinetics``), if any."""
+    for part in (regimen.parts if regimen is not None else ()):
+        if isinstance(part, FcRnInhibitor) and part.kinetics is not None:
+            return part
+    return None
+
+
+def _gives_inhibitor(regimen) -> bool:
+    return regimen is not None and any(isinstance(p, FcRnInhibitor) for p in regimen.parts)
 
 
 def check_supported(trial) -> None:
-    """Refuse, in one line, what the runner does not do with comparators yet."""
+    """Refuse, in one line, what the runner does not do with comparators yet: a user-defined FcRn
+    inhibitor's constants (``kinetics``) are model parameters, set for the patients of one arm; they
+    would change at randomisation or between crossover periods while a drug given before is still
+    in the body. So none in a run-in's regimen, none in an arm after a run-in that gives an
+    inhibitor, none in a crossover's arms."""
     if not uses_comparators(trial):
         return
-    if trial.run_in is not None:
-        raise InputError("run_in", "no run-in in a trial whose arms give a comparator (plasma exchange, SCIG, an "
-                         "FcRn inhibitor; not supported yet)", "a run-in")
+    run_in = getattr(trial, "run_in", None)
+    if run_in is not None and (own := _user_inhibitor(run_in.regimen)) is not None:
+        raise InputError("run_in.regimen.fcrn_inhibitor.drug", "efgartigimod in a run-in (a user-defined inhibitor's "
+                         "kinetics in a run-in are not supported yet)", own.drug)
     for i, arm in enumerate(trial.arms):
-        if arm.rules is not None:
-            raise InputError(f"arms.{i}.rules", "no response-guided rules in a trial whose arms give a comparator "
-                             "(not supported yet)", arm.name)
+        own = _user_inhibitor(arm.regimen)
+        if own is None:
+            continue
+        if getattr(trial, "crossover", None) is not None:
+            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod in a crossover (a user-defined "
+                             "inhibitor's kinetics would change between periods; not supported yet)", own.drug)
+        if run_in is not None and _gives_inhibitor(run_in.regimen):
+            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod after a run-in that gives an "
+                             "FcRn inhibitor (a user-defined inhibitor's kinetics would change at randomisation; "
+                             "not supported yet)", own.drug)
 
 
 def arm_parameters(arm, where: str = "arms") -> dict[str, float]:
@@ -93,38 +128,58 @@ def arm_parameters(arm, where: str = "arms") -> dict[str, float]:
 
 def patient_sessions(arm, patients, weights: np.ndarray) -> list[tuple]:
     """Each patient's comparator sessions (``ivigsim.dosing.comparators.Session``), all of them
-    (also those after the trial's end: per-year counts need them)."""
+    (also those after the trial's end: per-year counts need them). ``arm``: anything with a
+    ``regimen`` (an arm, or the run-in)."""
     regimen = arm.regimen
     return [compile_sessions(regimen.parts, patients.patient(i), regimen.start_hour, float(weights[i]), ())
             for i in range(len(weights))]
 
 
-def schedule(model, trial, plan, sessions: list[tuple], weights: np.ndarray) -> InputSchedule:
+def schedule(model, trial, plan, sessions: list[tuple], weights: np.ndarray,
+             days: float | None = None) -> InputSchedule:
     """Each patient's inputs: the arm's IVIG windows for 1 kg (``plan``) times the dosing weight,
-    and the patient's own comparator windows, those starting within the trial."""
+    and the patient's own comparator windows, those starting within the trial (``days``: within
+    its first ``days`` instead: a run-in, a crossover period)."""
     names = model.model.input_names
     from ivigsim.simulation import INFUSION_INPUT
 
+    days = trial.days if days is None else days
     ivig = names.index(INFUSION_INPUT)
-    per_kg = [w for w in plan.windows if w.start_day < trial.days] if plan is not None else []
+    per_kg = [w for w in plan.windows if w.start_day < days] if plan is not None else []
     windows = []
     for i, own in enumerate(sessions):
         w_i = [Window(w.start_day, w.end_day, w.rate_g_per_day * weights[i], ivig) for w in per_kg]
         w_i += [Window(x.start_day, x.end_day, x.rate, names.index(x.input))
-                for s in own if s.start_day < trial.days for x in s.windows]
+                for s in own if s.start_day < days for x in s.windows]
         windows.append(w_i)
     return InputSchedule.from_windows(windows, len(names))
 
 
-def use_columns(trial, arm, sessions: list[tuple] | None, n: int) -> dict[str, np.ndarray]:
-    """The ``USE_COLUMNS`` of one arm's patients (zeros for an arm without comparators)."""
+def window_table(model, sessions: list[tuple], days: float) -> np.ndarray:
+    """Each patient's comparator windows of the sessions starting within ``days``, as an array
+    (patients x windows x 4: start day, end day, rate, input index; NaN-padded): the form the
+    rules' schedules take them in (``ivigsim.trial.rules``)."""
+    names = model.model.input_names
+    rows = [[(x.start_day, x.end_day, x.rate, names.index(x.input)) for s in own if s.start_day < days
+             for x in s.windows] for own in sessions]
+    out = np.full((len(rows), max([1, *(len(r) for r in rows)]), 4), np.nan)
+    for i, r in enumerate(rows):
+        if r:
+            out[i, :len(r)] = r
+    return out
+
+
+def use_columns(trial, arm, sessions: list[tuple] | None, n: int, days: float | None = None) -> dict[str, np.ndarray]:
+    """The ``USE_COLUMNS`` of one arm's patients (zeros for an arm without comparators); ``days``:
+    what counts as "in the trial" (default the trial's span; a crossover period's length)."""
     out = {c: np.zeros(n) for c in USE_COLUMNS}
     if sessions is None:
         return out
-    out["plex_plasma_volumes"][:] = plasma_volumes_in_trial(trial, arm)
+    days = trial.days if days is None else days
+    out["plex_plasma_volumes"][:] = plasma_volumes_in_trial(trial, arm, days)
     for i, own in enumerate(sessions):
         for s in own:
-            in_trial, in_year = s.start_day < trial.days, s.start_day < DAYS_PER_YEAR
+            in_trial, in_year = s.start_day < days, s.start_day < DAYS_PER_YEAR
             if s.kind == "plasma_exchange" and in_trial:
                 out["plex_sessions"][i] += 1
                 out["plex_volume_L"][i] += s.amount
@@ -139,15 +194,17 @@ def use_columns(trial, arm, sessions: list[tuple] | None, n: int) -> dict[str, n
     return out
 
 
-def plasma_volumes_in_trial(trial, arm) -> float:
-    """Estimated plasma volumes an arm's exchanges remove within the trial (the same for every patient)."""
+def plasma_volumes_in_trial(trial, arm, days: float | None = None) -> float:
+    """Estimated plasma volumes an arm's exchanges remove within the trial, or within its first
+    ``days`` (the same for every patient)."""
     if arm.regimen is None:
         return 0.0
+    days = trial.days if days is None else days
     total = 0.0
     for part in arm.regimen.parts:
         if isinstance(part, PlasmaExchange):
             hour = arm.regimen.start_hour if part.start_hour is None else part.start_hour
-            total += part.plasma_volumes * sum(1 for d in part.days if d + hour / 24.0 < trial.days)
+            total += part.plasma_volumes * sum(1 for d in part.days if d + hour / 24.0 < days)
     return total
 
 
@@ -166,9 +223,10 @@ def describe_parts(arm) -> list[str]:
 
 
 def summarise_use(trial, arm, columns: dict[str, np.ndarray], weights: np.ndarray, ivig_g_per_kg_per_year: float,
-                  level: float = LEVEL) -> dict:
+                  level: float = LEVEL, ivig_g_per_year: np.ndarray | None = None) -> dict:
     """One arm's comparator use: per column, the mean per patient with a t interval, and the total;
-    and IgG per patient per year, IVIG (as written, on the dosing weight) plus SCIG."""
+    and IgG per patient per year, IVIG (as written, on the dosing weight; under rules
+    ``ivig_g_per_year``, each patient's IVIG given) plus SCIG."""
     out: dict = {"parts": describe_parts(arm)}
     w = np.asarray(weights, dtype=float)
     ok = np.isfinite(w)
@@ -176,10 +234,47 @@ def summarise_use(trial, arm, columns: dict[str, np.ndarray], weights: np.ndarra
         v = np.asarray(columns[c], dtype=float)[ok]
         out[c] = {"description": USE_DESCRIPTIONS[c], "per_patient": mean_t(v, level).as_dict(),
                   "total": float(v.sum())}
-    igg_year = w[ok] * ivig_g_per_kg_per_year + np.asarray(columns["scig_g_per_year"], dtype=float)[ok]
-    out["igg_g_per_year"] = {"description": "IgG per patient per year, grams: IVIG as written plus subcutaneous IgG",
+    if ivig_g_per_year is None:
+        ivig, how = w[ok] * ivig_g_per_kg_per_year, "IVIG as written"
+    else:
+        ivig, how = np.asarray(ivig_g_per_year, dtype=float)[ok], "IVIG given under the rules"
+    igg_year = ivig + np.asarray(columns["scig_g_per_year"], dtype=float)[ok]
+    out["igg_g_per_year"] = {"description": f"IgG per patient per year, grams: {how} plus subcutaneous IgG",
                              "per_patient": mean_t(igg_year, level).as_dict(), "total": float(igg_year.sum())}
     return out
+
+
+#: What a run-in's comparator use reports: its sessions, litres, grams and mg within the run-in
+#: (counted as the run-in's, not as any arm's; no per-year figures for a phase of fixed length).
+RUN_IN_USE_COLUMNS = ("plex_sessions", "plex_volume_L", "plex_plasma_volumes", "scig_doses", "scig_g_in_trial",
+                      "fcrn_inhibitor_infusions", "fcrn_inhibitor_mg_in_trial")
+
+
+def run_in_use(run_in, columns: dict[str, np.ndarray], level: float = LEVEL) -> dict:
+    """The selected patients' comparator use during the run-in (``columns``: ``use_columns`` with the
+    run-in's days): per column the mean per patient with a t interval, and the total."""
+    out: dict = {"parts": describe_parts(run_in)}
+    for c in RUN_IN_USE_COLUMNS:
+        v = np.asarray(columns[c], dtype=float)
+        out[c] = {"description": USE_DESCRIPTIONS[c].replace("within the trial", "within the run-in"),
+                  "per_patient": mean_t(v, level).as_dict(), "total": float(v.sum())}
+    return out
+
+
+def format_run_in_use(entry: dict) -> str:
+    """One printed line: the selected patients' comparator use during the run-in (``entry``: a run-in
+    arm entry of the summary with ``comparator_use``)."""
+    u = entry["comparator_use"]
+
+    def mean(c: str) -> str:
+        e = u[c]["per_patient"]["estimate"]
+        return "n/a" if e is None else f"{e:.4g}"
+
+    text = (f"run-in comparator use per patient: {mean('plex_sessions')} exchange sessions "
+            f"({mean('plex_volume_L')} L), "
+            f"{mean('scig_g_in_trial')} g SCIG, {mean('fcrn_inhibitor_mg_in_trial')} mg FcRn inhibitor")
+    events = entry.get("comparator_adverse_events")
+    return text + (f"; adverse events of its comparators: {events['note']}" if events else "")
 
 
 def format_use(summary: dict) -> list[str]:

@@ -33,8 +33,14 @@ endpoint's per-patient value (0/1 for a fraction or time to event):
   and tested between patients, so it has little power; J&K advise against choosing the
   analysis on it (Freeman 1989). Reported, not acted on.
 
+Comparators (plasma exchange, SCIG, an FcRn inhibitor) may be given in either arm: the trial then
+runs on the comparator model (``ivigsim.trial.comparators``), each period's sessions are compiled
+for the patient from its covariates (those starting within the period; a session running at a
+period's end is refused, as an infusion is), and each row carries its period's use columns.
+
 Not supported yet (refused, one line): more than two arms or periods, response-guided
-rules, a mixed population, comparators (plasma exchange, SCIG, FcRn inhibitors).
+rules, a mixed population, a user-defined FcRn inhibitor (its constants would change between
+periods).
 """
 
 from __future__ import annotations
@@ -173,8 +179,11 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
     from ivigsim.trial.adverse_rates import COMPOSITE_OUTPUTS, composite_column
     from ivigsim.trial.runner import _dosing_weights
 
+    from ivigsim.trial import comparators as comp
+
     rng = CounterRNG(trial.seed)
-    model = compiled_model(trial.disease)
+    with_comparators = comp.uses_comparators(trial)  # both arms then run on the comparator model
+    model = compiled_model(trial.disease, with_comparators)
     m = model.model
     ids = np.asarray(candidates[0], dtype=np.int64)
     n = len(ids)
@@ -188,6 +197,9 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
     failed = np.zeros(n, dtype=bool)
     failed_status = np.full(n, Status.SUCCESS.name, dtype=object)
     weights = [_dosing_weights(arm, patients) for arm in trial.arms]
+    # Each patient's comparator sessions under each arm (per patient: plasma volume, capped doses).
+    sessions = [comp.patient_sessions(arm, patients, weights[k]) if comp.regimen_has_comparators(arm.regimen)
+                else None for k, arm in enumerate(trial.arms)]
     frames, trajectories = [], []
     n_traj = max(0, min(stop, trial.trajectories) - start)
     for p, (days, offset) in enumerate(zip(trial.crossover.periods, trial.crossover.starts())):
@@ -202,7 +214,7 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
                 continue
             live = rows[~failed[rows]]
             params = patients.parameters[:, rows].copy()
-            overrides = {**m.switch_overrides(arm.mechanisms), **arm.parameters}
+            overrides = {**m.switch_overrides(arm.mechanisms), **comp.arm_parameters(arm), **arm.parameters}
             for name, value in overrides.items():
                 params[m.parameter_names.index(name)] = value
             plan = _plan(trial, arm, days)
@@ -219,8 +231,12 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
             if len(live):
                 sel = np.isin(rows, live)
                 y0 = None if y is None else y[:, live]
-                problem = Problem(model, params[:, sel], _schedule(model, arm, plan, days, w[sel], begin),
-                                  t0=t_now, y0=y0)
+                if sessions[k] is None:
+                    schedule = _schedule(model, arm, plan, days, w[sel], begin)
+                else:  # the patients' own sessions starting within the period, shifted to its start
+                    own = comp.schedule(model, trial, plan, [sessions[k][j] for j in rows[sel]], w[sel], days)
+                    schedule = type(own)(own.times + begin, own.values)
+                problem = Problem(model, params[:, sel], schedule, t0=t_now, y0=y0)
                 observed, state = solve_outputs_and_state(problem, SaveAt(ts + begin), trial.solver,
                                                           trial.needed_outputs())
                 ok = (observed.status == Status.SUCCESS) & np.isfinite(state).all(axis=0)
@@ -241,6 +257,9 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
             cov = {c: np.asarray(v)[rows] for c, v in covariates.items()}
             columns |= safety_columns(plan, cov, rng, ids[rows], trial.risk_factors, stream=f"safety/period{p + 1}/",
                                       dosing_weight_kg=w)
+            if with_comparators:  # sessions, litres, grams and mg in this period (trial.comparators)
+                columns |= comp.use_columns(trial, arm, None if sessions[k] is None else [sessions[k][j] for j in rows],
+                                            len(rows), days)
             by_name = {e.name: e for e in trial.endpoints}
             for e in trial.endpoints:
                 if e.output in COMPOSITE_OUTPUTS:

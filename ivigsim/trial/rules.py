@@ -28,6 +28,12 @@ finder on the readout) would decide at the crossing instant rather than at the n
 clinically the decision waits for a visit, so visits are the model of practice, not an
 approximation of it.
 
+With comparators (``ivigsim.trial.comparators``): the rules decide IVIG doses only; the plasma
+exchanges, SCIG doses and inhibitor infusions of the arm's regimen run as scheduled whatever the
+rules decide, their windows carried into each interval's schedule on their own inputs
+(``solve_with_rules(sessions=...)``). A rule action that starts another comparator cycle is not
+built.
+
 Outputs per patient (``columns``): the infusions given, grams in the trial and per year (the
 stewardship table counts these, not the regimen as written), relapses, re-treatments, cuts,
 the final maintenance dose, and the doses themselves (``rule_doses``: ``day:g/kg`` pairs, each
@@ -281,16 +287,22 @@ def _running_after(doses: _Doses, ids: np.ndarray, t: float) -> np.ndarray:
 
 
 def _schedule(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int, index: int, offset: float,
-              days: float):
+              days: float, extra: np.ndarray | None = None):
     """The engine's schedule for each patient's infusions ``ids`` (n, K; -1 none), windows starting
     before ``days`` (as the runner's fixed schedule), times + ``offset``, built as arrays.
 
     Edges sorted by time, ends before starts at a shared time, and the rate after each edge the
     running sum of +rate/-rate: with infusions that do not overlap this is exactly the rate
-    ``InputSchedule.from_windows`` gives (0 + r - r = 0, then + r' = r', in floating point)."""
+    ``InputSchedule.from_windows`` gives (0 + r - r = 0, then + r' = r', in floating point).
+
+    ``extra``: each patient's comparator windows (n, M, 4: start, end, rate, input; NaN-padded;
+    ``ivigsim.trial.comparators.window_table``), given as scheduled: their own inputs, their own
+    running sums (absolute rates, not per kg)."""
     from ivigsim.engine.schedule import InputSchedule
 
     n = ids.shape[0]
+    if extra is not None and np.isfinite(extra[..., 0]).any():
+        return _schedule_with(doses, ids, weights, n_inputs, index, offset, days, extra)
     if not (ids >= 0).any():
         return InputSchedule.empty(n, n_inputs)
     wins = [[(w.start_day, w.end_day, w.rate_g_per_day) for w in inf.windows if w.start_day < days]
@@ -322,6 +334,55 @@ def _schedule(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int
     values = np.zeros((n, width, n_inputs))
     values[:, :, index] = value
     return InputSchedule(times + offset if offset else times, values * weights[:, None, None])
+
+
+def _schedule_with(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int, index: int, offset: float,
+                   days: float, extra: np.ndarray):
+    """``_schedule`` with comparator windows ``extra`` on their inputs (see there): the same edges,
+    one running sum per input; the IVIG column is the per-kg sum times the dosing weight."""
+    from ivigsim.engine.schedule import InputSchedule
+
+    n = ids.shape[0]
+    wins = [[(w.start_day, w.end_day, w.rate_g_per_day) for w in inf.windows if w.start_day < days]
+            for inf in doses.infusions]
+    per = max([1, *(len(w) for w in wins)])
+    table = np.full((len(wins) + 1, per, 3), np.nan)  # last row: no infusion
+    for k, w in enumerate(wins):
+        if w:
+            table[k, :len(w)] = w
+    rows = np.where(ids >= 0, ids, len(wins)) if ids.size else np.full((n, 1), len(wins))
+    w = table[rows].reshape(n, -1, 3)
+    valid = np.isfinite(w[..., 0])
+    x_valid = np.isfinite(extra[..., 0])
+    start = np.concatenate([np.where(valid, w[..., 0], np.inf), np.where(x_valid, extra[..., 0], np.inf)], axis=1)
+    end = np.concatenate([np.where(valid, w[..., 1], np.inf), np.where(x_valid, extra[..., 1], np.inf)], axis=1)
+    rate = np.concatenate([np.where(valid, w[..., 2], 0.0), np.where(x_valid, extra[..., 2], 0.0)], axis=1)
+    column = np.concatenate([np.full(w.shape[:2], index), np.where(x_valid, extra[..., 3], index).astype(np.int64)],
+                            axis=1)
+    times = np.concatenate([start, end], axis=1)
+    delta = np.zeros((*times.shape, n_inputs))
+    edge = np.arange(times.shape[1])[None, :]
+    col = np.concatenate([column, column], axis=1)
+    delta[np.arange(n)[:, None], edge, col] = np.concatenate([rate, -rate], axis=1)
+    is_start = np.concatenate([np.ones_like(start), np.zeros_like(end)], axis=1)
+    order = np.lexsort((is_start, times), axis=1)
+    times = np.take_along_axis(times, order, axis=1)
+    value = np.cumsum(np.take_along_axis(delta, order[..., None], axis=1), axis=1)
+    value[..., index] *= weights[:, None]  # IVIG per kg -> g/day; the comparators' rates are absolute
+    keep = np.isfinite(times)
+    keep[:, :-1] &= times[:, :-1] != times[:, 1:]  # one edge per time: the rates after all its events
+    pack = np.argsort(~keep, axis=1, kind="stable")
+    times = np.where(np.take_along_axis(keep, pack, axis=1), np.take_along_axis(times, pack, axis=1), np.inf)
+    value = np.where(np.isfinite(times)[..., None], np.take_along_axis(value, pack[..., None], axis=1), 0.0)
+    width = max(1, int(np.isfinite(times).sum(axis=1).max(initial=0)))
+    return InputSchedule(times[:, :width] + offset if offset else times[:, :width], value[:, :width])
+
+
+def _extra_after(extra: np.ndarray | None, t: float) -> np.ndarray | None:
+    """Comparator windows (``window_table``) that have not ended by day ``t`` (as ``_running_after``)."""
+    if extra is None:
+        return None
+    return np.where((extra[..., 1] > t)[..., None], extra, np.nan)
 
 
 # --- the visits -----------------------------------------------------------------------------
@@ -413,10 +474,13 @@ def parse_doses(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray, ts: np.ndarray,
-                     indication: str | None, fixed_plan, states: np.ndarray | None = None):
+                     indication: str | None, fixed_plan, states: np.ndarray | None = None,
+                     sessions: list[tuple] | None = None):
     """Patients (``params``, P x n) of a rules arm from day 0 (or randomisation: ``states``, n x S)
     to ``trial.days``, visit by visit. Returns the ``Observed`` outputs on ``ts`` (days from day 0)
-    and a ``RuleResult``. ``fixed_plan``: the arm regimen's per-kg plan (given as written)."""
+    and a ``RuleResult``. ``fixed_plan``: the arm regimen's per-kg plan (given as written).
+    ``sessions``: each patient's comparator sessions (``ivigsim.trial.comparators``), given as
+    scheduled whatever the rules decide (the rules decide IVIG doses only)."""
     from ivigsim.engine.outputs import Observed, solve_outputs_and_state
     from ivigsim.engine.solve import Problem, SaveAt, Status
     from ivigsim.simulation import INFUSION_INPUT
@@ -432,6 +496,11 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
     doses = _Doses(dose_regimen(arm), indication)
     fixed = [doses.add(i) for i in (fixed_plan.infusions if fixed_plan is not None else ())]
     given = [np.broadcast_to(np.array(fixed, dtype=np.int64), (n, len(fixed))).copy()]
+    extra = None
+    if sessions is not None:
+        from ivigsim.trial.comparators import window_table
+
+        extra = window_table(model, sessions, days)
 
     values = np.full((n, len(names), len(ts)), np.nan)
     status = np.zeros(n, dtype=np.int8)
@@ -445,7 +514,7 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
         end); return the readout at ``to``."""
         nonlocal y, status
         ids = _running_after(doses, np.concatenate(given, axis=1), t)
-        schedule = _schedule(doses, ids, weights, n_inputs, index, offset, days)
+        schedule = _schedule(doses, ids, weights, n_inputs, index, offset, days, _extra_after(extra, t))
         inside = (ts >= t) & (ts < to) if to < days else (ts >= t)
         save = np.union1d(ts[inside], [to])
         y0 = y
@@ -488,7 +557,7 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
 
     for v in visits:
         x = advance(float(v)) if v > t else _readout_now(model, params, y, offset + t, weights, doses, given, n_inputs,
-                                                         index, offset, days, trial.solver, rules.readout)
+                                                         index, offset, days, trial.solver, rules.readout, extra)
         if reference is None:  # the day-0 value (the first visit is day 0, or the first solve began there)
             reference = x if v == 0 else values[:, r_col, int(np.searchsorted(ts, 0.0))]
         t = float(v)
@@ -539,12 +608,13 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
     return observed, result
 
 
-def _readout_now(model, params, y, t_abs, weights, doses, given, n_inputs, index, offset, days, solver, readout):
+def _readout_now(model, params, y, t_abs, weights, doses, given, n_inputs, index, offset, days, solver, readout,
+                 extra=None):
     """The readout at the current time, before anything more is decided (a visit on day 0)."""
     from ivigsim.engine.outputs import solve_outputs_and_state
     from ivigsim.engine.solve import Problem, SaveAt
 
-    schedule = _schedule(doses, np.concatenate(given, axis=1), weights, n_inputs, index, offset, days)
+    schedule = _schedule(doses, np.concatenate(given, axis=1), weights, n_inputs, index, offset, days, extra)
     y0 = y
     if y0 is not None:
         y0 = np.where(np.isfinite(y0), y0, 0.0)

@@ -20,6 +20,12 @@ endpoint days and saved times count from randomisation (the engine runs in absol
 so models whose equations read ``t`` continue their course). An endpoint's baseline (change,
 percent change, fold change) is the value at randomisation; a selection criterion's baseline
 is the value at the start of the run-in.
+
+Comparators (plasma exchange, SCIG, an FcRn inhibitor): in the run-in's regimen, each candidate's
+sessions are compiled from its covariates (``ivigsim.trial.comparators``); with a comparator in the
+run-in or in any arm, the run-in is solved on the comparator model, so every arm continues from a
+state of that model. The selected patients' run-in comparator use is reported as the run-in's
+(``RunInSelection.comparator_use``), not counted in any arm's use columns.
 """
 
 from __future__ import annotations
@@ -99,6 +105,9 @@ class RunInSelection:
     not_meeting: dict[str, int] = field(default_factory=dict)  # criterion -> candidates failing it
     solve_failed: int = 0  # run-in solves that failed (not selected)
     adverse_events: dict = field(default_factory=dict)  # the selected patients' run-in adverse events
+    #: With a comparator in the run-in's regimen: the selected patients' use of it during the run-in
+    #: (``ivigsim.trial.comparators.run_in_use``, and the comparators' declared adverse events).
+    comparator_use: dict = field(default_factory=dict)
 
     # What a ``Screening`` says, for code that reads either: the screening of the run-in's entrants.
     @property
@@ -122,8 +131,11 @@ class RunInSelection:
         return "; ".join(parts)
 
     def as_dict(self) -> dict:
-        return {"entered": self.entered, "selected": int(len(self.candidates)), "not_meeting": dict(self.not_meeting),
-                "solve_failed": self.solve_failed, "adverse_events": self.adverse_events}
+        out = {"entered": self.entered, "selected": int(len(self.candidates)), "not_meeting": dict(self.not_meeting),
+               "solve_failed": self.solve_failed, "adverse_events": self.adverse_events}
+        if self.comparator_use:  # only when the run-in gives a comparator (otherwise as before)
+            out |= self.comparator_use
+        return out
 
 
 def run_in_plan(trial: Trial):
@@ -138,7 +150,9 @@ def run_in_plan(trial: Trial):
 
 
 def check_plan(regimen: Regimen | None, days: float, indication: str | None, field_name: str = "run_in.days") -> None:
-    """An infusion running at randomisation would be cut in two (its rest belongs to no arm): refused."""
+    """An infusion running at randomisation would be cut in two (its rest belongs to no arm): refused.
+    So is a comparator session (an exchange, a subcutaneous dose, an inhibitor infusion) running
+    then: their times do not depend on the patient, so one compilation decides for all."""
     if regimen is None:
         return
     from ivigsim.model.patient import Patient
@@ -148,6 +162,11 @@ def check_plan(regimen: Regimen | None, days: float, indication: str | None, fie
         if i.start_day < days < i.end_day:
             raise InputError(field_name, "a randomisation day on which no run-in infusion is running",
                              f"{days:g} (an infusion runs from day {i.start_day:g} to {i.end_day:g})")
+    for s in getattr(plan, "sessions", ()):
+        if s.start_day < days < s.end_day:
+            raise InputError(field_name, "a randomisation day on which no run-in session is running",
+                             f"{days:g} (a {s.kind.replace('_', ' ')} session runs from day {s.start_day:g} to "
+                             f"{s.end_day:g})")
 
 
 def select_patients(trial: Trial, model, stream: str = "") -> RunInSelection:
@@ -196,7 +215,8 @@ def select_patients(trial: Trial, model, stream: str = "") -> RunInSelection:
                    for j, text in enumerate(r.criteria())}
     screening = screen(trial.population, model, rng, entered, stream)
     events = _run_in_adverse_events(trial, model, rng, candidates, plan, stream)
-    return RunInSelection(candidates, states, screening, entered, not_meeting, int(failed.sum()), events)
+    use = _run_in_comparator_use(trial, model, rng, candidates, stream)
+    return RunInSelection(candidates, states, screening, entered, not_meeting, int(failed.sum()), events, use)
 
 
 def _solve_block(trial: Trial, model, rng, ids: np.ndarray, ts: np.ndarray, plan, stream: str):
@@ -229,11 +249,16 @@ def _weights(trial: Trial, patients) -> np.ndarray:
 def _schedule(trial: Trial, model, plan, patients):
     from ivigsim.engine.schedule import InputSchedule, Window
     from ivigsim.simulation import INFUSION_INPUT
+    from ivigsim.trial import comparators as comp
 
     n_inputs = len(model.model.input_names)
     n = len(patients)
     if plan is None:
         return InputSchedule.empty(n, n_inputs)
+    if comp.regimen_has_comparators(trial.run_in.regimen):  # each patient's own sessions (trial.comparators)
+        weights = _weights(trial, patients)
+        sessions = comp.patient_sessions(trial.run_in, patients, weights)
+        return comp.schedule(model, trial, plan, sessions, weights, trial.run_in.days)
     index = model.model.input_names.index(INFUSION_INPUT)
     windows = [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows
                if w.start_day < trial.run_in.days]
@@ -260,3 +285,28 @@ def _run_in_adverse_events(trial: Trial, model, rng, candidates: np.ndarray, pla
                                     dosing_weight_kg=weights))
     columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return summarise_safety(columns)
+
+
+def _run_in_comparator_use(trial: Trial, model, rng, candidates: np.ndarray, stream: str) -> dict:
+    """The selected patients' comparator use during the run-in (none: {}), and the comparators'
+    declared adverse events (reported, not modelled: ``ivigsim.safety.comparators``). Counted as
+    the run-in's: the arms' use columns count their own regimens from randomisation."""
+    from ivigsim.population import draw
+    from ivigsim.safety.comparators import comparator_events_summary
+    from ivigsim.trial import comparators as comp
+
+    r = trial.run_in
+    if not comp.regimen_has_comparators(r.regimen):
+        return {}
+    parts = []
+    for a in range(0, len(candidates), RUN_IN_BLOCK):
+        patients = draw(trial.population, model, rng, candidates[a:a + RUN_IN_BLOCK], stream)
+        weights = _weights(trial, patients)
+        sessions = comp.patient_sessions(r, patients, weights)
+        parts.append(comp.use_columns(trial, r, sessions, len(weights), r.days))
+    columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = {"comparator_use": comp.run_in_use(r, columns)}
+    events = comparator_events_summary(columns)
+    if events:
+        out["comparator_adverse_events"] = events
+    return out

@@ -277,7 +277,8 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     if arm.rules is not None:  # response-guided dosing: solved visit by visit (ivigsim.trial.rules)
         from ivigsim.trial.rules import solve_with_rules
 
-        observed, ruled = solve_with_rules(trial, arm, model, params, weights, ts, sub.indication, plan, states)
+        observed, ruled = solve_with_rules(trial, arm, model, params, weights, ts, sub.indication, plan, states,
+                                           sessions)  # the arm's comparator sessions run as scheduled
     elif states is None:
         observed = solve_outputs(Problem(model, params, schedule), SaveAt(ts), trial.solver, trial.needed_outputs())
     else:  # after a run-in: from each patient's state at randomisation, in absolute time (the
@@ -718,7 +719,9 @@ def _comparator_entries(trial: Trial, k: int, arrays: dict) -> dict:
 
     arm = trial.arms[k]
     per_kg_year = float(sum(regimen_use(arm.regimen, trial.indication, trial.days).first_year))
-    out = {"comparator_use": comp.summarise_use(trial, arm, arrays, arrays["dosing_weight_kg"], per_kg_year)}
+    given = arrays["ivig_g_per_year"] if arm.rules is not None else None  # under rules: the IVIG each patient got
+    out = {"comparator_use": comp.summarise_use(trial, arm, arrays, arrays["dosing_weight_kg"], per_kg_year,
+                                                ivig_g_per_year=given)}
     events = comparator_events_summary(arrays)
     if events:
         out["comparator_adverse_events"] = events
@@ -768,8 +771,8 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
             "ivig_use": use[k],
         })
         if comp.uses_comparators(trial):
-            arms[-1] |= _comparator_entries(trial, k, {c: rows[c].to_numpy(dtype=float)
-                                                       for c in (*comp.USE_COLUMNS, "dosing_weight_kg")})
+            arms[-1] |= _comparator_entries(trial, k, {c: rows[c].to_numpy(dtype=float) for c in (
+                *comp.USE_COLUMNS, "dosing_weight_kg", *(("ivig_g_per_year",) if arm.rules is not None else ()))})
         codes = _group_codes(trial, rows["subpopulation"].to_numpy()) if trial.mixed else None
         infusions = _arm_infusions(trial, k, codes, rows["ivig_infusions"].to_numpy(dtype=float)
                                    if arm.rules is not None else None, len(rows))
@@ -883,7 +886,8 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     units += [("serious", None, SERIOUS_COLUMNS)]
     units += [("use", None, ("dosing_weight_kg", *(GIVEN_COLUMNS if ruled else ())))]
     if comp.uses_comparators(trial):  # sessions, litres, grams and mg per patient (trial.comparators)
-        units += [("comparator_use", None, (*comp.USE_COLUMNS, "dosing_weight_kg"))]
+        units += [("comparator_use", None, (*comp.USE_COLUMNS, "dosing_weight_kg",
+                                            *(("ivig_g_per_year",) if ruled else ())))]
     comparator_entries: list[dict] = [{} for _ in names]
     paired = trial.paired_arms and aligned
     contrasts: dict[int, dict] = {}
@@ -1002,6 +1006,8 @@ def format_summary(summary: dict) -> str:
                                if v["expected_incidence"]["estimate"])
             lines.append(f"  {a['arm']}: {a['selected']} of {a['entered']} selected"
                          + (f"; run-in adverse events per patient (expected): {events}" if events else ""))
+            if "comparator_use" in a:  # a comparator in the run-in: its use, counted as the run-in's
+                lines.append("    " + comp.format_run_in_use(a))
     if "crossover" in summary:
         from ivigsim.trial.crossover import format_header
 

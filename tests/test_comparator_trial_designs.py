@@ -1,0 +1,353 @@
+"""Comparators in the trial designs (issue 14 item 4): a run-in, response-guided rules, a crossover.
+
+Each checked against an independent answer:
+
+- run-in: a patient's course (run-in regimen, then the arm's, from randomisation) equals one plain
+  ``simulate`` of the two regimens in sequence on the comparator model (the NumPy engine, the
+  regimen compiled for the patient), a comparator in the run-in and in an arm; the run-in's use is
+  counted by hand (Kaplan's plasma volume) and as the run-in's, not the arms';
+- rules: an arm whose rule never fires equals the same arm without rules; a rule that always fires
+  gives its doses (the use columns by hand), and the patient's course equals a plain ``simulate`` of
+  the comparator parts with every IVIG dose the rules gave;
+- crossover: period 1 equals the parallel-arm (paired) run of the same patients; period 2 equals one
+  plain ``simulate`` of the two regimens in sequence; use columns per period by hand;
+- the same numbers whatever the chunk size; what stays unsupported is one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from ivigsim.cli import app
+from ivigsim.engine.solver import Dopri5
+from ivigsim.io.scenario_file import COMPARATORS_ALLOWED, RegimenFile
+from ivigsim.io.trial_file import parse_trial
+from ivigsim.model.library import compiled_model
+from ivigsim.population import CounterRNG, draw
+from ivigsim.scenario import Scenario
+from ivigsim.simulation import simulate
+from ivigsim.trial.runner import run_trial
+
+TOL = {"rtol": 1e-9, "atol": 1e-11}
+OUTPUTS = ["igg_total_g_per_L", "igg_ivig_g_per_L"]
+PLEX = {"days": [0, 2, 4], "plasma_volumes": 1.0, "duration_h": 2}
+SCIG = {"g_per_kg": 0.1, "every_days": 7, "count": 4}
+
+
+def _doc(**extra) -> dict:
+    doc = {"name": "designs", "disease": "none", "seed": 11, "size": 20,
+           "population": {"disease_variability": False},
+           "endpoints": [{"name": "igg_day14", "output": "igg_total_g_per_L", "at_day": 14, "summary": "mean"},
+                         {"name": "igg_day28", "output": "igg_total_g_per_L", "at_day": 28, "summary": "mean"}],
+           "simulation": {"days": 28, "output_every_days": 1, **TOL},
+           "output": {"trajectories": 20, "outputs": OUTPUTS}}
+    doc.update(extra)
+    return doc
+
+
+def _regimen(doc: dict):
+    return RegimenFile.model_validate(doc, context={COMPARATORS_ALLOWED: True}).build()
+
+
+def _simulate(trial, candidate: int, regimen_doc: dict, days: float):
+    """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters)."""
+    regimen = _regimen(regimen_doc)
+    model = compiled_model(trial.disease, True)
+    p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
+    params = dict(zip(model.model.parameter_names, p.parameters[:, 0]))
+    return simulate(Scenario(patient=p.patient(0), regimen=regimen, disease=trial.disease, days=days,
+                             parameters=params, solver=Dopri5(**TOL)))
+
+
+def _same_course(mine: pd.DataFrame, ds, shift: float) -> None:
+    at = np.searchsorted(ds.time.values, shift + mine["time_day"].to_numpy())
+    assert np.allclose(ds.time.values[at], shift + mine["time_day"].to_numpy())
+    for name in OUTPUTS:
+        reference = ds[name].sel(patient=0).values[at]
+        np.testing.assert_allclose(mine[name].to_numpy(), reference, rtol=0,
+                                   atol=1e-6 * (np.ptp(reference) + np.abs(reference).max()))
+
+
+def _epv_L(weight: float, sex: str) -> float:
+    """Kaplan's estimated plasma volume, by hand: (1 - Hct)(b + c w), Hct 0.45 men, 0.40 women."""
+    hct, b, c = (0.45, 1530.0, 41.0) if sex == "male" else (0.40, 864.0, 47.2)
+    return (1 - hct) * (b + c * weight) / 1000.0
+
+
+# --- a run-in -------------------------------------------------------------------------------
+
+RUN_IN_DAYS = 21.0
+
+
+def _run_in_doc(**extra) -> dict:
+    """Plasma exchange in the run-in (IgG lowered by >= 10 % on day 6 selects), then SCIG or nothing."""
+    return _doc(run_in={"regimen": {"plasma_exchange": PLEX}, "days": RUN_IN_DAYS,
+                        "select": [{"output": "igg_total_g_per_L", "measure": "percent_change", "at_day": 6,
+                                    "criterion": "<= -10"}]},
+                arms=[{"name": "scig", "regimen": {"scig": SCIG}}, {"name": "none"}], **extra)
+
+
+@pytest.fixture(scope="module")
+def run_in_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run-in") / "out"
+    trial = parse_trial(_run_in_doc())
+    result = run_trial(trial, out)
+    return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
+
+
+def test_run_in_then_comparator_arm_equals_one_simulation_of_both_regimens(run_in_run):
+    trial, _, patients, traj = run_in_run
+    for arm, whole in (("scig", {"plasma_exchange": PLEX, "scig": {**SCIG, "start_day": RUN_IN_DAYS}}),
+                       ("none", {"plasma_exchange": PLEX})):
+        for patient in (0, 7):
+            row = patients[(patients["arm"] == arm) & (patients["patient"] == patient)].iloc[0]
+            ds = _simulate(trial, int(row.candidate), whole, RUN_IN_DAYS + 28)
+            mine = traj[(traj["arm"] == arm) & (traj["patient"] == patient)].sort_values("time_day")
+            _same_course(mine, ds, RUN_IN_DAYS)
+            igg = ds["igg_total_g_per_L"].sel(patient=0).values
+            assert row.igg_day28 == pytest.approx(igg[np.searchsorted(ds.time.values, RUN_IN_DAYS + 28)], rel=1e-6)
+    # the exchange did something, and SCIG raised IgG after randomisation
+    by = patients.set_index(["arm", "patient"])
+    assert (by.loc["scig", "igg_day28"].to_numpy() > by.loc["none", "igg_day28"].to_numpy()).all()
+
+
+def test_run_in_use_is_the_run_ins_and_counted_by_hand(run_in_run):
+    trial, result, patients, _ = run_in_run
+    none = patients[patients["arm"] == "none"].sort_values("patient")
+    litres = [3 * _epv_L(w, s) for w, s in zip(none["weight_kg"], none["sex"])]
+    use = result.summary["run_in"]["arms"][0]["comparator_use"]
+    assert use["plex_sessions"]["per_patient"]["estimate"] == 3
+    assert use["plex_volume_L"]["per_patient"]["estimate"] == pytest.approx(np.mean(litres), rel=1e-12)
+    assert use["plex_volume_L"]["total"] == pytest.approx(np.sum(litres), rel=1e-12)
+    assert use["scig_doses"]["total"] == 0
+    events = result.summary["run_in"]["arms"][0]["comparator_adverse_events"]["events"]
+    assert events["plex_hypotension"]["exposure_per_patient"] == 3
+    # the arms count their own regimens from randomisation: no exchange, SCIG by hand
+    assert (patients["plex_sessions"] == 0).all() and (patients["plex_volume_L"] == 0).all()
+    scig = patients[patients["arm"] == "scig"]
+    assert (scig["scig_doses"] == 4).all()
+    np.testing.assert_allclose(scig["scig_g_in_trial"], 4 * 0.1 * scig["dosing_weight_kg"], rtol=1e-12)
+    assert "run-in comparator use per patient: 3 exchange sessions" in result.text()
+
+
+def test_run_in_with_comparators_is_the_same_whatever_the_chunk_size():
+    trial = parse_trial(_run_in_doc(size=6, design="parallel", output={}))
+
+    def rows(result):
+        return result.patients.sort_values(["arm", "patient"], kind="stable").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(rows(run_trial(trial, chunk_size=6)), rows(run_trial(trial, chunk_size=4)))
+
+
+# --- response-guided rules ------------------------------------------------------------------
+
+#: Exchanges with donor plasma (two inputs), an IVIG dose, weekly SCIG: every comparator input but one.
+RULES_REGIMEN = {"plasma_exchange": {"days": [0, 2], "replacement": "plasma", "duration_h": 2},
+                 "doses": [{"day": 4, "g_per_kg": 1.0}], "scig": {"g_per_kg": 0.1, "every_days": 7, "start_day": 7,
+                                                                   "count": 3}}
+RULE = {"assess_every_days": 14, "first_visit_day": 7, "readout": "igg_total_g_per_L",
+        "on_relapse": {"dose_g_per_kg": 0.5, "over_days": 1}}
+
+
+@pytest.fixture(scope="module")
+def rules_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rules") / "out"
+    trial = parse_trial(_doc(regimens={"r": RULES_REGIMEN}, arms=[
+        {"name": "fixed", "regimen": "r"},
+        {"name": "never", "regimen": "r", "rules": {**RULE, "relapse": "value < 0"}},
+        {"name": "always", "regimen": "r", "rules": {**RULE, "relapse": "value > 0"}}]))
+    result = run_trial(trial, out)
+    return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
+
+
+def _arm(table: pd.DataFrame, arm: str) -> pd.DataFrame:
+    return table[table["arm"] == arm].sort_values(["patient", *(["time_day"] if "time_day" in table else [])]
+                                                  ).reset_index(drop=True)
+
+
+def test_rules_that_never_fire_in_a_comparator_arm_give_the_arm_without_rules(rules_run):
+    _, result, patients, traj = rules_run
+    fixed, never = _arm(patients, "fixed"), _arm(patients, "never")
+    assert (never["rule_retreatments"] == 0).all() and (never["ivig_infusions"] == 1).all()
+    for c in ("igg_day14", "igg_day28"):  # solved visit by visit: equal to the solver's tolerance
+        np.testing.assert_allclose(never[c], fixed[c], rtol=1e-7)
+    for name in OUTPUTS:
+        np.testing.assert_allclose(_arm(traj, "never")[name], _arm(traj, "fixed")[name], rtol=1e-7, atol=1e-9)
+    from ivigsim.trial.comparators import USE_COLUMNS
+
+    for c in [*USE_COLUMNS, *[c for c in patients.columns if c.startswith("ae_")]]:
+        np.testing.assert_array_equal(never[c], fixed[c])
+    np.testing.assert_allclose(never["ivig_g_in_trial"], 1.0 * fixed["dosing_weight_kg"], rtol=1e-14)
+
+
+def test_rules_that_fire_give_their_doses_while_the_comparators_run_as_scheduled(rules_run):
+    trial, result, patients, traj = rules_run
+    always, fixed = _arm(patients, "always"), _arm(patients, "fixed")
+    w = always["dosing_weight_kg"].to_numpy()
+    assert list(trial.arms[2].rules.visits(trial.days)) == [7.0, 21.0]
+    assert (always["rule_retreatments"] == 2).all() and (always["ivig_infusions"] == 3).all()
+    np.testing.assert_allclose(always["ivig_g_in_trial"], (1.0 + 2 * 0.5) * w, rtol=1e-14)
+    for c in ("plex_sessions", "plex_volume_L", "scig_doses", "scig_g_in_trial"):  # as scheduled
+        np.testing.assert_array_equal(always[c], fixed[c])
+    assert (always["plex_sessions"] == 2).all() and (always["scig_doses"] == 3).all()
+    by_arm = {a["arm"]: a for a in result.summary["arms"]}
+    igg_year = by_arm["always"]["comparator_use"]["igg_g_per_year"]["per_patient"]["estimate"]
+    assert igg_year == pytest.approx(np.mean(2.0 * w + always["scig_g_per_year"]), rel=1e-12)  # IVIG given + SCIG
+    assert run_trial(trial).summary == result.summary  # summarised in memory or streamed from the files: the same
+    # The course: one plain simulation of the comparator parts and every dose the rules gave.
+    whole = {**RULES_REGIMEN, "doses": [{"day": 4, "g_per_kg": 1.0}, {"day": 7, "g_per_kg": 0.5},
+                                        {"day": 21, "g_per_kg": 0.5}]}
+    for patient in (0, 5):
+        ds = _simulate(trial, int(always.loc[patient, "candidate"]), whole, 28)
+        _same_course(_arm(traj, "always")[lambda d: d["patient"] == patient], ds, 0.0)
+
+
+
+# --- a crossover ----------------------------------------------------------------------------
+
+PERIOD, WASHOUT = 28.0, 7.0
+IVIG_ARM = {"maintenance": {"g_per_kg": 0.4, "every_days": 14, "start_day": 0, "count": 2}}
+SCIG_ARM = {"scig": SCIG}
+
+
+def _crossover_doc(**extra) -> dict:
+    doc = _doc(design="crossover", periods=[{"days": PERIOD}, {"days": PERIOD}], washout_days=WASHOUT, size=6,
+               arms=[{"name": "ivig", "regimen": IVIG_ARM}, {"name": "scig", "regimen": SCIG_ARM}],
+               output={"trajectories": 6, "outputs": OUTPUTS}, **extra)
+    doc["simulation"] = {"output_every_days": 1, **TOL}
+    return doc
+
+
+@pytest.fixture(scope="module")
+def crossover_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xo") / "out"
+    trial = parse_trial(_crossover_doc())
+    result = run_trial(trial, out, chunk_size=4)
+    return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
+
+
+def test_crossover_period_1_equals_the_parallel_arm_run(crossover_run):
+    _, _, patients, _ = crossover_run
+    doc = _doc(size=6, arms=[{"name": "ivig", "regimen": IVIG_ARM}, {"name": "scig", "regimen": SCIG_ARM}], output={})
+    paired = run_trial(parse_trial(doc)).patients.set_index(["arm", "patient"])
+    first = patients[patients["period"] == 1]
+    assert set(first["arm"]) == {"ivig", "scig"}
+    from ivigsim.trial.comparators import USE_COLUMNS
+
+    for row in first.itertuples():
+        other = paired.loc[(row.arm, row.patient)]
+        assert other.candidate == row.candidate
+        for c in ("igg_day14", "igg_day28"):
+            assert getattr(row, c) == pytest.approx(other[c], rel=1e-9)
+        for c in USE_COLUMNS:
+            assert getattr(row, c) == other[c], c
+
+
+def test_crossover_period_2_equals_one_simulation_of_both_regimens(crossover_run):
+    trial, _, patients, traj = crossover_run
+    shifted = {"ivig": {"maintenance": {**IVIG_ARM["maintenance"], "start_day": PERIOD + WASHOUT}},
+               "scig": {"scig": {**SCIG, "start_day": PERIOD + WASHOUT}}}
+    seen = set()
+    for patient in range(4):
+        rows = patients[patients["patient"] == patient].sort_values("period")
+        first, second = rows["arm"].tolist()
+        seen.add(first)
+        ds = _simulate(trial, int(rows["candidate"].iloc[0]), {**(IVIG_ARM if first == "ivig" else SCIG_ARM),
+                                                                **shifted[second]}, 2 * PERIOD + WASHOUT)
+        _same_course(traj[traj["patient"] == patient].sort_values("time_day"), ds, 0.0)
+        igg, t = ds["igg_total_g_per_L"].sel(patient=0).values, ds.time.values
+        row2 = rows[rows["period"] == 2].iloc[0]
+        assert row2.igg_day14 == pytest.approx(igg[np.searchsorted(t, PERIOD + WASHOUT + 14)], rel=1e-6)
+        scig_row = rows[rows["arm"] == "scig"].iloc[0]  # 4 weekly doses in its period, on the dosing weight
+        assert scig_row.scig_doses == 4
+        assert scig_row.scig_g_in_trial == pytest.approx(0.4 * scig_row.dosing_weight_kg, rel=1e-12)
+        assert rows[rows["arm"] == "ivig"].iloc[0].scig_doses == 0
+    assert seen == {"ivig", "scig"}
+
+
+def test_crossover_with_comparators_is_the_same_whatever_the_chunk_size(crossover_run):
+    trial, _, patients, _ = crossover_run
+    again = run_trial(trial, chunk_size=6).patients
+    key = ["patient", "period"]
+    pd.testing.assert_frame_equal(again.sort_values(key).reset_index(drop=True),
+                                  patients.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
+# --- what stays unsupported -----------------------------------------------------------------
+
+NIPOCALIMAB = {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30, "kinetics": {
+    "kd_g_per_L": 0.001, "clearance_70kg_L_per_day": 5, "peripheral_volume_L_per_kg": 0.05,
+    "distribution_clearance_70kg_L_per_day": 10, "source": "assumption: test"}}
+
+
+def _refused_crossover_inhibitor(d):
+    d["arms"][1]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
+
+
+def _refused_run_in_inhibitor(d):
+    d["run_in"]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
+
+
+def _refused_after_run_in_inhibitor(d):
+    d["run_in"]["regimen"] = {"fcrn_inhibitor": {"days": [0, 7]}}
+    d["arms"][0]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
+
+
+def _refused_session_at_randomisation(d):
+    d["run_in"]["days"] = 4.05  # the third exchange runs on day 4.0-4.083
+    d["run_in"]["select"][0]["at_day"] = 3
+
+
+def _refused_rule_dose_on_an_exchange(d):
+    d.pop("run_in")
+    d["arms"][0] = {"name": "plex", "regimen": {"plasma_exchange": PLEX},
+                    "rules": {**RULE, "first_visit_day": 2, "relapse": "value > 0"}}
+
+
+def _refused_scig_at_period_end(d):  # the last dose runs from day 27.98 to 28.02
+    d["arms"][1]["regimen"] = {"scig": {**SCIG, "start_day": 6, "start_hour": 23.5}}
+
+
+@pytest.mark.parametrize("doc, change, field", [
+    (_crossover_doc, _refused_crossover_inhibitor, "arms.1.regimen.fcrn_inhibitor.drug"),
+    (_run_in_doc, _refused_run_in_inhibitor, "run_in.regimen.fcrn_inhibitor.drug"),
+    (_run_in_doc, _refused_after_run_in_inhibitor, "arms.0.regimen.fcrn_inhibitor.drug"),
+    (_run_in_doc, _refused_session_at_randomisation, "run_in.days"),
+    (_run_in_doc, _refused_rule_dose_on_an_exchange, "arms.0.rules.assess_every_days"),
+    (_crossover_doc, _refused_scig_at_period_end, "periods.0.days"),
+])
+def test_unsupported_combinations_are_one_line_exit_2(tmp_path, doc, change, field):
+    d = doc()
+    change(d)
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = CliRunner().invoke(app, ["trial", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].count(field) >= 1, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_example_runs_small():
+    """examples/trials-comparators/cidp-path-ivig-run-in-then-scig.yaml, 20 patients per arm."""
+    from pathlib import Path
+
+    path = (Path(__file__).resolve().parents[1] / "examples" / "trials-comparators"
+            / "cidp-path-ivig-run-in-then-scig.yaml")
+    doc = yaml.safe_load(path.read_text())
+    doc["size"] = 20
+    result = run_trial(parse_trial(doc, base=path.parent))
+    by_arm = {a["arm"]: a for a in result.summary["arms"]}
+    assert result.summary["run_in"]["arms"][0]["selected"] == 20
+    for name, arm in by_arm.items():
+        weekly = arm["comparator_use"]["scig_doses"]["per_patient"]["estimate"]
+        assert weekly == (0 if name.startswith("placebo") else 24), name
+    ep = "relapse_by_week24"
+    placebo = by_arm["placebo (stop IgG)"]["endpoints"][ep]["estimates"]["fraction"]["estimate"]
+    assert placebo >= by_arm["SCIG 0.4 g/kg weekly"]["endpoints"][ep]["estimates"]["fraction"]["estimate"]
