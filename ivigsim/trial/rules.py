@@ -305,14 +305,8 @@ def _schedule(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int
         return _schedule_with(doses, ids, weights, n_inputs, index, offset, days, extra)
     if not (ids >= 0).any():
         return InputSchedule.empty(n, n_inputs)
-    wins = [[(w.start_day, w.end_day, w.rate_g_per_day) for w in inf.windows if w.start_day < days]
-            for inf in doses.infusions]
-    per = max([1, *(len(w) for w in wins)])
-    table = np.full((len(wins) + 1, per, 3), np.nan)  # last row: no infusion
-    for k, w in enumerate(wins):
-        if w:
-            table[k, :len(w)] = w
-    rows = np.where(ids >= 0, ids, len(wins))
+    table = _dose_table(doses, days)
+    rows = np.where(ids >= 0, ids, len(table) - 1)
     w = table[rows].reshape(n, -1, 3)  # (n, K * per, 3)
     valid = np.isfinite(w[..., 0])
     start = np.where(valid, w[..., 0], np.inf)
@@ -336,6 +330,18 @@ def _schedule(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int
     return InputSchedule(times + offset if offset else times, values * weights[:, None, None])
 
 
+def _dose_table(doses: _Doses, days: float) -> np.ndarray:
+    """The doses' windows starting before ``days`` as a table (dose, window, [start, end, rate
+    per kg]), NaN-padded, with a last row of no infusion (for patients given none)."""
+    wins = [[(w.start_day, w.end_day, w.rate_g_per_day) for w in inf.windows if w.start_day < days]
+            for inf in doses.infusions]
+    table = np.full((len(wins) + 1, max([1, *(len(w) for w in wins)]), 3), np.nan)
+    for k, w in enumerate(wins):
+        if w:
+            table[k, :len(w)] = w
+    return table
+
+
 def _schedule_with(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs: int, index: int, offset: float,
                    days: float, extra: np.ndarray):
     """``_schedule`` with comparator windows ``extra`` on their inputs (see there): the same edges,
@@ -343,14 +349,8 @@ def _schedule_with(doses: _Doses, ids: np.ndarray, weights: np.ndarray, n_inputs
     from ivigsim.engine.schedule import InputSchedule
 
     n = ids.shape[0]
-    wins = [[(w.start_day, w.end_day, w.rate_g_per_day) for w in inf.windows if w.start_day < days]
-            for inf in doses.infusions]
-    per = max([1, *(len(w) for w in wins)])
-    table = np.full((len(wins) + 1, per, 3), np.nan)  # last row: no infusion
-    for k, w in enumerate(wins):
-        if w:
-            table[k, :len(w)] = w
-    rows = np.where(ids >= 0, ids, len(wins)) if ids.size else np.full((n, 1), len(wins))
+    table = _dose_table(doses, days)
+    rows = np.where(ids >= 0, ids, len(table) - 1) if ids.size else np.full((n, 1), len(table) - 1)
     w = table[rows].reshape(n, -1, 3)
     valid = np.isfinite(w[..., 0])
     x_valid = np.isfinite(extra[..., 0])
