@@ -8,10 +8,11 @@ compiled engine instead solves one patient at a time in machine code, so it need
 - ``observe_one(k, t, y, p, c, u)``: quantity ``k``: state ``k`` for ``k < n_states``,
   else output ``k - n_states`` (each computes only the assignments it depends on).
 
-The expressions are the same strings the NumPy code is made from, emitted here with the
-same spelling as ``Expression.to_numpy`` (``np.minimum``/``np.exp``..., which numba compiles
-for scalars) and two exact-enough rewrites that the compiler may not make on its own
-(``fastmath`` stays off):
+The expressions are the same strings the NumPy code is made from, emitted here from
+their typed tree (``Expression.ir``) by the same emitter as ``Expression.to_numpy``, each
+function in its scalar spelling from ``expressions.FUNCTIONS`` (today the NumPy one,
+``np.minimum``/``np.exp``..., which numba compiles for scalars), with two exact-enough
+rewrites that the compiler may not make on its own (``fastmath`` stays off):
 
 - a division by a quantity that depends on parameters only (a volume, a half-saturation
   constant, ``max(baseline, 1e-30)``) becomes a multiplication by its reciprocal, computed
@@ -32,7 +33,6 @@ model change gives a new file, never a stale compiled kernel.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import os
@@ -47,7 +47,9 @@ from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
 from ivigsim.engine.kernel_method import KernelMethod
 from ivigsim.engine.tableaux import DOPRI5, RODAS4, ButcherTableau, RosenbrockTableau
-from ivigsim.model.expressions import FUNCTIONS, balance_source, binary_source, emit_source
+from ivigsim.model.expressions import (
+    Binary, Expression, Node, Num, balance_source, binary_source, emit_source, symbols_of,
+)
 
 TEMPLATE = Path(__file__).with_name("kernel_template.py")
 
@@ -78,18 +80,15 @@ class Reciprocals:
         return f"_rcp{self.sources[source]}"
 
 
-def _symbols(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in FUNCTIONS}
+def _emit(node: Node, recips: Reciprocals | None) -> str:
+    """Scalar source for an expression's tree (the spelling of ``Expression.to_numpy``, with
+    the scalar spelling of ``FUNCTIONS``, cheap powers and parameter-only divisions as
+    multiplications by a reciprocal)."""
 
-
-def _emit(node: ast.AST, recips: Reciprocals | None) -> str:
-    """Scalar source for a parsed expression (the spelling of ``Expression.to_numpy``, with
-    cheap powers and parameter-only divisions as multiplications by a reciprocal)."""
-
-    def binop(node: ast.BinOp, left: str, right: str) -> str:
-        if isinstance(node.op, ast.Pow):
-            if isinstance(node.right, ast.Constant):
-                b = float(node.right.value)
+    def binop(node: Binary, left: str, right: str) -> str:
+        if node.op == "**":
+            if isinstance(node.right, Num):
+                b = node.right.value
                 if b == 0.5:
                     return f"np.sqrt({left})"
                 if b == 1.0:
@@ -97,18 +96,18 @@ def _emit(node: ast.AST, recips: Reciprocals | None) -> str:
                 if b.is_integer() and 2.0 <= b <= MAX_INTEGER_POWER:
                     return f"_ipw({left}, {int(b)})"
             return f"_pw({left}, {right})"
-        if isinstance(node.op, ast.Div) and recips is not None and not isinstance(node.right, ast.Constant):
-            used = _symbols(node.right)
+        if node.op == "/" and recips is not None and not isinstance(node.right, Num):
+            used = set(symbols_of(node.right))
             if used and used <= recips.invariant:
                 return f"({left} * {recips.slot(right, used)})"
         return binary_source(node, left, right)
 
-    return emit_source(node, binop)
+    return emit_source(node, binop, spelling="scalar")
 
 
-def scalar(expression, recips: Reciprocals | None = None) -> str:
+def scalar(expression: Expression, recips: Reciprocals | None = None) -> str:
     """Scalar source for an expression (see the module's docstring for the two rewrites)."""
-    return _emit(ast.parse(expression.text.strip(), mode="eval").body, recips)
+    return _emit(expression.ir, recips)
 
 
 def _unpack(model: Model, needed: set[str]) -> list[str]:

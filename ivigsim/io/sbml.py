@@ -24,17 +24,17 @@ Tellurium/libRoadRunner or any SBML tool can simulate. What becomes what:
   because the integrator then stops and restarts at each jump, as ivigsim's own solver
   lands on it, instead of stepping across it.
 
-Expressions are translated from their Python syntax tree to libSBML's (not through the
-infix parser, which reads ``log`` as base 10 and names such as ``pi`` as constants); every
-number carries a unit by the rule of ``ivigsim.model.units``: dimensionless where it
-scales, the other operand's unit where it is added or compared, the declared unit where it
-is the whole expression. So libSBML can check the units of every equation, and the export
+Expressions are translated from their typed tree (``Expression.ir``) to libSBML's (not
+through the infix parser, which reads ``log`` as base 10 and names such as ``pi`` as
+constants), with the names and unit rules of ``expressions.FUNCTIONS``; every number
+carries a unit by the rule of ``ivigsim.model.units``: dimensionless where it scales, the
+other operand's unit where it is added or compared, the declared unit where it is the
+whole expression. So libSBML can check the units of every equation, and the export
 must pass its consistency checks with no error and no warning (:func:`check_document`).
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -52,7 +52,10 @@ from ivigsim import __version__
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.io.results import atomic_path
 from ivigsim.model.declaration import TIME, Flux, Parameter
-from ivigsim.model.expressions import Expression
+from ivigsim.model.expressions import (
+    FUNCTIONS, OPERATORS, Binary, Call, Expression, Node, Num, Sym, Unary, UnitRule, evaluate, fold,
+    walk,
+)
 from ivigsim.model.units import TIME_UNIT, parse_unit
 
 if TYPE_CHECKING:
@@ -70,10 +73,6 @@ XHTML_NS = "http://www.w3.org/1999/xhtml"
 #: SBML's base unit kinds a declared unit is expressed in, with pint's name for each.
 _SBML_KINDS = (("gram", "gram"), ("kilogram", "kilogram"), ("litre", "liter"), ("second", "second"),
                ("metre", "meter"), ("mole", "mole"))
-_FUNCTIONS = {"exp": "AST_FUNCTION_EXP", "log": "AST_FUNCTION_LN", "abs": "AST_FUNCTION_ABS",
-              "min": "AST_FUNCTION_MIN", "max": "AST_FUNCTION_MAX"}
-_OPERATORS = {ast.Add: "AST_PLUS", ast.Sub: "AST_MINUS", ast.Mult: "AST_TIMES", ast.Div: "AST_DIVIDE",
-              ast.Pow: "AST_POWER"}
 
 
 def export_sbml(scenario: Scenario, model: CompiledModel | None = None) -> str:
@@ -185,7 +184,7 @@ class _Writer:
         """``expression`` as a libSBML AST; ``unit`` (text or pint) is what it defines."""
         expression = expression if isinstance(expression, Expression) else Expression(expression)
         expected = parse_unit(unit) if isinstance(unit, str) else unit
-        return _Math(self).translate(expression._tree, expected)
+        return _Math(self).translate(expression.ir, expected)
 
     # -- elements -----------------------------------------------------------------
     def header(self, scenario: Scenario, plan: Any) -> None:
@@ -356,86 +355,90 @@ class _Writer:
 
 @dataclass
 class _Math:
-    """Python syntax tree -> libSBML AST, giving each number its unit (module docstring)."""
+    """An expression's typed tree -> libSBML AST, giving each number its unit (module
+    docstring); function names, operators and unit rules from ``expressions.FUNCTIONS``
+    and ``expressions.OPERATORS``."""
 
     writer: _Writer
 
-    def translate(self, node: ast.expr, expected: Any) -> Any:
-        if isinstance(node, ast.Constant):
-            return _number(float(node.value), self.writer.unit_id(expected))
-        if isinstance(node, ast.Name):
-            if node.id == TIME:
+    def translate(self, node: Node, expected: Any) -> Any:
+        if isinstance(node, Num):
+            return _number(node.value, self.writer.unit_id(expected))
+        if isinstance(node, Sym):
+            if node.name == TIME:
                 return _time_node()
             name = libsbml.ASTNode(libsbml.AST_NAME)
-            name.setName(node.id)
+            name.setName(node.name)
             return name
-        if isinstance(node, ast.UnaryOp):
-            inner = self.translate(node.operand, expected)
-            if isinstance(node.op, ast.UAdd):
+        if isinstance(node, Unary):
+            inner = self.translate(node.arg, expected)
+            if node.op == "+":
                 return inner
-            return _apply("AST_MINUS", [inner])
-        if isinstance(node, ast.BinOp):
-            op = type(node.op)
-            if op in (ast.Add, ast.Sub):
+            return _apply(OPERATORS["-"].sbml, [inner])
+        if isinstance(node, Binary):
+            sbml_op = OPERATORS[node.op].sbml
+            if node.op in ("+", "-"):
                 unit = _first_known(self.unit_of(node.left), self.unit_of(node.right), expected)
-                return _apply(_OPERATORS[op], [self.translate(node.left, unit), self.translate(node.right, unit)])
+                return _apply(sbml_op, [self.translate(node.left, unit), self.translate(node.right, unit)])
             left, right = self.unit_of(node.left), self.unit_of(node.right)
             one = parse_unit("dimensionless")
-            if op is ast.Pow:
-                return _apply("AST_POWER", [self.translate(node.left, expected if left is None else left),
-                                            self.translate(node.right, one)])
+            if node.op == "**":
+                return _apply(sbml_op, [self.translate(node.left, expected if left is None else left),
+                                        self.translate(node.right, one)])
             # * and /: a number scales (dimensionless) unless both sides are numbers only.
             left_expected = (expected if right is None else one) if left is None else left
-            return _apply(_OPERATORS[op], [self.translate(node.left, left_expected),
-                                           self.translate(node.right, one if right is None else right)])
-        if isinstance(node, ast.Call):
-            name = node.func.id  # type: ignore[attr-defined]
-            if name in ("min", "max"):
+            return _apply(sbml_op, [self.translate(node.left, left_expected),
+                                    self.translate(node.right, one if right is None else right)])
+        if isinstance(node, Call):
+            function = FUNCTIONS[node.fn]
+            if function.unit is UnitRule.COMMON:
                 unit = _first_known(*map(self.unit_of, node.args), expected)
-                return _apply(_FUNCTIONS[name], [self.translate(a, unit) for a in node.args])
+                return _apply(function.sbml, [self.translate(a, unit) for a in node.args])
             (arg,) = node.args
-            if name == "sqrt":
+            if function.unit is UnitRule.SQUARE_ROOT:
                 inner = self.unit_of(arg)
-                root = _apply("AST_FUNCTION_ROOT", [_number(2.0, "dimensionless", integer=True)])
+                root = _apply(function.sbml, [_number(float(function.sbml_degree), "dimensionless", integer=True)])
                 root.addChild(self.translate(arg, inner if inner is not None else expected ** 2))
                 return root
-            if name == "abs":
-                return _apply(_FUNCTIONS[name], [self.translate(arg, expected)])
-            return _apply(_FUNCTIONS[name], [self.translate(arg, parse_unit("dimensionless"))])
-        raise ModelDefinitionError(f"cannot translate {ast.dump(node)[:60]} to SBML")
+            if function.unit is UnitRule.SAME:
+                return _apply(function.sbml, [self.translate(arg, expected)])
+            return _apply(function.sbml, [self.translate(arg, parse_unit("dimensionless"))])
+        raise ModelDefinitionError(f"cannot translate {node!r:.60} to SBML")
 
-    def unit_of(self, node: ast.expr) -> Any | None:
+    def unit_of(self, node: Node) -> Any | None:
         """The pint unit of a subexpression, or None if it is made of numbers only."""
         one = parse_unit("dimensionless")
-        if isinstance(node, ast.Constant):
-            return None
-        if isinstance(node, ast.Name):
-            return parse_unit(TIME_UNIT) if node.id == TIME else parse_unit(self._declared(node.id))
-        if isinstance(node, ast.UnaryOp):
-            return self.unit_of(node.operand)
-        if isinstance(node, ast.BinOp):
-            left, right = self.unit_of(node.left), self.unit_of(node.right)
-            op = type(node.op)
-            if op in (ast.Add, ast.Sub):
-                return _first_known(left, right)
-            if op is ast.Pow:
-                if left is None:
-                    return None
-                exponent = _constant_value(node.right)
-                return left ** exponent if exponent is not None else one
-            if left is None and right is None:
+
+        def combine(node: Node, args: tuple[Any | None, ...]) -> Any | None:
+            if isinstance(node, Num):
                 return None
-            left, right = left if left is not None else one, right if right is not None else one
-            return left * right if op is ast.Mult else left / right
-        if isinstance(node, ast.Call):
-            args = [self.unit_of(a) for a in node.args]
-            name = node.func.id  # type: ignore[attr-defined]
-            if name in ("min", "max", "abs"):
-                return _first_known(*args)
-            if name == "sqrt":
-                return args[0] ** 0.5 if args[0] is not None else None
-            return None if args[0] is None else one
-        raise ModelDefinitionError(f"cannot find the unit of {ast.dump(node)[:60]}")
+            if isinstance(node, Sym):
+                return parse_unit(TIME_UNIT) if node.name == TIME else parse_unit(self._declared(node.name))
+            if isinstance(node, Unary):
+                return args[0]
+            if isinstance(node, Binary):
+                left, right = args
+                if node.op in ("+", "-"):
+                    return _first_known(left, right)
+                if node.op == "**":
+                    if left is None:
+                        return None
+                    exponent = _constant_value(node.right)
+                    return left ** exponent if exponent is not None else one
+                if left is None and right is None:
+                    return None
+                left, right = left if left is not None else one, right if right is not None else one
+                return left * right if node.op == "*" else left / right
+            if isinstance(node, Call):
+                rule = FUNCTIONS[node.fn].unit
+                if rule in (UnitRule.COMMON, UnitRule.SAME):
+                    return _first_known(*args)
+                if rule is UnitRule.SQUARE_ROOT:
+                    return args[0] ** 0.5 if args[0] is not None else None
+                return None if args[0] is None else one  # UnitRule.DIMENSIONLESS
+            raise ModelDefinitionError(f"cannot find the unit of {node!r:.60}")
+
+        return fold(node, combine)
 
     def _declared(self, name: str) -> str:
         return self.writer.declared_units[name]  # Model checked that every name read is declared
@@ -484,12 +487,11 @@ def _signed_sum(terms: Sequence[tuple[int, str]]) -> Any:
     return total
 
 
-def _constant_value(node: ast.expr) -> float | None:
-    """The value of a numbers-only subexpression (an exponent), else None."""
-    if any(isinstance(n, ast.Name) for n in ast.walk(node)):
+def _constant_value(node: Node) -> float | None:
+    """The value of a numbers-only subexpression (an exponent), folded from its tree, else None."""
+    if any(isinstance(n, Sym) for n in walk(node)):
         return None
-    functions = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "min": min, "max": max}
-    return float(eval(compile(ast.Expression(node), "<exponent>", "eval"), {"__builtins__": {}}, functions))
+    return float(evaluate(node))
 
 
 def _unit(definition: Any, kind: str, exponent: float, multiplier: float) -> None:

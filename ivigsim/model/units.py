@@ -58,7 +58,6 @@ suite runs it over the shipped model and every module.
 
 from __future__ import annotations
 
-import ast
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,6 +65,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ivigsim.errors import ModelDefinitionError
 from ivigsim.model.declaration import TIME
+from ivigsim.model.expressions import (
+    FUNCTIONS, OPERATORS, Binary, Call, Node, Num, Sym, Unary, UnitRule, fold,
+)
 
 if TYPE_CHECKING:  # pint is imported lazily: only checking units needs it.
     from ivigsim.model.compose import Model
@@ -116,7 +118,7 @@ def check_units(model: Model) -> list[UnitProblem]:
                         UnitProblem(module.name, kind, item.name, error, "a unit pint can parse", repr(item.unit))
                     )
 
-    def check(module: str, kind: ItemKind, item: str, tree: ast.expr, expected: Any, expected_text: str) -> None:
+    def check(module: str, kind: ItemKind, item: str, tree: Node, expected: Any, expected_text: str) -> None:
         try:
             value = _evaluate(tree, scope)
             if value.literal is None:
@@ -132,10 +134,10 @@ def check_units(model: Model) -> list[UnitProblem]:
     for module in model.modules:
         for a in module.assignments:
             if scope[a.name] is not None:
-                check(module.name, "assignment", a.name, a.parsed._tree, scope[a.name], a.unit)
+                check(module.name, "assignment", a.name, a.parsed.ir, scope[a.name], a.unit)
         for s in module.states:
             if scope[s.name] is not None:
-                check(module.name, "initial", s.name, s.initial_expression._tree, scope[s.name], s.unit)
+                check(module.name, "initial", s.name, s.initial_expression.ir, scope[s.name], s.unit)
         for f in module.fluxes:
             ends = [e for e in (f.source, f.target) if e is not None]
             if any(scope.get(e) is None for e in ends):
@@ -153,7 +155,7 @@ def check_units(model: Model) -> list[UnitProblem]:
                     continue
             unit_text = declared[ends[0]]
             expected_text = f"{unit_text}/{TIME_UNIT}" if _simple(unit_text) else f"({unit_text})/{TIME_UNIT}"
-            check(module.name, "flux", f.name, f.parsed._tree, scope[ends[0]] / per_time, expected_text)
+            check(module.name, "flux", f.name, f.parsed.ir, scope[ends[0]] / per_time, expected_text)
     return problems
 
 
@@ -308,54 +310,50 @@ def _common(values: list[_Value], what: str) -> _Value:
     return _Value(first.q, None)
 
 
-_ONE_ARGUMENT = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs}
-
-
-def _evaluate(node: ast.expr, scope: dict[str, Any]) -> _Value:
+def _evaluate(node: Node, scope: dict[str, Any]) -> _Value:
+    """The unit (and, for numbers only, the value) of an expression's tree: one ``fold``
+    whose rules for functions come from ``FUNCTIONS`` (``UnitRule``)."""
     ureg = _registry()
-    if isinstance(node, ast.Constant):
-        return _Value(ureg.Quantity(1.0, "dimensionless"), float(node.value))
-    if isinstance(node, ast.Name):
-        if node.id not in scope:
-            raise _Mismatch(f"reads undefined {node.id!r}", "a declared name", node.id)
-        if scope[node.id] is None:
-            raise _Unresolved(node.id)
-        return _Value(scope[node.id], None)
-    if isinstance(node, ast.UnaryOp):
-        inner = _evaluate(node.operand, scope)
-        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
-        return _Value(inner.q, _fold(lambda v: sign * v, inner.literal))
-    if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left, scope), _evaluate(node.right, scope)
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            symbol = "+" if isinstance(node.op, ast.Add) else "-"
-            op = (lambda a, b: a + b) if symbol == "+" else (lambda a, b: a - b)
-            return _Value(_common([left, right], f"'{symbol}'").q, _fold(op, left.literal, right.literal))
-        if isinstance(node.op, ast.Mult):
-            return _Value(left.q * right.q, _fold(lambda a, b: a * b, left.literal, right.literal))
-        if isinstance(node.op, ast.Div):
-            return _Value(left.q / right.q, _fold(lambda a, b: a / b, left.literal, right.literal))
-        if isinstance(node.op, ast.Pow):
-            if right.literal is not None:
-                return _Value(left.q**right.literal, _fold(lambda a, b: a**b, left.literal, right.literal))
+
+    def combine(node: Node, args: tuple[_Value, ...]) -> _Value:
+        if isinstance(node, Num):
+            return _Value(ureg.Quantity(1.0, "dimensionless"), node.value)
+        if isinstance(node, Sym):
+            if node.name not in scope:
+                raise _Mismatch(f"reads undefined {node.name!r}", "a declared name", node.name)
+            if scope[node.name] is None:
+                raise _Unresolved(node.name)
+            return _Value(scope[node.name], None)
+        if isinstance(node, Unary):
+            (inner,) = args
+            sign = -1.0 if node.op == "-" else 1.0
+            return _Value(inner.q, _fold(lambda v: sign * v, inner.literal))
+        if isinstance(node, Binary):
+            left, right = args
+            op = OPERATORS[node.op].python
+            if node.op in ("+", "-"):
+                return _Value(_common([left, right], f"'{node.op}'").q, _fold(op, left.literal, right.literal))
+            if node.op == "*":
+                return _Value(left.q * right.q, _fold(op, left.literal, right.literal))
+            if node.op == "/":
+                return _Value(left.q / right.q, _fold(op, left.literal, right.literal))
+            if right.literal is not None:  # **
+                return _Value(left.q**right.literal, _fold(op, left.literal, right.literal))
             _dimensionless(right, "a non-constant exponent")
             _dimensionless(left, "the base of a non-constant exponent")
             return _Value(ureg.Quantity(1.0, "dimensionless"), None)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        name, args = node.func.id, [_evaluate(a, scope) for a in node.args]
-        if name in _ONE_ARGUMENT:
-            if len(args) != 1:
-                raise _Mismatch(f"{name} takes one argument (NumPy reads a second as its output array)",
-                                f"{name}(x)", f"{len(args)} arguments")
+        if isinstance(node, Call):
+            function = FUNCTIONS[node.fn]
+            literal = _fold(function.python, *(a.literal for a in args))
+            if function.unit is UnitRule.COMMON:
+                return _Value(_common(list(args), f"{function.name} of values").q, literal)
             (arg,) = args
-            if name in ("exp", "log"):
-                _dimensionless(arg, f"the argument of {name}")
-                return _Value(ureg.Quantity(1.0, "dimensionless"), _fold(_ONE_ARGUMENT[name], arg.literal))
-            q = arg.q**0.5 if name == "sqrt" else arg.q
-            return _Value(q, _fold(_ONE_ARGUMENT[name], arg.literal))
-        if name in ("min", "max"):
-            if len(args) < 2:
-                raise _Mismatch(f"{name} needs at least two arguments", f"{name}(a, b, ...)", f"{len(args)}")
-            return _Value(_common(args, f"{name} of values").q,
-                          _fold(min if name == "min" else max, *(a.literal for a in args)))
-    raise _Mismatch("uses syntax a rate law may not", "arithmetic", ast.dump(node)[:60])
+            if function.unit is UnitRule.DIMENSIONLESS:
+                _dimensionless(arg, f"the argument of {function.name}")
+                return _Value(ureg.Quantity(1.0, "dimensionless"), literal)
+            if function.unit is UnitRule.SQUARE_ROOT:
+                return _Value(arg.q**0.5, literal)
+            return _Value(arg.q, literal)  # UnitRule.SAME
+        raise TypeError(f"not an expression node: {node!r}")
+
+    return fold(node, combine)
