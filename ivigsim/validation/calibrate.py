@@ -349,6 +349,14 @@ def _profile_main(args, argv: list[str]) -> int:
     except IvigsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Profiles run in several calls add up (one disease at a time): earlier results of other
+    # parameters, computed the same way, are kept; the list follows the parameters' order.
+    earlier = doc.get("profiles", {})
+    new_names = {r["name"] for r in section["results"]}
+    kept = [r for r in earlier.get("results", [])
+            if r["name"] not in new_names and earlier.get("refit_shared") == section["refit_shared"]]
+    order = [p["name"] for p in doc["parameters"]]
+    section["results"] = sorted(kept + section["results"], key=lambda r: order.index(r["name"]))
     doc["profiles"] = section
     tmp = args.out.with_suffix(".json.part")
     tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
