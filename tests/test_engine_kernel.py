@@ -15,7 +15,7 @@ from ivigsim.engine.kernel_method import KernelMethod
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.solve import Problem, SaveAt, solve
 from ivigsim.engine.solver import Dopri5
-from ivigsim.engine.tableaux import DOPRI5, RODAS4
+from ivigsim.engine.tableaux import DOPRI5, RODAS4, RODAS4P2
 from ivigsim.errors import InputError
 from ivigsim.model.library import compiled_model
 
@@ -35,10 +35,11 @@ def test_the_kernel_steps_with_the_tableaux_doubles():
             assert k.get(f"_A{i + 2}{j + 1}", 0.0) == a
     assert [k.get(f"_E{j + 1}", 0.0) for j in range(7)] == list(DOPRI5.b_error)
     np.testing.assert_array_equal(k["_P"], np.array(DOPRI5.dense))
-    assert k["_RG"] == RODAS4.gamma
-    for name, values in [("_RALPHA", RODAS4.alpha), ("_RGAMMA", RODAS4.gamma_i), ("_RA", RODAS4.a_lower),
-                         ("_RC", RODAS4.c_lower), ("_RM", RODAS4.m_sol)]:
+    assert k["_RG"] == RODAS4P2.gamma
+    for name, values in [("_RALPHA", RODAS4P2.alpha), ("_RGAMMA", RODAS4P2.gamma_i), ("_RA", RODAS4P2.a_lower),
+                         ("_RC", RODAS4P2.c_lower), ("_RM", RODAS4P2.m_sol)]:
         assert k[name].tolist() == list(values), name
+    assert k["_RH"].tolist() == [list(r) for r in RODAS4P2.dense]
     assert {m.name: int(m) for m in KernelMethod} == {m.name: k[m.name] for m in KernelMethod}
 
 
@@ -98,3 +99,38 @@ def test_auto_switches_by_its_own_thresholds():
     assert (never.steps_in_stiff_mode(stiff, SaveAt(ts)) == 0).all()
     assert (Auto().steps_in_stiff_mode(stiff, SaveAt(ts)) > 0).all()
     np.testing.assert_array_equal(solve(stiff, SaveAt(ts), never).ys, solve(stiff, SaveAt(ts), CompiledDopri5()).ys)
+
+
+@pytest.mark.parametrize("tab", [RODAS4, RODAS4P2], ids=["Rodas4", "Rodas4P2"])
+def test_the_rosenbrock_tableaux_have_order_4_and_are_l_stable(tab):
+    """Global order 4 on a non-autonomous non-linear problem (exact Jacobian, fixed steps),
+    R(z) -> 0 as z -> -inf, and the continuous extension ends at the step's solution."""
+    s = tab.stages
+    A = np.zeros((s, s)); C = np.zeros((s, s))
+    A[np.tril_indices(s, -1)] = tab.a_lower   # row by row, stage 1's row first
+    C[np.tril_indices(s, -1)] = tab.c_lower
+
+    def step(f, jac, ft, t, y, h):
+        w = np.eye(len(y)) / (h * tab.gamma) - jac(t, y)
+        k = []
+        for i in range(s):
+            yi = y + sum(A[i, j] * k[j] for j in range(i))
+            b = f(t + tab.alpha[i] * h, yi) + sum(C[i, j] / h * k[j] for j in range(i)) + h * tab.gamma_i[i] * ft(t, y)
+            k.append(np.linalg.solve(w, b))
+        return y + sum(tab.m_sol[j] * k[j] for j in range(s)), k
+
+    f = lambda t, y: np.array([-y[1] + np.sin(t) * y[0] ** 2 / 5, y[0] - 0.3 * y[1] + np.cos(t)])
+    jac = lambda t, y: np.array([[2 * np.sin(t) * y[0] / 5, -1.0], [1.0, -0.3]])
+    ft = lambda t, y: np.array([np.cos(t) * y[0] ** 2 / 5, -np.sin(t)])
+    finals = []
+    for n in (20, 40, 80, 160):
+        y = np.array([1.0, 0.5])
+        for i in range(n):
+            y, _ = step(f, jac, ft, i / n, y, 1.0 / n)
+        finals.append(y)
+    errs = [np.abs(finals[i] - finals[-1]).max() for i in range(3)]  # against the finest
+    assert 3.7 < np.log2(errs[0] / errs[1]) < 4.5
+    lam = -1e10
+    y1, k = step(lambda t, y: lam * y, lambda t, y: np.array([[lam]]), lambda t, y: np.zeros(1), 0.0, np.ones(1), 1.0)
+    assert abs(y1[0]) < 1e-6
+    assert len(tab.dense) == 2  # y(t + x h) = (1 - x) y + x (y1 + (1 - x) (D1 + x D2)): y1 at x = 1 by construction

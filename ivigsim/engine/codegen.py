@@ -46,7 +46,7 @@ from pathlib import Path
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
 from ivigsim.engine.kernel_method import KernelMethod
-from ivigsim.engine.tableaux import DOPRI5, RODAS4, ButcherTableau, RosenbrockTableau
+from ivigsim.engine.tableaux import DOPRI5, RODAS4P2, ButcherTableau, RosenbrockTableau
 from ivigsim.model.expressions import (
     Binary, Expression, Node, Num, balance_source, binary_source, emit_source, symbols_of,
 )
@@ -243,13 +243,14 @@ def _array(values) -> str:
     return f"np.array({[list(map(float, row)) if isinstance(row, tuple) else float(row) for row in values]!r})"
 
 
-def method_constants(explicit: ButcherTableau = DOPRI5, stiff: RosenbrockTableau = RODAS4) -> str:
+def method_constants(explicit: ButcherTableau = DOPRI5, stiff: RosenbrockTableau = RODAS4P2) -> str:
     """The kernel's method coefficients, from ``engine/tableaux.py``: Dormand-Prince's as
     scalars ``_C{i}``, ``_A{i}{j}``, ``_E{j}`` (stages numbered from 1, as in Hairer's
     tables; zero coefficients are not named, and the kernel skips them), its continuous
-    extension ``_P``, and Rodas4's ``_RG``, ``_RALPHA``, ``_RGAMMA``, ``_RA``, ``_RC``,
-    ``_RM``. ``repr`` of a float reads back as the same double, so the kernel computes with
-    exactly the coefficients the NumPy solver uses.
+    extension ``_P``, and the Rosenbrock method's (Rodas4P2: ``tableaux.RODAS4P2``) ``_RG``,
+    ``_RALPHA``, ``_RGAMMA``, ``_RA``, ``_RC``, ``_RM`` and its continuous extension ``_RH``.
+    ``repr`` of a float reads back as the same double, so the kernel computes with exactly the
+    coefficients the NumPy solver uses.
 
     The kernel's Dormand-Prince step is written for this tableau's shape (seven stages,
     FSAL, the zeros of ``a_72``, ``e_2`` and the second row of the extension), so a tableau
@@ -259,8 +260,9 @@ def method_constants(explicit: ButcherTableau = DOPRI5, stiff: RosenbrockTableau
              [j + 1 for j, e in enumerate(tab.b_error) if e == 0.0], any(tab.dense[1]))
     if len(tab.b_sol) != 7 or not tab.fsal or zeros != ([(7, 2)], [2], False):
         raise ValueError("the kernel's explicit step is written for a 7-stage FSAL pair shaped as Dormand-Prince 5(4)")
-    if stiff.stages != 6 or stiff.error_stage != 5:
-        raise ValueError("the kernel's Rosenbrock step is written for 6 stages, the last the error estimate")
+    if stiff.stages != 6 or stiff.error_stage != 5 or len(stiff.dense) != 2:
+        raise ValueError("the kernel's Rosenbrock step is written for 6 stages, the last the error estimate, "
+                         "with a two-row continuous extension")
     lines = ["# Method coefficients, from ivigsim/engine/tableaux.py (generated)."]
     lines += [f"_C{i + 2} = {c!r}" for i, c in enumerate(tab.c[:-2])]  # c_6 = c_7 = 1: the step's end
     lines += [f"_A{i + 2}{j + 1} = {a!r}" for i, row in enumerate(tab.a_lower) for j, a in enumerate(row) if a != 0.0]
@@ -272,6 +274,7 @@ def method_constants(explicit: ButcherTableau = DOPRI5, stiff: RosenbrockTableau
     lines.append(f"_RA = {_array(stiff.a_lower)}")
     lines.append(f"_RC = {_array(stiff.c_lower)}")
     lines.append(f"_RM = {_array(stiff.m_sol)}")
+    lines.append(f"_RH = {_array(stiff.dense)}")
     lines += [f"{m.name} = {int(m)}" for m in KernelMethod]  # the solver values' method codes
     return "\n".join(lines) + "\n"
 

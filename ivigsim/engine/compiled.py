@@ -7,7 +7,7 @@ Three solver values (``engine/base.py``'s ``Solver``), each usable wherever ``Do
   test says it is stiff (the thresholds are its fields). The default for trials: as fast
   as Dormand-Prince on the calibrated model, and it keeps going on stiff configurations.
 - ``CompiledDopri5()``: Dormand-Prince only (explicit).
-- ``Rodas4()``: the L-stable Rosenbrock method only.
+- ``Rodas4()``: the L-stable Rosenbrock method only (Rodas4P2's coefficients).
 
 All three use continuous extensions for output times (steps are not cut at outputs),
 land exactly on infusion breakpoints, and solve each patient independently of its
@@ -177,6 +177,8 @@ class CompiledDopri5(_Compiled):
 
 @dataclass(frozen=True)
 class Rodas4(_Compiled):
-    """Rodas4: L-stable Rosenbrock 4(3) with a finite-difference Jacobian."""
+    """The L-stable Rosenbrock method only, with a finite-difference Jacobian: Rodas4's
+    structure with Steinebach's Rodas4P2 coefficients (order 4(3), no order reduction on
+    stiff problems; ``engine/tableaux.py``)."""
 
     KERNEL_METHOD: ClassVar[KernelMethod] = KernelMethod.STIFF

@@ -12,9 +12,11 @@ the same, bit for bit, in any batch, chunk, thread or process):
 - Dormand-Prince 5(4) with FSAL, Hairer's error norm and step control, and its free
   4th-order continuous extension for outputs (Shampine 1986; the coefficients scipy's
   RK45 uses), so output times do not cut steps (``_dopri5_step``, ``_dopri5_dense``);
-- Rodas4 (Hairer & Wanner, Solving ODEs II, s.IV.7: L-stable, stiffly accurate,
-  order 4(3)) with a finite-difference Jacobian and a cubic Hermite continuous
-  extension, for stiff patients (``_rodas4_step``, ``_hermite_dense``);
+- Rodas4P2 (Steinebach 2020: Rodas4's structure, L-stable, stiffly accurate, order 4(3),
+  without Rodas4's order reduction on stiff problems, ``tableaux.RODAS4P2``) with a
+  finite-difference Jacobian and the method's own continuous extension, for stiff patients
+  (``_rodas4_step``, ``_rosenbrock_dense``; the solver value and the method code keep the
+  name Rodas4);
 - method ``AUTO`` (the solver value ``Auto``) chooses per patient, from that patient's
   own Jacobian: at t0 and at the end of each infusion it estimates the stiffness (the
   largest |dF_i/dy_i|, from the grouped finite-difference Jacobian Rodas4 uses) and, when
@@ -52,9 +54,10 @@ _A21 = _A31 = _A32 = _A41 = _A42 = _A43 = _A51 = _A52 = _A53 = _A54 = 0.0
 _A61 = _A62 = _A63 = _A64 = _A65 = _A71 = _A73 = _A74 = _A75 = _A76 = 0.0
 _E1 = _E3 = _E4 = _E5 = _E6 = _E7 = 0.0
 _P = np.zeros((7, 4))
-_RG = 0.0  # Rodas4 (tableaux.RODAS4)
+_RG = 0.0  # Rodas4P2 (tableaux.RODAS4P2)
 _RALPHA = _RGAMMA = _RM = np.zeros(6)
 _RA = _RC = np.zeros(15)
+_RH = np.zeros((2, 6))
 
 
 def rhs(t, y, p, c, u, dy):
@@ -268,14 +271,17 @@ def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, f
 
 
 @njit(cache=True, _nrt=False, inline='always')
-def _hermite_dense(x, hs, y, k1, ynew, fnew, yout):
-    """Cubic Hermite interpolation over a Rodas4 step at t + x hs, into ``yout``."""
-    h00 = (1.0 + 2.0 * x) * (1.0 - x) ** 2
-    h10 = x * (1.0 - x) ** 2
-    h01 = x * x * (3.0 - 2.0 * x)
-    h11 = x * x * (x - 1.0)
+def _rosenbrock_dense(x, y, ynew, rk, yout):
+    """The Rosenbrock method's own continuous extension at t + x hs, into ``yout``: from the
+    step's stages ``rk`` (``tableaux.RosenbrockTableau.dense``, rodas.f's ``CONTRO``)."""
+    x1 = 1.0 - x
     for i in range(y.size):
-        yout[i] = h00 * y[i] + h10 * hs * k1[i] + h01 * ynew[i] + h11 * hs * fnew[i]
+        d1 = 0.0
+        d2 = 0.0
+        for j in range(6):
+            d1 += _RH[0, j] * rk[j, i]
+            d2 += _RH[1, j] * rk[j, i]
+        yout[i] = x1 * y[i] + x * (ynew[i] + x1 * (d1 + x * d2))
 
 
 @njit(cache=True, _nrt=False, inline='always')
@@ -400,7 +406,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             while i_out < n_t and ts[i_out] < t_new:
                 x = (ts[i_out] - t) / hs
                 if use_rodas:
-                    _hermite_dense(x, hs, y, k1, ynew, fnew, ytmp)
+                    _rosenbrock_dense(x, y, ynew, rk, ytmp)
                 else:
                     _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, ytmp)
                 _observe(out, i_out, kinds, ts[i_out], ytmp, p, c, u)
