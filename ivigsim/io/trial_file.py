@@ -133,10 +133,17 @@ class PopulationFile(_Strict):
 
 
 class RetreatmentFile(_Strict):
-    """A re-treatment (CIDP) or rescue (ITP) given at a visit where the relapse criterion holds."""
+    """A re-treatment (CIDP) or rescue (ITP) given at a visit where the relapse criterion holds: an IVIG
+    dose (``dose_g_per_kg``), or another comparator cycle (``comparator_cycle``; docs/comparators.md)."""
 
-    dose_g_per_kg: float = Field(description="the whole re-treatment, g/kg (e.g. 2.0)")
+    dose_g_per_kg: float | None = Field(None, description="the whole re-treatment, g/kg (e.g. 2.0)")
     over_days: int = Field(1, description="split over this many daily infusions")
+    comparator_cycle: str | None = Field(None, description=(
+        "instead of dose_g_per_kg: start another comparator cycle at the visit: the arm regimen's own part "
+        "(fcrn_inhibitor, plasma_exchange or scig) or a regimen under 'regimens' that gives comparators only; "
+        "its days counted from its first day, which is the visit"))
+    min_interval_days: Quantity("day") | None = Field(None, description=(
+        "with comparator_cycle: days from the previous cycle's start before another may start"))
 
 
 class TaperFile(_Strict):
@@ -496,7 +503,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                 raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
         regimen = _regimen(a, i, doc.regimens, doc)
         rules = _rules(a.rules, f"arms.{i}.rules", outputs, doc.simulation.days, regimen,
-                       indications) if a.rules is not None else None
+                       indications, doc) if a.rules is not None else None
         arms.append(Arm(a.name, regimen, MappingProxyType(dict(a.parameters)), MappingProxyType(dict(a.mechanisms)),
                         rules))
         if comparators:  # a user-defined FcRn inhibitor's constants, not also under the arm's parameters
@@ -589,8 +596,9 @@ def _gives_comparators(doc: TrialFile) -> bool:
     """Whether an arm's regimen or the run-in's (inline or named) gives a comparator: the trial then
     runs on the comparator model (``ivigsim.trial.comparators``), so its names are checked against
     that model."""
-    return any(_file_gives_comparators(doc, a.regimen) for a in doc.arms) or (
-        doc.run_in is not None and _file_gives_comparators(doc, doc.run_in.regimen))
+    return any(_file_gives_comparators(doc, a.regimen) or (
+        a.rules is not None and a.rules.on_relapse is not None and a.rules.on_relapse.comparator_cycle is not None)
+        for a in doc.arms) or (doc.run_in is not None and _file_gives_comparators(doc, doc.run_in.regimen))
 
 
 def _file_gives_comparators(doc: TrialFile, regimen) -> bool:
@@ -651,9 +659,86 @@ def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
     return run_in
 
 
-def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, indications: list[str]):
+def _cycle(o: RetreatmentFile, where: str, regimen, doc: TrialFile):
+    """``on_relapse.comparator_cycle`` as a ``ComparatorCycle``: the arm regimen's own part of that kind,
+    or a regimen under ``regimens`` giving comparators only; the days counted from the cycle's first."""
+    from ivigsim.dosing.comparators import COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
+    from ivigsim.io.scenario_file import COMPARATOR_FIELDS
+    from ivigsim.trial.rules import ComparatorCycle
+
+    field = f"{where}.comparator_cycle"
+    if "over_days" in o.model_fields_set:
+        raise InputError(f"{where}.over_days", "no over_days with comparator_cycle (the cycle's own days)", o.over_days)
+    if o.min_interval_days is None:
+        raise InputError(f"{where}.min_interval_days", "days from the previous cycle's start before another may "
+                         "start (required with comparator_cycle), e.g. 49", None)
+    kinds = dict(zip(COMPARATOR_FIELDS, (PlasmaExchange, SubcutaneousIgG, FcRnInhibitor)))
+    name = o.comparator_cycle
+    own_parts = regimen.parts if regimen is not None else ()
+    given = ", ".join(k for k, c in kinds.items() if any(isinstance(p, c) for p in own_parts)) or "none"
+    only = ", ".join(n for n, f in doc.regimens.items() if _comparators_only(f)) or "none defined"
+    expected = (f"the arm regimen's own comparator part ({given} in this arm) or a regimen under 'regimens' that "
+                f"gives comparators only ({only})")
+    own = name in kinds
+    if own:
+        parts = tuple(p for p in own_parts if isinstance(p, kinds[name]))
+        if not parts:
+            raise InputError(field, expected, name)
+        start_hour = regimen.start_hour
+    elif name in doc.regimens:
+        try:
+            named = doc.regimens[name].build()
+        except InputError as exc:
+            raise InputError(f"regimens.{name}.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
+        parts = named.parts
+        if not parts or not all(isinstance(p, COMPARATOR_PARTS) for p in parts):
+            raise InputError(field, expected, f"{name} (gives IVIG)")
+        if any(isinstance(p, FcRnInhibitor) and p.kinetics is not None for p in parts):
+            raise InputError(field, "a cycle of efgartigimod, plasma exchange or SCIG (a user-defined inhibitor's "
+                             "kinetics in a rule's cycle: give it as the arm regimen's own part)", name)
+        start_hour = named.start_hour
+    else:
+        raise InputError(field, expected, name)
+    first = min(_part_days(p)[0] for p in parts)
+    shifted = tuple(_shift_part(p, first) for p in parts)
+    end = None
+    if own:  # the course as scheduled: the first cycle (its session times do not depend on the patient)
+        from ivigsim.dosing.comparators import compile_sessions
+        from ivigsim.model.patient import Patient
+
+        end = max(x.end_day for x in compile_sessions(parts, Patient(weight_kg=70.0), start_hour, 70.0, ()))
+    return ComparatorCycle(name, shifted, o.min_interval_days, start_hour, own, first if own else None, end)
+
+
+def _comparators_only(f: RegimenFile) -> bool:
+    """Whether a regimen as written gives comparators and no IVIG."""
+    from ivigsim.io.scenario_file import COMPARATOR_FIELDS
+
+    return (f.standard is None and f.course is None and not f.doses and f.maintenance is None
+            and any(getattr(f, c) is not None for c in COMPARATOR_FIELDS))
+
+
+def _part_days(part) -> tuple[float, ...]:
+    return tuple(part.days)
+
+
+def _shift_part(part, by: float):
+    """A comparator part with its days ``by`` earlier."""
+    from ivigsim.dosing.comparators import SubcutaneousIgG
+
+    if by == 0:
+        return part
+    if isinstance(part, SubcutaneousIgG):
+        return replace(part, start_day=part.start_day - by,
+                       until_day=None if part.until_day is None else part.until_day - by)
+    return replace(part, days=tuple(d - by for d in part.days))
+
+
+def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, indications: list[str],
+           doc: TrialFile | None = None):
     """An arm's ``rules`` as ``Rules``, checked: each field, and every dose it can give compiled
-    (the label's rates for the product) before the run."""
+    (the label's rates for the product) before the run; a comparator cycle resolved and checked
+    against what it could overlap."""
     from ivigsim.dosing import Dose, get_product
     from ivigsim.trial.rules import Retreatment, Rules, Taper, dose_regimen, parse_relapse
     from ivigsim.trial.spec import Arm
@@ -668,13 +753,25 @@ def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, i
     if r.taper is not None:
         t = r.taper
         taper = Taper(t.stable_visits, t.cut_fraction, tuple(t.steps or ()), t.floor_g_per_kg, t.start_stable)
-    retreat = Retreatment(r.on_relapse.dose_g_per_kg, r.on_relapse.over_days) if r.on_relapse is not None else None
+    retreat = None
+    o = r.on_relapse
+    if o is not None:
+        if (o.dose_g_per_kg is None) == (o.comparator_cycle is None):
+            raise InputError(f"{where}.on_relapse", "exactly one of dose_g_per_kg (IVIG) and comparator_cycle",
+                             f"dose_g_per_kg={o.dose_g_per_kg}, comparator_cycle={o.comparator_cycle}")
+        if o.comparator_cycle is not None:
+            retreat = _cycle(o, f"{where}.on_relapse", regimen, doc)
+        else:
+            if o.min_interval_days is not None:
+                raise InputError(f"{where}.on_relapse.min_interval_days", "min_interval_days only with "
+                                 "comparator_cycle", o.min_interval_days)
+            retreat = Retreatment(o.dose_g_per_kg, o.over_days)
     rules = Rules(r.assess_every_days, r.readout, threshold, measure, r.maintenance_g_per_kg, retreat, taper,
                   r.first_visit_day, r.product)
     rules.check(where, outputs, days)
     base = dose_regimen(Arm("rules", regimen, rules=rules))
     doses = [("maintenance_g_per_kg", r.maintenance_g_per_kg)] if r.maintenance_g_per_kg else []
-    if retreat is not None:
+    if isinstance(retreat, Retreatment):
         doses.append(("on_relapse.dose_g_per_kg", retreat.g_per_kg / retreat.over_days))
     for name, g in doses:
         for each in indications:
@@ -683,6 +780,11 @@ def _rules(r: RulesFile, where: str, outputs: list[str], days: float, regimen, i
             except InputError as exc:
                 raise InputError(f"{where}.{name}", exc.expected, exc.got) from None
     _rule_doses_clear_of_exchanges(rules, where, days, regimen, base, indications)
+    if not isinstance(retreat, Retreatment) and retreat is not None:
+        from ivigsim.trial.rules import check_cycle
+
+        for each in indications:
+            check_cycle(rules, f"{where}.on_relapse.comparator_cycle", days, regimen, base, each)
     return rules
 
 
@@ -703,7 +805,7 @@ def _rule_doses_clear_of_exchanges(rules, where: str, days: float, regimen, base
     parts = []
     if rules.maintenance_g_per_kg:
         parts.append(Dose(0.0, rules.maintenance_g_per_kg))
-    if rules.on_relapse is not None:
+    if rules.on_relapse is not None and hasattr(rules.on_relapse, "g_per_kg"):
         r = rules.on_relapse
         parts.append(Dose(0.0, r.g_per_kg) if r.over_days == 1 else Course(r.g_per_kg, r.over_days))
     for each in indications:

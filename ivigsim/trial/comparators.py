@@ -31,6 +31,8 @@ still in the body, in a run-in or a crossover).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ivigsim.dosing.comparators import (COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG,
@@ -66,11 +68,20 @@ def regimen_has_comparators(regimen) -> bool:
     return regimen is not None and any(isinstance(p, COMPARATOR_PARTS) for p in regimen.parts)
 
 
+def rule_cycle(arm):
+    """The arm's rules' ``ComparatorCycle`` (another comparator course on relapse), if any."""
+    from ivigsim.trial.rules import ComparatorCycle
+
+    rules = getattr(arm, "rules", None)
+    cycle = rules.on_relapse if rules is not None else None
+    return cycle if isinstance(cycle, ComparatorCycle) else None
+
+
 def uses_comparators(trial) -> bool:
-    """Whether any arm of ``trial``, or its run-in, gives a comparator (the trial then runs on the
-    comparator model)."""
+    """Whether any arm of ``trial`` (its regimen, or its rules' comparator cycle), or its run-in, gives
+    a comparator (the trial then runs on the comparator model)."""
     run_in = getattr(trial, "run_in", None)
-    return any(regimen_has_comparators(a.regimen) for a in trial.arms) or (
+    return any(regimen_has_comparators(a.regimen) or rule_cycle(a) is not None for a in trial.arms) or (
         run_in is not None and regimen_has_comparators(run_in.regimen))
 
 
@@ -135,6 +146,44 @@ def patient_sessions(arm, patients, weights: np.ndarray) -> list[tuple]:
             for i in range(len(weights))]
 
 
+def cycle_sessions(cycle, patients, weights: np.ndarray) -> list[tuple]:
+    """Each patient's sessions of one comparator cycle (``ivigsim.trial.rules.ComparatorCycle``), days
+    from the cycle's start: compiled from the patient's own covariates as an arm's sessions are."""
+    return [compile_sessions(cycle.parts, patients.patient(i), cycle.start_hour, float(weights[i]), ())
+            for i in range(len(weights))]
+
+
+def _shift(session, days: float):
+    return replace(session, start_day=session.start_day + days, end_day=session.end_day + days,
+                   windows=tuple(replace(w, start_day=w.start_day + days, end_day=w.end_day + days)
+                                 for w in session.windows))
+
+
+def with_cycles(sessions: list[tuple] | None, templates: list[tuple], starts: np.ndarray) -> list[tuple]:
+    """Each patient's sessions (``sessions``; None: none) and those of the comparator cycles the rules
+    started (``templates``: one cycle per patient, ``cycle_sessions``; ``starts``: (n, C) start days,
+    NaN-padded), each started cycle whole (its later sessions too, as a regimen's are listed)."""
+    out = []
+    for i, own in enumerate(templates):
+        extra = [_shift(s, float(d)) for d in starts[i][np.isfinite(starts[i])] for s in own]
+        out.append(tuple(sessions[i] if sessions is not None else ()) + tuple(extra))
+    return out
+
+
+def cycle_plasma_volumes(cycle, starts: np.ndarray, days: float) -> np.ndarray:
+    """Estimated plasma volumes the exchanges of the started cycles remove within ``days``, per
+    patient (session times do not depend on the patient)."""
+    out = np.zeros(len(starts))
+    for part in cycle.parts:
+        if isinstance(part, PlasmaExchange):
+            hour = cycle.start_hour if part.start_hour is None else part.start_hour
+            rel = np.asarray(part.days, dtype=float) + hour / 24.0
+            known = np.isfinite(starts)[..., None]
+            within = known & (np.where(np.isfinite(starts), starts, 0.0)[..., None] + rel < days)
+            out += part.plasma_volumes * within.sum(axis=(1, 2))
+    return out
+
+
 def schedule(model, trial, plan, sessions: list[tuple], weights: np.ndarray,
              days: float | None = None) -> InputSchedule:
     """Each patient's inputs: the arm's IVIG windows for 1 kg (``plan``) times the dosing weight,
@@ -169,14 +218,19 @@ def window_table(model, sessions: list[tuple], days: float) -> np.ndarray:
     return out
 
 
-def use_columns(trial, arm, sessions: list[tuple] | None, n: int, days: float | None = None) -> dict[str, np.ndarray]:
+def use_columns(trial, arm, sessions: list[tuple] | None, n: int, days: float | None = None,
+                cycle_starts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The ``USE_COLUMNS`` of one arm's patients (zeros for an arm without comparators); ``days``:
-    what counts as "in the trial" (default the trial's span; a crossover period's length)."""
+    what counts as "in the trial" (default the trial's span; a crossover period's length).
+    ``cycle_starts``: under rules that start comparator cycles, when each patient's began (their
+    sessions are in ``sessions``: ``with_cycles``)."""
     out = {c: np.zeros(n) for c in USE_COLUMNS}
     if sessions is None:
         return out
     days = trial.days if days is None else days
     out["plex_plasma_volumes"][:] = plasma_volumes_in_trial(trial, arm, days)
+    if cycle_starts is not None:
+        out["plex_plasma_volumes"] += cycle_plasma_volumes(rule_cycle(arm), cycle_starts, days)
     for i, own in enumerate(sessions):
         for s in own:
             in_trial, in_year = s.start_day < days, s.start_day < DAYS_PER_YEAR
@@ -219,6 +273,9 @@ def describe_parts(arm) -> list[str]:
             out.append(f"subcutaneous IgG: {part.g_per_kg:g} g/kg every {part.every_days:g} days x {len(part.days)}")
         elif isinstance(part, FcRnInhibitor):
             out.append(f"{part.drug}: {part.mg_per_kg:g} mg/kg on days {', '.join(f'{d:g}' for d in part.days)}")
+    cycle = rule_cycle(arm)
+    if cycle is not None:
+        out.append(f"rules: on relapse {cycle.describe()}")
     return out
 
 

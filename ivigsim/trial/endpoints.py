@@ -69,8 +69,8 @@ SAFETY_OUTPUTS = frozenset(
 #: only in a trial with an arm under rules). Grams are also defined in an arm without rules
 #: (its regimen as written x dosing weight, as the IVIG-use table counts them); the rule
 #: counters and the final dose are not (NaN there: no visits, nothing decided).
-RULE_OUTPUTS = ("rule_relapses", "rule_retreatments", "rule_cuts", "rule_final_g_per_kg", "ivig_g_in_trial",
-                "ivig_g_per_year")
+RULE_OUTPUTS = ("rule_relapses", "rule_retreatments", "rule_cuts", "rule_final_g_per_kg", "rule_cycles",
+                "ivig_g_in_trial", "ivig_g_per_year")
 GRAM_OUTPUTS = ("ivig_g_in_trial", "ivig_g_per_year")
 Summary = Literal["fraction", "mean", "median", "quantile", "time_to_event", "day_of_max", "day_of_min"]
 #: Summaries whose per-patient value is a day (the saved time of the measure's extreme).

@@ -154,6 +154,8 @@ def format_extras(summary: dict) -> list[str]:
             line = (f"  {a['arm']} (rules; grams as given): relapsed {_num(r['relapsed']['estimate'])}, "
                     f"re-treatments per patient {_num(r['retreatments_per_patient'])}, final maintenance "
                     f"{_num(r['final_g_per_kg_mean'])} g/kg (mean)")
+            if "comparator_cycles_per_patient" in r:
+                line += f", comparator cycles per patient {_num(r['comparator_cycles_per_patient'])}"
             if "stopped" in r:
                 line += (f", stopped {_num(r['stopped']['estimate'])}, stopped without relapse "
                          f"{_num(r['stopped_without_relapse']['estimate'])} "

@@ -28,11 +28,16 @@ finder on the readout) would decide at the crossing instant rather than at the n
 clinically the decision waits for a visit, so visits are the model of practice, not an
 approximation of it.
 
-With comparators (``ivigsim.trial.comparators``): the rules decide IVIG doses only; the plasma
-exchanges, SCIG doses and inhibitor infusions of the arm's regimen run as scheduled whatever the
-rules decide, their windows carried into each interval's schedule on their own inputs
-(``solve_with_rules(sessions=...)``). A rule action that starts another comparator cycle is not
-built.
+With comparators (``ivigsim.trial.comparators``): the plasma exchanges, SCIG doses and inhibitor
+infusions of the arm's regimen run as scheduled whatever the rules decide, their windows carried
+into each interval's schedule on their own inputs (``solve_with_rules(sessions=...)``). The
+re-treatment may instead be another comparator cycle (``ComparatorCycle``: the arm regimen's own
+comparator part, or a regimen of comparators named under ``regimens``): at a visit where the
+criterion holds, no cycle is running and at least ``min_interval_days`` have passed since the
+previous cycle's start (the arm's own part as scheduled is the first cycle), the cycle starts at
+the visit, in place of the visit's maintenance dose. Its sessions are compiled once per patient from
+the patient's covariates (``compile_sessions``, the cycle's days counted from its first) and shifted
+to the visit; a cycle still running at the next visit continues.
 
 Outputs per patient (``columns``): the infusions given, grams in the trial and per year (the
 stewardship table counts these, not the regimen as written), relapses, re-treatments, cuts,
@@ -73,6 +78,39 @@ class Retreatment:
 
 
 @dataclass(frozen=True)
+class ComparatorCycle:
+    """Another comparator course as the re-treatment: ``parts`` (``PlasmaExchange``,
+    ``SubcutaneousIgG``, ``FcRnInhibitor``) with their days counted from the cycle's first day, which
+    is the visit; sessions at ``start_hour`` (the regimen's). ``name``: the arm regimen's part
+    (``fcrn_inhibitor``, ``plasma_exchange``, ``scig``; ``own``: its course as scheduled, from
+    ``first_day`` to ``end_day``, is the first cycle) or a regimen under ``regimens``. A cycle starts
+    only when none is running and ``min_interval_days`` have passed since the previous one started."""
+
+    name: str
+    parts: tuple
+    min_interval_days: float
+    start_hour: float = 0.0
+    own: bool = False
+    #: The arm's own part as scheduled (``own``): its first day and the end of its last session.
+    first_day: float | None = None
+    end_day: float | None = None
+
+    def describe(self) -> str:
+        from ivigsim.trial.comparators import describe_parts
+
+        what = "; ".join(describe_parts(_holding(self.parts)))
+        return (f"another cycle of {self.name} ({what}; from the visit) at least {self.min_interval_days:g} days "
+                f"after the previous cycle's start, none running")
+
+
+def _holding(parts: tuple):
+    """Something with a ``regimen`` holding ``parts`` (for ``describe_parts``)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(regimen=SimpleNamespace(parts=parts))
+
+
+@dataclass(frozen=True)
 class Taper:
     """Cut the maintenance dose after ``stable_visits`` stable visits on it; exactly one of
     ``cut_fraction`` (of the current dose, in (0, 1]) and ``steps`` (fractions of the starting
@@ -96,7 +134,7 @@ class Rules:
     relapse: Threshold
     measure: Measure = "change"
     maintenance_g_per_kg: float = 0.0
-    on_relapse: Retreatment | None = None
+    on_relapse: Retreatment | ComparatorCycle | None = None
     taper: Taper | None = None
     first_visit_day: float = 0.0
     #: The rule doses' product (None: the arm regimen's, else generic-10). Dosing weight, start
@@ -129,7 +167,12 @@ class Rules:
             raise InputError(f"{where}.maintenance_g_per_kg", f"0 (on demand only) or a dose from "
                              f"{MIN_G_PER_KG_PER_INFUSION:g} to {MAX_G_PER_KG_PER_INFUSION:g} g/kg", m)
         r = self.on_relapse
-        if r is not None:
+        if isinstance(r, ComparatorCycle):
+            k = r.min_interval_days
+            if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or not 0 < k:
+                raise InputError(f"{where}.on_relapse.min_interval_days", "days from the previous cycle's start "
+                                 "before another may start, > 0", k)
+        elif r is not None:
             if isinstance(r.over_days, bool) or not isinstance(r.over_days, int) or not 1 <= r.over_days <= 10:
                 raise InputError(f"{where}.on_relapse.over_days", "a whole number of days from 1 to 10", r.over_days)
             g = r.g_per_kg
@@ -171,7 +214,9 @@ class Rules:
                  f"relapse: {self.measure.replace('_', ' ')} in {self.readout} {self.relapse.text}"]
         if self.maintenance_g_per_kg:
             parts.append(f"maintenance {self.maintenance_g_per_kg:g} g/kg at each visit")
-        if self.on_relapse:
+        if isinstance(self.on_relapse, ComparatorCycle):
+            parts.append(f"on relapse {self.on_relapse.describe()}")
+        elif self.on_relapse:
             parts.append(f"on relapse {self.on_relapse.g_per_kg:g} g/kg over {self.on_relapse.over_days} day(s)")
         if self.taper:
             t = self.taper
@@ -179,6 +224,59 @@ class Rules:
                    else "steps " + "/".join(f"{x:g}" for x in t.steps))
             parts.append(f"taper after {t.stable_visits} stable visits ({how}), back to the last effective dose on relapse")
         return "; ".join(parts)
+
+
+def check_cycle(rules: Rules, field: str, days: float, regimen, base: Regimen, indication) -> None:
+    """A ``ComparatorCycle`` that could start at some visit must overlap nothing it may not (as a
+    scenario refuses: a plasma exchange overlaps no IVIG infusion, inhibitor infusion or other
+    exchange; inhibitor infusions do not overlap): the arm regimen's sessions and infusions, and the
+    rule doses of the later visits while it runs. Session and infusion times do not depend on the
+    patient, and the visit's starting maintenance dose is its longest, so one check covers every
+    patient. Visits where no cycle can start (the arm's own course running, or before the minimum
+    interval after it) are not checked; the rest are, whether or not a cycle will start there."""
+    from ivigsim.dosing import Dose
+    from ivigsim.dosing.comparators import compile_sessions
+    from ivigsim.errors import DosingError
+    from ivigsim.model.patient import Patient
+
+    cycle = rules.on_relapse
+    patient = Patient(weight_kg=70.0)
+    try:
+        one = compile_sessions(cycle.parts, patient, cycle.start_hour, 70.0, ())
+    except DosingError as exc:
+        raise InputError(field, exc.expected, exc.got) from None
+    span = max(x.end_day for x in one)
+    fixed = replace(regimen, dosing_weight="actual").compile(patient, indication) if regimen is not None else None
+    # (kind, label, start, end): what a cycle's sessions may meet
+    others = [("ivig", i.label, min(w.start_day for w in i.windows), max(w.end_day for w in i.windows))
+              for i in (fixed.infusions if fixed is not None else ())]
+    others += [(x.kind, x.label, x.start_day, x.end_day) for x in getattr(fixed, "sessions", ())]
+    dose = None
+    if rules.maintenance_g_per_kg:
+        plan = replace(base, parts=(Dose(0.0, rules.maintenance_g_per_kg),), dosing_weight="actual").compile(
+            patient, indication)
+        dose = [(min(w.start_day for w in i.windows), max(w.end_day for w in i.windows), i.label)
+                for i in plan.infusions]
+    visits = rules.visits(days)
+    earliest = (max(cycle.end_day, cycle.first_day + cycle.min_interval_days) if cycle.own else -math.inf)
+    for v in visits[visits >= earliest - 1e-9]:
+        met = list(others)
+        if dose is not None:
+            met += [("ivig", f"the rule's maintenance dose at the visit on day {u:g}", u + a, u + b)
+                    for u in visits[(visits > v) & (visits < v + span)] for a, b, _ in dose]
+        for x in one:
+            a, b = v + x.start_day, v + x.end_day
+            if a >= days:
+                continue
+            for kind, label, c, d in met:
+                clash = ((x.kind == "plasma_exchange" and kind != "scig")
+                         or (kind == "plasma_exchange" and x.kind == "fcrn_inhibitor")
+                         or (x.kind == kind == "fcrn_inhibitor"))
+                if clash and a < d - 1e-9 and c < b - 1e-9:
+                    raise InputError(field, "a cycle that, started at any visit allowed, overlaps no IVIG infusion, "
+                                     "plasma-exchange session or inhibitor infusion (exchanges: none of them; "
+                                     "inhibitor infusions: no other)",
+                                     f"started at the visit on day {v:g}, {x.label} overlaps {label}")
 
 
 def parse_relapse(text: object, field: str) -> tuple[str, Threshold]:
@@ -252,7 +350,7 @@ def use_parts(use, arm):
     if rules.maintenance_g_per_kg:
         parts.append((f"rules: maintenance {rules.maintenance_g_per_kg:g} g/kg at each visit"
                       + (" (start of the taper)" if rules.taper else ""), float(rules.maintenance_g_per_kg)))
-    if rules.on_relapse is not None:
+    if isinstance(rules.on_relapse, Retreatment):
         parts.append((f"rules: re-treatment {rules.on_relapse.g_per_kg:g} g/kg over {rules.on_relapse.over_days} day(s)",
                       float(rules.on_relapse.g_per_kg)))
     product = use.product or (rules.product or "generic-10")
@@ -398,6 +496,15 @@ class RuleResult:
     retreatments: np.ndarray
     cuts: np.ndarray
     final_g_per_kg: np.ndarray
+    #: (n, C) the days (from day 0 or randomisation) the comparator cycles the rules started began,
+    #: NaN-padded (None: the rules start none).
+    cycle_starts: np.ndarray | None = None
+
+    def cycles(self) -> np.ndarray:
+        """Comparator cycles the rules started, per patient."""
+        if self.cycle_starts is None:
+            return np.zeros(len(self.relapses), dtype=np.int64)
+        return np.isfinite(self.cycle_starts).sum(axis=1).astype(np.int64)
 
     def g_per_kg(self) -> np.ndarray:
         """(n, K) g/kg of each infusion given (NaN: none)."""
@@ -422,7 +529,8 @@ class RuleResult:
         return {"ivig_infusions": given.sum(axis=1).astype(np.int64), "ivig_g_in_trial": g_trial * weights,
                 "ivig_g_per_year": g_year * weights, "rule_relapses": self.relapses.astype(np.int64),
                 "rule_retreatments": self.retreatments.astype(np.int64), "rule_cuts": self.cuts.astype(np.int64),
-                "rule_final_g_per_kg": self.final_g_per_kg.astype(float), "rule_doses": text}
+                "rule_final_g_per_kg": self.final_g_per_kg.astype(float), "rule_cycles": self.cycles(),
+                "rule_doses": text}
 
     def safety_columns(self, regimen: Regimen, indication, covariates: dict, rng, ids: np.ndarray, prevalence,
                        stream: str, weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -475,12 +583,14 @@ def parse_doses(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray, ts: np.ndarray,
                      indication: str | None, fixed_plan, states: np.ndarray | None = None,
-                     sessions: list[tuple] | None = None):
+                     sessions: list[tuple] | None = None, cycle_sessions: list[tuple] | None = None):
     """Patients (``params``, P x n) of a rules arm from day 0 (or randomisation: ``states``, n x S)
     to ``trial.days``, visit by visit. Returns the ``Observed`` outputs on ``ts`` (days from day 0)
     and a ``RuleResult``. ``fixed_plan``: the arm regimen's per-kg plan (given as written).
     ``sessions``: each patient's comparator sessions (``ivigsim.trial.comparators``), given as
-    scheduled whatever the rules decide (the rules decide IVIG doses only)."""
+    scheduled whatever the rules decide. ``cycle_sessions``: under a ``ComparatorCycle``, each
+    patient's sessions of one cycle from day 0 (``ivigsim.trial.comparators.cycle_sessions``),
+    shifted to each visit that starts one."""
     from ivigsim.engine.outputs import Observed, solve_outputs_and_state
     from ivigsim.engine.solve import Problem, SaveAt, Status
     from ivigsim.simulation import INFUSION_INPUT
@@ -501,6 +611,17 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
         from ivigsim.trial.comparators import window_table
 
         extra = window_table(model, sessions, days)
+    cycle = rules.on_relapse if isinstance(rules.on_relapse, ComparatorCycle) else None
+    if cycle is not None:
+        from ivigsim.trial.comparators import window_table
+
+        template = window_table(model, cycle_sessions, math.inf)  # (n, M, 4), days from the cycle's start
+        cycle_span = np.nanmax(np.where(np.isfinite(template[..., 1]), template[..., 1], -np.inf), axis=1)
+        if extra is None:
+            extra = np.full((n, 1, 4), np.nan)
+        last_start = np.full(n, -np.inf if not cycle.own else float(cycle.first_day))
+        running_until = np.full(n, -np.inf if not cycle.own else float(cycle.end_day))
+        begun: list[np.ndarray] = []
 
     values = np.full((n, len(names), len(ts)), np.nan)
     status = np.zeros(n, dtype=np.int8)
@@ -587,12 +708,27 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
             step += cut
             cuts += cut
             stable = np.where(cut, 0, stable)
-        rescue = holds if rules.on_relapse is not None else np.zeros(n, dtype=bool)
+        if cycle is not None:  # another cycle: none running, the interval since the last start passed
+            rescue = holds & (running_until <= v + 1e-9) & (v - last_start >= cycle.min_interval_days - 1e-9)
+            if rescue.any():
+                shifted = template.copy()
+                shifted[..., :2] += v
+                shifted[~rescue] = np.nan
+                shifted[shifted[..., 0] >= days] = np.nan  # sessions starting within the trial
+                extra = _extra_after(extra, float(v))
+                extra = np.concatenate([extra, shifted], axis=1)
+                extra = extra[:, np.isfinite(extra[..., 0]).any(axis=0)] if np.isfinite(extra[..., 0]).any() else (
+                    extra[:, :1])
+                last_start = np.where(rescue, float(v), last_start)
+                running_until = np.where(rescue, v + cycle_span, running_until)
+                begun.append(np.where(rescue, float(v), np.nan))
+        else:
+            rescue = holds if rules.on_relapse is not None else np.zeros(n, dtype=bool)
         retreatments += rescue
         maintenance = np.where(rescue | ~ok, 0.0, dose)
         ids, _ = _level_ids(doses, float(v), maintenance, 1)
         given.append(ids)
-        if rules.on_relapse is not None and rescue.any():
+        if isinstance(rules.on_relapse, Retreatment) and rescue.any():
             g = np.where(rescue, float(rules.on_relapse.g_per_kg), 0.0)
             ids, _ = _level_ids(doses, float(v), g, rules.on_relapse.over_days)
             given.append(ids)
@@ -603,8 +739,14 @@ def solve_with_rules(trial, arm, model, params: np.ndarray, weights: np.ndarray,
     all_ids = np.take_along_axis(all_ids, order, axis=1)
     width = max(1, int((all_ids >= 0).sum(axis=1).max(initial=0)))
     observed = Observed(ts, names, values, status, n_steps, n_rejected)
+    cycle_starts = None
+    if cycle is not None:
+        cycle_starts = np.stack(begun, axis=1) if begun else np.full((n, 0), np.nan)
+        packed = np.argsort(~np.isfinite(cycle_starts), axis=1, kind="stable")  # each patient's starts first
+        cycle_starts = np.take_along_axis(cycle_starts, packed, axis=1)
+        cycle_starts = cycle_starts[:, :int(np.isfinite(cycle_starts).sum(axis=1).max(initial=0))]
     result = RuleResult(tuple(doses.infusions), all_ids[:, :width], relapses, retreatments, cuts,
-                        np.where(np.isfinite(dose), dose, np.nan))
+                        np.where(np.isfinite(dose), dose, np.nan), cycle_starts)
     return observed, result
 
 

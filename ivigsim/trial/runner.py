@@ -277,8 +277,12 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     if arm.rules is not None:  # response-guided dosing: solved visit by visit (ivigsim.trial.rules)
         from ivigsim.trial.rules import solve_with_rules
 
+        cycle = comp.rule_cycle(arm)  # another comparator cycle on relapse: one per patient, shifted to its visits
+        templates = comp.cycle_sessions(cycle, patients, weights) if cycle is not None else None
         observed, ruled = solve_with_rules(trial, arm, model, params, weights, ts, sub.indication, plan, states,
-                                           sessions)  # the arm's comparator sessions run as scheduled
+                                           sessions, templates)  # the arm's comparator sessions run as scheduled
+        if cycle is not None:
+            sessions = comp.with_cycles(sessions, templates, ruled.cycle_starts)
     elif states is None:
         observed = solve_outputs(Problem(model, params, schedule), SaveAt(ts), trial.solver, trial.needed_outputs())
     else:  # after a run-in: from each patient's state at randomisation, in absolute time (the
@@ -306,7 +310,8 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
                                         f"safety/{stream}", weights)
         columns |= ruled.columns(weights, trial.days)
     if with_comparators:  # sessions, litres, grams and mg per patient (trial.comparators)
-        columns |= comp.use_columns(trial, arm, sessions, n)
+        columns |= comp.use_columns(trial, arm, sessions, n,
+                                    cycle_starts=ruled.cycle_starts if ruled is not None else None)
     by_name = {e.name: e for e in trial.endpoints}
     for e in trial.endpoints:
         if e.output in COMPOSITE_OUTPUTS:  # derived, not stored: only the endpoint's column is kept
@@ -565,7 +570,7 @@ def _contrasts_of(trial: Trial, endpoint, columns_of: Callable[[int], dict], pai
 
 #: Per-patient columns of the IVIG actually given under rules (``ivigsim.trial.rules``).
 GIVEN_COLUMNS = ("ivig_g_in_trial", "ivig_g_per_year", "ivig_infusions", "rule_relapses", "rule_retreatments",
-                 "rule_final_g_per_kg")
+                 "rule_final_g_per_kg", "rule_cycles")
 
 
 def _ivig_use(trial: Trial, weights: list[np.ndarray], paired: bool,
@@ -582,6 +587,8 @@ def _ivig_use(trial: Trial, weights: list[np.ndarray], paired: bool,
         if arm.rules is not None and arm.rules.taper is None:
             for key in ("stopped", "stopped_without_relapse"):
                 u["rules"].pop(key, None)
+        if arm.rules is not None and comp.rule_cycle(arm) is None:  # cycles: under a comparator-cycle rule only
+            u["rules"].pop("comparator_cycles_per_patient", None)
     index = {a.name: k for k, a in enumerate(trial.arms)}
     pairs = list(dict.fromkeys((c.arm, c.reference) for c in trial.contrasts))
     contrasts = [grams_contrast(a, r, uses[index[a]], uses[index[r]], weights[index[a]], weights[index[r]], paired,

@@ -219,6 +219,8 @@ def _given_use(use: RegimenUse, weights: np.ndarray, spec: Stewardship, level: f
         "retreatments_per_patient": _num(float(np.nanmean(np.asarray(given["rule_retreatments"], float)[ok][known])))
         if known.any() else None,
         "final_g_per_kg_mean": _num(float(final[known].mean())) if known.any() else None,
+        "comparator_cycles_per_patient": _num(float(np.nanmean(np.asarray(given["rule_cycles"], float)[ok][known])))
+        if known.any() and "rule_cycles" in given else None,
         "stopped": wilson(int(stopped.sum()), int(known.sum()), level).as_dict(),
         "stopped_without_relapse": wilson(int((stopped & (relapses == 0)).sum()), int(known.sum()), level).as_dict(),
     }
