@@ -199,3 +199,26 @@ def test_scaled_laplace_measures_curvature_where_a_fixed_step_sees_quartic_terms
     assert fixed.hessian[0, 0] == pytest.approx(14000.0)
     assert np.allclose(scaled.hessian, exact, rtol=0.03)
     assert scaled.step[0] < 0.1 and scaled.step[1] == 0.1
+
+
+def test_a_spurious_negative_direction_is_measured_again_along_itself():
+    from ivigsim.validation.joint import repair_negative_directions
+
+    a = np.array([[3.0, 1.0], [1.0, 2.0]])  # f = x^T a x: Hessian 2a, positive definite
+    f = lambda x: float(x @ a @ x)  # noqa: E731
+    wrong = np.array([[6.0, 9.0], [9.0, 4.0]])  # an indefinite "assembled" Hessian
+    fixed, repaired = repair_negative_directions(f, np.zeros(2), wrong, 0.1)
+    (r,) = repaired
+    u = np.array(r["direction"])
+    assert r["replaced"] and r["eigenvalue"] < 0
+    assert r["measured"][0] == pytest.approx(2 * u @ a @ u)  # the true curvature along u
+    assert np.linalg.eigvalsh(fixed).min() > 0
+    assert u @ fixed @ u == pytest.approx(2 * u @ a @ u)
+
+
+def test_a_real_saddle_stays_negative():
+    from ivigsim.validation.joint import repair_negative_directions
+
+    f = lambda x: float(x[0] ** 2 - x[1] ** 2)  # noqa: E731
+    fixed, (r,) = repair_negative_directions(f, np.zeros(2), np.diag([2.0, -2.0]), 0.1)
+    assert not r["replaced"] and np.linalg.eigvalsh(fixed).min() == pytest.approx(-2.0)

@@ -124,7 +124,10 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
         log(f"estimate {json.dumps(fitted.values)}")
         approx = joint.laplace(objective, fitted, hessian_step)
     log(f"Laplace: {time.time() - started:.0f} s; {len(objective.failures)} failed evaluations"
-        + "".join(f"\n  {text}" for text in approx.failures))
+        + "".join(f"\n  {text}" for text in approx.failures)
+        + "".join(f"\n  negative direction (eigenvalue {r['eigenvalue']:.3g}) measured along itself: "
+                  f"{', '.join(f'{m:.3g}' for m in r['measured'])}" + ("; replaced" if r["replaced"] else "; kept")
+                  for r in approx.repaired))
     estimate = fitted.values
     after = objective.breakdown(estimate)
     log("at the estimate:\n" + after.table())
@@ -182,6 +185,7 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
             "evaluations": objective.evaluations, "unit_runs": objective.unit_runs,
             "failed_evaluations": [{"why": f["why"], "overrides": f["overrides"]} for f in objective.failures[:50]],
             "hessian_failures": approx.failures,
+            "hessian_repaired_directions": approx.repaired,
             "laplace": "normal at the estimate, precision = half the central-difference Hessian of -2 log L on the "
                        "fitting scale, each axis's step chosen from a pilot of its second derivative so that one step "
                        f"raises -2 log L by about {joint.HESSIAN_RISE:g} (within [{joint.MIN_HESSIAN_STEP:g}, "
