@@ -16,8 +16,6 @@ Each checked against an independent answer:
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,17 +23,11 @@ import yaml
 from typer.testing import CliRunner
 
 from ivigsim.cli import app
-from ivigsim.engine.solver import Dopri5
-from ivigsim.io.scenario_file import COMPARATORS_ALLOWED, RegimenFile
 from ivigsim.io.trial_file import parse_trial
-from ivigsim.model.library import compiled_model
-from ivigsim.population import CounterRNG, draw
-from ivigsim.scenario import Scenario
-from ivigsim.simulation import simulate
 from ivigsim.trial.runner import run_trial
+from tests.comparator_trial_support import (OUTPUTS, TOL, arm_rows, kaplan_plasma_volume_L, same_course,
+                                           simulate_candidate)
 
-TOL = {"rtol": 1e-9, "atol": 1e-11}
-OUTPUTS = ["igg_total_g_per_L", "igg_ivig_g_per_L"]
 PLEX = {"days": [0, 2, 4], "plasma_volumes": 1.0, "duration_h": 2}
 SCIG = {"g_per_kg": 0.1, "every_days": 7, "count": 4}
 
@@ -51,33 +43,16 @@ def _doc(**extra) -> dict:
     return doc
 
 
-def _regimen(doc: dict):
-    return RegimenFile.model_validate(doc, context={COMPARATORS_ALLOWED: True}).build()
 
 
-def _simulate(trial, candidate: int, regimen_doc: dict, days: float):
-    """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters)."""
-    regimen = _regimen(regimen_doc)
-    model = compiled_model(trial.disease, True)
-    p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
-    params = dict(zip(model.model.parameter_names, p.parameters[:, 0]))
-    return simulate(Scenario(patient=p.patient(0), regimen=regimen, disease=trial.disease, days=days,
-                             parameters=params, solver=Dopri5(**TOL)))
 
 
-def _same_course(mine: pd.DataFrame, ds, shift: float) -> None:
-    at = np.searchsorted(ds.time.values, shift + mine["time_day"].to_numpy())
-    assert np.allclose(ds.time.values[at], shift + mine["time_day"].to_numpy())
-    for name in OUTPUTS:
-        reference = ds[name].sel(patient=0).values[at]
-        np.testing.assert_allclose(mine[name].to_numpy(), reference, rtol=0,
-                                   atol=1e-6 * (np.ptp(reference) + np.abs(reference).max()))
 
 
-def _epv_L(weight: float, sex: str) -> float:
-    """Kaplan's estimated plasma volume, by hand: (1 - Hct)(b + c w), Hct 0.45 men, 0.40 women."""
-    hct, b, c = (0.45, 1530.0, 41.0) if sex == "male" else (0.40, 864.0, 47.2)
-    return (1 - hct) * (b + c * weight) / 1000.0
+
+
+
+
 
 
 # --- a run-in -------------------------------------------------------------------------------
@@ -107,9 +82,9 @@ def test_run_in_then_comparator_arm_equals_one_simulation_of_both_regimens(run_i
                        ("none", {"plasma_exchange": PLEX})):
         for patient in (0, 7):
             row = patients[(patients["arm"] == arm) & (patients["patient"] == patient)].iloc[0]
-            ds = _simulate(trial, int(row.candidate), whole, RUN_IN_DAYS + 28)
+            ds = simulate_candidate(trial, int(row.candidate), whole, RUN_IN_DAYS + 28)
             mine = traj[(traj["arm"] == arm) & (traj["patient"] == patient)].sort_values("time_day")
-            _same_course(mine, ds, RUN_IN_DAYS)
+            same_course(mine, ds, RUN_IN_DAYS)
             igg = ds["igg_total_g_per_L"].sel(patient=0).values
             assert row.igg_day28 == pytest.approx(igg[np.searchsorted(ds.time.values, RUN_IN_DAYS + 28)], rel=1e-6)
     # the exchange did something, and SCIG raised IgG after randomisation
@@ -120,7 +95,7 @@ def test_run_in_then_comparator_arm_equals_one_simulation_of_both_regimens(run_i
 def test_run_in_use_is_the_run_ins_and_counted_by_hand(run_in_run):
     trial, result, patients, _ = run_in_run
     none = patients[patients["arm"] == "none"].sort_values("patient")
-    litres = [3 * _epv_L(w, s) for w, s in zip(none["weight_kg"], none["sex"])]
+    litres = [3 * kaplan_plasma_volume_L(w, s) for w, s in zip(none["weight_kg"], none["sex"])]
     use = result.summary["run_in"]["arms"][0]["comparator_use"]
     assert use["plex_sessions"]["per_patient"]["estimate"] == 3
     assert use["plex_volume_L"]["per_patient"]["estimate"] == pytest.approx(np.mean(litres), rel=1e-12)
@@ -166,19 +141,17 @@ def rules_run(tmp_path_factory):
     return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
 
 
-def _arm(table: pd.DataFrame, arm: str) -> pd.DataFrame:
-    return table[table["arm"] == arm].sort_values(["patient", *(["time_day"] if "time_day" in table else [])]
-                                                  ).reset_index(drop=True)
+
 
 
 def test_rules_that_never_fire_in_a_comparator_arm_give_the_arm_without_rules(rules_run):
     _, result, patients, traj = rules_run
-    fixed, never = _arm(patients, "fixed"), _arm(patients, "never")
+    fixed, never = arm_rows(patients, "fixed"), arm_rows(patients, "never")
     assert (never["rule_retreatments"] == 0).all() and (never["ivig_infusions"] == 1).all()
     for c in ("igg_day14", "igg_day28"):  # solved visit by visit: equal to the solver's tolerance
         np.testing.assert_allclose(never[c], fixed[c], rtol=1e-7)
     for name in OUTPUTS:
-        np.testing.assert_allclose(_arm(traj, "never")[name], _arm(traj, "fixed")[name], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(arm_rows(traj, "never")[name], arm_rows(traj, "fixed")[name], rtol=1e-7, atol=1e-9)
     from ivigsim.trial.comparators import USE_COLUMNS
 
     for c in [*USE_COLUMNS, *[c for c in patients.columns if c.startswith("ae_")]]:
@@ -188,7 +161,7 @@ def test_rules_that_never_fire_in_a_comparator_arm_give_the_arm_without_rules(ru
 
 def test_rules_that_fire_give_their_doses_while_the_comparators_run_as_scheduled(rules_run):
     trial, result, patients, traj = rules_run
-    always, fixed = _arm(patients, "always"), _arm(patients, "fixed")
+    always, fixed = arm_rows(patients, "always"), arm_rows(patients, "fixed")
     w = always["dosing_weight_kg"].to_numpy()
     assert list(trial.arms[2].rules.visits(trial.days)) == [7.0, 21.0]
     assert (always["rule_retreatments"] == 2).all() and (always["ivig_infusions"] == 3).all()
@@ -204,8 +177,8 @@ def test_rules_that_fire_give_their_doses_while_the_comparators_run_as_scheduled
     whole = {**RULES_REGIMEN, "doses": [{"day": 4, "g_per_kg": 1.0}, {"day": 7, "g_per_kg": 0.5},
                                         {"day": 21, "g_per_kg": 0.5}]}
     for patient in (0, 5):
-        ds = _simulate(trial, int(always.loc[patient, "candidate"]), whole, 28)
-        _same_course(_arm(traj, "always")[lambda d: d["patient"] == patient], ds, 0.0)
+        ds = simulate_candidate(trial, int(always.loc[patient, "candidate"]), whole, 28)
+        same_course(arm_rows(traj, "always")[lambda d: d["patient"] == patient], ds, 0.0)
 
 
 
@@ -258,9 +231,9 @@ def test_crossover_period_2_equals_one_simulation_of_both_regimens(crossover_run
         rows = patients[patients["patient"] == patient].sort_values("period")
         first, second = rows["arm"].tolist()
         seen.add(first)
-        ds = _simulate(trial, int(rows["candidate"].iloc[0]), {**(IVIG_ARM if first == "ivig" else SCIG_ARM),
+        ds = simulate_candidate(trial, int(rows["candidate"].iloc[0]), {**(IVIG_ARM if first == "ivig" else SCIG_ARM),
                                                                 **shifted[second]}, 2 * PERIOD + WASHOUT)
-        _same_course(traj[traj["patient"] == patient].sort_values("time_day"), ds, 0.0)
+        same_course(traj[traj["patient"] == patient].sort_values("time_day"), ds, 0.0)
         igg, t = ds["igg_total_g_per_L"].sel(patient=0).values, ds.time.values
         row2 = rows[rows["period"] == 2].iloc[0]
         assert row2.igg_day14 == pytest.approx(igg[np.searchsorted(t, PERIOD + WASHOUT + 14)], rel=1e-6)

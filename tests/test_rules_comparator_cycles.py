@@ -24,18 +24,12 @@ from typer.testing import CliRunner
 
 from ivigsim.cli import app
 from ivigsim.dosing.comparators import EFGARTIGIMOD_MAX_MG
-from ivigsim.engine.solver import Dopri5
-from ivigsim.io.scenario_file import COMPARATORS_ALLOWED, RegimenFile
 from ivigsim.io.trial_file import parse_trial
-from ivigsim.model.library import compiled_model
-from ivigsim.population import CounterRNG, draw
-from ivigsim.scenario import Scenario
-from ivigsim.simulation import simulate
 from ivigsim.trial.comparators import USE_COLUMNS
 from ivigsim.trial.runner import run_trial
+from tests.comparator_trial_support import (OUTPUTS, TOL, arm_rows, kaplan_plasma_volume_L, same_course,
+                                           simulate_candidate)
 
-TOL = {"rtol": 1e-9, "atol": 1e-11}
-OUTPUTS = ["igg_total_g_per_L", "igg_ivig_g_per_L"]
 
 DAYS = 84
 CYCLE = {"fcrn_inhibitor": {"days": [0, 7, 14, 21]}}
@@ -44,29 +38,13 @@ PLEX = {"plasma_exchange": {"days": [0, 2, 4], "plasma_volumes": 1.0, "duration_
 ALWAYS, NEVER = "value > 0", "value < 0"  # total IgG is always above 0
 
 
-def _simulate(trial, candidate: int, regimen_doc: dict, days: float):
-    """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters)."""
-    regimen = RegimenFile.model_validate(regimen_doc, context={COMPARATORS_ALLOWED: True}).build()
-    model = compiled_model(trial.disease, True)
-    p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
-    params = dict(zip(model.model.parameter_names, p.parameters[:, 0]))
-    return simulate(Scenario(patient=p.patient(0), regimen=regimen, disease=trial.disease, days=days,
-                             parameters=params, solver=Dopri5(**TOL)))
 
 
-def _same_course(mine: pd.DataFrame, ds) -> None:
-    at = np.searchsorted(ds.time.values, mine["time_day"].to_numpy())
-    assert np.allclose(ds.time.values[at], mine["time_day"].to_numpy())
-    for name in OUTPUTS:
-        reference = ds[name].sel(patient=0).values[at]
-        np.testing.assert_allclose(mine[name].to_numpy(), reference, rtol=0,
-                                   atol=1e-6 * (np.ptp(reference) + np.abs(reference).max()))
 
 
-def _epv_L(weight: float, sex: str) -> float:
-    """Kaplan's estimated plasma volume, by hand: (1 - Hct)(b + c w), Hct 0.45 men, 0.40 women."""
-    hct, b, c = (0.45, 1530.0, 41.0) if sex == "male" else (0.40, 864.0, 47.2)
-    return (1 - hct) * (b + c * weight) / 1000.0
+
+
+
 
 
 def _rule(relapse: str, cycle: str, interval: float, first: float = 0.0) -> dict:
@@ -105,61 +83,59 @@ def run(tmp_path_factory):
     return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
 
 
-def _arm(table: pd.DataFrame, arm: str) -> pd.DataFrame:
-    return table[table["arm"] == arm].sort_values(["patient", *(["time_day"] if "time_day" in table else [])]
-                                                  ).reset_index(drop=True)
+
 
 
 def test_a_rule_that_never_holds_gives_the_arm_without_it(run):
     _, _, patients, traj = run
-    never, one = _arm(patients, "never"), _arm(patients, "one cycle")
+    never, one = arm_rows(patients, "never"), arm_rows(patients, "one cycle")
     assert (never["rule_cycles"] == 0).all() and (never["rule_retreatments"] == 0).all()
     for c in USE_COLUMNS:
         np.testing.assert_array_equal(never[c], one[c])
     assert (never["fcrn_inhibitor_infusions"] == 4).all()
     np.testing.assert_allclose(never["igg_day84"], one["igg_day84"], rtol=1e-7)
     for name in OUTPUTS:
-        np.testing.assert_allclose(_arm(traj, "never")[name], _arm(traj, "one cycle")[name], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(arm_rows(traj, "never")[name], arm_rows(traj, "one cycle")[name], rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("arm, by_rules", [("named", 3), ("own", 2), ("interval 10", 3)])
 def test_a_rule_that_always_holds_gives_the_fixed_schedule_of_cycles(run, arm, by_rules):
     trial, _, patients, traj = run
-    mine, fixed = _arm(patients, arm), _arm(patients, "fixed")
+    mine, fixed = arm_rows(patients, arm), arm_rows(patients, "fixed")
     assert (mine["rule_cycles"] == by_rules).all() and (mine["rule_retreatments"] == by_rules).all()
     for c in USE_COLUMNS:  # exactly the sessions of the fixed schedule
         np.testing.assert_array_equal(mine[c], fixed[c], err_msg=c)
     np.testing.assert_allclose(mine["igg_day84"], fixed["igg_day84"], rtol=1e-7)
     # The independent check: one plain simulation of the fixed schedule of cycles per patient.
     for patient in (0, 9):
-        ds = _simulate(trial, int(mine.loc[patient, "candidate"]), FIXED, DAYS)
-        _same_course(_arm(traj, arm)[lambda d: d["patient"] == patient], ds)
+        ds = simulate_candidate(trial, int(mine.loc[patient, "candidate"]), FIXED, DAYS)
+        same_course(arm_rows(traj, arm)[lambda d: d["patient"] == patient], ds)
 
 
 def test_the_minimum_interval_and_a_running_cycle_hold_cycles_back(run):
     _, _, patients, _ = run
     # Visits every 7 days from day 0, the criterion always met. Interval 35: starts on days 0, 35, 70
     # (day 28 too soon); the last cycle's infusions on days 70 and 77 fall in the 84 days.
-    mine = _arm(patients, "interval 35")
+    mine = arm_rows(patients, "interval 35")
     assert (mine["rule_cycles"] == 3).all()
     assert (mine["fcrn_inhibitor_infusions"] == 4 + 4 + 2).all()
     # Interval 10: a cycle runs to day 21 + 1 h, so the visits on days 14 and 21 start none: 0, 28, 56.
-    assert (_arm(patients, "interval 10")["fcrn_inhibitor_infusions"] == 12).all()
+    assert (arm_rows(patients, "interval 10")["fcrn_inhibitor_infusions"] == 12).all()
 
 
 def test_use_columns_count_the_cycles_given_by_hand(run):
     _, result, patients, _ = run
-    mine = _arm(patients, "named")
+    mine = arm_rows(patients, "named")
     w = mine["weight_kg"].to_numpy()
     per_infusion = np.minimum(10.0 * w, EFGARTIGIMOD_MAX_MG)  # mg/kg of actual weight, the label's cap
     assert (10.0 * w > EFGARTIGIMOD_MAX_MG).any() and (10.0 * w < EFGARTIGIMOD_MAX_MG).any()
     np.testing.assert_allclose(mine["fcrn_inhibitor_mg_in_trial"], 12 * per_infusion, rtol=1e-12)
     np.testing.assert_allclose(mine["fcrn_inhibitor_mg_per_year"], 12 * per_infusion, rtol=1e-12)
     assert (mine["plex_sessions"] == 0).all() and (mine["scig_doses"] == 0).all()
-    plex = _arm(patients, "plex")  # three courses of three exchanges: days 0, 28, 56
+    plex = arm_rows(patients, "plex")  # three courses of three exchanges: days 0, 28, 56
     assert (plex["rule_cycles"] == 3).all() and (plex["plex_sessions"] == 9).all()
     np.testing.assert_allclose(plex["plex_plasma_volumes"], 9.0, rtol=1e-14)
-    epv = np.array([_epv_L(x, s) for x, s in zip(plex["weight_kg"], plex["sex"])])
+    epv = np.array([kaplan_plasma_volume_L(x, s) for x, s in zip(plex["weight_kg"], plex["sex"])])
     np.testing.assert_allclose(plex["plex_volume_L"], 9 * epv, rtol=1e-12)
     by_arm = {a["arm"]: a for a in result.summary["arms"]}
     assert by_arm["named"]["ivig_use"]["rules"]["comparator_cycles_per_patient"] == 3

@@ -1,0 +1,53 @@
+"""What the comparator-trial tests share: one plain ``simulate`` of a trial's candidate, the
+comparison of a trial patient's course with it, Kaplan's plasma volume by hand, an arm's rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ivigsim.engine.solver import Dopri5
+from ivigsim.io.scenario_file import COMPARATORS_ALLOWED, RegimenFile
+from ivigsim.model.library import compiled_model
+from ivigsim.population import CounterRNG, draw
+from ivigsim.scenario import Scenario
+from ivigsim.simulation import simulate
+
+TOL = {"rtol": 1e-9, "atol": 1e-11}
+OUTPUTS = ["igg_total_g_per_L", "igg_ivig_g_per_L"]
+
+
+def regimen(doc: dict):
+    """A regimen as a trial file writes it, comparators allowed."""
+    return RegimenFile.model_validate(doc, context={COMPARATORS_ALLOWED: True}).build()
+
+
+def simulate_candidate(trial, candidate: int, regimen_doc: dict, days: float):
+    """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters)."""
+    model = compiled_model(trial.disease, True)
+    p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
+    params = dict(zip(model.model.parameter_names, p.parameters[:, 0]))
+    return simulate(Scenario(patient=p.patient(0), regimen=regimen(regimen_doc), disease=trial.disease, days=days,
+                             parameters=params, solver=Dopri5(**TOL)))
+
+
+def same_course(mine: pd.DataFrame, ds, shift: float = 0.0) -> None:
+    """A trial patient's saved course equals the simulation ``ds`` (from ``shift`` days on)."""
+    at = np.searchsorted(ds.time.values, shift + mine["time_day"].to_numpy())
+    assert np.allclose(ds.time.values[at], shift + mine["time_day"].to_numpy())
+    for name in OUTPUTS:
+        reference = ds[name].sel(patient=0).values[at]
+        np.testing.assert_allclose(mine[name].to_numpy(), reference, rtol=0,
+                                   atol=1e-6 * (np.ptp(reference) + np.abs(reference).max()))
+
+
+def kaplan_plasma_volume_L(weight: float, sex: str) -> float:
+    """Kaplan's estimated plasma volume, by hand: (1 - Hct)(b + c w), Hct 0.45 men, 0.40 women."""
+    hct, b, c = (0.45, 1530.0, 41.0) if sex == "male" else (0.40, 864.0, 47.2)
+    return (1 - hct) * (b + c * weight) / 1000.0
+
+
+def arm_rows(table: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """One arm's rows, by patient (and time, in a trajectory table)."""
+    return table[table["arm"] == arm].sort_values(["patient", *(["time_day"] if "time_day" in table else [])]
+                                                  ).reset_index(drop=True)
