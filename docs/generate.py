@@ -38,7 +38,35 @@ def blocks() -> dict[str, str]:
         "attribution-itp": attribution_markdown(),
         **comparator_blocks(),
         **safety_blocks(),
+        **joint_blocks(),
     }
+
+
+def joint_blocks() -> dict[str, str]:
+    """docs/calibration.md's tables of the shipped joint calibration (joint.json): each fitted
+    parameter with its Laplace interval, and the profile likelihoods that were run."""
+    import json
+
+    from ivigsim.validation.calibrate import JOINT_FILE
+
+    doc = json.loads(JOINT_FILE.read_text())
+    fmt = lambda v: "unbounded" if v is None else f"{v:.3g}"  # noqa: E731
+    rows = ["| parameter | shipped | estimate | 95 % (Laplace) | identified |", "|---|---|---|---|---|"]
+    for r in doc["parameters"]:
+        edge = " (at the search box's edge)" if r["at_box_edge"] else ""
+        rows.append(f"| `{r['name']}` | {r['shipped']:.4g} | {r['estimate']:.3g}{edge} | "
+                    f"{fmt(r['lower95'])}-{fmt(r['upper95'])} | {r['identified']} |")
+    laplace = {r["name"]: r for r in doc["parameters"]}
+    profiles = ["| parameter | re-fitted with it | estimate | 95 % (profile) | 95 % (Laplace) | bounded |",
+                "|---|---|---|---|---|---|"]
+    for r in doc.get("profiles", {}).get("results", []):
+        lap = laplace[r["name"]]
+        profiles.append(f"| `{r['name']}` | {', '.join(f'`{n}`' for n in r['refitted']) or '-'} | {r['estimate']:.3g} | "
+                        f"{fmt(r['lower95'])} to {fmt(r['upper95'])} | {fmt(lap['lower95'])} to {fmt(lap['upper95'])} | "
+                        f"{r['identified']} |")
+    if len(profiles) == 2:
+        profiles.append("| (none run) | | | | | |")
+    return {"joint-parameters": "\n".join(rows) + "\n", "joint-profiles": "\n".join(profiles) + "\n"}
 
 
 def safety_blocks() -> dict[str, str]:

@@ -357,9 +357,9 @@ def _profile_main(args, argv: list[str]) -> int:
     # parameters, computed the same way, are kept; the list follows the parameters' order.
     earlier = doc.get("profiles", {})
     new_names = {r["name"] for r in section["results"]}
-    kept = [r for r in earlier.get("results", [])
-            if r["name"] not in new_names and earlier.get("refit_shared") == section["refit_shared"]]
     order = [p["name"] for p in doc["parameters"]]
+    kept = [r for r in earlier.get("results", []) if r["name"] in order and r["name"] not in new_names
+            and earlier.get("refit_shared") == section["refit_shared"]]
     section["results"] = sorted(kept + section["results"], key=lambda r: order.index(r["name"]))
     doc["profiles"] = section
     tmp = args.out.with_suffix(".json.part")
