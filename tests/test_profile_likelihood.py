@@ -222,3 +222,14 @@ def test_a_real_saddle_stays_negative():
     f = lambda x: float(x[0] ** 2 - x[1] ** 2)  # noqa: E731
     fixed, (r,) = repair_negative_directions(f, np.zeros(2), np.diag([2.0, -2.0]), 0.1)
     assert not r["replaced"] and np.linalg.eigvalsh(fixed).min() == pytest.approx(-2.0)
+
+
+def test_interval_ends_are_exact_for_a_parabola_on_a_coarse_grid():
+    from ivigsim.validation.profile import interval_ends
+
+    c = 235.0  # Delta = c offset^2: one grid point at 0.25 each way is already far above 3.84
+    points = [(o, o, c * o * o) for o in (-0.5, -0.25, 0.0, 0.25, 0.5)]
+    lower, upper = interval_ends(points, lambda o: o)
+    half = math.sqrt(CHI2_95 / c)
+    assert lower == pytest.approx(-half) and upper == pytest.approx(half)
+    assert interval_ends([(0.0, 0.0, 0.0), (0.5, 0.5, 1.0)], lambda o: o) == (None, None)

@@ -24,6 +24,7 @@ result says which parameters were re-fitted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -87,9 +88,28 @@ class Profile:
 
 
 def _crossing(inner: tuple[float, float], outer: tuple[float, float]) -> float:
-    """Offset where Delta reaches CHI2_95 between two grid points (linear in Delta)."""
+    """Offset where Delta reaches CHI2_95 between two grid points, interpolating sqrt(Delta)
+    linearly: exact for a parabola (a normal likelihood), where linear interpolation of Delta
+    itself would put the end too close to the estimate when the grid is coarse (half as far,
+    between the estimate and a first point at which Delta is already far above 3.84)."""
     (o0, d0), (o1, d1) = inner, outer
-    return o0 + (CHI2_95 - d0) * (o1 - o0) / (d1 - d0)
+    r0, r1, r = math.sqrt(max(d0, 0.0)), math.sqrt(max(d1, 0.0)), math.sqrt(CHI2_95)
+    return o0 + (r - r0) * (o1 - o0) / (r1 - r0)
+
+
+def interval_ends(points: Sequence[tuple[float, float, float]], to_value) -> tuple[float | None, float | None]:
+    """The 95 % interval's ends (natural scale, ``to_value`` of an offset) from a profile's
+    points (offset, value, Delta), None on a side where Delta never reaches CHI2_95."""
+    ends = []
+    for sign in (-1, 1):
+        side = sorted(((abs(o), d) for o, _, d in points if o * sign > 0 or o == 0), key=lambda t: t[0])
+        end = None
+        for inner, outer in zip(side, side[1:]):
+            if outer[1] >= CHI2_95:
+                end = to_value(sign * _crossing(inner, outer))
+                break
+        ends.append(end)
+    return ends[0], ends[1]
 
 
 def profile(objective: Objective, parameters: Sequence[FitParameter], x_hat: np.ndarray, total_hat: float,
@@ -108,11 +128,8 @@ def profile(objective: Objective, parameters: Sequence[FitParameter], x_hat: np.
             if p.name != name and p.name not in refitted}
     lo, hi = me.box(margin)
     points: list[tuple[float, float, float]] = [(0.0, me.from_x(float(x_hat[index[name]])), 0.0)]
-    ends: dict[int, float | None] = {}
     for sign in (-1, 1):
         start = np.array([x_hat[index[n]] for n in refitted])
-        previous = (0.0, 0.0)
-        ends[sign] = None
         for offset in offsets:
             x = float(x_hat[index[name]]) + sign * offset
             if not lo <= x <= hi:
@@ -130,13 +147,12 @@ def profile(objective: Objective, parameters: Sequence[FitParameter], x_hat: np.
             delta = total - total_hat
             points.append((sign * offset, value, delta))
             log(f"profile {name} = {value:.4g} (offset {sign * offset:+g}): Delta -2 log L = {delta:.3f}")
-            if delta >= CHI2_95 and ends[sign] is None:
-                ends[sign] = me.from_x(float(x_hat[index[name]]) + sign * _crossing(previous, (offset, delta)))
             if delta >= stop:
                 break
-            previous = (offset, delta)
     points.sort()
-    return Profile(name, list(refitted), me.from_x(float(x_hat[index[name]])), points, ends[-1], ends[1])
+    x0 = float(x_hat[index[name]])
+    lower, upper = interval_ends(points, lambda o: me.from_x(x0 + o))
+    return Profile(name, list(refitted), me.from_x(x0), points, lower, upper)
 
 
 def profiles(objective: Objective, parameters: Sequence[FitParameter], x_hat: np.ndarray, total_hat: float,
