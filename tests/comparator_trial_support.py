@@ -51,3 +51,36 @@ def arm_rows(table: pd.DataFrame, arm: str) -> pd.DataFrame:
     """One arm's rows, by patient (and time, in a trajectory table)."""
     return table[table["arm"] == arm].sort_values(["patient", *(["time_day"] if "time_day" in table else [])]
                                                   ).reset_index(drop=True)
+
+
+def refusal_line(tmp_path, doc: dict) -> str:
+    """``ivigsim trial`` on ``doc``: asserts exit status 2, one line of output and no output
+    folder written; returns that line."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from ivigsim.cli import app
+
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["trial", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert not (tmp_path / "out").exists()
+    return lines[0]
+
+
+def run_example_small(name: str, size: int = 20):
+    """The trial examples/trials-comparators/NAME at ``size`` patients per arm."""
+    from pathlib import Path
+
+    import yaml
+
+    from ivigsim.io.trial_file import parse_trial
+    from ivigsim.trial.runner import run_trial
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "trials-comparators" / name
+    doc = yaml.safe_load(path.read_text())
+    doc["size"] = size
+    return run_trial(parse_trial(doc, base=path.parent))

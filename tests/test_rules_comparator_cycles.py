@@ -19,16 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from typer.testing import CliRunner
 
-from ivigsim.cli import app
 from ivigsim.dosing.comparators import EFGARTIGIMOD_MAX_MG
 from ivigsim.io.trial_file import parse_trial
 from ivigsim.trial.comparators import USE_COLUMNS
 from ivigsim.trial.runner import run_trial
 from tests.comparator_trial_support import (OUTPUTS, TOL, arm_rows, kaplan_plasma_volume_L, same_course,
-                                           simulate_candidate)
+                                           refusal_line, run_example_small, simulate_candidate)
 
 
 DAYS = 84
@@ -190,24 +187,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path, change, field):
     d = _doc([{"name": "a", "regimen": "efg cycle", "rules": _rule(ALWAYS, "plex course", 28, first=28)}])
     d["regimens"]["ivig"] = {"doses": [{"day": 0, "g_per_kg": 1.0}]}
     change(d)
-    path = tmp_path / "t.yaml"
-    path.write_text(yaml.safe_dump(d))
-    result = CliRunner().invoke(app, ["trial", str(path), "--out", str(tmp_path / "out"), "--quiet"])
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].split(": ")[1] == field, result.output
-    assert not (tmp_path / "out").exists()
+    line = refusal_line(tmp_path, d)
+    assert line.split(": ")[1] == field, line
 
 
 def test_the_example_runs_small():
     """examples/trials-comparators/mg-efgartigimod-cycles-by-qmg.yaml, 20 patients per arm."""
-    from pathlib import Path
-
-    path = (Path(__file__).resolve().parents[1] / "examples" / "trials-comparators"
-            / "mg-efgartigimod-cycles-by-qmg.yaml")
-    doc = yaml.safe_load(path.read_text())
-    doc["size"] = 20
-    result = run_trial(parse_trial(doc, base=path.parent))
+    result = run_example_small("mg-efgartigimod-cycles-by-qmg.yaml")
     p = result.patients
     guided = p[p["arm"] == "efgartigimod, cycles on QMG worsening"]
     # the first cycle as scheduled, then 4 infusions per cycle the rule started (those within the trial)
