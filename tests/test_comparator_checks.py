@@ -88,6 +88,7 @@ def test_scig_absorbed_share_follows_the_bioavailability_it_is_given():
     assert cc.scig_absorbed_pct({"scig_bioavailability": 0.5}) == pytest.approx(50.0, rel=1e-5)
 
 
+@pytest.mark.slow  # 12 s: in CI and with --run-slow
 def test_rise_per_increment_with_linear_kinetics_is_dose_rate_times_f_over_clearance():
     """Linear kinetics (FcRn saturation off): the steady-state mean is F x dose rate / CL, so
     the rise per 100 mg/kg/month is 0.1 g/kg x 70 kg / 28 days x F / CL, in mg/dL."""

@@ -123,6 +123,7 @@ def workspace(tmp_path_factory):
     return {"folder": tmp_path_factory.mktemp("guide"), "done": []}
 
 
+@pytest.mark.slow  # the guide's pages, 20-30 s together: in CI and with --run-slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_guide_page_runs(page, workspace):
     folder = workspace["folder"]

@@ -89,6 +89,7 @@ def test_repeated_doses_and_the_dosing_weight():
         assert w.input == "scig_g_per_day" and w.rate * (w.end_day - w.start_day) == pytest.approx(s.amount, rel=1e-12)
 
 
+@pytest.mark.slow  # 7 s: in CI and with --run-slow
 def test_pid_same_monthly_dose_scig_has_lower_peaks_higher_troughs_and_a_smaller_mean_rise():
     """s.12.6/s.12.7: 0.4 g/kg a month, as IVIG every 4 weeks or SCIG weekly, in a PID patient
     (own IgG 3 g/L); compared over weeks 49-52."""

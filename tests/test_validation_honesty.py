@@ -198,6 +198,7 @@ def gap_verdicts():
     return {v.target.id: v for v in run_targets([BY_ID[i] for i in GAP_BANDS], fast=True)}
 
 
+@pytest.mark.slow  # its fixture runs every gap target (20 s): in CI and with --run-slow
 @pytest.mark.parametrize("target_id", GAP_BANDS)
 def test_documented_gap_stays_where_it_is_documented(target_id, gap_verdicts):
     lo, hi, why = GAP_BANDS[target_id]
