@@ -62,10 +62,11 @@ def _typical_moves(trial: Trial, ensemble) -> tuple[list[list[dict[str, float]]]
     """Per sub-population (one for an unmixed trial), one dict per vector of the typical values
     it uses; the names moved, and the calibrated names held at the trial file's own value."""
     from ivigsim.model.library import compiled_model, get_disease
+    from ivigsim.trial.comparators import uses_comparators
 
     per_group, moved, held = [], [], []
     for sub in trial.groups():
-        m = compiled_model(sub.disease).model
+        m = compiled_model(sub.disease, uses_comparators(trial)).model  # a comparator's parameters too
         typical = dict(sub.population.parameters)
         defaults = dict(get_disease(sub.disease).defaults)
         mine = [n for n in ensemble.names if n in m.parameter_names]

@@ -47,7 +47,7 @@ import numpy as np
 
 from ivigsim.errors import InputError
 from ivigsim.validation.likelihood import Breakdown, Z95, breakdown, published_sd, simulated_se
-from ivigsim.validation.runner import ALL_TARGETS, SAFETY_IDS, SIMULATION_MODELS, Verdict, run_targets
+from ivigsim.validation.runner import ALL_TARGETS, SAFETY_IDS, Verdict, run_targets, simulation_parameter_names
 from ivigsim.validation.targets import Target
 from ivigsim.validation.trial_targets import FAST_SIZE, READOUTS, TRIALS
 
@@ -70,15 +70,23 @@ SOFTNESS = 0.05
 # --- parameters ------------------------------------------------------------------------------
 
 
+#: The block of the comparators' own parameters (plasma exchange, SCIG, an FcRn inhibitor).
+COMPARATORS = "comparators"
+
+
 @lru_cache(maxsize=None)
 def _declarations() -> dict:
-    """Every parameter any shipped model declares, with the diseases whose models declare it."""
+    """Every parameter any shipped model declares, with the diseases whose models declare it;
+    the comparators' own parameters (declared by every model with the comparators) under
+    ``COMPARATORS``."""
     from ivigsim.model.library import DISEASES, build_model
 
     out: dict[str, tuple[object, list[str]]] = {}
     for disease in DISEASES:
         for p in build_model(disease).parameters:
             out.setdefault(p.name, (p, []))[1].append(disease)
+    for p in build_model(None, comparators=True).parameters:
+        out.setdefault(p.name, (p, [COMPARATORS]))
     return out
 
 
@@ -95,15 +103,17 @@ HELD: dict[str, str] = {
 
 def calibrated_parameters() -> tuple[str, ...]:
     """Parameters whose declared provenance is ``calibrated``, less those ``HELD``: shared
-    ones first, then by disease."""
+    ones first, then by disease, then the comparators'."""
     decl = _declarations()
     names = [n for n, (p, _) in decl.items() if p.provenance == "calibrated" and n not in HELD]
     shared = [n for n in names if "none" in decl[n][1]]
-    return tuple(shared + [n for n in names if n not in shared])
+    comparators = [n for n in names if decl[n][1] == [COMPARATORS]]
+    return tuple(shared + [n for n in names if n not in shared and n not in comparators] + comparators)
 
 
 def block_of(name: str) -> str:
-    """``shared`` for a parameter of the model without a disease, else the disease declaring it."""
+    """``shared`` for a parameter of the model without a disease, ``comparators`` for one of a
+    comparator, else the disease declaring it."""
     decl = _declarations()
     if name not in decl:
         raise InputError("--parameters", "names of model parameters (`ivigsim parameters`)", name)
@@ -203,20 +213,15 @@ class Unit:
 
 def units(targets: Sequence[Target]) -> list[Unit]:
     from ivigsim.model.library import build_model
+    from ivigsim.trial.comparators import uses_comparators
 
     out = []
     files = sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS})
     for name in files:
         mine = tuple(t for t in targets if t.id in READOUTS and READOUTS[t.id].trial == name)
-        out.append(Unit(name, mine, frozenset(build_model(_trial(name).disease).parameter_names)))
-    for t in targets:
-        if t.id in READOUTS:
-            continue
-        if t.id in SAFETY_IDS:
-            out.append(Unit(t.id, (t,), frozenset()))
-            continue
-        disease, extra = SIMULATION_MODELS.get(t.id, (None, ()))
-        out.append(Unit(t.id, (t,), frozenset(build_model(disease).parameter_names) | set(extra)))
+        trial = _trial(name)  # a trial giving a comparator reads its parameters too
+        out.append(Unit(name, mine, frozenset(build_model(trial.disease, uses_comparators(trial)).parameter_names)))
+    out += [Unit(t.id, (t,), simulation_parameter_names(t.id)) for t in targets if t.id not in READOUTS]
     return out
 
 
@@ -678,7 +683,7 @@ def gauss_newton_sd(jac: np.ndarray) -> np.ndarray:
 
 def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
     """A hash of what the objective depends on besides the overrides: every shipped model's
-    modules (equations, parameter values, bounds), the trial files the targets read and the
+    modules with the comparators' (equations, parameter values, bounds), the trial files the targets read and the
     targets' published figures. When it changes, the recorded objective is stale: run the
     calibration script again."""
     import hashlib
@@ -687,7 +692,8 @@ def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
     from ivigsim.model.library import DISEASES, build_model
 
     payload = {
-        "models": {d: hashlib.sha256(repr(build_model(d).modules).encode()).hexdigest() for d in DISEASES},
+        "models": {d: hashlib.sha256(repr(build_model(d, comparators=True).modules).encode()).hexdigest()
+                   for d in DISEASES},
         "trials": {name: hashlib.sha256((TRIALS / name).read_bytes()).hexdigest()
                    for name in sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS})},
         "targets": [(t.id, t.published, t.interval, t.counts, t.kind, t.role) for t in targets],

@@ -178,14 +178,20 @@ SIMULATION_MODELS: dict[str, tuple[str | None, tuple[str, ...]]] = {
 SAFETY_IDS: frozenset[str] = frozenset(t.id for t, _ in SAFETY)
 
 
-def simulation_parameters(target_id: str, overrides: Mapping[str, float]) -> dict[str, float]:
-    """The overrides that reach a deterministic simulation: those its model declares (or it reads)."""
+def simulation_parameter_names(target_id: str) -> frozenset[str]:
+    """The parameters a deterministic simulation reads: its model's (with the comparators for a
+    comparator target, whose treatments are parts of that model) and any listed beside it."""
     from ivigsim.model.library import build_model
 
     if target_id in SAFETY_IDS:
-        return {}
+        return frozenset()
     disease, extra = SIMULATION_MODELS.get(target_id, (None, ()))
-    names = set(build_model(disease).parameter_names) | set(extra)
+    return frozenset(build_model(disease, target_id in COMPARATOR_SIMULATIONS).parameter_names) | set(extra)
+
+
+def simulation_parameters(target_id: str, overrides: Mapping[str, float]) -> dict[str, float]:
+    """The overrides that reach a deterministic simulation: those its model declares (or it reads)."""
+    names = simulation_parameter_names(target_id)
     return {k: float(v) for k, v in overrides.items() if k in names}
 
 

@@ -46,11 +46,15 @@ GBS_MODULE = Module(
         Parameter("gbs_disability_baseline", 4.0, "dimensionless", "baseline",
                   "patient characteristic: GBS disability score at enrolment (default: unable to walk, as "
                   "in van der Meche 1992)", (0.5, 4.9), "GBS disability score before treatment (0-5)"),
-        Parameter("gbs_response_resolution_per_day", 0.07, "1/day", "assumption",
-                  "assumption: the anti-nerve antibody response fades with a half-life of about 10 days "
-                  "after the acute phase", (0.005, 1.0), "rate at which the autoimmune drive fades"),
-        Parameter("gbs_injury_balance", 1.5, "dimensionless", "assumption",
-                  "assumption: at enrolment nerve injury still outpaces repair by half", (0.1, 10.0),
+        Parameter("gbs_response_resolution_per_day", 0.07, "1/day", "calibrated",
+                  "calibrated in the joint fit (docs/calibration.md) to the supportive-care and plasma-exchange arms "
+                  "of the French 1987 and North American 1985 trials (calibration-targets s.12.6: 37-39 % and "
+                  "59-61 % >= 1 grade better at 4 weeks) with van der Meche 1992's IVIG arm; the value before the "
+                  "fit (0.07/day, a half-life of about 10 days after the acute phase) was an assumption",
+                  (0.005, 1.0), "rate at which the autoimmune drive fades"),
+        Parameter("gbs_injury_balance", 1.5, "dimensionless", "calibrated",
+                  "calibrated with gbs_response_resolution_per_day (same trials); the value before the fit (at "
+                  "enrolment nerve injury still outpaces repair by half) was an assumption", (0.1, 10.0),
                   "injury / repair at enrolment"),
         Parameter("nerve_repair_per_day", 0.08, "1/day", "calibrated",
                   "calibrated to van der Meche 1992: >= 1 grade improvement at 4 weeks in 53 % on "

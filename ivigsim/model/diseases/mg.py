@@ -93,8 +93,11 @@ MG_MODULE = Module(
                   "0.001-0.02 all give -1.58 to -1.72), jointly with mg_exacerbation_share, which needs an "
                   "unsaturated share of receptors to act through (docs/diseases.md)", (0.001, 100.0),
                   "autoantibody (relative to pretreatment) occupying half the receptors"),
-        Parameter("achr_turnover_per_day", 0.1, "1/day", "assumption",
-                  "assumption: junctional AChR replaced with a half-life of about a week", (0.01, 2.0),
+        Parameter("achr_turnover_per_day", 0.1, "1/day", "calibrated",
+                  "calibrated in the joint fit (docs/calibration.md) with achr_antibody_k: how fast receptors "
+                  "return once the antibody falls sets the response to efgartigimod (ADAPT, calibration-targets "
+                  "s.12.6: 68 % MG-ADL responders) and to IVIG (Zinman 2007); the value before the fit (junctional "
+                  "AChR replaced with a half-life of about a week) was an assumption", (0.01, 2.0),
                   "replacement rate of receptors"),
         Parameter("endplate_repair_per_day", 0.02, "1/day", "assumption",
                   "assumption: postsynaptic folds rebuilt over about a month (slower than receptors)",
