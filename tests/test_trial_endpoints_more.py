@@ -271,3 +271,25 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, label, change, field):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {field}:") and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_serious_composite_accumulated_equals_the_stacked_table_bit_for_bit_with_nan_rows_left_out():
+    from ivigsim.trial.adverse_rates import serious
+
+    rng = np.random.default_rng(3)
+    n = 500
+    cols = {}
+    for e in SERIOUS:
+        cols[f"ae_{e}_probability"] = rng.uniform(0, 0.2, n)
+        cols[f"ae_{e}_events"] = (rng.random(n) < 0.1).astype(float)
+    cols[f"ae_{SERIOUS[1]}_probability"][[4, 40]] = np.nan  # a failed patient's rows
+    cols[f"ae_{SERIOUS[3]}_events"][7] = np.nan
+    infusions = np.full(n, 2.0)
+    p = np.column_stack([cols[f"ae_{e}_probability"] for e in SERIOUS])
+    k = np.column_stack([cols[f"ae_{e}_events"] for e in SERIOUS])
+    ok = np.isfinite(p).all(axis=1) & np.isfinite(k).all(axis=1)
+    s = serious(cols, infusions)
+    assert ok.sum() == n - 3
+    assert s["expected_incidence"]["estimate"] == np.mean(1.0 - np.prod(1.0 - p[ok], axis=1))
+    assert s["observed_incidence"]["estimate"] == np.mean(k[ok].sum(axis=1) > 0)
+    assert s["events_per_infusion"]["estimate"] == pytest.approx(k[ok].sum() / (2.0 * ok.sum()), rel=1e-12)

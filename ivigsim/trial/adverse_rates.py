@@ -40,13 +40,34 @@ def per_infusion(events: np.ndarray, infusions: np.ndarray, level: float = stati
     return statistics.rate_per_exposure(events, infusions, level).as_dict()
 
 
+#: The composite's per-patient parts (``serious_parts``): what a streamed summary gathers
+#: instead of the ten columns.
+SERIOUS_PARTS = ("serious_free", "serious_count", "serious_ok")
+
+
+def serious_parts(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per patient, from ``SERIOUS_COLUMNS``: prod(1 - p_e) (``serious_free``), the serious
+    events summed (``serious_count``) and 1.0 where every column is finite (``serious_ok``).
+    Accumulated one event at a time in the order of ``SERIOUS``: the same products and sums,
+    bit for bit, as over a stacked table, in a few arrays of the patients' size."""
+    first = np.asarray(columns[f"ae_{SERIOUS[0]}_probability"], float)
+    free, count, ok = np.ones(len(first)), np.zeros(len(first)), np.ones(len(first), dtype=bool)
+    for e in SERIOUS:
+        p = np.asarray(columns[f"ae_{e}_probability"], float)
+        k = np.asarray(columns[f"ae_{e}_events"], float)
+        ok &= np.isfinite(p) & np.isfinite(k)
+        free *= 1.0 - p
+        count += k
+    return {"serious_free": free, "serious_count": count, "serious_ok": ok.astype(float)}
+
+
 def serious(columns: Mapping[str, np.ndarray], infusions: np.ndarray, level: float = statistics.LEVEL) -> dict:
-    """The composite over ``SERIOUS`` from one arm's columns (``SERIOUS_COLUMNS``); NaN rows left out."""
-    p = np.column_stack([np.asarray(columns[f"ae_{e}_probability"], float) for e in SERIOUS])
-    k = np.column_stack([np.asarray(columns[f"ae_{e}_events"], float) for e in SERIOUS])
-    ok = np.isfinite(p).all(axis=1) & np.isfinite(k).all(axis=1)
-    any_p = 1.0 - np.prod(1.0 - p[ok], axis=1)
-    count = k[ok].sum(axis=1)
+    """The composite over ``SERIOUS`` from one arm's columns (``SERIOUS_COLUMNS``, or their
+    ``SERIOUS_PARTS``); NaN rows left out."""
+    parts = columns if SERIOUS_PARTS[0] in columns else serious_parts(columns)
+    ok = np.asarray(parts["serious_ok"]) == 1.0
+    any_p = 1.0 - np.asarray(parts["serious_free"])[ok]
+    count = np.asarray(parts["serious_count"])[ok]
     return {"events": list(SERIOUS), "grouping": DECLARED,
             "expected_incidence": statistics.mean_t(any_p, level).as_dict(),
             "observed_incidence": statistics.wilson(int((count > 0).sum()), int(ok.sum()), level).as_dict(),

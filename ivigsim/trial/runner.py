@@ -50,7 +50,8 @@ from ivigsim.safety.trial import safety_columns
 from ivigsim.simulation import INFUSION_INPUT
 from ivigsim.trial import comparators as comp
 from ivigsim.trial import store
-from ivigsim.trial.adverse_rates import COMPOSITE_OUTPUTS, SERIOUS_COLUMNS, composite_column, per_infusion, serious
+from ivigsim.trial.adverse_rates import (COMPOSITE_OUTPUTS, SERIOUS_COLUMNS, SERIOUS_PARTS, composite_column, per_infusion,
+                                         serious, serious_parts)
 from ivigsim.trial.contrasts import compare
 from ivigsim.trial.endpoints import GRAM_OUTPUTS, RULE_OUTPUTS
 from ivigsim.trial.report import format_extras, parameter_column, parameter_header, write_tables
@@ -813,7 +814,7 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
 
 #: Bytes of per-patient values ``summarise_files`` holds at once (one pass over the chunk
 #: files per group of columns that fits; one column at a time if even one does not fit).
-SUMMARY_BUFFER_BYTES = 64 * 2**20
+SUMMARY_BUFFER_BYTES = 32 * 2**20  # with 10^6 patients: four columns a pass; 64 MB put the trial at 508 MB
 #: Failed patients listed per arm in the summary.
 FAILED_LISTED = 100
 
@@ -833,7 +834,9 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     arrays of the group that holds their endpoint (paired when the design is paired and every
     file holds the same patients for every arm), IVIG use from ``dosing_weight_kg``. Under rules
     with vial sizes, each rules arm's vials are counted in the first pass from each file's
-    ``rule_doses`` (``_rule_vials``) and summed by size: a few integers per arm.
+    ``rule_doses`` (``_rule_vials``) and summed by size: a few integers per arm. The serious
+    composite's ten columns are reduced file by file to three per-patient parts
+    (``adverse_rates.serious_parts``) before they are gathered.
     """
     names = [arm.name for arm in trial.arms]
     n_arms = len(names)
@@ -890,7 +893,7 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     # Units summarised together: each endpoint's columns, each adverse event's two columns.
     units: list[tuple[str, object, tuple[str, ...]]] = [("endpoint", e, e.columns()) for e in trial.endpoints]
     units += [("event", ev, (f"ae_{ev.name}_probability", f"ae_{ev.name}_events")) for ev in EVENTS]
-    units += [("serious", None, SERIOUS_COLUMNS)]
+    units += [("serious", None, SERIOUS_PARTS)]  # gathered as its per-patient parts (read: SERIOUS_COLUMNS)
     units += [("use", None, ("dosing_weight_kg", *(GIVEN_COLUMNS if ruled else ())))]
     if comp.uses_comparators(trial):  # sessions, litres, grams and mg per patient (trial.comparators)
         units += [("comparator_use", None, (*comp.USE_COLUMNS, "dosing_weight_kg",
@@ -924,13 +927,17 @@ def summarise_files(trial: Trial, files: list[Path], screenings: list[Screening]
     serious_of: list[dict] = [{} for _ in names]
     sg_estimates: list[list[dict]] = [[{} for _ in trial.subgroups] for _ in names]
     for group in groups:
-        columns = list(dict.fromkeys(c for _, _, cols in group for c in cols))
+        columns = list(dict.fromkeys(c for _, _, cols in group for c in cols))  # gathered per arm
+        with_serious = any(kind == "serious" for kind, _, _ in group)
+        read = list(dict.fromkeys([*(c for c in columns if c not in SERIOUS_PARTS),
+                                   *(SERIOUS_COLUMNS if with_serious else ())]))
         values = {c: [np.empty(counts[k]) for k in range(n_arms)] for c in columns}
         filled = [0] * n_arms
         for path, rows_per_arm in zip(files, where):
-            df = pd.read_parquet(path, columns=columns)
+            df = pd.read_parquet(path, columns=read)
+            parts = serious_parts({c: df[c].to_numpy(dtype=float) for c in SERIOUS_COLUMNS}) if with_serious else {}
             for c in columns:
-                column = df[c].to_numpy(dtype=float)
+                column = parts[c] if c in parts else df[c].to_numpy(dtype=float)
                 for k, idx in enumerate(rows_per_arm):
                     values[c][k][filled[k]:filled[k] + len(idx)] = column[idx]
             for k, idx in enumerate(rows_per_arm):
