@@ -92,8 +92,9 @@ def provenance(command: list[str], runtime_s: float) -> dict:
 
 def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_ratio: float, ensemble: int,
               step: float, hessian_step: float, max_iterations: int, crn_seed: int, command: list[str],
-              log=print, softness: float | None = None) -> dict:
-    """Fit, Laplace, identifiability, ensemble; returns the JSON document."""
+              log=print, softness: float | None = None, start: dict[str, float] | None = None) -> dict:
+    """Fit, Laplace, identifiability, ensemble; returns the JSON document. ``start``: values to
+    start the fit from (e.g. an earlier run's estimate) instead of the shipped ones."""
     from ivigsim.validation import joint
 
     softness = joint.SOFTNESS if softness is None else softness
@@ -111,7 +112,15 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
 
     before = objective.breakdown({})
     log("at the shipped values:\n" + before.table())
-    fitted = joint.fit(objective, parameters, step=step, margin=hessian_step, max_iterations=max_iterations, log=log)
+    x0 = None
+    if start:
+        unknown = sorted(set(start) - set(names))
+        if unknown:
+            raise InputError("--start", f"values of the fitted parameters ({', '.join(names)})", unknown[0])
+        x0 = np.array([p.to_x(float(start.get(p.name, p.shipped))) for p in parameters])
+        log(f"starting from {json.dumps(start)}")
+    fitted = joint.fit(objective, parameters, step=step, margin=hessian_step, max_iterations=max_iterations,
+                       start=x0, log=log)
     log(f"fit: {time.time() - started:.0f} s; estimate {json.dumps(fitted.values)}")
     approx = joint.laplace(objective, fitted, hessian_step)
     for attempt in range(2):  # the estimate must be a minimum: leave a saddle along a negative curvature
@@ -274,6 +283,104 @@ def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refi
     }
 
 
+def run_blocks(doc: dict, log=print) -> dict:
+    """Per block of fitted parameters (``shared``, a disease, ``comparators``): -2 log L of the
+    calibration targets and of the out-of-sample checks whose units read any of the block's
+    parameters, at the shipped values and with only that block moved to the estimate (every
+    other parameter shipped). Which blocks' estimates improve their fit without worsening their
+    checks: the evidence for adopting a block's estimate as the model's values."""
+    from ivigsim.validation import joint
+
+    if doc.get("fingerprint") != joint.fingerprint():
+        raise InputError("--by-block", "a joint calibration of today's model (run --joint first: the model, trial "
+                         "files or targets changed since)", doc.get("fingerprint"))
+    settings = doc["objective"]["settings"]
+    kwargs = dict(fast=settings["fast"], seed=settings["seed"], sizes=settings["sizes"],
+                  softness=settings.get("softness", 0.0))
+    fitted = joint.Objective(joint.CALIBRATION_TARGETS, **kwargs)
+    checks = joint.Objective(joint.CHECK_TARGETS, **kwargs)
+    rows = []
+    for block in dict.fromkeys(r["block"] for r in doc["parameters"]):
+        estimate = {r["name"]: r["estimate"] for r in doc["parameters"] if r["block"] == block}
+
+        def reading(objective) -> list[str]:
+            return [t.id for u in objective.units if u.names & set(estimate) for t in u.targets]
+
+        row = {"block": block, "parameters": estimate}
+        for key, objective in (("targets", fitted), ("checks", checks)):
+            ids = reading(objective)
+            before, after = objective.breakdown({}), objective.breakdown(estimate)
+            total = lambda b: sum(t.minus2_log_l for t in b.terms if t.target in ids)  # noqa: E731
+            row[key] = {"ids": ids, "shipped": total(before), "block_estimate": total(after)}
+        log(f"  {block:12s} targets {row['targets']['shipped']:8.2f} -> {row['targets']['block_estimate']:8.2f}; "
+            f"checks ({len(row['checks']['ids'])}) {row['checks']['shipped']:8.2f} -> {row['checks']['block_estimate']:8.2f}")
+        rows.append(row)
+    return {"method": "each block alone moved to the estimate, every other parameter at its shipped value; the same "
+                      "settings (sizes, seeds, softness) as the fit, for the targets and for the checks",
+            "results": rows}
+
+
+def rebase(doc: dict, command: list[str], log=print) -> dict:
+    """``doc`` after estimates were adopted as the model's values (or any other change of the
+    shipped values that leaves the objective a function of the same parameters): what depends
+    on the shipped values is computed again (their breakdowns: targets, checks at both points,
+    the other draw;
+    each row's shipped value and search box; the fingerprint), and the adoption is recorded
+    under ``provenance.rebased``. The fit, the estimate, the Laplace approximation and the
+    profiles are of the objective, which has not changed, and are kept. Refused if a fitted
+    parameter's estimate no longer reproduces its recorded breakdown (the objective changed)."""
+    from ivigsim.validation import joint
+
+    settings = doc["objective"]["settings"]
+    kwargs = dict(fast=settings["fast"], seed=settings["seed"], sizes=settings["sizes"],
+                  softness=settings.get("softness", 0.0))
+    rows = doc["parameters"]
+    estimate = {r["name"]: r["estimate"] for r in rows}
+    objective = joint.Objective(joint.CALIBRATION_TARGETS, **kwargs)
+    recorded = doc["objective"]["estimate"]["total"]
+    now = objective.breakdown(estimate).total
+    if not math.isclose(now, recorded, rel_tol=1e-6, abs_tol=1e-4):
+        raise InputError("--rebase", f"a model whose objective at the recorded estimate is still {recorded:.4f} (run "
+                         "--joint again: the model changed beyond its shipped values)", f"{now:.4f}")
+    shipped = joint.shipped_values([r["name"] for r in rows])
+    adopted = {r["name"]: [r["shipped"], shipped[r["name"]]] for r in rows if shipped[r["name"]] != r["shipped"]}
+    step = doc["method"]["hessian_step"]
+    for r in rows:
+        r["shipped"] = shipped[r["name"]]
+        r["search_box"] = [joint.fit_parameter(r["name"], r["shipped"]).from_x(b)
+                           for b in joint.fit_parameter(r["name"], r["shipped"]).box(step)]
+    doc["objective"]["shipped"] = objective.breakdown({}).as_dict()
+    checks = joint.Objective(joint.CHECK_TARGETS, **kwargs)  # today's checks, at both points
+    doc["checks_out_of_sample"] = {"targets": [t.id for t in joint.CHECK_TARGETS],
+                                   "shipped": checks.breakdown({}).as_dict(),
+                                   "estimate": checks.breakdown(estimate).as_dict()}
+    other = joint.Objective(joint.CALIBRATION_TARGETS, **{**kwargs, "seed": doc["common_random_numbers_check"]["seed"]})
+    doc["common_random_numbers_check"]["shipped_total"] = other.breakdown({}).total
+    doc["fingerprint"] = joint.fingerprint()
+    doc["provenance"]["rebased"] = {**provenance(command, 0.0), "adopted": adopted}
+    log(f"adopted: {json.dumps(adopted)}; -2 log L at the shipped values now "
+        f"{doc['objective']['shipped']['total']:.3f} (estimate {recorded:.3f}); checks "
+        f"{doc['checks_out_of_sample']['shipped']['total']:.3f} (estimate {doc['checks_out_of_sample']['estimate']['total']:.3f})")
+    return doc
+
+
+def parse_start(text: str | None) -> dict[str, float] | None:
+    """``--start``: a JSON object of parameter values (None: start from the shipped values)."""
+    if text is None:
+        return None
+    try:
+        values = json.loads(text)
+        if not isinstance(values, dict) or not values:
+            raise ValueError
+        out = {str(k): float(v) for k, v in values.items()}
+        if not all(math.isfinite(v) for v in out.values()):
+            raise ValueError
+        return out
+    except (ValueError, TypeError):
+        raise InputError("--start", 'a JSON object of parameter values, e.g. {"fcrn_km_g_per_L": 50}',
+                         text[:80]) from None
+
+
 def parse_softness(text: str | None) -> float | None:
     """``--softness``: a share of each threshold in [0, 1) (None: ``joint.SOFTNESS``)."""
     from ivigsim.trial.endpoints import check_softness
@@ -310,10 +417,22 @@ def main(argv: list[str] | None = None) -> int:
                              "estimate in --out, stored in it (run --joint first)")
     parser.add_argument("--refit-shared", action="store_true",
                         help="with --profile: re-fit the shared parameters too at each grid value (slower)")
+    parser.add_argument("--start", default=None, metavar="JSON",
+                        help="start the fit from these values (a JSON object, e.g. an earlier run's logged estimate)")
+    parser.add_argument("--by-block", action="store_true",
+                        help="each block of fitted parameters moved alone to the estimate in --out: its targets and "
+                             "checks (-2 log L), stored in it (run --joint first)")
+    parser.add_argument("--rebase", action="store_true",
+                        help="after adopting estimates as the model's values: recompute what depends on the shipped "
+                             "values in --out (breakdowns, fingerprint), keeping the fit, Laplace and profiles")
     parser.add_argument("--out", type=Path, default=JOINT_FILE)
     args = parser.parse_args(argv)
+    if args.rebase:
+        return _rebase_main(args, argv)
     if args.profile is not None:
         return _profile_main(args, argv)
+    if args.by_block:
+        return _by_block_main(args)
     if not args.joint:
         km = calibrate_fcrn_km()
         print(f"fcrn_km_g_per_L = {km:.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
@@ -322,10 +441,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.parameters.split(",") if n.strip()] or None
     try:  # bad input is one line and exit status 2, as in the ivigsim command
         softness = parse_softness(args.softness)
+        start = parse_start(args.start)
         doc = run_joint(names, fast=args.fast, seed=args.seed, size_ratio=args.size_ratio, ensemble=args.ensemble,
                         step=args.step, hessian_step=args.hessian_step, max_iterations=args.max_iterations,
                         crn_seed=args.crn_seed, command=["python -m ivigsim.validation.calibrate", *argv], log=log,
-                        softness=softness)
+                        softness=softness, start=start)
     except IvigsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -338,6 +458,35 @@ def main(argv: list[str] | None = None) -> int:
     for r in doc["parameters"]:
         log(f"  {r['name']:38s} {r['shipped']:10.4g} -> {r['estimate']:10.4g}  95 % [{r['lower95']:.4g}, "
             f"{r['upper95']:.4g}]  identified: {r['identified']}" + ("  (at the search box's edge)" if r["at_box_edge"] else ""))
+    return 0
+
+
+def _rebase_main(args, argv: list[str]) -> int:
+    try:
+        if not args.out.is_file():
+            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
+        doc = rebase(json.loads(args.out.read_text()), ["python -m ivigsim.validation.calibrate", *argv])
+    except IvigsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tmp = args.out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
+    tmp.replace(args.out)
+    return 0
+
+
+def _by_block_main(args) -> int:
+    try:
+        if not args.out.is_file():
+            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
+        doc = json.loads(args.out.read_text())
+        doc["by_block"] = run_blocks(doc)
+    except IvigsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tmp = args.out.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
+    tmp.replace(args.out)
     return 0
 
 

@@ -67,6 +67,14 @@ def _run(parts: Sequence[object], days: float, every: float, parameters: Mapping
     return ds["time"].values, ds["igg_total_g_per_L"].values[0]
 
 
+def _without_comparators(parameters: Mapping[str, float], disease: str | None = None) -> dict[str, float]:
+    """The overrides a run that gives no comparator can take: such a run uses the model without
+    the comparators, so a comparator's constants (calibration overrides reach every comparator
+    target) have nothing to act on and are left out."""
+    own = compiled_model(disease).model.parameter_names
+    return {k: v for k, v in parameters.items() if k in own}
+
+
 def _at(t: np.ndarray, values: np.ndarray, day: float) -> float:
     i = int(np.argmin(abs(t - day)))
     if abs(t[i] - day) > 1e-9:
@@ -146,8 +154,8 @@ def complete_blockade_lowering_pct(parameters: Mapping[str, float] = {}) -> floa
     """Lowering of total IgG after 8 weeks of complete FcRn blockade from day 0, %: the most any
     FcRn inhibitor can reach in the model in Vivacity-MG's 8 weeks, whatever its kinetics."""
     days = 7.0 * NIPOCALIMAB_WEEKS
-    ds = simulate(Scenario(days=days, output_every_days=days, parameters={**parameters, "fcrn_blockade": 1.0},
-                           solver=ACCURATE))
+    ds = simulate(Scenario(days=days, output_every_days=days,
+                           parameters={**_without_comparators(parameters), "fcrn_blockade": 1.0}, solver=ACCURATE))
     c = ds["igg_total_g_per_L"].values[0]
     return 100.0 * (1.0 - c[-1] / c[0])
 
@@ -174,7 +182,7 @@ def steady_state_igg(route: str, g_per_kg_per_4_weeks: float, parameters: Mappin
         part = Maintenance(g_per_kg_per_4_weeks, 28.0, 0.0, count=weeks // 4)
     else:
         part = SubcutaneousIgG(g_per_kg_per_4_weeks / 4.0, every_days=7.0, count=weeks)
-    params = {"baseline_igg_g_per_L": PID_OWN_IGG, **parameters}
+    params = {"baseline_igg_g_per_L": PID_OWN_IGG, **(_without_comparators(parameters) if route == "ivig" else parameters)}
     ds = simulate(Scenario(patient=Patient(weight_kg=70.0), regimen=Regimen((part,), PRODUCT), indication="pid",
                            days=7.0 * weeks, output_every_days=0.25, parameters=params, solver=ACCURATE))
     t, c = ds["time"].values, ds["igg_total_g_per_L"].values[0]
