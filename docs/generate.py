@@ -66,7 +66,22 @@ def joint_blocks() -> dict[str, str]:
                         f"{r['identified']} |")
     if len(profiles) == 2:
         profiles.append("| (none run) | | | | | |")
-    return {"joint-parameters": "\n".join(rows) + "\n", "joint-profiles": "\n".join(profiles) + "\n"}
+    targets = ["| target | published | simulated at the shipped values | at the estimate |", "|---|---|---|---|"]
+    at_estimate = {t["target"]: t for t in doc["objective"]["estimate"]["terms"]}
+    for t in doc["objective"]["shipped"]["terms"]:
+        e = at_estimate[t["target"]]
+        targets.append(f"| `{t['target']}` | {t['published']:.3g} | {t['simulated']:.3g} (residual {t['residual']:+.2f}) | "
+                       f"{e['simulated']:.3g} ({e['residual']:+.2f}) |")
+    blocks = ["| block | parameters | -2 log L of its targets: shipped -> block at the estimate | of its checks | checks |",
+              "|---|---|---|---|---|"]
+    for r in doc.get("by_block", {}).get("results", []):
+        blocks.append(f"| {r['block']} | {', '.join(f'`{n}`' for n in r['parameters'])} | "
+                      f"{r['targets']['shipped']:.1f} -> {r['targets']['block_estimate']:.1f} | "
+                      f"{r['checks']['shipped']:.1f} -> {r['checks']['block_estimate']:.1f} | {len(r['checks']['ids'])} |")
+    if len(blocks) == 2:
+        blocks.append("| (not run) | | | | |")
+    return {"joint-parameters": "\n".join(rows) + "\n", "joint-profiles": "\n".join(profiles) + "\n",
+            "joint-targets": "\n".join(targets) + "\n", "joint-by-block": "\n".join(blocks) + "\n"}
 
 
 def safety_blocks() -> dict[str, str]:

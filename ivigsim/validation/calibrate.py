@@ -312,12 +312,27 @@ def run_blocks(doc: dict, log=print) -> dict:
             before, after = objective.breakdown({}), objective.breakdown(estimate)
             total = lambda b: sum(t.minus2_log_l for t in b.terms if t.target in ids)  # noqa: E731
             row[key] = {"ids": ids, "shipped": total(before), "block_estimate": total(after)}
+        row["adopt"] = adoptable(row)
         log(f"  {block:12s} targets {row['targets']['shipped']:8.2f} -> {row['targets']['block_estimate']:8.2f}; "
-            f"checks ({len(row['checks']['ids'])}) {row['checks']['shipped']:8.2f} -> {row['checks']['block_estimate']:8.2f}")
+            f"checks ({len(row['checks']['ids'])}) {row['checks']['shipped']:8.2f} -> {row['checks']['block_estimate']:8.2f}"
+            f"; adopt: {row['adopt']}")
         rows.append(row)
     return {"method": "each block alone moved to the estimate, every other parameter at its shipped value; the same "
                       "settings (sizes, seeds, softness) as the fit, for the targets and for the checks",
-            "results": rows}
+            "rule": ADOPTION_RULE, "results": rows}
+
+
+#: When a block's estimate becomes the model's values (``adoptable``).
+ADOPTION_RULE = ("a block's estimate is adopted when, with only that block moved to it, -2 log L of its calibration "
+                 "targets falls and the checks its units read get worse by less than the targets improved (the sum "
+                 "over both falls)")
+
+
+def adoptable(row: dict) -> bool:
+    """``ADOPTION_RULE`` for one row of ``run_blocks``."""
+    gain = row["targets"]["shipped"] - row["targets"]["block_estimate"]
+    loss = row["checks"]["block_estimate"] - row["checks"]["shipped"]
+    return gain > 0 and loss < gain
 
 
 def rebase(doc: dict, command: list[str], log=print) -> dict:
