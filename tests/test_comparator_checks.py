@@ -39,7 +39,10 @@ MODEL_PLASMA_L = 0.042 * 70.0  # Kim 2007, at 70 kg
 def test_every_row_is_registered_with_a_simulation_and_its_group():
     for t in COMPARATOR_TARGETS:
         assert t in ALL_TARGETS and t.id in SIMULATIONS and group_of(t) == "comparators"
-        assert t.role in ("check", "identity")  # no comparator parameter is fitted to any of them
+        # Only the inhibitor's affinity is fitted (joint calibration), to Ulrichts' two rows;
+        # nothing of the exchange or of SCIG is fitted to any row.
+        fitted = t.id in ("efgartigimod-single-dose", "efgartigimod-repeated")
+        assert t.role == "calibration" if fitted else t.role in ("check", "identity")
         assert "calibration-targets s.1" in t.source  # s.11 or s.12.6
 
 

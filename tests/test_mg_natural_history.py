@@ -71,7 +71,7 @@ def test_placebo_arm_improves_as_bril_2025_reports(bril):
 
 def test_adapt_placebo_responders_check():
     """Check, not fitted: 30 % MG-ADL responders on placebo (ADAPT, secondary), +/-10 points."""
-    e = _estimate(_run("mg-adapt-placebo.yaml", 600), "placebo", "mg_adl_responder")
+    e = _estimate(_run("mg-adapt-2021.yaml", 600), "placebo", "mg_adl_responder")
     assert e["upper"] >= 0.20 and e["lower"] <= 0.40, e
 
 

@@ -67,7 +67,10 @@ def simulated_se(lower: float, upper: float) -> float:
 
 
 def default_band(target: Target) -> float:
-    """Half-width of the default acceptance band (+/-20 % of a level, +/-10 points of a rate)."""
+    """Half-width of the default acceptance band (+/-20 % of a level, +/-10 points of a rate), or
+    the target's own ``band`` (a direction published without a size)."""
+    if target.band is not None:
+        return target.band
     return RATE_BAND_PP if target.kind == "rate" else LEVEL_BAND * abs(target.published)
 
 

@@ -50,6 +50,9 @@ class Target:
     counts: tuple[int, int] | None = None
     #: For ``role="identity"``: why the figure holds by construction.
     by_construction: str = ""
+    #: For a figure published as a direction only (a one-sided bound at 0, whose default band
+    #: of +/-20 % is 0): the half-width of the band its likelihood term reads, stated in the note.
+    band: float | None = None
 
     def __post_init__(self):
         if (self.role == "identity") != bool(self.by_construction.strip()):

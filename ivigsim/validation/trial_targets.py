@@ -100,6 +100,9 @@ FRENCH_1987 = ("French Cooperative Group on Plasma Exchange in GBS 1987, Ann Neu
 GBS_SG_1985 = ("Guillain-Barre Syndrome Study Group 1985, Neurology 35(8):1096-104, PMID 4022342 (percentages from a "
                "JNNP review table; secondary)")
 _GBS_PLEX_FILE = "gbs-plasma-exchange-vs-ivig.yaml"
+_BARTH_FILE = "mg-barth-2011-ivig-vs-plex.yaml"
+BARTH = "Barth et al. 2011, Neurology (volume/page not shown in the stored copy)"
+MG_ONSET = "Artif Organs 2001;25(12):967-73, PMID 11843764 (authors not shown)"
 _GBS_PLEX_ARM = "plasma exchange 4 x 2 PV"
 _GBS_NOTE = ("s.12.6; no counts restated: +/-10 points; both trials' arms are read on the one simulated arm (the French "
              "schedule, 4 exchanges of 2 plasma volumes, and van der Meche's population, unable to walk)")
@@ -176,6 +179,24 @@ _PAIRS = (
             note="s.12.6; read as at least 3 points better at every day of weeks 4-8; no counts restated: +/-10 "
                  "points"),
      TrialReadout(_ADAPT_FILE, "placebo", "qmg_responder", "fraction")),
+    (Target("mg-barth-improved-ivig", "improved at day 14 after IVIG 1 g/kg x 2, worsening MG (QMG > 10.5)", 69.0,
+            "%", BARTH, "abstract", "check", "rate",
+            note="s.12.1; 'improved' (post-intervention status) read as a QMG fall of >= 3.5 points at day 14 "
+                 "(Katzberg 2012's response in the same trials; an assumption); no counts restated: +/-10 points"),
+     TrialReadout(_BARTH_FILE, "IVIG 1 g/kg x 2", "improved_day14", "fraction")),
+    (Target("mg-barth-improved-plex", "improved at day 14 after 5 plasma exchanges of 1 plasma volume, worsening MG "
+            "(QMG > 10.5)", 65.0, "%", BARTH, "abstract", "check", "rate",
+            note="s.12.1; read as mg-barth-improved-ivig; exchanges every other day, 2 h, albumin (assumptions)"),
+     TrialReadout(_BARTH_FILE, "plasma exchange 5 x 1 PV", "improved_day14", "fraction")),
+    (Target("mg-onset-plex-before-ivig", "QMG change at day 7, plasma exchange minus IVIG (published: the exchange "
+            "improved QMG significantly by 1 week, IVIG not yet)", 0.0, "points", MG_ONSET, "abstract", "check",
+            interval=(None, 0.0),
+            band=2.0,
+            note="s.12.6; read on Barth's population and schedules (the study: 12 chronic moderate-severe MG, "
+                 "crossover): the exchange ahead at day 7, a difference at most 0 (one-sided); published as a "
+                 "direction only, so the likelihood reads it on a band of 2 QMG points (an assumption: of the "
+                 "order of the score's test-retest variation)"),
+     TrialReadout(_BARTH_FILE, "plasma exchange 5 x 1 PV", "qmg_change_day7", "mean", "IVIG 1 g/kg x 2")),
     _t("gbs-improved-week4", ">= 1 grade better on the GBS disability scale at 4 weeks", 53.0, "%", VDM,
        "calibration", TrialReadout("gbs-van-der-meche-1992.yaml", "IVIG 0.4 g/kg x 5", "improved_1_grade_week4",
                                    "fraction"), kind="rate", note="nerve_repair_per_day fitted"),
