@@ -29,7 +29,7 @@ import pytest
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.scenario_file import load_scenario
-from ivigsim.model.library import DISEASES, build_model
+from ivigsim.model.library import DISEASES, build_model, core_model
 from ivigsim.scenario import Scenario
 from ivigsim.sensitivity import analyse, parameter_ranges, sensitivity
 from ivigsim.simulation import simulate
@@ -150,14 +150,15 @@ def test_ranges_follow_the_stated_rules(healthy):
     assert (base.low, base.high) == pytest.approx((10.7 * math.exp(-2 * omega), 10.7 * math.exp(2 * omega)))
     # Assumed: a factor of 2 either way; a logit share +/- 1; clipped to bounds.
     km = by_name["fcrn_km_g_per_L"]
-    assert (km.low, km.high) == pytest.approx((66.2 / 2, 66.2 * 2))
+    km0 = core_model().parameter("fcrn_km_g_per_L").value
+    assert (km.low, km.high) == pytest.approx((km0 / 2, km0 * 2))
     share = by_name["b_cell_inhibition_max"]  # 0.5, logit scale
     assert (share.low, share.high) == pytest.approx((1 / (1 + math.e), math.e / (1 + math.e)))
     fraction = by_name["intravascular_fraction"]  # 0.44 x 2 would pass its bound of 0.8
     assert (fraction.low, fraction.high) == pytest.approx((0.22, 0.8)) and "clipped" in fraction.basis
     # A wider assumed factor widens only the assumed ranges.
     wide = {r.name: r for r in parameter_ranges(healthy, spread=3.0)[0]}
-    assert wide["fcrn_km_g_per_L"].high == pytest.approx(66.2 * 3) and wide["baseline_igg_g_per_L"].high == base.high
+    assert wide["fcrn_km_g_per_L"].high == pytest.approx(km0 * 3) and wide["baseline_igg_g_per_L"].high == base.high
 
 
 def test_day0_igg_depends_on_baseline_igg_alone(healthy):

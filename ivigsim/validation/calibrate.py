@@ -342,7 +342,8 @@ def rebase(doc: dict, command: list[str], log=print) -> dict:
     the other draw;
     each row's shipped value and search box; the fingerprint), and the adoption is recorded
     under ``provenance.rebased``. The fit, the estimate, the Laplace approximation and the
-    profiles are of the objective, which has not changed, and are kept. Refused if a fitted
+    profiles are of the objective, which has not changed, and are kept; each rebase is appended
+    to ``provenance.rebased`` with what it adopted. Refused if a fitted
     parameter's estimate no longer reproduces its recorded breakdown (the objective changed)."""
     from ivigsim.validation import joint
 
@@ -372,7 +373,9 @@ def rebase(doc: dict, command: list[str], log=print) -> dict:
     other = joint.Objective(joint.CALIBRATION_TARGETS, **{**kwargs, "seed": doc["common_random_numbers_check"]["seed"]})
     doc["common_random_numbers_check"]["shipped_total"] = other.breakdown({}).total
     doc["fingerprint"] = joint.fingerprint()
-    doc["provenance"]["rebased"] = {**provenance(command, 0.0), "adopted": adopted}
+    earlier = doc["provenance"].get("rebased", [])  # every adoption since the fit, in order
+    doc["provenance"]["rebased"] = [*([earlier] if isinstance(earlier, dict) else earlier),
+                                    {**provenance(command, 0.0), "adopted": adopted}]
     log(f"adopted: {json.dumps(adopted)}; -2 log L at the shipped values now "
         f"{doc['objective']['shipped']['total']:.3f} (estimate {recorded:.3f}); checks "
         f"{doc['checks_out_of_sample']['shipped']['total']:.3f} (estimate {doc['checks_out_of_sample']['estimate']['total']:.3f})")

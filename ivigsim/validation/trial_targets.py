@@ -177,7 +177,12 @@ _PAIRS = (
     (Target("mg-adapt-placebo-qmg-responders", "QMG responders (>= 3 points better, held >= 4 weeks) on placebo, "
             "AChR-antibody positive", 14.0, "%", ADAPT, "secondary", "check", "rate",
             note="s.12.6; read as at least 3 points better at every day of weeks 4-8; no counts restated: +/-10 "
-                 "points"),
+                 "points",
+            known_gap="about 31-32 % of the model's placebo patients hold a QMG fall of >= 3 over weeks 4-8, against "
+                      "14 %, while its MG-ADL placebo responders (27 %) match ADAPT's 30 %: the model reads MG-ADL as "
+                      "0.6 x QMG (an assumption), so a 2-point MG-ADL fall is a 3.3-point QMG fall and the two placebo "
+                      "rates cannot differ as much as ADAPT's do; the natural course on placebo is calibrated to Bril "
+                      "2025's QMG (s.12.1). Not tuned"),
      TrialReadout(_ADAPT_FILE, "placebo", "qmg_responder", "fraction")),
     (Target("mg-barth-improved-ivig", "improved at day 14 after IVIG 1 g/kg x 2, worsening MG (QMG > 10.5)", 69.0,
             "%", BARTH, "abstract", "check", "rate",
@@ -186,7 +191,12 @@ _PAIRS = (
      TrialReadout(_BARTH_FILE, "IVIG 1 g/kg x 2", "improved_day14", "fraction")),
     (Target("mg-barth-improved-plex", "improved at day 14 after 5 plasma exchanges of 1 plasma volume, worsening MG "
             "(QMG > 10.5)", 65.0, "%", BARTH, "abstract", "check", "rate",
-            note="s.12.1; read as mg-barth-improved-ivig; exchanges every other day, 2 h, albumin (assumptions)"),
+            note="s.12.1; read as mg-barth-improved-ivig; exchanges every other day, 2 h, albumin (assumptions)",
+            known_gap="the model's five exchanges give 31-35 % QMG responders at day 14, against 65 % (its IVIG arm "
+                      "71 % against 69 %): an exchange only removes IgG-class autoantibody, 44 % of it in plasma and "
+                      "rebounding from tissue, while IVIG in the model also scavenges complement and blocks FcRn; the "
+                      "exchange's removal of complement and of immune complexes from plasma is not modelled "
+                      "(complement activity is an index driven by the disease; docs/comparators.md, Gaps). Not tuned"),
      TrialReadout(_BARTH_FILE, "plasma exchange 5 x 1 PV", "improved_day14", "fraction")),
     (Target("mg-onset-plex-before-ivig", "QMG change at day 7, plasma exchange minus IVIG (published: the exchange "
             "improved QMG significantly by 1 week, IVIG not yet)", 0.0, "points", MG_ONSET, "abstract", "check",
@@ -195,7 +205,11 @@ _PAIRS = (
             note="s.12.6; read on Barth's population and schedules (the study: 12 chronic moderate-severe MG, "
                  "crossover): the exchange ahead at day 7, a difference at most 0 (one-sided); published as a "
                  "direction only, so the likelihood reads it on a band of 2 QMG points (an assumption: of the "
-                 "order of the score's test-retest variation)"),
+                 "order of the score's test-retest variation)",
+            known_gap="at day 7 the model's exchange arm has improved by about 0.9-1.0 QMG point less than its IVIG "
+                      "arm, where the exchange was ahead at one week: IVIG's complement scavenging acts within a day, "
+                      "the exchanges remove antibody over 8 days and receptors return at their turnover; same cause "
+                      "as mg-barth-improved-plex. Not tuned"),
      TrialReadout(_BARTH_FILE, "plasma exchange 5 x 1 PV", "qmg_change_day7", "mean", "IVIG 1 g/kg x 2")),
     _t("gbs-improved-week4", ">= 1 grade better on the GBS disability scale at 4 weeks", 53.0, "%", VDM,
        "calibration", TrialReadout("gbs-van-der-meche-1992.yaml", "IVIG 0.4 g/kg x 5", "improved_1_grade_week4",
