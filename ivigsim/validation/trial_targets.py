@@ -238,8 +238,9 @@ _PAIRS = (
                                          "fraction"), kind="rate",
        note="'about 25 %' under standard care; the continuous score read to its nearest grade",
        gap="about 14-15 % of the model's patients reach grade 5: at enrolment their nerve injury outpaces repair "
-           "by an assumed factor of 1.5 (gbs_injury_balance) and slows as the damage nears the whole, so few worsen "
-           "from grade 4 to 5. The worsening after enrolment is not calibrated to anything; not tuned to this check"),
+           "by a factor of 1.37 (gbs_injury_balance, calibrated to the supportive-care and exchange arms at 4 weeks, "
+           "which it reaches with a drive that fades within about 6 days) and slows as the damage nears the whole, "
+           "so few worsen from grade 4 to 5. No target reads the worsening to grade 5; not tuned to this check"),
     _t("cidp-responders-ivig", "responders kept to week 24 on IVIG", 54.2, "%", ICE, "calibration",
        TrialReadout("cidp-ice-2008.yaml", "IVIG", "responder_kept_to_week24", "fraction"), kind="rate",
        counts=(32, 59), note="32/59 (Wilson 95 % from the counts); cidp_ivig_insensitive_share and remyelination fitted"),
