@@ -468,9 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.part")
-    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
-    tmp.replace(args.out)
+    _write_result(args.out, doc)
     log(f"-2 log L: {doc['objective']['shipped']['total']:.3f} at the shipped values -> "
         f"{doc['objective']['estimate']['total']:.3f} at the estimate; written to {args.out}")
     for r in doc["parameters"]:
@@ -479,32 +477,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _read_result(path: Path) -> dict:
+    """A joint calibration's JSON file, for the options that act on one (refused in one line if absent)."""
+    if not path.is_file():
+        raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(path))
+    return json.loads(path.read_text())
+
+
+def _write_result(path: Path, doc: dict) -> None:
+    """Written whole or not at all: a part file renamed over the target."""
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
+    tmp.replace(path)
+
+
 def _rebase_main(args, argv: list[str]) -> int:
     try:
-        if not args.out.is_file():
-            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
-        doc = rebase(json.loads(args.out.read_text()), ["python -m ivigsim.validation.calibrate", *argv])
+        doc = rebase(_read_result(args.out), ["python -m ivigsim.validation.calibrate", *argv])
     except IvigsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tmp = args.out.with_suffix(".json.part")
-    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
-    tmp.replace(args.out)
+    _write_result(args.out, doc)
     return 0
 
 
 def _by_block_main(args) -> int:
     try:
-        if not args.out.is_file():
-            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
-        doc = json.loads(args.out.read_text())
+        doc = _read_result(args.out)
         doc["by_block"] = run_blocks(doc)
     except IvigsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tmp = args.out.with_suffix(".json.part")
-    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
-    tmp.replace(args.out)
+    _write_result(args.out, doc)
     return 0
 
 
@@ -512,9 +516,7 @@ def _profile_main(args, argv: list[str]) -> int:
     log = lambda text: print(text, flush=True)  # noqa: E731
     names = None if args.profile.strip() in ("", "all") else [n.strip() for n in args.profile.split(",") if n.strip()]
     try:
-        if not args.out.is_file():
-            raise InputError("--out", "a joint calibration's JSON file (run --joint first)", str(args.out))
-        doc = json.loads(args.out.read_text())
+        doc = _read_result(args.out)
         section = run_profiles(doc, names, command=["python -m ivigsim.validation.calibrate", *argv],
                                refit_shared=args.refit_shared, log=log)
     except IvigsimError as exc:
@@ -529,9 +531,7 @@ def _profile_main(args, argv: list[str]) -> int:
             and earlier.get("refit_shared") == section["refit_shared"]]
     section["results"] = sorted(kept + section["results"], key=lambda r: order.index(r["name"]))
     doc["profiles"] = section
-    tmp = args.out.with_suffix(".json.part")
-    tmp.write_text(json.dumps(_finite(doc), indent=1, default=_json_default) + "\n")
-    tmp.replace(args.out)
+    _write_result(args.out, doc)
     for r in section["results"]:
         lo = "unbounded" if r["lower95"] is None else f"{r['lower95']:.4g}"
         hi = "unbounded" if r["upper95"] is None else f"{r['upper95']:.4g}"
