@@ -72,14 +72,15 @@ def joint_blocks() -> dict[str, str]:
         e = at_estimate[t["target"]]
         targets.append(f"| `{t['target']}` | {t['published']:.3g} | {t['simulated']:.3g} (residual {t['residual']:+.2f}) | "
                        f"{e['simulated']:.3g} ({e['residual']:+.2f}) |")
-    blocks = ["| block | parameters | -2 log L of its targets: shipped -> block at the estimate | of its checks | checks |",
-              "|---|---|---|---|---|"]
+    blocks = ["| block | parameters | -2 log L of its targets: shipped -> block at the estimate | of its checks | checks "
+              "| adopted |", "|---|---|---|---|---|---|"]
     for r in doc.get("by_block", {}).get("results", []):
         blocks.append(f"| {r['block']} | {', '.join(f'`{n}`' for n in r['parameters'])} | "
                       f"{r['targets']['shipped']:.1f} -> {r['targets']['block_estimate']:.1f} | "
-                      f"{r['checks']['shipped']:.1f} -> {r['checks']['block_estimate']:.1f} | {len(r['checks']['ids'])} |")
+                      f"{r['checks']['shipped']:.1f} -> {r['checks']['block_estimate']:.1f} | {len(r['checks']['ids'])} | "
+                      f"{'yes' if r.get('adopt') else 'no'} |")
     if len(blocks) == 2:
-        blocks.append("| (not run) | | | | |")
+        blocks.append("| (not run) | | | | | |")
     return {"joint-parameters": "\n".join(rows) + "\n", "joint-profiles": "\n".join(profiles) + "\n",
             "joint-targets": "\n".join(targets) + "\n", "joint-by-block": "\n".join(blocks) + "\n"}
 
