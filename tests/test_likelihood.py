@@ -76,6 +76,19 @@ def test_one_sided_targets_are_a_one_sided_penalty():
     assert lk.term(lower, 2.0).minus2_log_l == pytest.approx(-2 * stats.norm.logcdf((2.0 - 3.0) / (1.0 / 1.959964)))
 
 
+def test_a_direction_published_without_a_size_reads_its_stated_band():
+    onset = BY_ID["mg-onset-plex-before-ivig"]  # published 0 (a direction): +/-20 % of it would be 0
+    assert onset.band == 2.0 and onset.published == 0.0
+    sd = 2.0 / 1.959964
+    for value in (-1.0, 0.0, 0.9):
+        assert lk.term(onset, value).minus2_log_l == pytest.approx(-2 * stats.norm.logcdf((0.0 - value) / sd),
+                                                                   rel=1e-10)
+    assert math.isfinite(lk.term(onset, 5.0).minus2_log_l)
+    # Without the band the same figure would have a zero-width band (an infinite penalty past 0).
+    bare = Target("y", "q", 0.0, "points", "s", "abstract", "check", interval=(None, 0.0))
+    assert lk.default_band(bare) == 0.0
+
+
 def test_identities_are_excluded_and_the_total_is_the_sum():
     identity = BY_ID["igg-baseline-steady"]
     with pytest.raises(ValueError):
