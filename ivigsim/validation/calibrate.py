@@ -240,6 +240,27 @@ def _finite(o):
     return o
 
 
+def _recorded_objective(doc: dict, targets=None, seed: int | None = None):
+    """A ``joint.Objective`` with the settings ``doc`` was fitted with (sizes, seeds, softness; a
+    file written before soft criteria existed was computed with hard ones); ``seed`` replaces
+    the recorded one (another draw of patients)."""
+    from ivigsim.validation import joint
+
+    settings = doc["objective"]["settings"]
+    return joint.Objective(joint.CALIBRATION_TARGETS if targets is None else targets, fast=settings["fast"],
+                           seed=settings["seed"] if seed is None else seed, sizes=settings["sizes"],
+                           softness=settings.get("softness", 0.0))
+
+
+def _require_current(doc: dict, option: str) -> None:
+    """Refuse an option that reads ``doc``'s objective when the model, trial files or targets changed since."""
+    from ivigsim.validation import joint
+
+    if doc.get("fingerprint") != joint.fingerprint():
+        raise InputError(option, "a joint calibration of today's model (run --joint first: the model, trial "
+                         "files or targets changed since)", doc.get("fingerprint"))
+
+
 def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refit_shared: bool = False,
                  log=print) -> dict:
     """Profile likelihoods (``ivigsim.validation.profile``) around the estimate recorded in
@@ -247,11 +268,8 @@ def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refi
     ``profiles`` section to store in it. ``names``: default, every fitted parameter."""
     from ivigsim.validation import joint, profile
 
-    if doc.get("fingerprint") != joint.fingerprint():
-        raise InputError("--profile", "a joint calibration of today's model (run --joint first: the model, trial "
-                         "files or targets changed since)", doc.get("fingerprint"))
+    _require_current(doc, "--profile")
     started = time.time()
-    settings = doc["objective"]["settings"]
     rows = {r["name"]: r for r in doc["parameters"]}
     fitted_names = list(rows)
     names = names or fitted_names
@@ -260,8 +278,7 @@ def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refi
             raise InputError("--profile", f"parameters of the joint calibration ({', '.join(fitted_names)})", n)
     parameters = [joint.fit_parameter(n, rows[n]["shipped"]) for n in fitted_names]
     x_hat = np.array([p.to_x(rows[p.name]["estimate"]) for p in parameters])
-    objective = joint.Objective(joint.CALIBRATION_TARGETS, fast=settings["fast"], seed=settings["seed"],
-                                sizes=settings["sizes"], softness=settings.get("softness", 0.0))
+    objective = _recorded_objective(doc)
     total_hat = objective({p.name: p.from_x(float(x)) for p, x in zip(parameters, x_hat)})
     shared = [p.name for p in parameters if p.block == "shared"]
     step, margin = doc["method"]["jacobian_step"], doc["method"]["hessian_step"]
@@ -291,14 +308,8 @@ def run_blocks(doc: dict, log=print) -> dict:
     checks: the evidence for adopting a block's estimate as the model's values."""
     from ivigsim.validation import joint
 
-    if doc.get("fingerprint") != joint.fingerprint():
-        raise InputError("--by-block", "a joint calibration of today's model (run --joint first: the model, trial "
-                         "files or targets changed since)", doc.get("fingerprint"))
-    settings = doc["objective"]["settings"]
-    kwargs = dict(fast=settings["fast"], seed=settings["seed"], sizes=settings["sizes"],
-                  softness=settings.get("softness", 0.0))
-    fitted = joint.Objective(joint.CALIBRATION_TARGETS, **kwargs)
-    checks = joint.Objective(joint.CHECK_TARGETS, **kwargs)
+    _require_current(doc, "--by-block")
+    fitted, checks = _recorded_objective(doc), _recorded_objective(doc, joint.CHECK_TARGETS)
     rows = []
     for block in dict.fromkeys(r["block"] for r in doc["parameters"]):
         estimate = {r["name"]: r["estimate"] for r in doc["parameters"] if r["block"] == block}
@@ -338,21 +349,17 @@ def adoptable(row: dict) -> bool:
 def rebase(doc: dict, command: list[str], log=print) -> dict:
     """``doc`` after estimates were adopted as the model's values (or any other change of the
     shipped values that leaves the objective a function of the same parameters): what depends
-    on the shipped values is computed again (their breakdowns: targets, checks at both points,
-    the other draw;
-    each row's shipped value and search box; the fingerprint), and the adoption is recorded
-    under ``provenance.rebased``. The fit, the estimate, the Laplace approximation and the
-    profiles are of the objective, which has not changed, and are kept; each rebase is appended
-    to ``provenance.rebased`` with what it adopted. Refused if a fitted
-    parameter's estimate no longer reproduces its recorded breakdown (the objective changed)."""
+    on the shipped values is computed again (the breakdowns of the targets, of the checks at
+    both points and of the other draw; each row's shipped value and search box; the
+    fingerprint), and the rebase is appended to ``provenance.rebased`` with what it adopted.
+    The fit, the estimate, the Laplace approximation and the profiles are of the objective,
+    which has not changed, and are kept. Refused if the estimate no longer reproduces its
+    recorded -2 log L (the objective changed)."""
     from ivigsim.validation import joint
 
-    settings = doc["objective"]["settings"]
-    kwargs = dict(fast=settings["fast"], seed=settings["seed"], sizes=settings["sizes"],
-                  softness=settings.get("softness", 0.0))
     rows = doc["parameters"]
     estimate = {r["name"]: r["estimate"] for r in rows}
-    objective = joint.Objective(joint.CALIBRATION_TARGETS, **kwargs)
+    objective = _recorded_objective(doc)
     recorded = doc["objective"]["estimate"]["total"]
     now = objective.breakdown(estimate).total
     if not math.isclose(now, recorded, rel_tol=1e-6, abs_tol=1e-4):
@@ -363,18 +370,17 @@ def rebase(doc: dict, command: list[str], log=print) -> dict:
     step = doc["method"]["hessian_step"]
     for r in rows:
         r["shipped"] = shipped[r["name"]]
-        r["search_box"] = [joint.fit_parameter(r["name"], r["shipped"]).from_x(b)
-                           for b in joint.fit_parameter(r["name"], r["shipped"]).box(step)]
+        p = joint.fit_parameter(r["name"], r["shipped"])
+        r["search_box"] = [p.from_x(b) for b in p.box(step)]
     doc["objective"]["shipped"] = objective.breakdown({}).as_dict()
-    checks = joint.Objective(joint.CHECK_TARGETS, **kwargs)  # today's checks, at both points
+    checks = _recorded_objective(doc, joint.CHECK_TARGETS)  # today's checks, at both points
     doc["checks_out_of_sample"] = {"targets": [t.id for t in joint.CHECK_TARGETS],
                                    "shipped": checks.breakdown({}).as_dict(),
                                    "estimate": checks.breakdown(estimate).as_dict()}
-    other = joint.Objective(joint.CALIBRATION_TARGETS, **{**kwargs, "seed": doc["common_random_numbers_check"]["seed"]})
+    other = _recorded_objective(doc, seed=doc["common_random_numbers_check"]["seed"])
     doc["common_random_numbers_check"]["shipped_total"] = other.breakdown({}).total
     doc["fingerprint"] = joint.fingerprint()
-    earlier = doc["provenance"].get("rebased", [])  # every adoption since the fit, in order
-    doc["provenance"]["rebased"] = [*([earlier] if isinstance(earlier, dict) else earlier),
+    doc["provenance"]["rebased"] = [*doc["provenance"].get("rebased", []),  # every adoption since the fit
                                     {**provenance(command, 0.0), "adopted": adopted}]
     log(f"adopted: {json.dumps(adopted)}; -2 log L at the shipped values now "
         f"{doc['objective']['shipped']['total']:.3f} (estimate {recorded:.3f}); checks "
