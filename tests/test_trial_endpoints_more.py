@@ -274,7 +274,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, label, change, field):
 
 
 def test_serious_composite_accumulated_equals_the_stacked_table_bit_for_bit_with_nan_rows_left_out():
-    from ivigsim.trial.adverse_rates import serious
+    from ivigsim.trial.adverse_rates import serious, serious_parts
 
     rng = np.random.default_rng(3)
     n = 500
@@ -288,8 +288,22 @@ def test_serious_composite_accumulated_equals_the_stacked_table_bit_for_bit_with
     p = np.column_stack([cols[f"ae_{e}_probability"] for e in SERIOUS])
     k = np.column_stack([cols[f"ae_{e}_events"] for e in SERIOUS])
     ok = np.isfinite(p).all(axis=1) & np.isfinite(k).all(axis=1)
-    s = serious(cols, infusions)
+    s = serious(serious_parts(cols), infusions)
     assert ok.sum() == n - 3
     assert s["expected_incidence"]["estimate"] == np.mean(1.0 - np.prod(1.0 - p[ok], axis=1))
     assert s["observed_incidence"]["estimate"] == np.mean(k[ok].sum(axis=1) > 0)
     assert s["events_per_infusion"]["estimate"] == pytest.approx(k[ok].sum() / (2.0 * ok.sum()), rel=1e-12)
+
+
+def test_the_composite_columns_endpoints_read_are_the_stacked_sums_and_products():
+    from ivigsim.trial.adverse_rates import composite_column
+
+    rng = np.random.default_rng(4)
+    cols = {}
+    for e in SERIOUS:
+        cols[f"ae_{e}_probability"] = rng.uniform(0, 0.2, 50)
+        cols[f"ae_{e}_events"] = (rng.random(50) < 0.2).astype(float)
+    events = np.sum([cols[f"ae_{e}_events"] for e in SERIOUS], axis=0)
+    probability = 1.0 - np.prod([1.0 - cols[f"ae_{e}_probability"] for e in SERIOUS], axis=0)
+    assert np.array_equal(composite_column(cols, "ae_serious_events"), events)
+    assert np.array_equal(composite_column(cols, "ae_serious_probability"), probability)

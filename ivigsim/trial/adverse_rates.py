@@ -61,10 +61,8 @@ def serious_parts(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"serious_free": free, "serious_count": count, "serious_ok": ok.astype(float)}
 
 
-def serious(columns: Mapping[str, np.ndarray], infusions: np.ndarray, level: float = statistics.LEVEL) -> dict:
-    """The composite over ``SERIOUS`` from one arm's columns (``SERIOUS_COLUMNS``, or their
-    ``SERIOUS_PARTS``); NaN rows left out."""
-    parts = columns if SERIOUS_PARTS[0] in columns else serious_parts(columns)
+def serious(parts: Mapping[str, np.ndarray], infusions: np.ndarray, level: float = statistics.LEVEL) -> dict:
+    """The composite over ``SERIOUS`` from one arm's ``serious_parts``; NaN rows left out."""
     ok = np.asarray(parts["serious_ok"]) == 1.0
     any_p = 1.0 - np.asarray(parts["serious_free"])[ok]
     count = np.asarray(parts["serious_count"])[ok]
@@ -81,6 +79,5 @@ COMPOSITE_OUTPUTS = ("ae_serious_events", "ae_serious_probability")
 def composite_column(columns: Mapping[str, np.ndarray], output: str) -> np.ndarray:
     """``ae_serious_events`` (serious events summed) or ``ae_serious_probability`` (1 - prod(1 - p_e),
     as ``serious``) of one arm's per-patient safety columns."""
-    if output == "ae_serious_events":
-        return np.sum([np.asarray(columns[f"ae_{e}_events"], float) for e in SERIOUS], axis=0)
-    return 1.0 - np.prod([1.0 - np.asarray(columns[f"ae_{e}_probability"], float) for e in SERIOUS], axis=0)
+    parts = serious_parts(columns)
+    return parts["serious_count"] if output == "ae_serious_events" else 1.0 - parts["serious_free"]

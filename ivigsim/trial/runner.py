@@ -786,7 +786,8 @@ def summarise(trial: Trial, table: pd.DataFrame, screenings: list[Screening]) ->
                                    if arm.rules is not None else None, len(rows))
         arms[-1] |= _rate_entries(infusions, {ev.name: per_infusion(rows[f"ae_{ev.name}_events"].to_numpy(dtype=float),
                                                                     infusions) for ev in EVENTS},
-                                  serious({c: rows[c].to_numpy(dtype=float) for c in SERIOUS_COLUMNS}, infusions))
+                                  serious(serious_parts({c: rows[c].to_numpy(dtype=float) for c in SERIOUS_COLUMNS}),
+                                          infusions))
         if trial.mixed:
             codes = _group_codes(trial, rows["subpopulation"].to_numpy())
             per_endpoint = {e.name: _subpopulation_estimates(
