@@ -67,11 +67,11 @@ def _run(parts: Sequence[object], days: float, every: float, parameters: Mapping
     return ds["time"].values, ds["igg_total_g_per_L"].values[0]
 
 
-def _without_comparators(parameters: Mapping[str, float], disease: str | None = None) -> dict[str, float]:
-    """The overrides a run that gives no comparator can take: such a run uses the model without
-    the comparators, so a comparator's constants (calibration overrides reach every comparator
-    target) have nothing to act on and are left out."""
-    own = compiled_model(disease).model.parameter_names
+def _without_comparators(parameters: Mapping[str, float]) -> dict[str, float]:
+    """The overrides a run that gives no comparator can take (a healthy adult's): such a run uses
+    the model without the comparators, so a comparator's constants (calibration overrides reach
+    every comparator target) have nothing to act on and are left out."""
+    own = compiled_model(None).model.parameter_names
     return {k: v for k, v in parameters.items() if k in own}
 
 

@@ -683,8 +683,8 @@ def gauss_newton_sd(jac: np.ndarray) -> np.ndarray:
 
 def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
     """A hash of what the objective depends on besides the overrides: every shipped model's
-    modules with the comparators' (equations, parameter values, bounds), the trial files the targets read and the
-    targets' published figures. When it changes, the recorded objective is stale: run the
+    modules with the comparators' (equations, parameter values, bounds), the trial files the
+    targets read and the targets' published figures. When it changes, the recorded objective is stale: run the
     calibration script again."""
     import hashlib
     import json
