@@ -430,7 +430,8 @@ BAD_INPUT = [
     _case("weight-divide-by-zero", "patient: {weight_kg: '1/0 kg'}\n" + ITP_REGIMEN, "patient.weight_kg", "1/0"),
     _case("weight-overflow", "patient: {weight_kg: '2**2000 kg'}\n" + ITP_REGIMEN, "patient.weight_kg", "2**2000"),
     _case("dose-day-1e300", "regimen: {doses: [{day: 1e300, g_per_kg: 1}]}\n", "day", "1e+300"),
-    _case("yaml-nested-5000-deep", "patient: " + "[" * 5000 + "]" * 5000 + "\n", "scenario.yaml", ""),
+    _case("yaml-nested-5000-deep", "patient: " + "[" * 5000 + "]" * 5000 + "\n", "scenario.yaml", "",
+          pytest.mark.slow),  # 8 s: in CI and with --run-slow
     _case("yaml-5000-digit-integer", "patient: {weight_kg: " + "9" * 5000 + "}\n", "", ""),
     _case("maintenance-single-mapping-typo-hidden",
           "regimen: {maintenance: {g_per_kg: 1, every_days: 21, start_day: 0, cuont: 2}}\n",

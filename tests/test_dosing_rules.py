@@ -87,6 +87,7 @@ def _scenario(model, trial, candidate: int, days: float, doses, disease: str) ->
                     solver=Dopri5(rtol=1e-10, atol=1e-12))
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_doses_fall_where_a_plain_simulation_of_them_meets_the_criterion():
     """On-demand CIDP re-treatment (no maintenance): 1 g/kg whenever INCAT is at or above a level
     at a visit. The level is the median day-0 INCAT of the patients, so some are treated at once

@@ -52,10 +52,12 @@ def test_the_file_declares_its_format_provenance_and_targets():
     assert all(t.role == "calibration" for t in joint.CALIBRATION_TARGETS)
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_objective_at_the_shipped_values_reproduces_the_recorded_value(objective):
     _check(objective.breakdown({}), DOC["objective"]["shipped"])
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_objective_at_the_estimate_reproduces_the_recorded_value(objective):
     estimate = {p["name"]: p["estimate"] for p in DOC["parameters"]}
     _check(objective.breakdown(estimate), DOC["objective"]["estimate"])

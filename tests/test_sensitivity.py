@@ -94,6 +94,7 @@ def test_morris_of_a_linear_function_is_exact():
     np.testing.assert_allclose(result.columns["sigma"], 0.0, atol=1e-9)
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_sobol_of_the_ishigami_function_matches_its_analytical_indices():
     a, b = 7.0, 0.1  # Ishigami & Homma 1990; indices from Sobol' & Levitan 1999
     pi = math.pi

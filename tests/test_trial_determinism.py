@@ -121,6 +121,7 @@ def test_killed_process_resumes(tmp_path):
     assert (out / "summary.json").read_text() == (clean / "summary.json").read_text()
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_two_worker_dask_cluster_gives_identical_results(trial, reference, tmp_path):
     pytest.importorskip("dask.distributed")
     from ivigsim.trial.distributed import local_client

@@ -66,6 +66,7 @@ def _scenario(model, trial, candidate: int, days: float, regimen) -> Scenario:
                     solver=Dopri5(rtol=1e-9, atol=1e-11))
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_selected_patients_are_those_meeting_the_criterion_in_a_plain_simulation():
     trial = parse_trial(withdrawal())
     result = run_trial(trial)
@@ -93,6 +94,7 @@ def test_selected_patients_are_those_meeting_the_criterion_in_a_plain_simulation
     assert r["adverse_events"]["headache"]["expected_incidence"]["n"] == trial.size
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_an_arm_continuing_the_run_in_regimen_equals_one_whole_span_simulation(tmp_path):
     trial = parse_trial(withdrawal())
     run_trial(trial, tmp_path / "out")

@@ -96,6 +96,7 @@ def _figure_loaded(page, selector: str) -> None:
         arg=selector)
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_simulate_switch_off_compare_and_download(page, artefacts, tmp_path):
     expect = playwright_api.expect
     expect(page.locator("h1")).to_have_text("ivigsim")

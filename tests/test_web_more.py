@@ -224,6 +224,7 @@ def optimise_trial(size: int = 20) -> dict:
     return doc
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_optimiser_job_equals_the_library(client):
     from ivigsim.io.trial_file import parse_trial
     from ivigsim.trial.optimise import Grid, optimise
