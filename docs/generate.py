@@ -123,9 +123,23 @@ def comparator_blocks() -> dict[str, str]:
     names = {m.name for m in COMPARATORS}
     return {
         "comparator-parameters": parameter_markdown(model, names),
+        "nipocalimab-constants": nipocalimab_markdown(),
         "comparator-outputs": output_markdown(model, names),
         "comparator-checks": comparator_checks_markdown(),
     }
+
+
+def nipocalimab_markdown() -> str:
+    """Nipocalimab's constants: the module's parameters it replaces, with their sources."""
+    from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR, NIPOCALIMAB
+
+    declared = {p.name: p for p in FCRN_INHIBITOR.parameters}
+    rows = ["| parameter | nipocalimab | efgartigimod (the parameter's own value) | unit | source |",
+            "|---|---|---|---|---|"]
+    for name, (value, source) in NIPOCALIMAB.items():
+        p = declared[name]
+        rows.append(f"| `{name}` | {value:.4g} | {p.value:.4g} | {p.unit} | {source} |")
+    return "\n".join(rows) + "\n"
 
 
 def comparator_checks_markdown() -> str:
@@ -164,6 +178,14 @@ def comparator_checks_markdown() -> str:
                     f"dose | {100 * (1 - c[i] / c[0]):.0f} % (day {t[i]:.0f}); {100 * at(t, c, last + 56):.0f} % of "
                     "baseline | up to 50 % after one dose, about 75 % with repeated doses, back to baseline about 8 "
                     "weeks after the last (Ulrichts 2018, J Clin Invest 128(10):4372); -55.9 % mean in ADAPT/ADAPT+ gMG |")
+    for mg_per_kg, days in ((15, [0]), (60, [0, 14, 28, 42])):
+        t, c = run({"fcrn_inhibitor": {"drug": "nipocalimab", "days": days, "mg_per_kg": mg_per_kg}}, 56.0, 0.25,
+                   disease="mg")
+        i = int(c.argmin())
+        label = "1 dose" if len(days) == 1 else "every 2 weeks (days 0, 14, 28, 42)"
+        rows.append(f"| nipocalimab {mg_per_kg} mg/kg IV, {label}, typical gMG patient | deepest IgG lowering "
+                    f"(day) within 8 weeks; at week 8 | {100 * (1 - c[i] / c[0]):.0f} % (day {t[i]:.0f}); "
+                    f"{100 * (1 - c[-1] / c[0]):.0f} % | up to 83 % at 60 mg/kg every 2 weeks (Vivacity-MG) |")
     pid = {"patient": {"weight_kg": 62, "sex": "female"}, "indication": "pid",
            "parameters": {"baseline_igg_g_per_L": 3.0}}
     ivig = {"maintenance": {"g_per_kg": 0.4, "every_days": 28, "start_day": 0, "count": 13,

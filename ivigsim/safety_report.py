@@ -15,6 +15,7 @@ from dataclasses import replace as _replace
 import numpy as np
 import xarray as xr
 
+from ivigsim.errors import InputError
 from ivigsim.safety.exposure import DEFAULT_IGA_UG_PER_ML
 from ivigsim.safety.factors import RiskFactors
 from ivigsim.safety.infection import InfectionRisk, Manufacturing, infection_risk
@@ -92,6 +93,9 @@ def assess(scenario: Scenario, factors: RiskFactors | None = None, dataset: xr.D
     """Everything ``ivigsim safety`` reports, for a scenario with a regimen."""
     factors = factors if factors is not None else RiskFactors()
     plan = compile_plan(scenario)
+    if not plan.infusions:
+        raise InputError("regimen", "a regimen that gives IVIG (the safety report is of IVIG infusions; "
+                         "plasma exchange, SCIG and FcRn inhibitors alone have none)", "no IVIG infusion")
     if dataset is None:
         last_end = max(i.end_day for i in plan.infusions)
         span = float(np.ceil(max(scenario.days, last_end)))

@@ -85,7 +85,7 @@ class Summary:
             f"autoantibody: nadir {100 * self.autoantibody_nadir_fraction:.0f} % of baseline on day "
             f"{self.autoantibody_nadir_day:.1f}, {100 * self.autoantibody_final_fraction:.0f} % at the end"
         )
-        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturation)")
+        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturated or blocked)")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
         if self.scig_absorbed_g is not None:
             out.append(f"IgG absorbed from SCIG: {self.scig_absorbed_g:.1f} g")

@@ -138,7 +138,7 @@ USER = {"kd_g_per_L": 0.001, "clearance_70kg_L_per_day": 5.0, "peripheral_volume
 
 
 def _user_file(kinetics=USER, **block) -> dict:
-    return {"regimen": {"fcrn_inhibitor": {"drug": "nipocalimab", "days": [0, 14], "mg_per_kg": 60,
+    return {"regimen": {"fcrn_inhibitor": {"drug": "drug-x", "days": [0, 14], "mg_per_kg": 60,
                                            "kinetics": kinetics, **block}},
             "simulation": {"days": 28, "output_every_days": 0.5}}
 
@@ -155,10 +155,10 @@ def test_a_user_defined_drug_with_efgartigimods_constants_is_efgartigimod():
 def test_a_user_defined_drug_runs_on_its_own_constants():
     scenario = parse_scenario(_user_file())
     inhibitor = scenario.regimen.parts[0]
-    assert inhibitor.drug == "nipocalimab" and inhibitor.max_mg_per_infusion is None  # no label cap: 4.2 g
+    assert inhibitor.drug == "drug-x" and inhibitor.max_mg_per_infusion is None  # no label cap: 4.2 g
     assert inhibitor.amount_g(scenario.patient) == pytest.approx(4.2)
-    assert inhibitor_parameters(scenario.regimen.parts) == {f"fcrn_inhibitor_{k}": v for k, v in USER.items()
-                                                            if k != "source"}
+    assert inhibitor_parameters(scenario.regimen.parts) == {  # no target-mediated disposition unless given
+        **{f"fcrn_inhibitor_{k}": v for k, v in USER.items() if k != "source"}, "fcrn_inhibitor_target_g_per_L": 0.0}
     ds = simulate(scenario)
     c = ds["fcrn_inhibitor_g_per_L"].values[0]
     np.testing.assert_allclose(ds["fcrn_inhibitor_occupancy"].values[0], c / (c + USER["kd_g_per_L"]), rtol=1e-12)
@@ -201,7 +201,7 @@ def test_one_inhibitor_per_scenario_and_its_constants_not_given_twice():
     two["simulation"]["days"] = 42
     with pytest.raises(InputError) as caught:
         simulate(parse_scenario(two))
-    assert caught.value.field == "regimen.fcrn_inhibitor" and "efgartigimod, nipocalimab" in str(caught.value)
+    assert caught.value.field == "regimen.fcrn_inhibitor" and "drug-x, efgartigimod" in str(caught.value)
     twice = {**_user_file(), "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.5}}
     with pytest.raises(InputError) as caught:
         simulate(parse_scenario(twice))

@@ -198,15 +198,19 @@ def test_bad_exchange_volume_in_a_trial_arm(tmp_path, volumes):
     # a user-defined inhibitor in a run-in (not supported yet: its constants would change at
     # randomisation; other comparators in a run-in: tests/test_comparator_trial_designs.py)
     (lambda d: d.update(run_in={"regimen": {"fcrn_inhibitor": {
-        "drug": "nipocalimab", "days": [0], "mg_per_kg": 30, "kinetics": {
+        "drug": "drug-x", "days": [0], "mg_per_kg": 30, "kinetics": {
             "kd_g_per_L": 0.001, "clearance_70kg_L_per_day": 5, "peripheral_volume_L_per_kg": 0.05,
             "distribution_clearance_70kg_L_per_day": 10, "source": "assumption: test"}}}, "days": 14,
         "select": [{"output": "igg_total_g_per_L", "criterion": ">= 0"}]}), "run_in.regimen.fcrn_inhibitor.drug"),
     # a user-defined inhibitor's constant given twice
-    (lambda d: d.update(arms=[{"name": "nipo", "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.01}, "regimen": {
-        "fcrn_inhibitor": {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30, "kinetics": {
+    (lambda d: d.update(arms=[{"name": "x", "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.01}, "regimen": {
+        "fcrn_inhibitor": {"drug": "drug-x", "days": [0], "mg_per_kg": 30, "kinetics": {
             "kd_g_per_L": 0.001, "clearance_70kg_L_per_day": 5, "peripheral_volume_L_per_kg": 0.05,
             "distribution_clearance_70kg_L_per_day": 10, "source": "assumption: test"}}}}]),
+     "arms.0.parameters.fcrn_inhibitor_kd_g_per_L"),
+    # nipocalimab's shipped constant given twice
+    (lambda d: d.update(arms=[{"name": "nipo", "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.01}, "regimen": {
+        "fcrn_inhibitor": {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}}}]),
      "arms.0.parameters.fcrn_inhibitor_kd_g_per_L"),
 ])
 def test_bad_comparator_trials_are_one_line_naming_the_field(tmp_path, change, field):

@@ -37,7 +37,9 @@ from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+#: Every scenario example, the comparator-only ones (examples/comparators: nipocalimab's target-mediated
+#: disposition, written with max, abs and sqrt) included.
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "examples" / "comparators").glob("*.yaml"))
 TIGHT = Dopri5(rtol=1e-10, atol=1e-12)
 #: Agreement demanded of two solvers each run at rtol 1e-10: 1e-5 leaves room for
 #: the 15 significant digits libSBML writes numbers with and for event location.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ivigsim.errors import DosingError, InputError
 from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
+from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS
 
 from ._validate import non_negative, positive, real, whole
 from .plan import Infusion, InfusionPlan
@@ -54,9 +55,10 @@ TYPICAL_HAEMATOCRIT = {"male": 0.45, "female": 0.40}
 KAPLAN_COEFFICIENTS = {"male": (1530.0, 41.0), "female": (864.0, 47.2)}
 #: Efgartigimod's label: 1200 mg per infusion at 120 kg or more (``sources.VYVGART_LABEL``).
 EFGARTIGIMOD_MAX_MG = 1200.0
-#: Inhibitors shipped with their constants: efgartigimod (``ivigsim.model.comparators.fcrn_inhibitor``).
-#: Any other drug is user-defined: the scenario gives its kinetics (``InhibitorKinetics``).
-DRUGS = ("efgartigimod",)
+#: Inhibitors shipped with their constants: efgartigimod (the model's own values) and nipocalimab
+#: (``ivigsim.model.comparators.fcrn_inhibitor``). Any other drug is user-defined: the scenario gives
+#: its kinetics (``InhibitorKinetics``).
+DRUGS = tuple(SHIPPED_INHIBITORS)
 #: Two sessions may touch; overlapping by more than this (days) is refused.
 _OVERLAP_DAYS = 1e-9
 
@@ -313,10 +315,15 @@ class InhibitorKinetics:
       inter-compartment clearances at 70 kg (scaled by weight^0.75);
     - ``peripheral_volume_L_per_kg``: the peripheral volume (the central one is the plasma volume);
     - ``source``: what the values rest on, a citation or "assumption: ...": required, because
-      ivigsim ships no constants for any inhibitor but efgartigimod.
+      ivigsim ships constants only for efgartigimod and nipocalimab;
+    - optionally, target-mediated disposition (as nipocalimab's): ``target_g_per_L``, the FcRn
+      accessible to the drug at baseline as the drug mass it binds 1:1 per litre of plasma (default
+      0: none, ``kd_g_per_L`` is then the equilibrium constant), and ``internalisation_per_day``, the
+      rate at which the drug-FcRn complex is internalised (default: FcRn's own turnover, so the
+      drug occupies FcRn without depleting it).
 
-    The drug is treated as efgartigimod is: linear two-compartment kinetics, binding at
-    equilibrium, no target-mediated disposition (docs/comparators.md).
+    With the defaults the drug is treated as efgartigimod is: linear two-compartment kinetics,
+    binding at equilibrium (docs/comparators.md).
 
     >>> k = InhibitorKinetics(0.01, 1.0, 0.1, 10.0, "assumption: illustration")
     >>> k.parameters()["fcrn_inhibitor_kd_g_per_L"]
@@ -328,32 +335,40 @@ class InhibitorKinetics:
     peripheral_volume_L_per_kg: float
     distribution_clearance_70kg_L_per_day: float
     source: str = ""
+    target_g_per_L: float = 0.0
+    internalisation_per_day: float | None = None
 
     def __post_init__(self) -> None:
         from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR
 
         where = "regimen.fcrn_inhibitor.kinetics"
         declared = {p.name: p for p in FCRN_INHIBITOR.parameters}
-        for name in INHIBITOR_CONSTANTS:
+        for name in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS):
+            if getattr(self, name) is None:
+                continue
             p = declared[f"fcrn_inhibitor_{name}"]
             lo, hi = p.bounds
-            expected = f"a value in {p.unit} above {lo:g} and at most {hi:g}"
+            expected = f"a value in {p.unit} {'from' if lo == 0 else 'above'} {lo:g} and at most {hi:g}"
             value = real(f"{where}.{name}", getattr(self, name), expected)
-            if not lo < value <= hi:
+            if not (lo <= value <= hi if lo == 0 else lo < value <= hi):
                 raise InputError(f"{where}.{name}", expected, getattr(self, name))
         if not isinstance(self.source, str) or not self.source.strip():
             raise InputError(f"{where}.source", "what the values rest on: a citation, or 'assumption: ...' "
                              "(ivigsim ships no constants for this drug)", self.source)
 
     def parameters(self) -> dict[str, float]:
-        """The model parameters these values set."""
-        return {f"fcrn_inhibitor_{name}": float(getattr(self, name)) for name in INHIBITOR_CONSTANTS}
+        """The model parameters these values set (without target-mediated disposition, the model's
+        own efgartigimod values of the two TMDD constants, which give none)."""
+        return {f"fcrn_inhibitor_{name}": float(getattr(self, name))
+                for name in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS) if getattr(self, name) is not None}
 
 
 #: The constants a user-defined inhibitor gives (``InhibitorKinetics``); each sets the model
 #: parameter ``fcrn_inhibitor_<name>``.
 INHIBITOR_CONSTANTS = ("kd_g_per_L", "clearance_70kg_L_per_day", "peripheral_volume_L_per_kg",
                        "distribution_clearance_70kg_L_per_day")
+#: Its optional target-mediated disposition (``InhibitorKinetics``).
+INHIBITOR_TMDD_CONSTANTS = ("target_g_per_L", "internalisation_per_day")
 
 
 @dataclass(frozen=True)
@@ -400,6 +415,13 @@ class FcRnInhibitor:
         _start_hour(f"{where}.start_hour", self.start_hour)
         _no_overlap(f"{where}.days", self.days, self.duration_h, "infusions")
 
+    def own_parameters(self) -> dict[str, float]:
+        """The model parameters this drug sets: a user-defined drug's kinetics, nipocalimab's shipped
+        constants, none for efgartigimod (the model's own values)."""
+        if self.kinetics is not None:
+            return self.kinetics.parameters()
+        return {name: value for name, (value, _) in SHIPPED_INHIBITORS[self.drug].items()}
+
     def amount_g(self, patient: Patient) -> float:
         cap = math.inf if self.max_mg_per_infusion is None else self.max_mg_per_infusion
         return min(self.mg_per_kg * patient.weight_kg, cap) / 1000.0
@@ -423,16 +445,15 @@ COMPARATOR_PARTS = (PlasmaExchange, SubcutaneousIgG, FcRnInhibitor)
 
 
 def inhibitor_parameters(parts: Sequence[object]) -> dict[str, float]:
-    """The model parameters a user-defined FcRn inhibitor sets (none for efgartigimod or no
-    inhibitor). The model carries one inhibitor's constants, so every inhibitor part of a
-    regimen must be the same drug with the same kinetics."""
+    """The model parameters a regimen's FcRn inhibitor sets (``FcRnInhibitor.own_parameters``: none
+    for efgartigimod or no inhibitor). The model carries one inhibitor's constants, so every
+    inhibitor part of a regimen must be the same drug with the same kinetics."""
     inhibitors = [p for p in parts if isinstance(p, FcRnInhibitor)]
     drugs = {(p.drug, p.kinetics) for p in inhibitors}
     if len(drugs) > 1:
         raise InputError("regimen.fcrn_inhibitor", "one FcRn inhibitor per scenario, with one set of kinetics "
                          "(the model carries one drug's constants)", ", ".join(sorted(d for d, _ in drugs)))
-    kinetics = inhibitors[0].kinetics if inhibitors else None
-    return kinetics.parameters() if kinetics is not None else {}
+    return inhibitors[0].own_parameters() if inhibitors else {}
 
 
 def compile_sessions(parts: Sequence[object], patient: Patient, start_hour: float, weight_kg: float,

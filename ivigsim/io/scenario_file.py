@@ -179,17 +179,24 @@ class InhibitorKineticsFile(_Strict):
     distribution_clearance_70kg_L_per_day: Quantity("L/day") = Field(
         description="inter-compartment clearance at 70 kg")
     source: str = Field(description="what the values rest on: a citation, or 'assumption: ...'")
+    target_g_per_L: Quantity("g/L") = Field(0.0, description=(
+        "target-mediated disposition: FcRn accessible to the drug at baseline, as the drug mass it binds 1:1 per "
+        "litre of plasma (default 0: none)"))
+    internalisation_per_day: Quantity("1/day") | None = Field(None, description=(
+        "target-mediated disposition: internalisation rate of the drug-FcRn complex (default: FcRn's own "
+        "turnover, no depletion)"))
 
     def build(self) -> InhibitorKinetics:
         return InhibitorKinetics(self.kd_g_per_L, self.clearance_70kg_L_per_day, self.peripheral_volume_L_per_kg,
-                                 self.distribution_clearance_70kg_L_per_day, self.source)
+                                 self.distribution_clearance_70kg_L_per_day, self.source, self.target_g_per_L,
+                                 self.internalisation_per_day)
 
 
 class FcRnInhibitorFile(_Strict):
     """FcRn-inhibitor infusions; the defaults are efgartigimod's label cycle (10 mg/kg weekly x 4).
-    Another drug needs its own ``kinetics``."""
+    Nipocalimab's constants are shipped too; another drug needs its own ``kinetics``."""
 
-    drug: str = Field("efgartigimod", description="efgartigimod (shipped), or any name with its kinetics")
+    drug: str = Field("efgartigimod", description="efgartigimod or nipocalimab (shipped), or any name with its kinetics")
     days: list[Quantity("day")] = Field([0.0, 7.0, 14.0, 21.0], description="the days of the infusions")
     mg_per_kg: Quantity("mg/kg") = 10.0
     duration_h: Quantity("hour") = 1.0

@@ -85,10 +85,11 @@ def uses_comparators(trial) -> bool:
         run_in is not None and regimen_has_comparators(run_in.regimen))
 
 
-def _user_inhibitor(regimen) -> FcRnInhibitor | None:
-    """The regimen's user-defined FcRn inhibitor (one with its own ``kinetics``), if any."""
+def _own_constants_inhibitor(regimen) -> FcRnInhibitor | None:
+    """The regimen's FcRn inhibitor that sets model parameters (nipocalimab, or a user-defined drug
+    with its ``kinetics``; efgartigimod is the model's own values), if any."""
     for part in (regimen.parts if regimen is not None else ()):
-        if isinstance(part, FcRnInhibitor) and part.kinetics is not None:
+        if isinstance(part, FcRnInhibitor) and part.own_parameters():
             return part
     return None
 
@@ -98,27 +99,27 @@ def _gives_inhibitor(regimen) -> bool:
 
 
 def check_supported(trial) -> None:
-    """Refuse, in one line, what the runner does not do with comparators yet: a user-defined FcRn
-    inhibitor's constants (``kinetics``) are model parameters, set for the patients of one arm; they
-    would change at randomisation or between crossover periods while a drug given before is still
-    in the body. So none in a run-in's regimen, none in an arm after a run-in that gives an
-    inhibitor, none in a crossover's arms."""
+    """Refuse, in one line, what the runner does not do with comparators yet: an FcRn inhibitor's
+    constants other than efgartigimod's (nipocalimab's, or a user-defined drug's ``kinetics``) are
+    model parameters, set for the patients of one arm; they would change at randomisation or between
+    crossover periods while a drug given before is still in the body. So none in a run-in's regimen,
+    none in an arm after a run-in that gives an inhibitor, none in a crossover's arms."""
     if not uses_comparators(trial):
         return
     run_in = getattr(trial, "run_in", None)
-    if run_in is not None and (own := _user_inhibitor(run_in.regimen)) is not None:
-        raise InputError("run_in.regimen.fcrn_inhibitor.drug", "efgartigimod in a run-in (a user-defined inhibitor's "
-                         "kinetics in a run-in are not supported yet)", own.drug)
+    if run_in is not None and (own := _own_constants_inhibitor(run_in.regimen)) is not None:
+        raise InputError("run_in.regimen.fcrn_inhibitor.drug", "efgartigimod in a run-in (another inhibitor's "
+                         "constants in a run-in are not supported yet)", own.drug)
     for i, arm in enumerate(trial.arms):
-        own = _user_inhibitor(arm.regimen)
+        own = _own_constants_inhibitor(arm.regimen)
         if own is None:
             continue
         if getattr(trial, "crossover", None) is not None:
-            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod in a crossover (a user-defined "
-                             "inhibitor's kinetics would change between periods; not supported yet)", own.drug)
+            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod in a crossover (another "
+                             "inhibitor's constants would change between periods; not supported yet)", own.drug)
         if run_in is not None and _gives_inhibitor(run_in.regimen):
             raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod after a run-in that gives an "
-                             "FcRn inhibitor (a user-defined inhibitor's kinetics would change at randomisation; "
+                             "FcRn inhibitor (another inhibitor's constants would change at randomisation; "
                              "not supported yet)", own.drug)
 
 
