@@ -24,10 +24,14 @@ def regimen(doc: dict):
 
 def simulate_candidate(trial, candidate: int, regimen_doc: dict, days: float):
     """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters)."""
+    from ivigsim.dosing.comparators import inhibitor_parameters
+
     model = compiled_model(trial.disease, True)
     p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
-    params = dict(zip(model.model.parameter_names, p.parameters[:, 0]))
-    return simulate(Scenario(patient=p.patient(0), regimen=regimen(regimen_doc), disease=trial.disease, days=days,
+    given = regimen(regimen_doc)
+    own = inhibitor_parameters(given.parts)  # nipocalimab's or a user's constants: the regimen sets them
+    params = {k: v for k, v in zip(model.model.parameter_names, p.parameters[:, 0]) if k not in own}
+    return simulate(Scenario(patient=p.patient(0), regimen=given, disease=trial.disease, days=days,
                              parameters=params, solver=Dopri5(**TOL)))
 
 

@@ -249,18 +249,62 @@ def test_crossover_with_comparators_is_the_same_whatever_the_chunk_size(crossove
                                   patients.sort_values(key).reset_index(drop=True), check_dtype=False)
 
 
-# --- what stays unsupported -----------------------------------------------------------------
+# --- nipocalimab (its own constants, model parameters) through a run-in and a crossover -----------
 
-#: Shipped with its own constants (model parameters), like a user-defined drug with its kinetics.
+#: Shipped with its own constants (model parameters), like a user-defined drug with its kinetics:
+#: a patient carries them through the trial (``ivigsim.trial.comparators.path_parameters``).
 NIPOCALIMAB = {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}
 
 
-def _refused_crossover_inhibitor(d):
+def test_nipocalimab_in_a_run_in_keeps_its_constants_after_randomisation(tmp_path):
+    """The drug given in the run-in is still in the body in the arms: each patient's course equals one
+    plain simulation of nipocalimab then the arm's regimen (with efgartigimod's constants, the
+    default, the course would differ)."""
+    doc = _run_in_doc()
+    doc["run_in"]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
+    doc["run_in"]["days"] = 7.0
+    doc["size"] = 6
+    trial = parse_trial(doc)
+    run_trial(trial, tmp_path / "out")
+    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    for arm, whole in (("scig", {"fcrn_inhibitor": NIPOCALIMAB, "scig": {**SCIG, "start_day": 7.0}}),
+                       ("none", {"fcrn_inhibitor": NIPOCALIMAB})):
+        row = patients[(patients["arm"] == arm)].iloc[0]
+        ds = simulate_candidate(trial, int(row.candidate), whole, 7.0 + 28)
+        same_course(traj[(traj["arm"] == arm) & (traj["patient"] == row.patient)].sort_values("time_day"), ds, 7.0)
+
+
+def test_a_crossover_of_nipocalimab_and_ivig_carries_nipocalimabs_constants_into_the_ivig_period(tmp_path):
+    doc = _crossover_doc()
+    doc["arms"] = [{"name": "nipo", "regimen": {"fcrn_inhibitor": NIPOCALIMAB}}, {"name": "ivig", "regimen": IVIG_ARM}]
+    doc["size"] = doc["output"]["trajectories"] = 4
+    trial = parse_trial(doc)
+    run_trial(trial, tmp_path / "out")
+    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    second = {"nipo": {"fcrn_inhibitor": {**NIPOCALIMAB, "days": [PERIOD + WASHOUT]}},
+              "ivig": {"maintenance": {**IVIG_ARM["maintenance"], "start_day": PERIOD + WASHOUT}}}
+    seen = set()
+    for patient in range(4):
+        rows = patients[patients["patient"] == patient].sort_values("period")
+        first, then = rows["arm"].tolist()
+        seen.add(first)
+        whole = {**({"fcrn_inhibitor": NIPOCALIMAB} if first == "nipo" else IVIG_ARM), **second[then]}
+        ds = simulate_candidate(trial, int(rows["candidate"].iloc[0]), whole, 2 * PERIOD + WASHOUT)
+        same_course(traj[traj["patient"] == patient].sort_values("time_day"), ds, 0.0)
+    assert seen == {"nipo", "ivig"}
+
+
+# --- what stays unsupported -----------------------------------------------------------------
+
+
+def _refused_crossover_inhibitor(d):  # two inhibitors' constants would meet in each patient
+    d["arms"][0]["regimen"] = {"fcrn_inhibitor": {"days": [0, 7]}}
     d["arms"][1]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
 
 
-def _refused_run_in_inhibitor(d):
+def _refused_run_in_inhibitor(d):  # nipocalimab still in the body when efgartigimod starts
     d["run_in"]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
+    d["arms"][0]["regimen"] = {"fcrn_inhibitor": {"days": [0, 7]}}
 
 
 def _refused_after_run_in_inhibitor(d):
@@ -285,7 +329,7 @@ def _refused_scig_at_period_end(d):  # the last dose runs from day 27.98 to 28.0
 
 @pytest.mark.parametrize("doc, change, field", [
     (_crossover_doc, _refused_crossover_inhibitor, "arms.1.regimen.fcrn_inhibitor.drug"),
-    (_run_in_doc, _refused_run_in_inhibitor, "run_in.regimen.fcrn_inhibitor.drug"),
+    (_run_in_doc, _refused_run_in_inhibitor, "arms.0.regimen.fcrn_inhibitor.drug"),
     (_run_in_doc, _refused_after_run_in_inhibitor, "arms.0.regimen.fcrn_inhibitor.drug"),
     (_run_in_doc, _refused_session_at_randomisation, "run_in.days"),
     (_run_in_doc, _refused_rule_dose_on_an_exchange, "arms.0.rules.assess_every_days"),

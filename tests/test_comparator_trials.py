@@ -195,13 +195,20 @@ def test_bad_exchange_volume_in_a_trial_arm(tmp_path, volumes):
     # a comparator parameter set on an arm of such a trial
     (lambda d: d.update(arms=[{"name": "ivig", "regimen": {"course": {"total_g_per_kg": 2.0, "days": 2}},
                                "parameters": {"scig_bioavailability": 0.5}}]), "arms.0.parameters"),
-    # a user-defined inhibitor in a run-in (not supported yet: its constants would change at
-    # randomisation; other comparators in a run-in: tests/test_comparator_trial_designs.py)
+    # a user-defined inhibitor in a run-in, then nipocalimab in an arm: two drugs' constants in one
+    # patient (other comparators in a run-in: tests/test_comparator_trial_designs.py)
     (lambda d: d.update(run_in={"regimen": {"fcrn_inhibitor": {
         "drug": "drug-x", "days": [0], "mg_per_kg": 30, "kinetics": {
             "kd_g_per_L": 0.001, "clearance_70kg_L_per_day": 5, "peripheral_volume_L_per_kg": 0.05,
             "distribution_clearance_70kg_L_per_day": 10, "source": "assumption: test"}}}, "days": 14,
-        "select": [{"output": "igg_total_g_per_L", "criterion": ">= 0"}]}), "run_in.regimen.fcrn_inhibitor.drug"),
+        "select": [{"output": "igg_total_g_per_L", "criterion": ">= 0"}]},
+        arms=[{"name": "nipo", "regimen": {"fcrn_inhibitor": {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}}}]),
+     "arms.0.regimen.fcrn_inhibitor.drug"),
+    # nipocalimab in a run-in, its constant set again on an arm
+    (lambda d: d.update(run_in={"regimen": {"fcrn_inhibitor": {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}},
+                                "days": 14, "select": [{"output": "igg_total_g_per_L", "criterion": ">= 0"}]},
+                        arms=[{"name": "none", "parameters": {"fcrn_inhibitor_target_g_per_L": 0.0}}]),
+     "arms.0.parameters.fcrn_inhibitor_target_g_per_L"),
     # a user-defined inhibitor's constant given twice
     (lambda d: d.update(arms=[{"name": "x", "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.01}, "regimen": {
         "fcrn_inhibitor": {"drug": "drug-x", "days": [0], "mg_per_kg": 30, "kinetics": {

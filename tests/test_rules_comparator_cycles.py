@@ -201,3 +201,21 @@ def test_the_example_runs_small():
     assert (guided["fcrn_inhibitor_infusions"] <= 4 + 4 * guided["rule_cycles"]).all()
     assert (p[p["arm"] == "efgartigimod every 8 weeks"]["fcrn_inhibitor_infusions"] == 16).all()
     assert (p[p["arm"].str.startswith("IVIG")]["fcrn_inhibitor_infusions"] == 0).all()
+
+
+def test_a_named_cycle_of_nipocalimab_runs_on_nipocalimabs_constants(tmp_path):
+    """A rule's cycle of a drug with its own constants (nipocalimab): the patients carry them from the
+    start (``ivigsim.trial.comparators.path_parameters``), so cycles every 28 days equal one plain
+    simulation of the fixed schedule."""
+    nipo = {"drug": "nipocalimab", "mg_per_kg": 15}
+    doc = _doc([{"name": "named", "rules": _rule(ALWAYS, "nipo cycle", 28)}], size=3)
+    doc["regimens"] = {"nipo cycle": {"fcrn_inhibitor": {**nipo, "days": [0, 14]}}}
+    trial = parse_trial(doc)
+    run_trial(trial, tmp_path / "out")
+    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    mine = arm_rows(patients, "named")
+    assert (mine["rule_cycles"] == 3).all() and (mine["fcrn_inhibitor_infusions"] == 6).all()
+    fixed = {"fcrn_inhibitor": {**nipo, "days": [0, 14, 28, 42, 56, 70]}}
+    for patient in (0, 2):
+        ds = simulate_candidate(trial, int(mine.loc[patient, "candidate"]), fixed, DAYS)
+        same_course(arm_rows(traj, "named")[lambda d: d["patient"] == patient], ds)

@@ -693,9 +693,6 @@ def _cycle(o: RetreatmentFile, where: str, regimen, doc: TrialFile):
         parts = named.parts
         if not parts or not all(isinstance(p, COMPARATOR_PARTS) for p in parts):
             raise InputError(field, expected, f"{name} (gives IVIG)")
-        if any(isinstance(p, FcRnInhibitor) and p.own_parameters() for p in parts):
-            raise InputError(field, "a cycle of efgartigimod, plasma exchange or SCIG (another inhibitor's "
-                             "constants in a rule's cycle: give it as the arm regimen's own part)", name)
         start_hour = named.start_hour
     else:
         raise InputError(field, expected, name)

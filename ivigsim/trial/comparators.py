@@ -25,13 +25,14 @@ compiled per patient, ``ivigsim.trial.crossover``).
 Also here: what each comparator arm used per patient (sessions, litres exchanged, grams of SCIG,
 mg of inhibitor: ``use_columns``, summarised by ``summarise_use``; a run-in's own use:
 ``run_in_use``) and the refusals of what the runner does not support with comparators yet
-(``check_supported``: a user-defined inhibitor whose constants would change while its drug is
-still in the body, in a run-in or a crossover).
+(``check_supported``: two FcRn inhibitors with different constants in one patient's path, run-in
+and arm or the arms of a crossover; ``path_parameters`` gives the one a patient carries).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -85,42 +86,60 @@ def uses_comparators(trial) -> bool:
         run_in is not None and regimen_has_comparators(run_in.regimen))
 
 
-def _own_constants_inhibitor(regimen) -> FcRnInhibitor | None:
-    """The regimen's FcRn inhibitor that sets model parameters (nipocalimab, or a user-defined drug
-    with its ``kinetics``; efgartigimod is the model's own values), if any."""
+def _inhibitor(regimen) -> FcRnInhibitor | None:
+    """The regimen's FcRn inhibitor (one per regimen: ``inhibitor_parameters``), if any."""
     for part in (regimen.parts if regimen is not None else ()):
-        if isinstance(part, FcRnInhibitor) and part.own_parameters():
+        if isinstance(part, FcRnInhibitor):
             return part
     return None
 
 
-def _gives_inhibitor(regimen) -> bool:
-    return regimen is not None and any(isinstance(p, FcRnInhibitor) for p in regimen.parts)
+def _path(trial, arm) -> list[tuple[str, FcRnInhibitor]]:
+    """The FcRn inhibitors a patient of ``arm`` may carry in the body, with where each is given: the
+    run-in's, then the arm's and its rules' re-treatment cycle's, or in a crossover every arm's (each
+    patient passes through all)."""
+    run_in = getattr(trial, "run_in", None)
+    out = []
+    if run_in is not None and (given := _inhibitor(run_in.regimen)) is not None:
+        out.append(("run_in.regimen.fcrn_inhibitor.drug", given))
+    arms = trial.arms if getattr(trial, "crossover", None) is not None else (arm,)
+    for a in arms:
+        i = trial.arms.index(a)
+        if (given := _inhibitor(a.regimen)) is not None:
+            out.append((f"arms.{i}.regimen.fcrn_inhibitor.drug", given))
+        cycle = rule_cycle(a)
+        if cycle is not None and (given := _inhibitor(SimpleNamespace(parts=cycle.parts))) is not None:
+            out.append((f"arms.{i}.rules.on_relapse", given))
+    return out
+
+
+def path_parameters(trial, arm) -> dict[str, float]:
+    """The FcRn-inhibitor constants of ``arm``'s patients (``FcRnInhibitor.own_parameters``): those of
+    the one inhibitor their path gives (``_path``), so that a drug given in the run-in or an earlier
+    crossover period keeps its own constants while it is still in the body; none for efgartigimod or
+    no inhibitor. ``check_supported`` refuses paths with two different inhibitors' constants."""
+    given = _path(trial, arm)
+    return given[0][1].own_parameters() if given else {}
 
 
 def check_supported(trial) -> None:
     """Refuse, in one line, what the runner does not do with comparators yet: an FcRn inhibitor's
-    constants other than efgartigimod's (nipocalimab's, or a user-defined drug's ``kinetics``) are
-    model parameters, set for the patients of one arm; they would change at randomisation or between
-    crossover periods while a drug given before is still in the body. So none in a run-in's regimen,
-    none in an arm after a run-in that gives an inhibitor, none in a crossover's arms."""
+    constants are model parameters, carried by a patient through the whole trial, so one patient's
+    path (run-in, then arm; every arm of a crossover) may give only one inhibitor's constants:
+    efgartigimod's (the model's own), nipocalimab's, or a user-defined drug's. The arm's own
+    ``parameters`` may not set them again."""
     if not uses_comparators(trial):
         return
-    run_in = getattr(trial, "run_in", None)
-    if run_in is not None and (own := _own_constants_inhibitor(run_in.regimen)) is not None:
-        raise InputError("run_in.regimen.fcrn_inhibitor.drug", "efgartigimod in a run-in (another inhibitor's "
-                         "constants in a run-in are not supported yet)", own.drug)
     for i, arm in enumerate(trial.arms):
-        own = _own_constants_inhibitor(arm.regimen)
-        if own is None:
-            continue
-        if getattr(trial, "crossover", None) is not None:
-            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod in a crossover (another "
-                             "inhibitor's constants would change between periods; not supported yet)", own.drug)
-        if run_in is not None and _gives_inhibitor(run_in.regimen):
-            raise InputError(f"arms.{i}.regimen.fcrn_inhibitor.drug", "efgartigimod after a run-in that gives an "
-                             "FcRn inhibitor (another inhibitor's constants would change at randomisation; "
-                             "not supported yet)", own.drug)
+        given = _path(trial, arm)
+        for field, other in given[1:]:
+            if other.own_parameters() != given[0][1].own_parameters():
+                raise InputError(field, f"{given[0][1].drug} (one FcRn inhibitor's constants per patient: "
+                                 f"{given[0][1].drug} is given at {given[0][0].removesuffix('.fcrn_inhibitor.drug')} "
+                                 "and would still be in the body)", other.drug)
+        for name in path_parameters(trial, arm).keys() & dict(arm.parameters).keys():
+            raise InputError(f"arms.{i}.parameters.{name}", "not given twice: the FcRn inhibitor's constants set it",
+                             arm.parameters[name])
 
 
 def arm_parameters(arm, where: str = "arms") -> dict[str, float]:

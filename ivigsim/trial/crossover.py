@@ -214,7 +214,7 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
                 continue
             live = rows[~failed[rows]]
             params = patients.parameters[:, rows].copy()
-            overrides = {**m.switch_overrides(arm.mechanisms), **comp.arm_parameters(arm), **arm.parameters}
+            overrides = {**m.switch_overrides(arm.mechanisms), **comp.path_parameters(trial, arm), **arm.parameters}
             for name, value in overrides.items():
                 params[m.parameter_names.index(name)] = value
             plan = _plan(trial, arm, days)

@@ -222,6 +222,7 @@ def select_patients(trial: Trial, model, stream: str = "") -> RunInSelection:
 def _solve_block(trial: Trial, model, rng, ids: np.ndarray, ts: np.ndarray, plan, stream: str):
     """Candidates ``ids``' run-ins: each criterion's verdict (n x criteria), whether the solve
     succeeded, and the state at the run-in's end (n x states)."""
+    from ivigsim.dosing.comparators import inhibitor_parameters
     from ivigsim.engine.outputs import solve_outputs_and_state
     from ivigsim.engine.solve import Problem, SaveAt, Status
     from ivigsim.population import draw
@@ -229,7 +230,12 @@ def _solve_block(trial: Trial, model, rng, ids: np.ndarray, ts: np.ndarray, plan
     r = trial.run_in
     patients = draw(trial.population, model, rng, ids, stream)
     schedule = _schedule(trial, model, plan, patients)
-    observed, state = solve_outputs_and_state(Problem(model, patients.parameters, schedule), SaveAt(ts),
+    params = patients.parameters
+    if (own := inhibitor_parameters(r.regimen.parts) if r.regimen is not None else {}):  # nipocalimab's, a user's
+        params = params.copy()
+        for name, value in own.items():
+            params[model.model.parameter_names.index(name)] = value
+    observed, state = solve_outputs_and_state(Problem(model, params, schedule), SaveAt(ts),
                                               trial.solver, r.outputs())
     ok = (observed.status == Status.SUCCESS) & np.isfinite(state).all(axis=0)
     holds = np.column_stack([e.per_patient(ts, observed.output(e.output), r.days)[e.name] == 1.0 for e in r.select])

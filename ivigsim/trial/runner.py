@@ -261,7 +261,7 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     stream = _group_stream(trial, k, sub)
     patients = draw(sub.population, model, rng, ids, stream)
     params = patients.parameters.copy()
-    overrides = {**m.switch_overrides(arm.mechanisms), **comp.arm_parameters(arm), **arm.parameters}
+    overrides = {**m.switch_overrides(arm.mechanisms), **comp.path_parameters(trial, arm), **arm.parameters}
     for name, value in overrides.items():
         params[m.parameter_names.index(name)] = value
     plan = _per_kg_plan(trial, arm, sub.indication)  # compiled once per arm and chunk: schedule and safety share it
