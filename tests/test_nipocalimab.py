@@ -1,16 +1,16 @@
 """Nipocalimab: an FcRn inhibitor with target-mediated disposition (Valenzuela 2025's constants).
 
 The drug and FcRn part of ``ivigsim.model.comparators.fcrn_inhibitor`` is checked against an
-independent solve (scipy's Radau) of Valenzuela 2025's quasi-steady-state TMDD equations, written
-here in their own units (nmol/L) from their Table 3; efgartigimod must stay the limit without
-target-mediated disposition (linear kinetics, equilibrium occupancy).
+independent solve (scipy's Radau) of Valenzuela 2025's quasi-steady-state TMDD equations in their
+own units (``ivigsim.validation.valenzuela``); the IgG core's lowering against their IgG model
+(another model, not data); efgartigimod must stay the limit without target-mediated disposition
+(linear kinetics, equilibrium occupancy).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
 from ivigsim.dosing import Regimen, get_product
 from ivigsim.dosing.comparators import FcRnInhibitor, InhibitorKinetics
@@ -22,16 +22,11 @@ from ivigsim.model.library import compiled_model
 from ivigsim.model.patient import Patient
 from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate
+from ivigsim.validation import valenzuela
 
 ACCURATE = Dopri5(rtol=1e-10, atol=1e-14)
 PRODUCT = get_product("generic-10")
-WEIGHT = 75.0  # Valenzuela's reference weight: their constants apply as printed
-#: Valenzuela 2025, Table 3 (typical values) and the molar mass from their results.
-TABLE3 = {"CL": 0.655, "Q": 0.250, "Vp": 0.622, "FcRn0": 143.0, "FRmax": 0.947, "Kss_ug_per_mL": 6.05,
-          "kint": 62.4, "kdeg": 1.3}
-MW = 142_000.0
-
-
+WEIGHT = valenzuela.REFERENCE_WEIGHT_KG  # their constants apply as printed
 def _ours(mg_per_kg: float, days=(0.0,), horizon: float = 42.0, **inhibitor):
     regimen = Regimen((FcRnInhibitor(days=days, mg_per_kg=mg_per_kg, **inhibitor),), PRODUCT)
     return simulate(Scenario(patient=Patient(weight_kg=WEIGHT), regimen=regimen, days=horizon,
@@ -44,44 +39,14 @@ def _plasma_volume_L() -> float:
     return float(dict(zip(cm.model.constant_names, cm.constants(p)[:, 0]))["plasma_volume_L"])
 
 
-def _valenzuela(mg_per_kg: float, times: np.ndarray, duration_days: float = 1.0 / 24.0):
-    """Total drug (nmol/L) and free accessible FcRn relative to baseline, by Valenzuela's
-    equations (nlmixr2lib's transcription), their central volume replaced by our plasma volume."""
-    vc, kss = _plasma_volume_L(), TABLE3["Kss_ug_per_mL"] * 1e6 / MW  # nmol/L
-    r0 = TABLE3["FcRn0"] * TABLE3["FRmax"]
-    rate = mg_per_kg * WEIGHT * 1e6 / MW / duration_days  # nmol/day
-
-    def rhs(t, y):
-        central, peripheral, target = y
-        ctot = central / vc
-        disc = ctot - target - kss
-        cfree = 0.5 * (disc + np.sqrt(disc * disc + 4 * kss * ctot))
-        complex_ = target * cfree / (kss + cfree)
-        dose = rate if t < duration_days else 0.0
-        return [dose - TABLE3["CL"] * cfree - TABLE3["kint"] * vc * complex_ - TABLE3["Q"] * cfree
-                + TABLE3["Q"] / TABLE3["Vp"] * peripheral,
-                TABLE3["Q"] * cfree - TABLE3["Q"] / TABLE3["Vp"] * peripheral,
-                TABLE3["kdeg"] * r0 - TABLE3["kdeg"] * target - (TABLE3["kint"] - TABLE3["kdeg"]) * complex_]
-
-    first = solve_ivp(rhs, (0.0, duration_days), [0.0, 0.0, r0], method="Radau", rtol=1e-11, atol=1e-12)
-    later = times[times > duration_days]
-    rest = solve_ivp(rhs, (duration_days, times[-1]), first.y[:, -1], method="Radau", rtol=1e-11, atol=1e-12,
-                     t_eval=later)
-    central, _, target = rest.y
-    ctot = central / vc
-    disc = ctot - target - kss
-    cfree = 0.5 * (disc + np.sqrt(disc * disc + 4 * kss * ctot))
-    free_fcrn = target * kss / (kss + cfree) / r0
-    return later, ctot, free_fcrn
-
-
 @pytest.mark.parametrize("mg_per_kg", [3.0, 30.0])  # below and far above the FcRn pool (about 0.4 mg/kg)
 def test_drug_and_fcrn_agree_with_an_independent_solve_of_valenzuelas_equations(mg_per_kg):
     ds = _ours(mg_per_kg, drug="nipocalimab")
     t = ds["time"].values
-    times, ctot, free_fcrn = _valenzuela(mg_per_kg, t)
-    on = np.isin(t, times)
-    ours_nM = ds["fcrn_inhibitor_g_per_L"].values[0][on] / MW * 1e9
+    theirs = valenzuela.solve(mg_per_kg, [0.0], t, central_volume_L=_plasma_volume_L())
+    on = t > 1.0 / 24.0  # after the infusion
+    ctot, free_fcrn = theirs.drug_nM[on], theirs.free_fcrn[on]
+    ours_nM = ds["fcrn_inhibitor_g_per_L"].values[0][on] / valenzuela.MOLAR_MASS_G_PER_MOL * 1e9
     ours_free = 1.0 - ds["fcrn_inhibitor_occupancy"].values[0][on]
     # The model's constants are Table 3's rounded to 4-6 figures: agreement to 1e-3 of each curve's range.
     np.testing.assert_allclose(ours_nM, ctot, rtol=1e-3, atol=1e-3 * ctot.max())
@@ -177,3 +142,17 @@ def test_the_safety_report_refuses_a_regimen_without_ivig_in_one_line():
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "regimen" in lines[0] and "IVIG" in lines[0]
+
+
+@pytest.mark.parametrize(("mg_per_kg", "days"), [(15.0, (0.0,)), (60.0, (0.0, 14.0, 28.0, 42.0))])
+def test_the_igg_core_lowers_igg_as_valenzuelas_own_model_does(mg_per_kg, days):
+    """ivigsim's IgG core (two compartments, a degradation rate from synthesis, saturable FcRn with
+    Km fitted to Kuitwaard) against the one-compartment IgG of the model its IgK comes from, both
+    under nipocalimab: the deepest lowering within 6 points, the course within 0.12 of baseline
+    (measured: 59 vs 65 % and 83.5 vs 83.5 %; ivigsim recovers faster after one dose)."""
+    ds = _ours(mg_per_kg, days=days, horizon=days[-1] + 42.0, drug="nipocalimab")
+    t = ds["time"].values
+    ours = ds["igg_total_g_per_L"].values[0] / ds["igg_total_g_per_L"].values[0][0]
+    theirs = valenzuela.solve(mg_per_kg, list(days), t).igg
+    assert abs(ours.min() - theirs.min()) <= 0.06
+    np.testing.assert_allclose(ours, theirs, atol=0.12)
