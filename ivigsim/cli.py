@@ -360,18 +360,29 @@ def parameters(
     comparators: Annotated[bool, typer.Option(
         "--comparators", help="also list the comparators' parameters (plasma exchange, SCIG, FcRn inhibitor: "
         "the modules a regimen with a comparator adds)")] = False,
+    drug: Annotated[str, typer.Option(
+        "--drug", help="with --comparators, the FcRn inhibitor whose constants to show: efgartigimod (the "
+        "parameters' own values) or nipocalimab")] = "efgartigimod",
 ) -> None:
     """List the model's parameters: value, unit, provenance, variability and source.
 
     The variability column says what a number under a trial file's population.variability
     means for the parameter: a CV (log-normal) or omega, the SD on the logit scale
     (logit-normal, for shares); '-' where it may not vary. With --comparators, the model a
-    regimen with plasma exchange, SCIG or an FcRn inhibitor runs on (docs/comparators.md).
+    regimen with plasma exchange, SCIG or an FcRn inhibitor runs on (docs/comparators.md), with
+    the constants of the inhibitor named by --drug.
     """
+    from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS
     from ivigsim.model.library import build_model
     from ivigsim.model.tables import parameter_rows
 
+    if drug not in SHIPPED_INHIBITORS or (drug != "efgartigimod" and not comparators):
+        raise InputError("--drug", f"one of {', '.join(SHIPPED_INHIBITORS)}, with --comparators", drug)
     rows = parameter_rows(build_model(disease, comparators=comparators))
+    for r in rows:  # the drug's own constants replace the module's (efgartigimod's) values
+        if r["name"] in SHIPPED_INHIBITORS[drug]:
+            r["value"], r["source"] = SHIPPED_INHIBITORS[drug][r["name"]]
+            r["provenance"] = "source"
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -156,3 +156,20 @@ def test_the_igg_core_lowers_igg_as_valenzuelas_own_model_does(mg_per_kg, days):
     theirs = valenzuela.solve(mg_per_kg, list(days), t).igg
     assert abs(ours.min() - theirs.min()) <= 0.06
     np.testing.assert_allclose(ours, theirs, atol=0.12)
+
+
+def test_the_parameters_command_lists_nipocalimabs_constants_with_their_sources():
+    import json
+
+    from typer.testing import CliRunner
+
+    from ivigsim.cli import app
+
+    result = CliRunner().invoke(app, ["parameters", "--comparators", "--drug", "nipocalimab", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    for name, (value, source) in NIPOCALIMAB.items():
+        assert rows[name]["value"] == value and rows[name]["source"] == source and "Table 3" in source
+    assert rows["fcrn_degradation_per_day"]["value"] == 1.3  # FcRn's own, the same for every drug
+    refused = CliRunner().invoke(app, ["parameters", "--comparators", "--drug", "rozanolixizumab"])
+    assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1
