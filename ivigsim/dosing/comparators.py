@@ -357,8 +357,8 @@ class InhibitorKinetics:
                              "(ivigsim ships no constants for this drug)", self.source)
 
     def parameters(self) -> dict[str, float]:
-        """The model parameters these values set (without target-mediated disposition, the model's
-        own efgartigimod values of the two TMDD constants, which give none)."""
+        """The model parameters these values set; without ``internalisation_per_day`` the module's
+        own value stays (FcRn's turnover: the drug occupies FcRn without depleting it)."""
         return {f"fcrn_inhibitor_{name}": float(getattr(self, name))
                 for name in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS) if getattr(self, name) is not None}
 
