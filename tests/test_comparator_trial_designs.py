@@ -274,6 +274,7 @@ def test_nipocalimab_in_a_run_in_keeps_its_constants_after_randomisation(tmp_pat
         same_course(traj[(traj["arm"] == arm) & (traj["patient"] == row.patient)].sort_values("time_day"), ds, 7.0)
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_a_crossover_of_nipocalimab_and_ivig_carries_nipocalimabs_constants_into_the_ivig_period(tmp_path):
     doc = _crossover_doc()
     doc["arms"] = [{"name": "nipo", "regimen": {"fcrn_inhibitor": NIPOCALIMAB}}, {"name": "ivig", "regimen": IVIG_ARM}]

@@ -203,6 +203,7 @@ def test_the_example_runs_small():
     assert (p[p["arm"].str.startswith("IVIG")]["fcrn_inhibitor_infusions"] == 0).all()
 
 
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_a_named_cycle_of_nipocalimab_runs_on_nipocalimabs_constants(tmp_path):
     """A rule's cycle of a drug with its own constants (nipocalimab): the patients carry them from the
     start (``ivigsim.trial.comparators.path_parameters``), so cycles every 28 days equal one plain

@@ -82,7 +82,7 @@ def solve(mg_per_kg: float, days: Sequence[float], times: np.ndarray, weight_kg:
         dosing = rate if any(d <= a < d + infusion_days for d in days) else 0.0
         inside = (times >= a) & ((times < b) | (b == edges[-1]))
         at = np.append(times[inside], b) if not inside.any() or times[inside][-1] < b else times[inside]
-        sol = solve_ivp(rhs, (a, b), y, method="Radau", rtol=1e-11, atol=1e-12, args=(dosing,), t_eval=at)
+        sol = solve_ivp(rhs, (a, b), y, method="Radau", rtol=1e-9, atol=1e-10, args=(dosing,), t_eval=at)
         out[:, inside] = sol.y[:, :inside.sum()]
         y = sol.y[:, -1]
     ctot, cfree, bound = free(out[0], out[2])
