@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Every scenario example, the comparator-only ones (examples/comparators: nipocalimab's target-mediated
 #: disposition, written with max, abs and sqrt) included.
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "examples" / "comparators").glob("*.yaml"))
+#: The comparator-only examples' round trips take 5-8 s each (libRoadRunner compiling a larger model): slow.
+_SLOW_EXAMPLES = {p for p in EXAMPLES if p.parent.name == "comparators"}
 TIGHT = Dopri5(rtol=1e-10, atol=1e-12)
 #: Agreement demanded of two solvers each run at rtol 1e-10: 1e-5 leaves room for
 #: the 15 significant digits libSBML writes numbers with and for event location.
@@ -321,8 +323,9 @@ def test_every_disease_reproduced_by_roadrunner(disease):
     _assert_roadrunner_reproduces(Scenario(disease=disease, regimen=standard.regimen, days=42.0, name=disease))
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_scenarios_reproduced_by_roadrunner(path):
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p in _SLOW_EXAMPLES else p
+                                  for p in EXAMPLES], ids=[p.stem for p in EXAMPLES])
+def test_example_scenarios_reproduced_by_roadrunner(path):  # slow ones: in CI and with --run-slow
     _assert_roadrunner_reproduces(load_scenario(path))
 
 
