@@ -9,21 +9,28 @@ own units (``ivigsim.validation.valenzuela``); the IgG core's lowering against t
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import json
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ivigsim.cli import app
 from ivigsim.dosing import Regimen, get_product
 from ivigsim.dosing.comparators import FcRnInhibitor, InhibitorKinetics
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
 from ivigsim.io.scenario_file import parse_scenario
 from ivigsim.model.comparators.fcrn_inhibitor import NIPOCALIMAB
-from ivigsim.model.library import compiled_model
 from ivigsim.model.patient import Patient
 from ivigsim.scenario import Scenario
 from ivigsim.simulation import simulate
+from ivigsim.validation import comparator_checks as cc
 from ivigsim.validation import valenzuela
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "comparators" / "mg-nipocalimab.yaml"
 ACCURATE = Dopri5(rtol=1e-10, atol=1e-14)
 PRODUCT = get_product("generic-10")
 WEIGHT = valenzuela.REFERENCE_WEIGHT_KG  # their constants apply as printed
@@ -34,17 +41,11 @@ def _ours(mg_per_kg: float, days=(0.0,), horizon: float = 42.0, solver=ACCURATE,
                              output_every_days=0.25, **kwargs))
 
 
-def _plasma_volume_L() -> float:
-    cm = compiled_model(None, comparators=True)
-    p = cm.model.parameter_array({"body_weight_kg": WEIGHT})
-    return float(dict(zip(cm.model.constant_names, cm.constants(p)[:, 0]))["plasma_volume_L"])
-
-
 @pytest.mark.parametrize("mg_per_kg", [3.0, 30.0])  # below and far above the FcRn pool (about 0.4 mg/kg)
 def test_drug_and_fcrn_agree_with_an_independent_solve_of_valenzuelas_equations(mg_per_kg):
     ds = _ours(mg_per_kg, drug="nipocalimab")
     t = ds["time"].values
-    theirs = valenzuela.solve(mg_per_kg, [0.0], t, central_volume_L=_plasma_volume_L())
+    theirs = valenzuela.solve(mg_per_kg, [0.0], t, central_volume_L=cc.model_plasma_volume_L(WEIGHT))
     on = t > 1.0 / 24.0  # after the infusion
     ctot, free_fcrn = theirs.drug_nM[on], theirs.free_fcrn[on]
     ours_nM = ds["fcrn_inhibitor_g_per_L"].values[0][on] / valenzuela.MOLAR_MASS_G_PER_MOL * 1e9
@@ -80,7 +81,7 @@ def test_a_user_defined_drug_with_nipocalimabs_constants_is_nipocalimab():
     np.testing.assert_array_equal(user["igg_total_g_per_L"].values, shipped["igg_total_g_per_L"].values)
 
 
-def test_nipocalimab_lowers_igg_more_than_efgartigimod_and_ivig_after_it_is_cleared_faster():
+def test_ivig_given_during_nipocalimab_blockade_is_cleared_faster():
     """A mechanistic prediction: IVIG given while FcRn is blocked leaves plasma faster."""
     ivig = {"course": {"total_g_per_kg": 0.4, "days": 1, "start_day": 14}}
     alone = simulate(parse_scenario({"regimen": ivig, "simulation": {"days": 42}}))
@@ -115,14 +116,7 @@ def test_nipocalimab_takes_no_kinetics_of_its_own():
 
 def test_the_example_runs_from_the_command_line(tmp_path):
     """examples/comparators/mg-nipocalimab.yaml (its SBML round trip: tests/test_sbml.py)."""
-    from pathlib import Path
-
-    import pandas as pd
-    from typer.testing import CliRunner
-
-    from ivigsim.cli import app
-
-    example = Path(__file__).resolve().parents[1] / "examples" / "comparators" / "mg-nipocalimab.yaml"
+    example = EXAMPLE
     result = CliRunner().invoke(app, ["simulate", str(example), "--out", str(tmp_path), "--no-plot"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "mg-nipocalimab.csv")
@@ -132,13 +126,7 @@ def test_the_example_runs_from_the_command_line(tmp_path):
 
 
 def test_the_safety_report_refuses_a_regimen_without_ivig_in_one_line():
-    from pathlib import Path
-
-    from typer.testing import CliRunner
-
-    from ivigsim.cli import app
-
-    example = Path(__file__).resolve().parents[1] / "examples" / "comparators" / "mg-nipocalimab.yaml"
+    example = EXAMPLE
     result = CliRunner().invoke(app, ["safety", str(example)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -151,21 +139,12 @@ def test_the_igg_core_lowers_igg_as_valenzuelas_own_model_does(mg_per_kg, days):
     Km fitted to Kuitwaard) against the one-compartment IgG of the model its IgK comes from, both
     under nipocalimab: the deepest lowering within 6 points, the course within 0.12 of baseline
     (measured: 59 vs 65 % and 83.5 vs 83.5 %; ivigsim recovers faster after one dose)."""
-    ds = _ours(mg_per_kg, days=days, horizon=days[-1] + 42.0, solver=None, drug="nipocalimab")
-    t = ds["time"].values
-    ours = ds["igg_total_g_per_L"].values[0] / ds["igg_total_g_per_L"].values[0][0]
-    theirs = valenzuela.solve(mg_per_kg, list(days), t).igg
+    _, ours, theirs = cc.nipocalimab_against_valenzuela(mg_per_kg, days)
     assert abs(ours.min() - theirs.min()) <= 0.06
     np.testing.assert_allclose(ours, theirs, atol=0.12)
 
 
 def test_the_parameters_command_lists_nipocalimabs_constants_with_their_sources():
-    import json
-
-    from typer.testing import CliRunner
-
-    from ivigsim.cli import app
-
     result = CliRunner().invoke(app, ["parameters", "--comparators", "--drug", "nipocalimab", "--json"])
     assert result.exit_code == 0, result.output
     rows = {r["name"]: r for r in json.loads(result.output)}

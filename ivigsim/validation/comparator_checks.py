@@ -85,6 +85,14 @@ def _at(t: np.ndarray, values: np.ndarray, day: float) -> float:
     return float(values[i])
 
 
+def model_plasma_volume_L(weight_kg: float, parameters: Mapping[str, float] = {}) -> float:
+    """The model's own plasma volume (the IgG core's ``plasma_volume_L``) at ``weight_kg``."""
+    cm = compiled_model(None, comparators=True)
+    given = {k: v for k, v in parameters.items() if k in cm.model.parameter_names}
+    p = cm.model.parameter_array({**given, "body_weight_kg": weight_kg})
+    return float(dict(zip(cm.model.constant_names, cm.constants(p)[:, 0]))["plasma_volume_L"])
+
+
 # -- plasma exchange ---------------------------------------------------------------------------
 
 
@@ -107,10 +115,7 @@ def intravascular_removed_pct(plasma_volumes: float, parameters: Mapping[str, fl
     just before and just after."""
     tracer = {**parameters, "fcrn_inhibitor_clearance_70kg_L_per_day": 0.01,
               "fcrn_inhibitor_distribution_clearance_70kg_L_per_day": 0.01}
-    cm = compiled_model(None, comparators=True)
-    p = cm.model.parameter_array({k: v for k, v in tracer.items() if k in cm.model.parameter_names})
-    constants = dict(zip(cm.model.constant_names, cm.constants(p)[:, 0]))
-    model_volume_L = float(constants["plasma_volume_L"])
+    model_volume_L = model_plasma_volume_L(70.0, tracer)
     exchange = PlasmaExchange((1.0,), 1.0, SESSION_H)
     kaplan_L = exchange.plasma_volume_L(Patient(weight_kg=70.0))
     session = PlasmaExchange((1.0,), plasma_volumes * model_volume_L / kaplan_L, SESSION_H)
@@ -161,6 +166,20 @@ def nipocalimab_lowering_pct(parameters: Mapping[str, float] = {}) -> float:
     _, c = _run([inhibitor], 7.0 * NIPOCALIMAB_WEEKS, 0.25, {k: v for k, v in parameters.items() if k not in own},
                 "mg")
     return 100.0 * (1.0 - c.min() / c[0])
+
+
+def nipocalimab_against_valenzuela(mg_per_kg: float, days: Sequence[float]) -> tuple[np.ndarray, np.ndarray,
+                                                                                np.ndarray]:
+    """(times, total IgG relative to baseline in ivigsim, the same in Valenzuela 2025's own model)
+    under nipocalimab in a 75-kg adult, to 6 weeks after the last dose (``ivigsim.validation.valenzuela``:
+    another model, not data)."""
+    from ivigsim.validation import valenzuela
+
+    regimen = Regimen((FcRnInhibitor(days=tuple(days), mg_per_kg=mg_per_kg, drug="nipocalimab"),), PRODUCT)
+    ds = simulate(Scenario(patient=Patient(weight_kg=valenzuela.REFERENCE_WEIGHT_KG), regimen=regimen,
+                           days=days[-1] + 42.0, output_every_days=0.25))
+    t, c = ds["time"].values, ds["igg_total_g_per_L"].values[0]
+    return t, c / c[0], valenzuela.solve(mg_per_kg, list(days), t).igg
 
 
 def complete_blockade_lowering_pct(parameters: Mapping[str, float] = {}) -> float:
