@@ -506,10 +506,10 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
                        indications, doc) if a.rules is not None else None
         arms.append(Arm(a.name, regimen, MappingProxyType(dict(a.parameters)), MappingProxyType(dict(a.mechanisms)),
                         rules))
-        if comparators:  # a user-defined FcRn inhibitor's constants, not also under the arm's parameters
-            from ivigsim.trial.comparators import arm_parameters
+        if comparators:  # one FcRn inhibitor per arm regimen, its constants not also under the arm's parameters
+            from ivigsim.trial.comparators import check_arm_parameters
 
-            arm_parameters(arms[-1], f"arms.{i}")
+            check_arm_parameters(arms[-1], f"arms.{i}")
 
     days = doc.simulation.days
     crossover = _crossover(doc) if doc.design == "crossover" or doc.periods is not None else None

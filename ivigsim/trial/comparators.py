@@ -32,7 +32,6 @@ and arm or the arms of a crossover; ``path_parameters`` gives the one a patient 
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -86,12 +85,14 @@ def uses_comparators(trial) -> bool:
         run_in is not None and regimen_has_comparators(run_in.regimen))
 
 
-def _inhibitor(regimen) -> FcRnInhibitor | None:
-    """The regimen's FcRn inhibitor (one per regimen: ``inhibitor_parameters``), if any."""
-    for part in (regimen.parts if regimen is not None else ()):
-        if isinstance(part, FcRnInhibitor):
-            return part
-    return None
+def _inhibitor(parts) -> FcRnInhibitor | None:
+    """The FcRn inhibitor among a regimen's or a cycle's ``parts`` (one per regimen:
+    ``inhibitor_parameters``), if any."""
+    return next((part for part in parts if isinstance(part, FcRnInhibitor)), None)
+
+
+def _parts(regimen) -> tuple:
+    return regimen.parts if regimen is not None else ()
 
 
 def _path(trial, arm) -> list[tuple[str, FcRnInhibitor]]:
@@ -100,15 +101,15 @@ def _path(trial, arm) -> list[tuple[str, FcRnInhibitor]]:
     patient passes through all)."""
     run_in = getattr(trial, "run_in", None)
     out = []
-    if run_in is not None and (given := _inhibitor(run_in.regimen)) is not None:
+    if run_in is not None and (given := _inhibitor(_parts(run_in.regimen))) is not None:
         out.append(("run_in.regimen.fcrn_inhibitor.drug", given))
     arms = trial.arms if getattr(trial, "crossover", None) is not None else (arm,)
     for a in arms:
         i = trial.arms.index(a)
-        if (given := _inhibitor(a.regimen)) is not None:
+        if (given := _inhibitor(_parts(a.regimen))) is not None:
             out.append((f"arms.{i}.regimen.fcrn_inhibitor.drug", given))
         cycle = rule_cycle(a)
-        if cycle is not None and (given := _inhibitor(SimpleNamespace(parts=cycle.parts))) is not None:
+        if cycle is not None and (given := _inhibitor(cycle.parts)) is not None:
             out.append((f"arms.{i}.rules.on_relapse", given))
     return out
 
@@ -142,11 +143,11 @@ def check_supported(trial) -> None:
                              arm.parameters[name])
 
 
-def arm_parameters(arm, where: str = "arms") -> dict[str, float]:
-    """The model parameters an arm's regimen sets (a user-defined FcRn inhibitor's constants);
-    the arm's own ``parameters`` may not set them too."""
+def check_arm_parameters(arm, where: str = "arms") -> None:
+    """At parsing, an arm's own regimen: one FcRn inhibitor with one set of constants, which the
+    arm's ``parameters`` may not set again (what the patients carry: ``path_parameters``)."""
     if arm.regimen is None:
-        return {}
+        return
     try:
         own = inhibitor_parameters(arm.regimen.parts)
     except InputError as exc:
@@ -154,7 +155,6 @@ def arm_parameters(arm, where: str = "arms") -> dict[str, float]:
     for name in own.keys() & dict(arm.parameters).keys():
         raise InputError(f"{where}.parameters.{name}", "not given twice: the regimen's fcrn_inhibitor.kinetics sets it",
                          arm.parameters[name])
-    return own
 
 
 def patient_sessions(arm, patients, weights: np.ndarray) -> list[tuple]:
