@@ -372,7 +372,7 @@ def parameters(
     regimen with plasma exchange, SCIG or an FcRn inhibitor runs on (docs/comparators.md), with
     the constants of the inhibitor named by --drug.
     """
-    from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS
+    from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS, SHIPPED_VARIABILITY
     from ivigsim.model.library import build_model
     from ivigsim.model.tables import parameter_rows
 
@@ -383,6 +383,9 @@ def parameters(
         if r["name"] in SHIPPED_INHIBITORS[drug]:
             r["value"], r["source"] = SHIPPED_INHIBITORS[drug][r["name"]]
             r["provenance"] = "source"
+            # a trial's population may not vary them: the drug's own variability applies, if any
+            cv = SHIPPED_VARIABILITY[drug].get(r["name"])
+            r["variability"] = "-" if cv is None else f"drug's own CV {100 * cv[0]:.1f} %"
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

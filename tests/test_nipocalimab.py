@@ -97,6 +97,9 @@ def test_ivig_given_during_nipocalimab_blockade_is_cleared_faster():
     ({"target_g_per_L": "5 g/L"}, "regimen.fcrn_inhibitor.kinetics.target_g_per_L"),
     ({"internalisation_per_day": 0}, "regimen.fcrn_inhibitor.kinetics.internalisation_per_day"),
     ({"internalisation_per_day": "3 L"}, "regimen.fcrn_inhibitor.kinetics.internalisation_per_day"),
+    ({"between_patient_cv": {"clearance": 0.2}}, "regimen.fcrn_inhibitor.kinetics.between_patient_cv"),
+    ({"between_patient_cv": {"kd_g_per_L": 25}}, "regimen.fcrn_inhibitor.kinetics.between_patient_cv.kd_g_per_L"),
+    ({"between_patient_cv": {"kd_g_per_L": 0}}, "regimen.fcrn_inhibitor.kinetics.between_patient_cv.kd_g_per_L"),
 ])
 def test_bad_target_mediated_constants_are_one_line_naming_the_field(change, field):
     kinetics = {"kd_g_per_L": 0.006, "clearance_70kg_L_per_day": 0.6, "peripheral_volume_L_per_kg": 0.008,
@@ -151,5 +154,64 @@ def test_the_parameters_command_lists_nipocalimabs_constants_with_their_sources(
     for name, (value, source) in NIPOCALIMAB.items():
         assert rows[name]["value"] == value and rows[name]["source"] == source and "Table 3" in source
     assert rows["fcrn_degradation_per_day"]["value"] == 1.3  # FcRn's own, the same for every drug
+    assert rows["fcrn_inhibitor_clearance_70kg_L_per_day"]["variability"] == "drug's own CV 24.1 %"
+    assert rows["fcrn_inhibitor_kd_g_per_L"]["variability"] == "-"  # no population variability of it
     refused = CliRunner().invoke(app, ["parameters", "--comparators", "--drug", "rozanolixizumab"])
     assert refused.exit_code == 2 and len(refused.output.strip().splitlines()) == 1
+
+
+# --- between-patient variability of the drug's own constants ----------------------------------
+
+
+def _typical(n: int) -> tuple[list[str], np.ndarray]:
+    from ivigsim.trial.comparators import INHIBITOR_ETA_ORDER
+
+    names = list(INHIBITOR_ETA_ORDER)
+    return names, np.array([[NIPOCALIMAB[name][0]] * n for name in names])
+
+
+def test_each_trial_patient_draws_nipocalimabs_constants_with_valenzuelas_variability():
+    """Table 3's CVs (clearance 24.1 %, FcRn at baseline 25.0 %) as log-normals around the typical
+    values; the other constants stay typical; a patient's values do not depend on who else is drawn."""
+    from ivigsim.population import CounterRNG
+    from ivigsim.trial.comparators import individual_constants
+
+    n = 20_000
+    names, typical = _typical(n)
+    cvs = FcRnInhibitor(drug="nipocalimab", mg_per_kg=30).own_variability()
+    assert cvs == {"fcrn_inhibitor_clearance_70kg_L_per_day": 0.241, "fcrn_inhibitor_target_g_per_L": 0.25}
+    ids = np.arange(n)
+    drawn = individual_constants(typical, names, cvs, CounterRNG(5), "", ids)
+    etas = {}
+    for i, name in enumerate(names):
+        if name in cvs:
+            etas[name] = np.log(drawn[i] / typical[i])
+            assert np.std(etas[name]) == pytest.approx(np.sqrt(np.log1p(cvs[name] ** 2)), rel=0.03)
+            assert abs(np.median(etas[name])) < 0.01
+        else:
+            assert np.array_equal(drawn[i], typical[i])
+    assert abs(np.corrcoef(*etas.values())[0, 1]) < 0.03  # Table 3 gives no correlation between them
+    some = individual_constants(typical[:, 100:130], names, cvs, CounterRNG(5), "", ids[100:130])
+    assert np.array_equal(some, drawn[:, 100:130])
+    assert individual_constants(typical, names, {}, CounterRNG(5), "", ids) is typical  # efgartigimod: none
+
+
+def test_a_user_defined_drug_gives_its_own_variability():
+    kinetics = InhibitorKinetics(0.006, 0.6, 0.008, 0.24, "assumption: test",
+                                 between_patient_cv={"clearance_70kg_L_per_day": 0.3})
+    drug = FcRnInhibitor(drug="drug-x", mg_per_kg=30, kinetics=kinetics)
+    assert drug.own_variability() == {"fcrn_inhibitor_clearance_70kg_L_per_day": 0.3}
+    assert FcRnInhibitor().own_variability() == {}  # efgartigimod's constants are assumptions, no CV known
+
+
+def test_a_population_variability_of_a_constant_the_drug_sets_is_refused_in_one_line(tmp_path):
+    from tests.comparator_trial_support import refusal_line
+
+    doc = {"name": "t", "disease": "mg", "seed": 1, "size": 10,
+           "population": {"variability": {"fcrn_inhibitor_clearance_70kg_L_per_day": 0.3}},
+           "arms": [{"name": "nipo", "regimen": {"fcrn_inhibitor": {"drug": "nipocalimab", "days": [0],
+                                                                    "mg_per_kg": 30}}}],
+           "endpoints": [{"name": "igg", "output": "igg_total_g_per_L", "at_day": 14, "summary": "mean"}],
+           "simulation": {"days": 14}}
+    line = refusal_line(tmp_path, doc)
+    assert "population.variability.fcrn_inhibitor_clearance_70kg_L_per_day" in line and "nipocalimab" in line

@@ -18,13 +18,13 @@ replacement (L/day), subcutaneous IgG into its depot (g/day), the inhibitor infu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ivigsim.errors import DosingError, InputError
 from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
-from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS
+from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS, SHIPPED_VARIABILITY
 
 from ._validate import non_negative, positive, real, whole
 from .plan import Infusion, InfusionPlan
@@ -320,7 +320,10 @@ class InhibitorKinetics:
       accessible to the drug at baseline as the drug mass it binds 1:1 per litre of plasma (default
       0: none, ``kd_g_per_L`` is then the equilibrium constant), and ``internalisation_per_day``, the
       rate at which the drug-FcRn complex is internalised (default: FcRn's own turnover, so the
-      drug occupies FcRn without depleting it).
+      drug occupies FcRn without depleting it);
+    - optionally, ``between_patient_cv``: the between-patient variability of any of these constants
+      (by the names above, as the CV of a log-normal, e.g. ``{"clearance_70kg_L_per_day": 0.24}``),
+      applied to each virtual patient of a trial (a single simulation takes the typical values).
 
     With the defaults the drug is treated as efgartigimod is: linear two-compartment kinetics,
     binding at equilibrium (docs/comparators.md).
@@ -337,6 +340,8 @@ class InhibitorKinetics:
     source: str = ""
     target_g_per_L: float = 0.0
     internalisation_per_day: float | None = None
+    #: Given as a mapping; kept as sorted (name, CV) pairs, so the kinetics stay hashable.
+    between_patient_cv: Mapping[str, float] | tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR
@@ -355,12 +360,27 @@ class InhibitorKinetics:
         if not isinstance(self.source, str) or not self.source.strip():
             raise InputError(f"{where}.source", "what the values rest on: a citation, or 'assumption: ...' "
                              "(ivigsim ships no constants for this drug)", self.source)
+        given = self.between_patient_cv
+        if not isinstance(given, Mapping | tuple):
+            raise InputError(f"{where}.between_patient_cv", "a mapping of constant names to CVs", type(given).__name__)
+        for name, cv in dict(given).items():
+            if name not in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS):
+                raise InputError(f"{where}.between_patient_cv", "names of the drug's constants ("
+                                 f"{', '.join((*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS))})", name)
+            expected = f"a CV above 0 and at most {MAX_INHIBITOR_CV:g} (0.25 = 25 %)"
+            if not 0 < real(f"{where}.between_patient_cv.{name}", cv, expected) <= MAX_INHIBITOR_CV:
+                raise InputError(f"{where}.between_patient_cv.{name}", expected, cv)
+        object.__setattr__(self, "between_patient_cv", tuple(sorted((n, float(cv)) for n, cv in dict(given).items())))
 
     def parameters(self) -> dict[str, float]:
         """The model parameters these values set; without ``internalisation_per_day`` the module's
         own value stays (FcRn's turnover: the drug occupies FcRn without depleting it)."""
         return {f"fcrn_inhibitor_{name}": float(getattr(self, name))
                 for name in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS) if getattr(self, name) is not None}
+
+    def variability(self) -> dict[str, float]:
+        """Model parameter -> CV, from ``between_patient_cv``."""
+        return {f"fcrn_inhibitor_{name}": cv for name, cv in self.between_patient_cv}
 
 
 #: The constants a user-defined inhibitor gives (``InhibitorKinetics``); each sets the model
@@ -369,6 +389,9 @@ INHIBITOR_CONSTANTS = ("kd_g_per_L", "clearance_70kg_L_per_day", "peripheral_vol
                        "distribution_clearance_70kg_L_per_day")
 #: Its optional target-mediated disposition (``InhibitorKinetics``).
 INHIBITOR_TMDD_CONSTANTS = ("target_g_per_L", "internalisation_per_day")
+#: Largest between-patient CV a user-defined inhibitor's constant may have (200 %: beyond it a
+#: log-normal's mean is more than twice its median; almost certainly a percentage typed as a share).
+MAX_INHIBITOR_CV = 2.0
 
 
 @dataclass(frozen=True)
@@ -422,6 +445,13 @@ class FcRnInhibitor:
             return self.kinetics.parameters()
         return {name: value for name, (value, _) in SHIPPED_INHIBITORS[self.drug].items()}
 
+    def own_variability(self) -> dict[str, float]:
+        """Model parameter -> between-patient CV of the constants this drug sets: a user-defined
+        drug's ``between_patient_cv``, nipocalimab's from its source, none for efgartigimod."""
+        if self.kinetics is not None:
+            return self.kinetics.variability()
+        return {name: cv for name, (cv, _) in SHIPPED_VARIABILITY[self.drug].items()}
+
     def amount_g(self, patient: Patient) -> float:
         cap = math.inf if self.max_mg_per_infusion is None else self.max_mg_per_infusion
         return min(self.mg_per_kg * patient.weight_kg, cap) / 1000.0
@@ -454,6 +484,14 @@ def inhibitor_parameters(parts: Sequence[object]) -> dict[str, float]:
         raise InputError("regimen.fcrn_inhibitor", "one FcRn inhibitor per scenario, with one set of kinetics "
                          "(the model carries one drug's constants)", ", ".join(sorted(d for d, _ in drugs)))
     return inhibitors[0].own_parameters() if inhibitors else {}
+
+
+def inhibitor_variability(parts: Sequence[object]) -> dict[str, float]:
+    """The between-patient CVs of the constants a regimen's FcRn inhibitor sets
+    (``FcRnInhibitor.own_variability``; ``inhibitor_parameters`` checks there is one drug)."""
+    inhibitor_parameters(parts)
+    inhibitors = [p for p in parts if isinstance(p, FcRnInhibitor)]
+    return inhibitors[0].own_variability() if inhibitors else {}
 
 
 def compile_sessions(parts: Sequence[object], patient: Patient, start_hour: float, weight_kg: float,

@@ -185,11 +185,14 @@ class InhibitorKineticsFile(_Strict):
     internalisation_per_day: Quantity("1/day") | None = Field(None, description=(
         "target-mediated disposition: internalisation rate of the drug-FcRn complex (default: FcRn's own "
         "turnover, no depletion)"))
+    between_patient_cv: dict[str, float] = Field({}, description=(
+        "between-patient variability of any of the constants above, by name, as the CV of a log-normal (0.24 = 24 "
+        "%): each virtual patient of a trial draws its own value (default: none)"))
 
     def build(self) -> InhibitorKinetics:
         return InhibitorKinetics(self.kd_g_per_L, self.clearance_70kg_L_per_day, self.peripheral_volume_L_per_kg,
                                  self.distribution_clearance_70kg_L_per_day, self.source, self.target_g_per_L,
-                                 self.internalisation_per_day)
+                                 self.internalisation_per_day, self.between_patient_cv)
 
 
 class FcRnInhibitorFile(_Strict):

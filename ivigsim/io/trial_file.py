@@ -562,14 +562,15 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     from ivigsim.trial.subgroups import Subgroup
 
     subgroups = tuple(Subgroup(g.name, g.by, tuple(g.cut)) for g in doc.subgroups)
+    trial = Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
+                  doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
+                  tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
+                  subpopulations, run_in, subgroups, crossover=crossover)
     if comparators:
         from ivigsim.trial.comparators import check_supported
 
-        check_supported(_arms_view(arms, run_in, crossover))
-    return Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
-                 doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
-                 tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
-                 subpopulations, run_in, subgroups, crossover=crossover)
+        check_supported(trial)
+    return trial
 
 
 def _crossover(doc: TrialFile):
@@ -608,13 +609,6 @@ def _file_gives_comparators(doc: TrialFile, regimen) -> bool:
     if isinstance(regimen, str):
         regimen = doc.regimens.get(regimen)
     return isinstance(regimen, RegimenFile) and any(getattr(regimen, f) is not None for f in COMPARATOR_FIELDS)
-
-
-def _arms_view(arms, run_in, crossover=None):
-    """What ``check_supported`` reads of a trial (arms, run-in, crossover), before the ``Trial`` is built."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(arms=tuple(arms), run_in=run_in, crossover=crossover)
 
 
 def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):

@@ -35,8 +35,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ivigsim.dosing.comparators import (COMPARATOR_PARTS, FcRnInhibitor, PlasmaExchange, SubcutaneousIgG,
-                                        compile_sessions, inhibitor_parameters)
+from ivigsim.dosing.comparators import (COMPARATOR_PARTS, INHIBITOR_CONSTANTS, INHIBITOR_TMDD_CONSTANTS,
+                                        FcRnInhibitor, PlasmaExchange, SubcutaneousIgG, compile_sessions,
+                                        inhibitor_parameters)
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.errors import InputError
 from ivigsim.trial.statistics import LEVEL, mean_t
@@ -123,6 +124,37 @@ def path_parameters(trial, arm) -> dict[str, float]:
     return given[0][1].own_parameters() if given else {}
 
 
+def path_variability(trial, arm) -> dict[str, float]:
+    """The between-patient CVs of the constants ``path_parameters`` sets (``FcRnInhibitor.own_variability``)."""
+    given = _path(trial, arm)
+    return given[0][1].own_variability() if given else {}
+
+
+#: The inhibitor's own etas: one normal per constant, in this fixed order, on the patient's
+#: stream (``INHIBITOR_ETA_STREAM`` after the population's): a constant's eta is the patient's
+#: whatever else varies, in the run-in, every arm and every period alike.
+INHIBITOR_ETA_ORDER = tuple(f"fcrn_inhibitor_{n}" for n in (*INHIBITOR_CONSTANTS, *INHIBITOR_TMDD_CONSTANTS))
+INHIBITOR_ETA_STREAM = "fcrn_inhibitor/eta"
+
+
+def individual_constants(params: np.ndarray, names: list[str], cvs: dict[str, float], rng, stream: str,
+                         ids: np.ndarray) -> np.ndarray:
+    """``params`` (parameters x patients, the drug's typical constants already set) with each
+    constant in ``cvs`` drawn per patient: typical x exp(eta), eta ~ N(0, log(1 + CV^2))
+    (log-normal, NONMEM's exponential model), from the counter stream, so a patient's value
+    depends only on (seed, stream, patient)."""
+    if not cvs:
+        return params
+    from ivigsim.population.variability import individual, omega
+
+    z = rng.normal(f"{stream}{INHIBITOR_ETA_STREAM}", np.asarray(ids, dtype=np.int64), len(INHIBITOR_ETA_ORDER))
+    out = params.copy()
+    for name, cv in cvs.items():
+        i = names.index(name)
+        out[i] = individual(out[i], omega("log", cv) * z[:, INHIBITOR_ETA_ORDER.index(name)], "log")
+    return out
+
+
 def check_supported(trial) -> None:
     """Refuse, in one line, what the runner does not do with comparators yet: an FcRn inhibitor's
     constants are model parameters, carried by a patient through the whole trial, so one patient's
@@ -141,6 +173,15 @@ def check_supported(trial) -> None:
         for name in path_parameters(trial, arm).keys() & dict(arm.parameters).keys():
             raise InputError(f"arms.{i}.parameters.{name}", "not given twice: the FcRn inhibitor's constants set it",
                              arm.parameters[name])
+        for name in sorted(path_parameters(trial, arm).keys() & _population_variability(trial)):
+            raise InputError(f"population.variability.{name}", "no variability of a constant the FcRn inhibitor "
+                             f"sets ({given[0][1].drug}'s own between-patient variability applies: "
+                             "kinetics.between_patient_cv for a user-defined drug)", name)
+
+
+def _population_variability(trial) -> set[str]:
+    """Parameters any of the trial's populations gives a between-patient variability."""
+    return {name for g in trial.groups() for name in g.population.variability.cv}
 
 
 def check_arm_parameters(arm, where: str = "arms") -> None:

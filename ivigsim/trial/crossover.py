@@ -217,6 +217,8 @@ def run_chunk(trial, start: int, stop: int, candidates: list[np.ndarray],
             overrides = {**m.switch_overrides(arm.mechanisms), **comp.path_parameters(trial, arm), **arm.parameters}
             for name, value in overrides.items():
                 params[m.parameter_names.index(name)] = value
+            params = comp.individual_constants(params, m.parameter_names, comp.path_variability(trial, arm), rng, "",
+                                               ids[rows])  # the stream draw() used
             plan = _plan(trial, arm, days)
             w = weights[k][rows]
             columns: dict[str, object] = {"arm": np.full(len(rows), arm.name, dtype=object), "patient": numbers[rows],

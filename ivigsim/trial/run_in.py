@@ -222,10 +222,11 @@ def select_patients(trial: Trial, model, stream: str = "") -> RunInSelection:
 def _solve_block(trial: Trial, model, rng, ids: np.ndarray, ts: np.ndarray, plan, stream: str):
     """Candidates ``ids``' run-ins: each criterion's verdict (n x criteria), whether the solve
     succeeded, and the state at the run-in's end (n x states)."""
-    from ivigsim.dosing.comparators import inhibitor_parameters
+    from ivigsim.dosing.comparators import inhibitor_parameters, inhibitor_variability
     from ivigsim.engine.outputs import solve_outputs_and_state
     from ivigsim.engine.solve import Problem, SaveAt, Status
     from ivigsim.population import draw
+    from ivigsim.trial.comparators import individual_constants
 
     r = trial.run_in
     patients = draw(trial.population, model, rng, ids, stream)
@@ -235,6 +236,8 @@ def _solve_block(trial: Trial, model, rng, ids: np.ndarray, ts: np.ndarray, plan
         params = params.copy()
         for name, value in own.items():
             params[model.model.parameter_names.index(name)] = value
+        params = individual_constants(params, model.model.parameter_names, inhibitor_variability(r.regimen.parts),
+                                      rng, stream, ids)
     observed, state = solve_outputs_and_state(Problem(model, params, schedule), SaveAt(ts),
                                               trial.solver, r.outputs())
     ok = (observed.status == Status.SUCCESS) & np.isfinite(state).all(axis=0)

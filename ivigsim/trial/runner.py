@@ -264,6 +264,7 @@ def _group_columns(trial: Trial, k: int, arm: Arm, sub: SubPopulation, ids: np.n
     overrides = {**m.switch_overrides(arm.mechanisms), **comp.path_parameters(trial, arm), **arm.parameters}
     for name, value in overrides.items():
         params[m.parameter_names.index(name)] = value
+    params = comp.individual_constants(params, m.parameter_names, comp.path_variability(trial, arm), rng, stream, ids)
     plan = _per_kg_plan(trial, arm, sub.indication)  # compiled once per arm and chunk: schedule and safety share it
     base = _per_kg_schedule(model, trial, plan)
     weights = _dosing_weights(arm, patients)

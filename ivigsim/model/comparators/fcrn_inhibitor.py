@@ -192,9 +192,20 @@ NIPOCALIMAB: dict[str, tuple[float, str]] = {
         "(the molar mass from the paper's results: 15 mg/kg x 75 kg = 7.92 umol)"),
     "fcrn_inhibitor_internalisation_per_day": (62.4, f"{_TABLE3}: internalisation rate of the complex, kint = 62.4/day"),
 }
+#: Nipocalimab's between-patient variability (CV of a log-normal, NONMEM's exponential model) of
+#: the constants above that Valenzuela 2025 gave one; their central volume's (CV 15.0 %) has no
+#: place here (the plasma volume replaces it) and their IgG parameters' belong to the IgG core.
+NIPOCALIMAB_VARIABILITY: dict[str, tuple[float, str]] = {
+    "fcrn_inhibitor_clearance_70kg_L_per_day": (0.241, f"{_TABLE3}: between-patient variability of CL, CV 24.1 %"),
+    "fcrn_inhibitor_target_g_per_L": (0.25, f"{_TABLE3}: between-patient variability of FcRn0, CV 25.0 %"),
+}
 #: The FcRn inhibitors shipped with their constants: parameter -> (value, source) overrides of
 #: the module's own values (efgartigimod's, so none).
 SHIPPED_INHIBITORS: dict[str, dict[str, tuple[float, str]]] = {"efgartigimod": {}, "nipocalimab": NIPOCALIMAB}
+#: ... and the between-patient variability of those constants (parameter -> (CV, source)): none is
+#: known for efgartigimod's, which are assumptions (docs/comparators.md).
+SHIPPED_VARIABILITY: dict[str, dict[str, tuple[float, str]]] = {"efgartigimod": {},
+                                                                 "nipocalimab": NIPOCALIMAB_VARIABILITY}
 
 
 NO_FCRN_INHIBITOR = Module(
