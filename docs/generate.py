@@ -82,7 +82,34 @@ def joint_blocks() -> dict[str, str]:
     if len(blocks) == 2:
         blocks.append("| (not run) | | | | | |")
     return {"joint-parameters": "\n".join(rows) + "\n", "joint-profiles": "\n".join(profiles) + "\n",
-            "joint-targets": "\n".join(targets) + "\n", "joint-by-block": "\n".join(blocks) + "\n"}
+            "joint-targets": "\n".join(targets) + "\n", "joint-by-block": "\n".join(blocks) + "\n",
+            "joint-importance": importance_markdown(doc)}
+
+
+def importance_markdown(doc: dict) -> str:
+    """docs/calibration.md's importance-sampling check of the Laplace normal (``calibrate --importance``)."""
+    sec = doc.get("importance")
+    if not sec:
+        return "(not run)\n"
+    r = sec["rise_over_quadratic"]
+    head = (f"{sec['draws']} draws, {sec['failed_draws']} failed, {sec['below_estimate']} below the estimate's -2 log L; "
+            f"**Pareto k {float(sec['pareto_k']):.2f}** ({'reliable' if sec['reliable'] else 'unreliable'}: k < 0.7 "
+            f"is), **effective sample size {sec['effective_sample_size']:.0f}**; exact rise over the quadratic's: "
+            f"median {r['median']:.2f}, 90 % of draws {r['q05']:.2f}-{r['q95']:.2f}, correlation {r['correlation']:.2f}; "
+            f"the departures below explain R^2 = {sec['departure_r2']:.2f} of the difference; "
+            f"{sec['runtime_s'] / 60:.0f} min.\n\n")
+    weighted = sec["reliable"]
+    rows = ["| parameter | estimate | 95 % (Laplace) | SD drawn (fitting scale) | odd departure (per SD) | "
+            "even departure (per SD^2) |" + (" 95 % (importance-weighted) |" if weighted else ""),
+            "|---|---|---|---|---|---|" + ("---|" if weighted else "")]
+    for p in sec["parameters"]:
+        lo, hi = p["laplace95"]
+        line = (f"| `{p['name']}` | {p['estimate']:.3g} | {lo:.3g}-{hi:.3g} | {p['drawn_sd']:.2f} | "
+                f"{p['departure_odd']:+.1f} | {p['departure_even']:+.1f} |")
+        if weighted:
+            line += f" {p['weighted95'][0]:.3g}-{p['weighted95'][1]:.3g} |"
+        rows.append(line)
+    return head + "\n".join(rows) + "\n"
 
 
 def safety_blocks() -> dict[str, str]:
@@ -132,14 +159,16 @@ def comparator_blocks() -> dict[str, str]:
 
 def nipocalimab_markdown() -> str:
     """Nipocalimab's constants: the module's parameters it replaces, with their sources."""
-    from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR, NIPOCALIMAB
+    from ivigsim.model.comparators.fcrn_inhibitor import FCRN_INHIBITOR, NIPOCALIMAB, NIPOCALIMAB_VARIABILITY
 
     declared = {p.name: p for p in FCRN_INHIBITOR.parameters}
-    rows = ["| parameter | nipocalimab | efgartigimod (the parameter's own value) | unit | source |",
-            "|---|---|---|---|---|"]
+    rows = ["| parameter | nipocalimab | between-patient CV | efgartigimod (the parameter's own value) | unit | source |",
+            "|---|---|---|---|---|---|"]
     for name, (value, source) in NIPOCALIMAB.items():
         p = declared[name]
-        rows.append(f"| `{name}` | {value:.4g} | {p.value:.4g} | {p.unit} | {source} |")
+        cv = NIPOCALIMAB_VARIABILITY.get(name)
+        rows.append(f"| `{name}` | {value:.4g} | {'-' if cv is None else f'{100 * cv[0]:.1f} %'} | {p.value:.4g} | "
+                    f"{p.unit} | {source} |")
     return "\n".join(rows) + "\n"
 
 

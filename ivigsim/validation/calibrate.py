@@ -300,6 +300,103 @@ def run_profiles(doc: dict, names: list[str] | None, *, command: list[str], refi
     }
 
 
+def run_importance(doc: dict, *, command: list[str], log=print) -> dict:
+    """The exact -2 log L at each of ``doc``'s ensemble vectors (draws of its Laplace normal), then
+    ``importance_section`` of them; returns the ``importance`` section to store in ``doc``."""
+    _require_current(doc, "--importance")
+    started = time.time()
+    parameters, x_hat, xs = _ensemble_on_fitting_scale(doc)
+    objective = _recorded_objective(doc)
+    total_hat = objective({p.name: p.from_x(float(x)) for p, x in zip(parameters, x_hat)})
+    totals = []
+    for i, x in enumerate(xs):
+        try:
+            totals.append(objective({p.name: p.from_x(float(xi)) for p, xi in zip(parameters, x)}))
+        except InputError as exc:  # an input the model refuses: the draw is outside the model's domain
+            log(f"  draw {i}: {exc}")
+            totals.append(math.inf)
+        if (i + 1) % 25 == 0 or i + 1 == len(xs):
+            left = (time.time() - started) / (i + 1) * (len(xs) - i - 1)
+            log(f"  {i + 1} of {len(xs)} draws evaluated ({left / 60:.0f} min left)")
+    section = {"command": " ".join(command), "runtime_s": round(time.time() - started, 1),
+               **importance_section(doc, total_hat, totals)}
+    log(f"Pareto k {section['pareto_k']:.2f} ({'reliable' if section['reliable'] else 'unreliable'}), effective "
+        f"sample size {section['effective_sample_size']:.0f} of {len(xs)}; exact rise over the quadratic's: median "
+        f"{section['rise_over_quadratic']['median']:.2f}; departures explain R^2 {section['departure_r2']:.2f}")
+    return section
+
+
+def _ensemble_on_fitting_scale(doc: dict):
+    """(the fitted parameters, the estimate and the ensemble's vectors on their fitting scale)."""
+    from ivigsim.validation import joint
+
+    rows = doc["parameters"]
+    parameters = [joint.fit_parameter(r["name"], r["shipped"]) for r in rows]
+    if doc["ensemble"]["names"] != [p.name for p in parameters] or not doc["ensemble"]["vectors"]:
+        raise InputError("--importance", "a joint calibration with an ensemble of its fitted parameters "
+                         "(run --joint with --ensemble N)", f"{len(doc['ensemble']['vectors'])} vectors")
+    x_hat = np.array([p.to_x(r["estimate"]) for p, r in zip(parameters, rows)])
+    xs = np.array([[p.to_x(v) for p, v in zip(parameters, vector)] for vector in doc["ensemble"]["vectors"]])
+    return parameters, x_hat, xs
+
+
+def importance_section(doc: dict, total_hat: float, totals) -> dict:
+    """What the exact -2 log L ``totals`` at ``doc``'s ensemble vectors say of its Laplace normal
+    (``ivigsim.validation.importance``): the importance weights and their Pareto k, how the exact
+    rise compares with the quadratic's, where it departs from it (per parameter), and, when the
+    weights are reliable, each parameter's importance-weighted interval."""
+    from ivigsim.validation import importance, joint
+
+    parameters, x_hat, xs = _ensemble_on_fitting_scale(doc)
+    rows = doc["parameters"]
+    totals = np.array(totals, dtype=float)
+    hessian = np.array(doc["hessian"], dtype=float)
+    log_q = importance.normal_log_density(xs, x_hat, 0.5 * hessian, 1.0 / joint.FLAT_SD**2)
+    weighted = importance.importance_weights(totals, log_q)
+    ok = np.isfinite(totals)
+    d = xs - x_hat
+    quadratic = 0.5 * np.einsum("ij,jk,ik->i", d, 0.5 * (hessian + hessian.T), d)
+    rise = totals - total_hat
+    # In the SDs the draws were made with (a flat direction drawn with SD FLAT_SD, as log_q reads it)
+    w_eig, v_eig = np.linalg.eigh(0.25 * (hessian + hessian.T))
+    sd = np.sqrt(np.diag((v_eig / np.maximum(w_eig, 1.0 / joint.FLAT_SD**2)) @ v_eig.T))
+    odd, even, r2 = importance.departure(d / sd, rise - quadratic)
+    out_rows = []
+    w = weighted.weights
+    mean, cov = importance.weighted_moments(xs[ok], w[ok])
+    for i, (p, r) in enumerate(zip(parameters, rows)):
+        row = {"name": p.name, "estimate": r["estimate"], "laplace95": [r["lower95"], r["upper95"]],
+               "drawn_sd": float(sd[i]), "departure_odd": float(odd[i]), "departure_even": float(even[i])}
+        if weighted.reliable:  # otherwise the weighted figures estimate nothing (Vehtari et al. 2024)
+            natural = np.array([p.from_x(float(x)) for x in xs[ok, i]])
+            row["weighted95"] = [float(q) for q in importance.weighted_quantiles(natural, w[ok], [0.025, 0.975])]
+            row["weighted_sd"] = float(math.sqrt(cov[i, i]))
+        out_rows.append(row)
+    ratio = rise[ok] / quadratic[ok]
+    return {
+        "method": "importance sampling of the Laplace normal: the exact -2 log L at each ensemble vector, log weight "
+                  "= -(-2 log L)/2 - log q (flat prior on the fitting scale inside the search box), Pareto-smoothed "
+                  f"(Vehtari et al. 2024, arviz.psislw); k < {importance.K_RELIABLE} reliable. Departures: the "
+                  "least-squares fit of (exact rise - quadratic rise) on each parameter's deviation in Laplace SDs and "
+                  "its square less 1 (importance.departure)",
+        "estimate_minus2_log_l": total_hat,
+        "draws": len(xs),
+        "failed_draws": int((~ok).sum()),
+        "pareto_k": weighted.k,
+        "reliable": weighted.reliable,
+        "effective_sample_size": weighted.ess,
+        "below_estimate": int((rise[ok] < 0).sum()),
+        "rise_over_quadratic": {"median": float(np.median(ratio)), "q05": float(np.quantile(ratio, 0.05)),
+                                "q95": float(np.quantile(ratio, 0.95)),
+                                "correlation": float(np.corrcoef(rise[ok], quadratic[ok])[0, 1])},
+        "departure_r2": r2,
+        "minus2_log_l": totals.tolist(),
+        "quadratic_rise": quadratic.tolist(),
+        "log_weights": weighted.log_weights.tolist(),
+        "parameters": out_rows,
+    }
+
+
 def run_blocks(doc: dict, log=print) -> dict:
     """Per block of fitted parameters (``shared``, a disease, ``comparators``): -2 log L of the
     calibration targets and of the out-of-sample checks whose units read any of the block's
@@ -449,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebase", action="store_true",
                         help="after adopting estimates as the model's values: recompute what depends on the shipped "
                              "values in --out (breakdowns, fingerprint), keeping the fit, Laplace and profiles")
+    parser.add_argument("--importance", action="store_true",
+                        help="the exact -2 log L at each ensemble vector in --out and their importance weights: how "
+                             "well the Laplace normal describes the posterior, stored in it (run --joint first)")
     parser.add_argument("--out", type=Path, default=JOINT_FILE)
     args = parser.parse_args(argv)
     if args.rebase:
@@ -457,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
         return _profile_main(args, argv)
     if args.by_block:
         return _by_block_main(args)
+    if args.importance:
+        return _importance_main(args, argv)
     if not args.joint:
         km = calibrate_fcrn_km()
         print(f"fcrn_km_g_per_L = {km:.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
@@ -511,6 +613,18 @@ def _by_block_main(args) -> int:
     try:
         doc = _read_result(args.out)
         doc["by_block"] = run_blocks(doc)
+    except IvigsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _write_result(args.out, doc)
+    return 0
+
+
+def _importance_main(args, argv: list[str]) -> int:
+    log = lambda text: print(text, flush=True)  # noqa: E731
+    try:
+        doc = _read_result(args.out)
+        doc["importance"] = run_importance(doc, command=["python -m ivigsim.validation.calibrate", *argv], log=log)
     except IvigsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
