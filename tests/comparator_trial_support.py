@@ -22,36 +22,50 @@ def regimen(doc: dict):
     return RegimenFile.model_validate(doc, context={COMPARATORS_ALLOWED: True}).build()
 
 
-#: Nipocalimab's constants with their between-patient CVs (Valenzuela 2025 Table 3), by the names a
-#: user-defined drug's kinetics take, in the order the trial draws their etas.
+#: Nipocalimab's between-patient CVs (Valenzuela 2025 Table 3), by the names a user-defined drug's
+#: kinetics take; the constants in the order the trial draws their etas.
 NIPOCALIMAB_CV = {"clearance_70kg_L_per_day": 0.241, "target_g_per_L": 0.25}
 ETA_ORDER = ("kd_g_per_L", "clearance_70kg_L_per_day", "peripheral_volume_L_per_kg",
              "distribution_clearance_70kg_L_per_day", "target_g_per_L", "internalisation_per_day")
 
 
-def individual_nipocalimab(trial, candidate: int, stream: str = "") -> dict:
-    """Nipocalimab as a user-defined drug with one trial patient's own constants, by hand: the
-    typical value x exp(sqrt(log(1 + CV^2)) z), z the patient's normal on the trial's stream."""
-    from ivigsim.model.comparators.fcrn_inhibitor import NIPOCALIMAB
-
+def individual_kinetics(trial, candidate: int, typical: dict, cvs: dict, stream: str = "") -> dict:
+    """One trial patient's own constants, by hand: each constant with a CV is its typical value
+    x exp(sqrt(log(1 + CV^2)) z), z the patient's normal on the trial's stream; a user-defined
+    drug's kinetics with them and no variability of its own."""
     z = CounterRNG(trial.seed).normal(f"{stream}fcrn_inhibitor/eta", np.array([candidate]), len(ETA_ORDER))[0]
-    kinetics = {name: NIPOCALIMAB[f"fcrn_inhibitor_{name}"][0] for name in ETA_ORDER}
-    for name, cv in NIPOCALIMAB_CV.items():
+    kinetics = {k: v for k, v in typical.items() if k != "between_patient_cv"}
+    for name, cv in cvs.items():
         kinetics[name] *= float(np.exp(np.sqrt(np.log(1 + cv**2)) * z[ETA_ORDER.index(name)]))
-    return {**kinetics, "source": "test: one trial patient's nipocalimab"}
+    return {**kinetics, "source": "test: one trial patient's own constants"}
+
+
+def _individual_inhibitor(trial, candidate: int, inhibitor: dict) -> dict:
+    """``inhibitor`` (a regimen's fcrn_inhibitor as written) as a user-defined drug with the
+    patient's own constants, where the drug has between-patient variability."""
+    if inhibitor.get("drug") == "nipocalimab":
+        from ivigsim.model.comparators.fcrn_inhibitor import NIPOCALIMAB
+
+        typical = {name: NIPOCALIMAB[f"fcrn_inhibitor_{name}"][0] for name in ETA_ORDER}
+        kinetics = individual_kinetics(trial, candidate, typical, NIPOCALIMAB_CV)
+    elif inhibitor.get("kinetics", {}).get("between_patient_cv"):
+        kinetics = individual_kinetics(trial, candidate, inhibitor["kinetics"],
+                                       inhibitor["kinetics"]["between_patient_cv"])
+    else:
+        return inhibitor
+    return {**inhibitor, "drug": f"{inhibitor.get('drug')} (this patient)", "kinetics": kinetics}
 
 
 def simulate_candidate(trial, candidate: int, regimen_doc: dict, days: float):
     """One plain simulation of candidate ``candidate`` (its drawn covariates and parameters; with
-    nipocalimab, its own constants: ``individual_nipocalimab``)."""
+    an inhibitor with between-patient variability, its own constants: ``individual_kinetics``)."""
     from ivigsim.dosing.comparators import inhibitor_parameters
 
     model = compiled_model(trial.disease, True)
     p = draw(trial.population, model, CounterRNG(trial.seed), np.array([candidate]))
-    inhibitor = regimen_doc.get("fcrn_inhibitor")
-    if inhibitor is not None and inhibitor.get("drug") == "nipocalimab":
-        regimen_doc = {**regimen_doc, "fcrn_inhibitor": {**inhibitor, "drug": "nipocalimab (this patient)",
-                                                         "kinetics": individual_nipocalimab(trial, candidate)}}
+    if regimen_doc.get("fcrn_inhibitor") is not None:
+        regimen_doc = {**regimen_doc, "fcrn_inhibitor": _individual_inhibitor(trial, candidate,
+                                                                              regimen_doc["fcrn_inhibitor"])}
     given = regimen(regimen_doc)
     own = inhibitor_parameters(given.parts)  # nipocalimab's or a user's constants: the regimen sets them
     params = {k: v for k, v in zip(model.model.parameter_names, p.parameters[:, 0]) if k not in own}

@@ -275,6 +275,31 @@ def test_nipocalimab_in_a_run_in_keeps_its_constants_after_randomisation(tmp_pat
 
 
 @pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
+def test_a_user_defined_drugs_variability_is_each_patients_own_through_run_in_and_arm(tmp_path):
+    """A user-defined inhibitor with between-patient CVs, given in the run-in: each patient's course
+    equals one plain simulation with that patient's own constants (computed by hand), and differs
+    from one with the drug's typical constants."""
+    kinetics = {"kd_g_per_L": 0.006, "clearance_70kg_L_per_day": 0.6, "peripheral_volume_L_per_kg": 0.008,
+                "distribution_clearance_70kg_L_per_day": 0.24, "target_g_per_L": 0.019,
+                "internalisation_per_day": 60.0, "source": "assumption: test",
+                "between_patient_cv": {"clearance_70kg_L_per_day": 0.5, "kd_g_per_L": 0.3}}
+    drug = {"drug": "drug-x", "days": [0], "mg_per_kg": 20, "kinetics": kinetics}
+    doc = _run_in_doc()
+    doc["run_in"]["regimen"] = {"fcrn_inhibitor": drug}
+    doc["run_in"]["days"] = 7.0
+    doc["size"] = 4
+    trial = parse_trial(doc)
+    run_trial(trial, tmp_path / "out")
+    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    for _, row in patients[patients["arm"] == "none"].iterrows():
+        mine = traj[(traj["arm"] == "none") & (traj["patient"] == row.patient)].sort_values("time_day")
+        same_course(mine, simulate_candidate(trial, int(row.candidate), {"fcrn_inhibitor": drug}, 7.0 + 28), 7.0)
+    typical = {**drug, "kinetics": {k: v for k, v in kinetics.items() if k != "between_patient_cv"}}
+    with pytest.raises(AssertionError):
+        same_course(mine, simulate_candidate(trial, int(row.candidate), {"fcrn_inhibitor": typical}, 7.0 + 28), 7.0)
+
+
+@pytest.mark.slow  # 4-17 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_a_crossover_of_nipocalimab_and_ivig_carries_nipocalimabs_constants_into_the_ivig_period(tmp_path):
     doc = _crossover_doc()
     doc["arms"] = [{"name": "nipo", "regimen": {"fcrn_inhibitor": NIPOCALIMAB}}, {"name": "ivig", "regimen": IVIG_ARM}]
