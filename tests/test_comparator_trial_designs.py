@@ -256,17 +256,22 @@ def test_crossover_with_comparators_is_the_same_whatever_the_chunk_size(crossove
 NIPOCALIMAB = {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}
 
 
+def _inhibitor_run_in(tmp_path, inhibitor: dict, size: int):
+    """A week's run-in of ``inhibitor``, then SCIG or nothing: the trial, its patients and trajectories."""
+    doc = _run_in_doc()
+    doc["run_in"]["regimen"] = {"fcrn_inhibitor": inhibitor}
+    doc["run_in"]["days"] = 7.0
+    doc["size"] = size
+    trial = parse_trial(doc)
+    run_trial(trial, tmp_path / "out")
+    return trial, pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+
+
 def test_nipocalimab_in_a_run_in_keeps_its_constants_after_randomisation(tmp_path):
     """The drug given in the run-in is still in the body in the arms: each patient's course equals one
     plain simulation of nipocalimab then the arm's regimen (with efgartigimod's constants, the
     default, the course would differ)."""
-    doc = _run_in_doc()
-    doc["run_in"]["regimen"] = {"fcrn_inhibitor": NIPOCALIMAB}
-    doc["run_in"]["days"] = 7.0
-    doc["size"] = 6
-    trial = parse_trial(doc)
-    run_trial(trial, tmp_path / "out")
-    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    trial, patients, traj = _inhibitor_run_in(tmp_path, NIPOCALIMAB, 6)
     for arm, whole in (("scig", {"fcrn_inhibitor": NIPOCALIMAB, "scig": {**SCIG, "start_day": 7.0}}),
                        ("none", {"fcrn_inhibitor": NIPOCALIMAB})):
         row = patients[(patients["arm"] == arm)].iloc[0]
@@ -284,13 +289,7 @@ def test_a_user_defined_drugs_variability_is_each_patients_own_through_run_in_an
                 "internalisation_per_day": 60.0, "source": "assumption: test",
                 "between_patient_cv": {"clearance_70kg_L_per_day": 0.5, "kd_g_per_L": 0.3}}
     drug = {"drug": "drug-x", "days": [0], "mg_per_kg": 20, "kinetics": kinetics}
-    doc = _run_in_doc()
-    doc["run_in"]["regimen"] = {"fcrn_inhibitor": drug}
-    doc["run_in"]["days"] = 7.0
-    doc["size"] = 4
-    trial = parse_trial(doc)
-    run_trial(trial, tmp_path / "out")
-    patients, traj = pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
+    trial, patients, traj = _inhibitor_run_in(tmp_path, drug, 4)
     for _, row in patients[patients["arm"] == "none"].iterrows():
         mine = traj[(traj["arm"] == "none") & (traj["patient"] == row.patient)].sort_values("time_day")
         same_course(mine, simulate_candidate(trial, int(row.candidate), {"fcrn_inhibitor": drug}, 7.0 + 28), 7.0)
