@@ -57,7 +57,8 @@ def joint_blocks() -> dict[str, str]:
         rows.append(f"| `{r['name']}` | {r['shipped']:.4g} | {r['estimate']:.3g}{edge} | "
                     f"{fmt(r['lower95'])}-{fmt(r['upper95'])} | {r['identified']} |")
     laplace = {r["name"]: r for r in doc["parameters"]}
-    profiles = ["| parameter | re-fitted with it | estimate | 95 % (profile) | 95 % (Laplace) | bounded |",
+    profiles = ["| parameter | re-fitted with it | estimate (of the profiled run) | 95 % (profile) | 95 % (Laplace, this run) "
+                "| bounded |",
                 "|---|---|---|---|---|---|"]
     for r in doc.get("profiles", {}).get("results", []):
         lap = laplace[r["name"]]

@@ -105,6 +105,24 @@ def test_the_ensemble_has_the_declared_structure_and_stays_within_the_declared_b
             assert math.isfinite(value) and lo <= value <= hi, name
 
 
+def test_the_stored_laplace_reproduces_the_files_intervals_correlations_and_ensemble():
+    """What the file derives from its Hessian (``calibrate.apply_laplace``) follows from the Hessian,
+    estimate, steps and repairs it records (reproducibility, not evidence about the model)."""
+    import copy
+
+    import numpy as np
+
+    from ivigsim.validation.calibrate import apply_laplace, stored_laplace
+
+    again = apply_laplace(copy.deepcopy(DOC), stored_laplace(DOC), len(DOC["ensemble"]["vectors"]))
+    for mine, stored in zip(again["parameters"], DOC["parameters"]):
+        assert mine["lower95"] == pytest.approx(stored["lower95"], rel=1e-9)
+        assert mine["upper95"] == pytest.approx(stored["upper95"], rel=1e-9)
+        assert mine["identified"] == stored["identified"]
+    assert again["correlations"] == DOC["correlations"]
+    assert np.allclose(again["ensemble"]["vectors"], DOC["ensemble"]["vectors"], rtol=1e-12, atol=0)
+
+
 def test_overrides_reach_only_the_simulations_whose_model_declares_them():
     overrides = {"fcrn_km_g_per_L": 60.0, "phagocytosis_cooperativity": 8.0, "nerve_repair_per_day": 0.09}
     assert simulation_parameters("igg-half-life", overrides) == {"fcrn_km_g_per_L": 60.0}

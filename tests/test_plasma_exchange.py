@@ -126,6 +126,40 @@ def test_one_plasma_volume_removes_63_percent_when_volumes_agree(plasma_volumes,
     assert round(100 * (1 - left)) == (63 if plasma_volumes == 1.0 else 78)
 
 
+# -- complement proteins ------------------------------------------------------------------------
+
+
+def test_complement_proteins_follow_the_closed_form_of_removal_and_return():
+    """During a session removing at a = r / V_plasma, dL/dt = k (1 - L) - a L, so at its end
+    L = k/(k+a) + a/(k+a) exp(-(k+a) T); afterwards L returns as 1 - (1 - L_end) exp(-k t).
+    The disease's complement activity is its index times L (the disease's own drive aside)."""
+    ds = _simulate([PlasmaExchange(days=(0,), plasma_volumes=1.0, duration_h=2.0)], days=4.0)
+    k = 0.46  # complement_recovery_per_day (a half-life of 1.5 days)
+    a = 2.42 / (2.0 / 24.0) / (MODEL_PLASMA_L_PER_KG * 70.0)  # L/day over the model's plasma volume
+    T = 2.0 / 24.0
+    end = k / (k + a) + a / (k + a) * math.exp(-(k + a) * T)
+    assert _at(ds, "complement_plasma_level", T) == pytest.approx(end, rel=1e-7)
+    for day in (1.0, 2.0, 3.0):  # not recovered 48-72 h after the exchange (Blood 1980, s.12.6)
+        expected = 1 - (1 - end) * math.exp(-k * (day - T))
+        assert _at(ds, "complement_plasma_level", day) == pytest.approx(expected, rel=1e-7)
+        assert expected < 0.9
+    assert end < 0.5  # the exchange removes complement as it removes IgG (about exp(-0.82))
+
+
+def test_donor_plasma_returns_complement_at_its_normal_level():
+    ds = _simulate([PlasmaExchange(days=(0,), plasma_volumes=1.5, duration_h=2.0, replacement="plasma")], days=1.0)
+    assert np.allclose(ds["complement_plasma_level"].values[0], 1.0, rtol=0, atol=1e-9)
+
+
+def test_exchange_lowers_the_diseases_complement_activity():
+    """MG: complement activity (the drive's index, less IVIG's scavenging) times the plasma level."""
+    ds = _simulate([PlasmaExchange(days=(0,), plasma_volumes=1.0, duration_h=2.0)], days=2.0, disease="mg")
+    level, activity = ds["complement_plasma_level"].values[0], ds["complement_activity_fraction_of_baseline"].values[0]
+    drive = ds["complement_drive"].values[0] if "complement_drive" in ds else np.ones_like(level)
+    np.testing.assert_allclose(activity, drive * level, rtol=1e-12)
+    assert activity.min() < 0.5
+
+
 def test_igg_rebounds_by_redistribution_and_has_not_recovered_at_48_to_72_h():
     """Default parameters: plasma IgG rises after the session as tissue IgG flows back, but is
     still well below baseline at 48 and 72 h (Blood 1980, s.12.6)."""
@@ -237,7 +271,7 @@ def test_every_disease_has_a_comparator_model_that_is_unit_consistent_and_steady
     own = {s.name for m in COMPARATORS for s in m.states}
     for i, name in enumerate(model.state_names):
         if name in own:
-            assert dy[i, 0] == 0.0 and y[i, 0] == (1.0 if name == "fcrn_accessible_fraction" else 0.0), name
+            assert dy[i, 0] == 0.0 and y[i, 0] == (1.0 if name in ("fcrn_accessible_fraction", "complement_plasma_level") else 0.0), name
     base = compiled_model(disease)
     pb = base.model.parameter_array()
     dyb = base.rhs(0.0, base.initial(pb, base.constants(pb)), pb, base.constants(pb), np.zeros((1, 1)))

@@ -224,6 +224,27 @@ def test_a_real_saddle_stays_negative():
     assert not r["replaced"] and np.linalg.eigvalsh(fixed).min() == pytest.approx(-2.0)
 
 
+def test_a_direction_rough_below_the_step_takes_its_positive_curvature_once_no_escape_is_found():
+    """A valley with ripples: f = 10 x^2 + y^2 + a ripple of period 0.1 along x. Measured along x at
+    the step 0.1 the curvature is 20 (the ripple's period: it cancels), at 0.05 negative (the ripple
+    dominates), so ``repair_negative_directions`` keeps the assembled negative eigenvalue; after
+    ``escape_saddle`` found no lower point, ``accept_rough_directions`` takes the positive one."""
+    from ivigsim.validation import joint
+
+    f = lambda z: float(10 * z[0] ** 2 + z[1] ** 2 - 0.2 * (1 - math.cos(2 * math.pi * z[0] / 0.1)))  # noqa: E731
+    assembled = np.diag([-4.0, 2.0])
+    fixed, (r,) = joint.repair_negative_directions(f, np.zeros(2), assembled, 0.1)
+    assert not r["replaced"] and r["measured"][0] == pytest.approx(20.0) and r["measured"][1] < 0
+    params = [FitParameter(n, "", 1.0, (0.01, 100.0), "log", "calibrated", "shared") for n in ("a", "b")]
+    approx = joint.Laplace(params, np.zeros(2), fixed, 0.1, [], [r])
+    accepted = joint.accept_rough_directions(approx)
+    assert np.linalg.eigvalsh(accepted.hessian) == pytest.approx([2.0, 20.0])
+    assert accepted.repaired[0]["replaced"] and approx.repaired[0]["replaced"] is False  # a new value
+    saddle = joint.Laplace(params, np.zeros(2), np.diag([-2.0, 2.0]), 0.1, [],
+                           [{"eigenvalue": -2.0, "measured": [-2.0, -2.0], "replaced": False, "direction": [1.0, 0.0]}])
+    assert joint.accept_rough_directions(saddle) is saddle  # a real saddle: both measurements negative
+
+
 def test_interval_ends_are_exact_for_a_parabola_on_a_coarse_grid():
     from ivigsim.validation.profile import interval_ends
 

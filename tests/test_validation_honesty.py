@@ -59,9 +59,6 @@ GAP_BANDS = {
                        "the Monte Carlo SE of the mean is about 0.2 point at 300 per arm"),
     "mg-adapt-placebo-qmg-responders": (27.0, 36.0, "today 31.0 % (300 per arm) and 31.9 % (2000 per arm) against "
                                         "ADAPT's 14 %; the Monte Carlo SE is about 2.7 points at 300 per arm"),
-    "mg-barth-improved-plex": (27.0, 40.0, "today 31.3 % (300 per arm) and 35.2 % (2000 per arm) against Barth's 65 %"),
-    "mg-onset-plex-before-ivig": (0.6, 1.3, "today +0.97 QMG point (300 per arm) and +0.90 (2000 per arm), the exchange "
-                                  "behind IVIG at day 7 where it was ahead"),
     "cidp-taper-off-without-relapse": (57.0, 72.0, "today 64.3 % (1000 tapered, 95 % 61.3-67.2) and 65.7 % (300) "
                                        "against 20/55; the Monte Carlo SE is about 2.7 points at 300"),
     "cidp-taper-stable-at-75pct": (95.0, 100.0, "today 99.8 % (1000 tapered) and 100 % (300): almost no relapse on "

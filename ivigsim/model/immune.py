@@ -16,7 +16,9 @@ mechanisms set the *effects* of IVIG on them.
 - **Inflammatory cytokines** (``cytokine_activity``): produced in proportion to the
   inflammatory drive, restrained by Tregs, with a fast turnover; the bioactive share
   is what IVIG has not neutralised.
-- **Complement**: activity follows the complement drive, less what IVIG scavenges.
+- **Complement**: activity follows the complement drive, less what IVIG scavenges, times the
+  plasma level of the complement proteins (``complement_plasma_level``: 1 unless a plasma
+  exchange has removed them, ``ivigsim.model.comparators.plasma_exchange``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ IMMUNE_STATE = Module(
         Assignment("cytokine_fraction_of_baseline", "cytokine_activity * (1 - cytokine_neutralised_fraction)",
                    "dimensionless", "bioactive inflammatory cytokine relative to baseline", output=True),
         Assignment("complement_activity_fraction_of_baseline",
-                   "complement_drive * (1 - complement_scavenged_fraction)", "dimensionless",
+                   "complement_drive * (1 - complement_scavenged_fraction) * complement_plasma_level", "dimensionless",
                    "complement deposition (C3b/C4b) relative to baseline", output=True),
     ),
     fluxes=(

@@ -6,8 +6,9 @@ in ``ivigsim/model/diseases/`` and nothing else (``DISEASES`` is found there).
 Every disease model comes in two variants: the IVIG model (``build_model(disease)``), and the
 same model with the comparators (plasma exchange, subcutaneous IgG, an FcRn inhibitor:
 ``build_model(disease, comparators=True)``, ``ivigsim.model.comparators``), each inactive until
-a regimen gives it. The IVIG model holds ``NO_FCRN_INHIBITOR`` in the inhibitor's place (its
-occupancy a constant 0), so it keeps exactly its states, inputs and results; a scenario whose
+a regimen gives it. The IVIG model holds ``NO_COMPARATORS`` in their place (the inhibitor's
+occupancy a constant 0, the plasma complement level a constant 1), so it keeps exactly its
+states, inputs and results; a scenario whose
 regimen gives a comparator is simulated with the second variant (``ivigsim.simulation``).
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ivigsim.model.comparators import COMPARATORS, NO_FCRN_INHIBITOR
+from ivigsim.model.comparators import COMPARATORS, NO_COMPARATORS
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.errors import InputError, ModelDefinitionError
 from ivigsim.model.declaration import Module
@@ -44,7 +45,7 @@ MECHANISMS = (
 
 #: Everything but the disease.
 SHARED_MODULES = (IGG_DISTRIBUTION, IMMUNE_STATE, *MECHANISMS)
-CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM, NO_FCRN_INHIBITOR)
+CORE_MODULES = (*SHARED_MODULES, NO_DISEASE, NO_DISEASE_IGG_CATABOLISM, *NO_COMPARATORS)
 
 #: Diseases by name, every ``Disease`` declared in a module of ``ivigsim/model/diseases/``
 #: (``none``, the healthy/PK-only model, first; then by name).
@@ -65,12 +66,12 @@ def compose(disease_module: Module, comparators: bool = False) -> Model:
     """IgG pharmacokinetics, the immune state, every mechanism and a disease module, with the
     default of the IgG core's disease-driven loss (none) if the disease does not drive it; then
     the comparators if asked (after everything else, so every other name keeps its index), or
-    else ``NO_FCRN_INHIBITOR``."""
+    else ``NO_COMPARATORS`` (their place: complement untouched, no inhibitor occupancy)."""
     drives = set(DISEASE_CATABOLISM) & set(disease_module.symbols())
     if drives and drives != set(DISEASE_CATABOLISM):
         raise ModelDefinitionError(f"disease module {disease_module.name} must define both {DISEASE_CATABOLISM} or neither")
     model = Model((*SHARED_MODULES, disease_module, *(() if drives else (NO_DISEASE_IGG_CATABOLISM,)),
-                   *(COMPARATORS if comparators else (NO_FCRN_INHIBITOR,))))
+                   *(COMPARATORS if comparators else NO_COMPARATORS)))
     if DISEASE_CATABOLISM[1] not in model.constant_names:
         raise ModelDefinitionError(f"{disease_module.name}: {DISEASE_CATABOLISM[1]} must depend on parameters only")
     return model

@@ -16,6 +16,11 @@ with their provenance as JSON (default ``ivigsim/data/calibration/joint.json``).
 changes the model's shipped values: the file proposes them. ``--softness`` sets the soft
 criteria of the objective's trials (``joint.SOFTNESS`` by default; 0: hard); it is recorded
 in the file's settings, and a file without it was computed with hard criteria.
+
+On a file written so: ``--profile NAMES`` (profile likelihoods), ``--by-block`` (each block's
+estimate moved alone: the adoption rule), ``--rebase`` (after adopting estimates as the model's
+values) and ``--importance`` (the exact objective at the ensemble's vectors: how well the Laplace
+normal describes the posterior, ``ivigsim.validation.importance``).
 """
 
 from __future__ import annotations
@@ -125,7 +130,8 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
     approx = joint.laplace(objective, fitted, hessian_step)
     for attempt in range(2):  # the estimate must be a minimum: leave a saddle along a negative curvature
         better = joint.escape_saddle(objective, fitted, approx, margin=hessian_step)
-        if better is None:
+        if better is None:  # a minimum along every direction tried: roughness below the step is not a saddle
+            approx = joint.accept_rough_directions(approx)
             break
         log(f"negative curvature at the estimate: moving along it and fitting again (attempt {attempt + 1})")
         fitted = joint.fit(objective, parameters, step=step, margin=hessian_step, max_iterations=max_iterations,
@@ -148,9 +154,7 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
     log(f"checks (out of sample): {checks_before.total:.3f} -> {checks_after.total:.3f}; "
         f"another draw (seed {crn_seed}): {crn_before.total:.3f} -> {crn_after.total:.3f}")
 
-    identified = approx.identifiability()
     gn_sd = joint.gauss_newton_sd(fitted.jacobian)
-    sd = approx.sd()
     rows = []
     edge = []  # at the edge of the search box: a bound, not the data, stopped the fit
     for i, p in enumerate(parameters):
@@ -158,18 +162,14 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
         if min(fitted.x[i] - box[0], box[1] - fitted.x[i]) < 1e-3:
             edge.append(p.name)
     for i, p in enumerate(parameters):
-        lo, hi = approx.interval(i)
         rows.append({
             "name": p.name, "unit": p.unit, "block": p.block, "provenance": p.provenance, "scale": p.scale,
-            "shipped": p.shipped, "estimate": estimate[p.name], "lower95": lo, "upper95": hi,
-            "sd_fitting_scale": float(sd[i]), "gauss_newton_sd_fitting_scale": float(gn_sd[i]),
-            "identified": identified[i]["identified"], "bounds": list(p.bounds),
-            "search_box": [p.from_x(b) for b in p.box(hessian_step)], "at_box_edge": p.name in edge,
+            "shipped": p.shipped, "estimate": estimate[p.name], "gauss_newton_sd_fitting_scale": float(gn_sd[i]),
+            "bounds": list(p.bounds), "search_box": [p.from_x(b) for b in p.box(hessian_step)],
+            "at_box_edge": p.name in edge,
         })
-    draws = approx.ensemble(ensemble, seed=0, margin=0.0) if ensemble else np.zeros((0, len(parameters)))
-    corr = approx.correlations()
     runtime = time.time() - started
-    return {
+    doc = {
         "format": FORMAT,
         "provenance": provenance(command, runtime),
         "fingerprint": fingerprint,
@@ -194,7 +194,6 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
             "evaluations": objective.evaluations, "unit_runs": objective.unit_runs,
             "failed_evaluations": [{"why": f["why"], "overrides": f["overrides"]} for f in objective.failures[:50]],
             "hessian_failures": approx.failures,
-            "hessian_repaired_directions": approx.repaired,
             "laplace": "normal at the estimate, precision = half the central-difference Hessian of -2 log L on the "
                        "fitting scale, each axis's step chosen from a pilot of its second derivative so that one step "
                        f"raises -2 log L by about {joint.HESSIAN_RISE:g} (within [{joint.MIN_HESSIAN_STEP:g}, "
@@ -208,19 +207,48 @@ def run_joint(names: list[str] | None, *, fast: bool, seed: int | None, size_rat
         "identifiability": {
             "rule": f"not identified: Laplace SD on the fitting scale > {joint.UNIDENTIFIED_SD}, or loading >= 0.3 on a "
                     f"direction with SD > {joint.UNIDENTIFIED_SD}; weak: SD > log(1.5)",
-            "not_identified": [r["name"] for r in identified if r["identified"] == "no"],
-            "weakly_identified": [r["name"] for r in identified if r["identified"] == "weak"],
             "at_box_edge": edge,
-            "directions": approx.directions(),
         },
-        "hessian": approx.hessian.tolist(),
-        "correlations": {"names": names, "matrix": np.round(corr, 6).tolist()},
         "checks_out_of_sample": {"targets": [t.id for t in joint.CHECK_TARGETS],
                                  "shipped": checks_before.as_dict(), "estimate": checks_after.as_dict()},
         "common_random_numbers_check": {"seed": crn_seed, "shipped_total": crn_before.total,
                                         "estimate_total": crn_after.total},
-        "ensemble": {"names": names, "vectors": draws.tolist()},
     }
+    return apply_laplace(doc, approx, ensemble)
+
+
+def apply_laplace(doc: dict, approx, ensemble: int) -> dict:
+    """What follows from the Laplace approximation ``approx`` (``joint.Laplace``), written into
+    ``doc``: each parameter's SD, 95 % interval and identifiability, the flattest directions, the
+    Hessian, its repaired directions, the correlations and ``ensemble`` vectors (seed 0)."""
+    identified = approx.identifiability()
+    sd = approx.sd()
+    for i, row in enumerate(doc["parameters"]):
+        lo, hi = approx.interval(i)
+        row.update({"lower95": lo, "upper95": hi, "sd_fitting_scale": float(sd[i]),
+                    "identified": identified[i]["identified"]})
+    doc["identifiability"].update({
+        "not_identified": [r["name"] for r in identified if r["identified"] == "no"],
+        "weakly_identified": [r["name"] for r in identified if r["identified"] == "weak"],
+        "directions": approx.directions()})
+    doc["method"]["hessian_repaired_directions"] = approx.repaired
+    doc["hessian"] = approx.hessian.tolist()
+    names = [p.name for p in approx.parameters]
+    doc["correlations"] = {"names": names, "matrix": np.round(approx.correlations(), 6).tolist()}
+    draws = approx.ensemble(ensemble, seed=0, margin=0.0) if ensemble else np.zeros((0, len(names)))
+    doc["ensemble"] = {"names": names, "vectors": draws.tolist()}
+    return doc
+
+
+def stored_laplace(doc: dict):
+    """The ``joint.Laplace`` a joint calibration's file records (estimate, Hessian, steps, repairs)."""
+    from ivigsim.validation import joint
+
+    parameters = [joint.fit_parameter(r["name"], r["shipped"]) for r in doc["parameters"]]
+    x = np.array([p.to_x(r["estimate"]) for p, r in zip(parameters, doc["parameters"])])
+    steps = np.array([doc["method"]["hessian_steps"][p.name] for p in parameters])
+    return joint.Laplace(parameters, x, np.array(doc["hessian"], dtype=float), steps,
+                         list(doc["method"]["hessian_failures"]), list(doc["method"]["hessian_repaired_directions"]))
 
 
 def _json_default(o):

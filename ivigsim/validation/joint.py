@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -643,6 +643,34 @@ def repair_negative_directions(f: Callable[[np.ndarray], float], x: np.ndarray, 
         if ok:
             w[k] = min(measured)
     return (v * w) @ v.T, repaired
+
+
+def accept_rough_directions(approx: Laplace) -> Laplace:
+    """After ``escape_saddle`` found no lower point along them: each negative direction that
+    ``repair_negative_directions`` kept because one of its two measurements was not positive,
+    while the other was, takes the positive measurement as its curvature.
+
+    Such a direction rises steeply at the Hessian's step but is flat, or slightly lower, at half
+    of it: the objective's own roughness (medians and rates of finite populations) at a scale
+    below the step, not a descent, since no move of 0.25-1 along it lowers -2 log L. Leaving it
+    negative would make its variance (and every parameter loading on it) unbounded."""
+    sym = (approx.hessian + approx.hessian.T) / 2
+    w, v = np.linalg.eigh(sym)
+    repaired = [dict(r) for r in approx.repaired]
+    changed = False
+    for r in repaired:
+        positive = [m for m in r["measured"] if math.isfinite(m) and m > 0]
+        if r["replaced"] or not positive:
+            continue
+        k = int(np.argmax(np.abs(v.T @ np.asarray(r["direction"]))))  # the same eigen-direction
+        if w[k] >= 0:
+            continue
+        w[k] = min(positive)
+        r["replaced"] = "after no lower point was found along it (escape_saddle): the positive measurement"
+        changed = True
+    if not changed:
+        return approx
+    return replace(approx, hessian=(v * w) @ v.T, repaired=repaired)
 
 
 def _with(x: np.ndarray, i: int, value: np.ndarray) -> np.ndarray:
