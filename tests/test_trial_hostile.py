@@ -382,7 +382,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused(trial, reference, tmp_path
     _same_as_reference(out, trial, reference, result)
 
 
-def test_two_processes_into_one_folder_one_wins_whole_the_other_is_refused(trial, reference, tmp_path):
+def test_two_processes_into_one_folder_one_wins_whole_the_other_is_refused_or_reuses_it(trial, reference, tmp_path):
     path = _write(tmp_path, _doc())
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "ivigsim.cli", "trial", str(path), "--out", str(out), "--chunk-size", str(CHUNK),
@@ -391,10 +391,16 @@ def test_two_processes_into_one_folder_one_wins_whole_the_other_is_refused(trial
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outcomes = sorted((p.wait(timeout=300), p.stderr.read()) for p in procs)
-    assert [rc for rc, _ in outcomes] == [0, 2], outcomes
-    refusal = outcomes[1][1].strip()
-    assert len(refusal.splitlines()) == 1 and refusal.startswith("error: --out: expected a"), refusal
-    assert "Traceback" not in outcomes[0][1] + refusal
+    # Which interleaving happens depends on the machine's load: the second process either meets the
+    # first one's lock (refused, exit 2) or starts after the first has finished and reuses its
+    # finished chunks (exit 0, saying so). Either way the folder holds one whole trial (below).
+    if [rc for rc, _ in outcomes] == [0, 0]:
+        assert any("its finished chunks were reused" in err for _, err in outcomes), outcomes
+    else:
+        assert [rc for rc, _ in outcomes] == [0, 2], outcomes
+        refusal = outcomes[1][1].strip()
+        assert len(refusal.splitlines()) == 1 and refusal.startswith("error: --out: expected a"), refusal
+    assert not any("Traceback" in err for _, err in outcomes)
     pd.testing.assert_frame_equal(_sorted(read_patients(out, trial, columns=None)), reference[1], check_exact=True)
     assert json.loads((out / "summary.json").read_text()) == reference[2]
     assert not (out / store.LOCK).exists()
