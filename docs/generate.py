@@ -57,16 +57,18 @@ def joint_blocks() -> dict[str, str]:
         rows.append(f"| `{r['name']}` | {r['shipped']:.4g} | {r['estimate']:.3g}{edge} | "
                     f"{fmt(r['lower95'])}-{fmt(r['upper95'])} | {r['identified']} |")
     laplace = {r["name"]: r for r in doc["parameters"]}
-    profiles = ["| parameter | re-fitted with it | estimate (of the profiled run) | 95 % (profile) | 95 % (Laplace, this run) "
-                "| bounded |",
-                "|---|---|---|---|---|---|"]
-    for r in doc.get("profiles", {}).get("results", []):
+    section = doc.get("profiles", {})
+    profiles = ["| parameter | re-fitted with it | around the estimate of (-2 log L) | estimate | 95 % (profile) | "
+                "95 % (Laplace, this run) | bounded |", "|---|---|---|---|---|---|---|"]
+    for r in section.get("results", []):
         lap = laplace[r["name"]]
-        profiles.append(f"| `{r['name']}` | {', '.join(f'`{n}`' for n in r['refitted']) or '-'} | {r['estimate']:.3g} | "
-                        f"{fmt(r['lower95'])} to {fmt(r['upper95'])} | {fmt(lap['lower95'])} to {fmt(lap['upper95'])} | "
-                        f"{r['identified']} |")
+        around = r.get("estimate_minus2_log_l", section.get("estimate_minus2_log_l"))
+        profiles.append(f"| `{r['name']}` | {', '.join(f'`{n}`' for n in r['refitted']) or '-'} | "
+                        f"{'this run' if abs(around - doc['objective']['estimate']['total']) < 1e-6 else 'the previous run'}"
+                        f" ({around:.2f}) | {r['estimate']:.3g} | {fmt(r['lower95'])} to {fmt(r['upper95'])} | "
+                        f"{fmt(lap['lower95'])} to {fmt(lap['upper95'])} | {r['identified']} |")
     if len(profiles) == 2:
-        profiles.append("| (none run) | | | | | |")
+        profiles.append("| (none run) | | | | | | |")
     targets = ["| target | published | simulated at the shipped values | at the estimate |", "|---|---|---|---|"]
     at_estimate = {t["target"]: t for t in doc["objective"]["estimate"]["terms"]}
     for t in doc["objective"]["shipped"]["terms"]:
