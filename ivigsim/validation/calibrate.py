@@ -333,7 +333,8 @@ def run_importance(doc: dict, *, command: list[str], log=print) -> dict:
     ``importance_section`` of them; returns the ``importance`` section to store in ``doc``."""
     _require_current(doc, "--importance")
     started = time.time()
-    parameters, x_hat, xs = _ensemble_on_fitting_scale(doc)
+    approx, xs = _ensemble_on_fitting_scale(doc)
+    parameters, x_hat = approx.parameters, approx.x
     objective = _recorded_objective(doc)
     total_hat = objective({p.name: p.from_x(float(x)) for p, x in zip(parameters, x_hat)})
     totals = []
@@ -355,17 +356,13 @@ def run_importance(doc: dict, *, command: list[str], log=print) -> dict:
 
 
 def _ensemble_on_fitting_scale(doc: dict):
-    """(the fitted parameters, the estimate and the ensemble's vectors on their fitting scale)."""
-    from ivigsim.validation import joint
-
-    rows = doc["parameters"]
-    parameters = [joint.fit_parameter(r["name"], r["shipped"]) for r in rows]
-    if doc["ensemble"]["names"] != [p.name for p in parameters] or not doc["ensemble"]["vectors"]:
+    """(the file's Laplace approximation, ``stored_laplace``, and its ensemble on the fitting scale)."""
+    approx = stored_laplace(doc)
+    if doc["ensemble"]["names"] != [p.name for p in approx.parameters] or not doc["ensemble"]["vectors"]:
         raise InputError("--importance", "a joint calibration with an ensemble of its fitted parameters "
                          "(run --joint with --ensemble N)", f"{len(doc['ensemble']['vectors'])} vectors")
-    x_hat = np.array([p.to_x(r["estimate"]) for p, r in zip(parameters, rows)])
-    xs = np.array([[p.to_x(v) for p, v in zip(parameters, vector)] for vector in doc["ensemble"]["vectors"]])
-    return parameters, x_hat, xs
+    xs = np.array([[p.to_x(v) for p, v in zip(approx.parameters, vector)] for vector in doc["ensemble"]["vectors"]])
+    return approx, xs
 
 
 def importance_section(doc: dict, total_hat: float, totals) -> dict:
@@ -375,19 +372,17 @@ def importance_section(doc: dict, total_hat: float, totals) -> dict:
     weights are reliable, each parameter's importance-weighted interval."""
     from ivigsim.validation import importance, joint
 
-    parameters, x_hat, xs = _ensemble_on_fitting_scale(doc)
+    approx, xs = _ensemble_on_fitting_scale(doc)
+    parameters, x_hat, precision = approx.parameters, approx.x, approx.precision()
     rows = doc["parameters"]
     totals = np.array(totals, dtype=float)
-    hessian = np.array(doc["hessian"], dtype=float)
-    log_q = importance.normal_log_density(xs, x_hat, 0.5 * hessian, 1.0 / joint.FLAT_SD**2)
-    weighted = importance.importance_weights(totals, log_q)
+    floor = 1.0 / joint.FLAT_SD**2  # as the draws were made (joint.Laplace.ensemble)
+    weighted = importance.importance_weights(totals, importance.normal_log_density(xs, x_hat, precision, floor))
     ok = np.isfinite(totals)
     d = xs - x_hat
-    quadratic = 0.5 * np.einsum("ij,jk,ik->i", d, 0.5 * (hessian + hessian.T), d)
+    quadratic = np.einsum("ij,jk,ik->i", d, precision, d)  # the Laplace quadratic's rise of -2 log L
     rise = totals - total_hat
-    # In the SDs the draws were made with (a flat direction drawn with SD FLAT_SD, as log_q reads it)
-    w_eig, v_eig = np.linalg.eigh(0.25 * (hessian + hessian.T))
-    sd = np.sqrt(np.diag((v_eig / np.maximum(w_eig, 1.0 / joint.FLAT_SD**2)) @ v_eig.T))
+    sd = np.sqrt(np.diag(approx.covariance(floor)))  # in the SDs the draws were made with
     odd, even, r2 = importance.departure(d / sd, rise - quadratic)
     out_rows = []
     w = weighted.weights
