@@ -28,6 +28,8 @@ PUBLISHED_COUNTS = {
     # Egami 2006 by stratum: counts derived in calibration-targets s.12.4 from sensitivity and specificity
     "kawasaki-egami-resistance-high": (32, 99), "kawasaki-egami-resistance-low": (9, 221),
     "itp-child-observation-week1": (23, 100), "itp-child-ivig-week1": (68, 99),  # TIKI 2018
+    "itp-child-2003-above-20-low": (13, 17), "itp-child-2003-above-20-high": (15, 17),  # J Pediatr Hematol Oncol 2003
+    "itp-kurlander-5-day": (11, 17), "itp-kurlander-2-day": (9, 10),  # Kurlander 1987
     # Adverse events: Cornblath 2023 (ProCID arms of 35 and 38 patients), s.12.5 (ivigsim.validation.safety_adults)
     "headache-0.5-g-per-kg": (1, 35), "headache-2-g-per-kg": (9, 38),
     "donofrio-headache": (44, 1096), "donofrio-pyrexia": (26, 1096), "geng-headache": (90, 1482),
@@ -55,6 +57,10 @@ GAP_BANDS = {
                              "68/99; the Monte Carlo SE is about 2.7 points at 300 per arm"),
     "itp-child-ivig-days-to-50": (1.0, 1.5, "today 1.25 days (300 and 1000 per arm) against 2; the median moves "
                                   "on the 6-hourly output grid"),
+    "itp-child-1985-rise-24h": (36.0, 49.0, "today 41.2 (300 per arm) and 44.5 x 10^9/L (1000 per arm) against "
+                                "'more than 50'; the band stops below 50, so the gap closing shows"),
+    "itp-kurlander-5-day": (84.0, 95.0, "today 89.3 % (300 per arm) and 89.9 % (2000 per arm) against 11/17 (Wilson "
+                            "41.3-82.7 %); the Monte Carlo SE is about 1.8 points at 300 per arm"),
     "mg-ivig-week24": (-8.8, -7.0, "today -7.99 points (300 per arm) and -7.83 (2000 per arm) against Bril's -5.1; "
                        "the Monte Carlo SE of the mean is about 0.2 point at 300 per arm"),
     "mg-adapt-placebo-qmg-responders": (27.0, 36.0, "today 31.0 % (300 per arm) and 31.9 % (2000 per arm) against "

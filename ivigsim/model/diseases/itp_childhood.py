@@ -50,6 +50,9 @@ from ivigsim.model.diseases.itp import ITP, ITP_MODULE
 
 TORONTO_1993 = "J Pediatr 1993;123(6):989-95, PMID 8229536 (Toronto; calibration-targets s.12.3)"
 TIKI_2018 = "Heitink-Polle et al. 2018, Blood 132(9):883 (TIKI; calibration-targets s.12.3)"
+CHILD_2003 = "J Pediatr Hematol Oncol 2003;25(10):797-800 (calibration-targets s.12.2)"
+ACTA_1996 = "Acta Paediatr 1996;85:910-915 (calibration-targets s.12.3)"
+J_PEDIATR_1985 = "J Pediatr 1985;106(6):886-90, PMID 2582107 (calibration-targets s.12.3)"
 ICIS_2018 = "ICIS Registry II, Pediatr Blood Cancer 2018;65(1), PMID 28792679 (calibration-targets s.12.1)"
 
 #: The published figures this disease uses, each with its role: ``calibration`` (a parameter
@@ -81,6 +84,20 @@ FIGURES = MappingProxyType({
         value=18.6, unit="%", role="check", source=TIKI_2018, counts=None,
         what="chronic ITP (< 150 x 10^9/L at 6 months) after a single 0.8 g/kg (RR 0.64, 0.38-1.08, vs "
              "observation)"),
+    # The dose and the first days (examples/trials/itp-childhood-dose-response.yaml), added as checks.
+    "low-dose-above-20-72h": dict(
+        value=76.5, unit="%", role="check", source=CHILD_2003, counts=(13, 17),
+        what="platelets > 20 x 10^9/L within 72 h after 0.3 g/kg/day x 2"),
+    "high-dose-above-20-72h": dict(
+        value=88.2, unit="%", role="check", source=CHILD_2003, counts=(15, 17),
+        what="platelets > 20 x 10^9/L within 72 h after 1 g/kg/day x 2"),
+    "ivig-at-least-50-72h": dict(
+        value=91.0, unit="%", role="check", source=ACTA_1996, counts=None,
+        what="platelets >= 50 x 10^9/L at 72 h after 1 g/kg x 2 (also: mean 188 x 10^9/L at 72 h; > 150 on day 6 "
+             "in 70 %)"),
+    "single-infusion-rise-24h": dict(
+        value=50.0, unit="10^9/L", role="check", source=J_PEDIATR_1985, counts=None,
+        what="mean rise within 24 h of a single 1 g/kg: more than 50 x 10^9/L (also: mean peak 194)"),
     "registry-remission-month12": dict(
         value=59.4, unit="%", role="not simulated", source=ICIS_2018, counts=(419, 705),
         what="remission at 12 months in newly diagnosed children under mixed management (28 % observed only): "
