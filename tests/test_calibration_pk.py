@@ -18,8 +18,8 @@ from ivigsim.validation.pk import ACCURATE, PK_SIMULATIONS
 from ivigsim.validation.targets import PK_TARGETS
 
 
-@pytest.mark.parametrize("target", PK_TARGETS, ids=lambda t: t.id)
-def test_pk_target_reproduced(target):
+@pytest.mark.parametrize("target", [t for t in PK_TARGETS if not t.known_gap], ids=lambda t: t.id)
+def test_pk_target_reproduced(target):  # the documented gaps are pinned in test_validation_honesty.GAP_BANDS
     simulated = PK_SIMULATIONS[target.id]()
     lo, hi = target.acceptance
     assert lo <= simulated <= hi, f"{target.id}: simulated {simulated:.4g} outside {lo:.4g}-{hi:.4g} ({target.source})"

@@ -88,6 +88,19 @@ def pid_half_life(parameters: Mapping[str, float] = {}) -> float:
     return float(summarise(ds).ivig_half_life_days)
 
 
+#: Lee et al. 2020's doses: 387-560 mg/kg every 3-4 weeks; the slope is read between these (every 4 weeks).
+TROUGH_SLOPE_DOSES = (0.4, 0.5)
+
+
+def ivig_trough_rise_per_100_mg_per_kg(parameters: Mapping[str, float] = {}) -> float:
+    """Rise of the steady-state trough of total IgG per 100 mg/kg more IVIG every 4 weeks, mg/dL,
+    in a PID patient making 4 g/L (the slope between ``TROUGH_SLOPE_DOSES``)."""
+    from ivigsim.validation.comparator_checks import steady_state_igg
+
+    low, high = (steady_state_igg("ivig", d, parameters)[1] for d in TROUGH_SLOPE_DOSES)
+    return 100.0 * (high - low) * 0.1 / (TROUGH_SLOPE_DOSES[1] - TROUGH_SLOPE_DOSES[0])
+
+
 PK_SIMULATIONS: dict[str, Callable[..., float]] = {
     "igg-baseline-steady": baseline_after_one_year,
     "igg-half-life": tracer_half_life,
@@ -98,6 +111,7 @@ PK_SIMULATIONS: dict[str, Callable[..., float]] = {
     "gbs-delta-igg-day14": gbs_delta_igg_day14,
     "fcrn-blockade-ceiling": fcrn_blockade_ceiling,
     "pid-half-life": pid_half_life,
+    "ivig-trough-rise-per-100-mg-per-kg": ivig_trough_rise_per_100_mg_per_kg,
 }
 
 

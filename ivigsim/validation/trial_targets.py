@@ -13,6 +13,7 @@ which allow for that Monte Carlo error, correspondingly less sharp.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,12 @@ class TrialReadout:
         """(estimate, lower, upper) of the 95 % interval. A difference between arms takes its
         interval from the paired per-patient differences (``patients``: the trial's table); arms
         pooled give the mean of their estimates and of their bounds (equal sizes; the bounds of
-        a mean of independent arms are narrower: a conservative interval)."""
+        a mean of independent arms are narrower: a conservative interval). Statistic ``cv``:
+        the between-patient coefficient of variation of the endpoint, in per cent, from the
+        patients' table (``between_patient_cv``)."""
+        if self.statistic == "cv":
+            values = patients.loc[patients["arm"] == self.arm, self.endpoint].dropna().to_numpy()
+            return between_patient_cv(values)
         def arm_estimate(arm_name: str) -> dict:
             arm = next(a for a in summary["arms"] if a["arm"] == arm_name)
             return arm["endpoints"][self.endpoint]["estimates"][self.statistic]
@@ -61,6 +67,19 @@ class TrialReadout:
         by_arm = {a: patients[patients["arm"] == a].set_index("patient")[self.endpoint] for a in (self.arm, self.minus_arm)}
         d = mean_t((by_arm[self.arm] - by_arm[self.minus_arm]).dropna().to_numpy())
         return scale * v, scale * d.lower, scale * d.upper
+
+
+def between_patient_cv(values) -> tuple[float, float, float]:
+    """The coefficient of variation (SD / mean, per cent) of per-patient ``values`` and its 95 %
+    interval: the SD by the large-sample standard error of a CV for roughly normal data,
+    CV x sqrt(1 / (2n) + CV^2 / n) (McKay 1932; Vangel 1996, Am Stat 50(1):21)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    cv = float(np.std(v, ddof=1) / np.mean(v))
+    se = cv * math.sqrt(1.0 / (2 * n) + cv**2 / n)
+    return 100 * cv, 100 * max(cv - 1.959964 * se, 0.0), 100 * (cv + 1.959964 * se)
 
 
 def _t(id, quantity, published, unit, source, role, readout, kind="level", interval=None, note="", gap="",
@@ -102,6 +121,15 @@ J_PEDIATR_1985 = "J Pediatr 1985;106(6):886-90, PMID 2582107 (authors not shown)
 _CHILD_DOSE = "itp-childhood-dose-response.yaml"
 KURLANDER = "Kurlander et al. 1987, Am J Med 83(4A):17-24, PMID 3118704 (calibration-targets s.12.2)"
 _KURLANDER_FILE = "itp-kurlander-1987.yaml"
+KUITWAARD_2013 = "Kuitwaard et al. 2013, J Neurol Neurosurg Psychiatry 84(8):859 (calibration-targets s.12.7)"
+_KUITWAARD_2013_FILE = "cidp-kuitwaard-2013-igg-variability.yaml"
+_KUITWAARD_2013_ARM = "1 g/kg every 3 weeks"
+_NO_VOLUME_VARIABILITY = (
+    "the model's patients differ in their own IgG (baseline CV 21.9 %, Valenzuela 2025) but not in the volume a "
+    "dose per kilogram spreads into (plasma volume is 0.042 L/kg for everyone, Kim 2007), so the rise from an "
+    "infusion hardly varies (CV about 1.4 %, against 20 %) and the level after it varies less than before it. "
+    "No source in the calibration targets gives the between-patient spread of that volume (Cheng 2025's children "
+    "give CL and V2, not V1); calibrating it to this row would make it a target, which it is not yet. Not tuned")
 BRIL = "Bril et al. 2025, Muscle Nerve 71(1):43-54, PMID 39506903"
 ADAPT = ("Howard et al. 2021 (ADAPT), Lancet Neurol 20:526-36; figures from trial summaries and conference "
          "abstracts (secondary)")
@@ -391,6 +419,18 @@ _PAIRS = (
     _t("itp-child-1985-peak", "mean peak platelet count after a single 1 g/kg", 194.0, "10^9/L", J_PEDIATR_1985,
        "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg once", "peak", "mean"),
        note="7 of 25 children had further infusions, which the model does not give (its peak is of one infusion)"),
+    # Individual IgG on a fixed regimen (s.12.7): between-patient CVs, checks.
+    _t("kuitwaard-2013-cv-before-infusion", "between-patient CV of total IgG before an infusion, same dose and "
+       "interval (1 g/kg every 3 weeks, steady state)", 13.0, "%", KUITWAARD_2013, "check",
+       TrialReadout(_KUITWAARD_2013_FILE, _KUITWAARD_2013_ARM, "igg_before_infusion", "cv"),
+       note="+/-20 % of the CV; the model's spread before an infusion comes from the patients' own IgG"),
+    _t("kuitwaard-2013-cv-after-infusion", "between-patient CV of total IgG just after an infusion, same dose and "
+       "interval", 11.0, "%", KUITWAARD_2013, "check",
+       TrialReadout(_KUITWAARD_2013_FILE, _KUITWAARD_2013_ARM, "igg_after_infusion", "cv"),
+       gap=_NO_VOLUME_VARIABILITY),
+    _t("kuitwaard-2013-cv-rise", "between-patient CV of the rise in total IgG with an infusion (delta-IgG), same "
+       "dose and interval", 20.0, "%", KUITWAARD_2013, "check",
+       TrialReadout(_KUITWAARD_2013_FILE, _KUITWAARD_2013_ARM, "igg_rise", "cv"), gap=_NO_VOLUME_VARIABILITY),
     # Adults: the same 2 g/kg over 5 or 2 days (s.12.2): checks.
     _t("itp-kurlander-5-day", "response after 0.4 g/kg/day x 5 (read as >= 50 x 10^9/L within 10 days)", 64.7, "%",
        KURLANDER, "check", TrialReadout(_KURLANDER_FILE, "0.4 g/kg x 5", "response_within_10_days", "fraction"),
