@@ -57,7 +57,11 @@ TEMPLATE = Path(__file__).with_name("kernel_template.py")
 #: numba options of the generated helpers. They allocate nothing, so they run without
 #: numba's reference counting (``_nrt=False``): with it, each call of a helper took an
 #: atomic increment and decrement per array argument, about a quarter of a step's time.
-NO_REFCOUNT = "cache=True, fastmath=False, _nrt=False"
+#: ``error_model='numpy'``: a division by zero gives inf or nan, as in NumPy, instead of raising. A
+#: trial stage can leave the model's domain (an overshoot below zero where a denominator
+#: vanishes only there, as in the FcRn inhibitor's binding); the non-finite stage then rejects
+#: the step, as the NumPy solver's does, instead of aborting every patient of the batch.
+NO_REFCOUNT = "cache=True, fastmath=False, _nrt=False, error_model='numpy'"
 #: Whole-number exponents up to this go through repeated squaring instead of ``pow``.
 MAX_INTEGER_POWER = 32
 
@@ -138,7 +142,7 @@ def _closure(model: Model, roots: set[str]) -> tuple[set[str], list]:
 
 
 POWERS = f"""
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', error_model='numpy')
 def _ipw(a, n):
     # a ** n for a whole n >= 1 by repeated squaring (a few multiplications, no pow)
     r = 1.0
@@ -152,7 +156,7 @@ def _ipw(a, n):
         x *= x
 
 
-@njit(cache=True, inline='always')
+@njit(cache=True, inline='always', error_model='numpy')
 def _pw(a, b):
     if b == 0.5:
         return np.sqrt(a)

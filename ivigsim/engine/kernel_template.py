@@ -95,7 +95,7 @@ _INF = np.inf
 SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, error_model='numpy')
 def _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
     """Forward differences, columns grouped by structural sparsity (Curtis, Powell & Reid):
     one rhs evaluation per group of columns. ``f0`` is f(t, y); ``y`` is restored. Only the
@@ -117,7 +117,7 @@ def _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
                 jac[i, j] = (fj[i] - f0[i]) / d
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, error_model='numpy')
 def _max_diagonal(jac):
     """Largest |dF_i/dy_i|: the stiffness estimate (kinetic models' fast modes are decays,
     which sit on the diagonal; non-finite entries count as zero)."""
@@ -129,7 +129,7 @@ def _max_diagonal(jac):
     return rho
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, error_model='numpy')
 def _err_norm(err, y, ynew, rtol, atol):
     s = 0.0
     n = err.size
@@ -139,7 +139,7 @@ def _err_norm(err, y, ynew, rtol, atol):
     return np.sqrt(s / n)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, error_model='numpy')
 def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
     n = y.size
     d0 = 0.0
@@ -164,7 +164,7 @@ def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
     return min(100.0 * h0, h1)
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew, err, rtol, atol):
     """One Dormand-Prince 5(4) trial step of size ``hs`` from (t, y), with k1 = f(t, y).
     Leaves the 5th-order solution in ``ynew``, f there in ``k7`` (FSAL), stage 6's argument
@@ -193,7 +193,7 @@ def _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew
     return _err_norm(err, y, ynew, rtol, atol)
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
     """Dormand-Prince's continuous extension at t + x hs, into ``yout``."""
     b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
@@ -206,7 +206,7 @@ def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
         yout[i] = y[i] + hs * (b1 * k1[i] + b3 * k3[i] + b4 * k4[i] + b5 * k5[i] + b6 * k6[i] + b7 * k7[i])
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
     """Hairer's stiffness test on an accepted Dormand-Prince step: h |lambda|, estimated from
     the last two stages, above ``stiff_h_lambda``."""
@@ -218,7 +218,7 @@ def _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
     return stden > 0.0 and hs * np.sqrt(stnum / stden) > stiff_h_lambda
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj):
     """The Jacobian Rodas4 steps with (forward differences, ``_jacobian``) and, for a model
     that reads t, df/dt into ``fdt``."""
@@ -230,7 +230,7 @@ def _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj):
             fdt[i] = (fj[i] - k1[i]) / dt
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, fj, rtol, atol):
     """One Rodas4 trial step of size ``hs`` from (t, y), with k1 = f(t, y) and the Jacobian
     ``jac`` at (t, y). Leaves the solution in ``ynew``; returns (factorised, error norm):
@@ -270,7 +270,7 @@ def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, f
     return True, _err_norm(err, y, ynew, rtol, atol)
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _rosenbrock_dense(x, y, ynew, rk, yout):
     """The Rosenbrock method's own continuous extension at t + x hs, into ``yout``: from the
     step's stages ``rk`` (``tableaux.RosenbrockTableau.dense``, rodas.f's ``CONTRO``)."""
@@ -284,14 +284,14 @@ def _rosenbrock_dense(x, y, ynew, rk, yout):
         yout[i] = x1 * y[i] + x * (ynew[i] + x1 * (d1 + x * d2))
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _observe(out, col, kinds, t, y, p, c, u):
     """Every requested quantity at (t, y) into column ``col`` of ``out``."""
     for k in range(kinds.size):
         out[k, col] = observe_one(kinds[k], t, y, p, c, u)
 
 
-@njit(cache=True, _nrt=False, inline='always')
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _switch_inputs(seg, u, bvalues, n_in):
     """Inputs from breakpoint ``seg - 1`` on; returns whether an infusion just ended (some
     input was on and none is now)."""
@@ -304,7 +304,7 @@ def _switch_inputs(seg, u, bvalues, n_in):
     return was_on and not now_on
 
 
-@njit(cache=True)
+@njit(cache=True, error_model='numpy')
 def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
               max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts``;
@@ -321,7 +321,7 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
                np.zeros((n, n)), np.zeros(N_LU), np.zeros(15))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, error_model='numpy')
 def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
                stiff_h_lambda, stats, vec, rk, jac, g, rch):
     """The driver: step-size control, landing on breakpoints, outputs and the choice of
@@ -466,7 +466,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
     stats[3] = n_stiff
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model='numpy')
 def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
                 max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel."""
@@ -475,7 +475,7 @@ def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, ato
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model='numpy')
 def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
                        max_steps, stiff_rho_span, stiff_h_lambda, stats):
     for i in range(y0.shape[0]):
