@@ -92,3 +92,15 @@ def test_weight_scaling_keeps_concentrations_per_g_per_kg():
         assert 0.9 * bound < rise[w] < bound, (w, rise[w])
     assert out[20.0][6] == pytest.approx(out[100.0][6], rel=0.1)
     assert out[20.0][60] < out[100.0][60]
+
+
+def test_shipped_plasma_volume_cv_is_the_calibrated_value():
+    """The between-patient CV of plasma volume every population carries is the solve of
+    Kuitwaard 2013's spread of the rise (re-running it reproduces the shipped value)."""
+    from ivigsim.model.diseases import IGG_CORE_VARIABILITY
+    from ivigsim.validation.calibrate import calibrate_plasma_volume_cv, rise_cv_pct
+
+    shipped = IGG_CORE_VARIABILITY["plasma_volume_L_per_kg"]
+    assert calibrate_plasma_volume_cv() == pytest.approx(shipped, abs=0.01)
+    # Without it the rise hardly varies: the spread comes from the volume, not from the rest.
+    assert rise_cv_pct(0.0) < 3.0 < 15.0 < rise_cv_pct(shipped)

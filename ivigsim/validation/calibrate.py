@@ -1,10 +1,12 @@
-"""Calibration scripts: the FcRn Km solved exactly, and the joint calibration.
+"""Calibration scripts: Km and the plasma volume's spread solved exactly; the joint calibration.
 
-``python -m ivigsim.validation.calibrate`` (the default) reproduces the PK core's one
-exactly solved parameter: ``fcrn_km_g_per_L`` is solved (Brent's method) so that the rise
+``python -m ivigsim.validation.calibrate`` (the default) reproduces the PK core's two
+exactly solved values: ``fcrn_km_g_per_L`` is solved (Brent's method) so that the rise
 in total IgG 14 days after 0.4 g/kg/day x 5 equals Kuitwaard 2009's mean of 7.8 g/L, in the
-typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``). Its lower bound keeps
-FcRn rescue below 100 % at vanishing IgG.
+typical GBS patient (``ivigsim.validation.pk.gbs_delta_igg_day14``); its lower bound keeps
+FcRn rescue below 100 % at vanishing IgG. The between-patient CV of ``plasma_volume_L_per_kg``
+(``ivigsim.model.diseases.IGG_CORE_VARIABILITY``) is solved so that the rise with an infusion
+varies between patients as in Kuitwaard 2013 (CV 20 %, ``calibrate_plasma_volume_cv``).
 
 ``python -m ivigsim.validation.calibrate --joint [--parameters a,b,...] [--fast]
 [--softness X] [--ensemble N] [--out FILE]`` fits the chosen parameters (default: every parameter whose
@@ -61,6 +63,44 @@ def calibrate_fcrn_km() -> float:
     target = next(t for t in PK_TARGETS if t.id == "gbs-delta-igg-day14").published
     residual = lambda km: gbs_delta_igg_day14({"fcrn_km_g_per_L": km}) - target  # noqa: E731
     return float(brentq(residual, fcrn_km_lower_bound(), 1000.0, xtol=1e-3))
+
+
+#: The between-patient spread of the rise in IgG with an infusion, solved by
+#: ``calibrate_plasma_volume_cv``: the target, and the trial and arm that read it.
+RISE_CV_TARGET = "kuitwaard-2013-cv-rise"
+
+
+def rise_cv_pct(plasma_volume_cv: float) -> float:
+    """The between-patient CV (per cent) of the rise in IgG with an infusion in Kuitwaard 2013's
+    trial file, its patients' plasma volume per kilogram varying with CV ``plasma_volume_cv``
+    (the file's own seed: the same patients for every value)."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from ivigsim.io.trial_file import load_trial
+    from ivigsim.population.variability import Variability
+    from ivigsim.trial.runner import run_trial
+    from ivigsim.validation.trial_targets import READOUTS, TRIALS
+
+    readout = READOUTS[RISE_CV_TARGET]
+    trial = load_trial(TRIALS / readout.trial)
+    spread = trial.population.variability
+    cv = Variability(MappingProxyType({**spread.cv, "plasma_volume_L_per_kg": float(plasma_volume_cv)}),
+                     spread.correlations)
+    trial = dataclasses.replace(trial, population=dataclasses.replace(trial.population, variability=cv))
+    result = run_trial(trial)
+    return readout.estimate(result.summary, result.patients)[0]
+
+
+def calibrate_plasma_volume_cv() -> float:
+    """The between-patient CV of ``plasma_volume_L_per_kg`` at which the rise in IgG with an
+    infusion varies between patients as in Kuitwaard 2013 (20 %), by Brent's method. Solved
+    alone, like Km: the rise from a dose per kilogram is spread by the volume it enters, and
+    none of the jointly fitted parameters moves that spread."""
+    from ivigsim.validation.runner import ALL_TARGETS
+
+    target = next(t for t in ALL_TARGETS if t.id == RISE_CV_TARGET).published
+    return float(brentq(lambda cv: rise_cv_pct(cv) - target, 0.05, 1.0, xtol=1e-3))
 
 
 # --- joint calibration -------------------------------------------------------------------------
@@ -583,8 +623,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.importance:
         return _importance_main(args, argv)
     if not args.joint:
+        from ivigsim.model.diseases import IGG_CORE_VARIABILITY
+
         km = calibrate_fcrn_km()
         print(f"fcrn_km_g_per_L = {km:.2f} g/L (shipped: {core_model().parameter('fcrn_km_g_per_L').value})")
+        cv = calibrate_plasma_volume_cv()
+        print(f"between-patient CV of plasma_volume_L_per_kg = {cv:.3f} (shipped: "
+              f"{IGG_CORE_VARIABILITY['plasma_volume_L_per_kg']})")
         return 0
     log = lambda text: print(text, flush=True)  # noqa: E731
     names = [n.strip() for n in args.parameters.split(",") if n.strip()] or None

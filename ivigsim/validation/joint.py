@@ -711,7 +711,8 @@ def gauss_newton_sd(jac: np.ndarray) -> np.ndarray:
 
 def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
     """A hash of what the objective depends on besides the overrides: every shipped model's
-    modules with the comparators' (equations, parameter values, bounds), the trial files the
+    modules with the comparators' (equations, parameter values, bounds), each disease's
+    between-patient spreads and typical values, the trial files the
     targets read and the targets' published figures. When it changes, the recorded objective is stale: run the
     calibration script again."""
     import hashlib
@@ -722,6 +723,9 @@ def fingerprint(targets: Sequence[Target] = CALIBRATION_TARGETS) -> str:
     payload = {
         "models": {d: hashlib.sha256(repr(build_model(d, comparators=True).modules).encode()).hexdigest()
                    for d in DISEASES},
+        # A population's spreads and a disease's typical values move every trial's result too.
+        "populations": {name: [sorted(d.variability.items()), sorted(d.defaults.items())]
+                        for name, d in DISEASES.items()},
         "trials": {name: hashlib.sha256((TRIALS / name).read_bytes()).hexdigest()
                    for name in sorted({READOUTS[t.id].trial for t in targets if t.id in READOUTS})},
         "targets": [(t.id, t.published, t.interval, t.counts, t.kind, t.role) for t in targets],

@@ -29,6 +29,21 @@ from ivigsim.model.declaration import Module
 #: Names every disease module must define (the immune state reads them).
 DRIVES = ("autoimmune_drive", "inflammatory_drive", "complement_drive")
 
+#: Between-patient variability of the IgG core that every disease population carries (a
+#: disease adds its own; a trial file's ``population.variability`` adds to or overrides both).
+IGG_CORE_VARIABILITY = MappingProxyType({
+    "baseline_igg_g_per_L": 0.219,
+    "plasma_volume_L_per_kg": 0.30,
+})
+IGG_CORE_VARIABILITY_SOURCES = MappingProxyType({
+    "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
+    "plasma_volume_L_per_kg": "calibrated to Kuitwaard et al. 2013, J Neurol Neurosurg Psychiatry 84(8):859 "
+    "(calibration-targets s.12.7): between-patient CV of the rise in IgG with an infusion, 20 %, on one fixed "
+    "regimen (python -m ivigsim.validation.calibrate; docs/calibration.md). It stands for everything that spreads "
+    "the rise from a dose per kilogram (plasma volume per kilogram, body composition); the CV after the infusion "
+    "(11 %) is the check",
+})
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -93,7 +108,8 @@ class Disease:
     patients, each with its source in ``variability_sources``: a coefficient of variation
     (0.2 = 20 %) for a parameter varying on the log scale, omega (the SD of eta on the
     logit scale) for a share declared ``variability_scale="logit"``
-    (``ivigsim.population.variability``). Virtual populations start from these; trial files may add or
+    (``ivigsim.population.variability``). The IgG core's (``IGG_CORE_VARIABILITY``) come first, a
+    disease's own may override them. Virtual populations start from these; trial files may add or
     override. ``indication`` is the dosing indication (label rates differ by indication).
     ``readouts`` are the outputs clinicians use for this disease, the first the main one.
 
@@ -114,6 +130,10 @@ class Disease:
     default_sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
+        # Every population carries the IgG core's variability (frozen dataclass: set once, here).
+        object.__setattr__(self, "variability", MappingProxyType({**IGG_CORE_VARIABILITY, **self.variability}))
+        object.__setattr__(self, "variability_sources",
+                           MappingProxyType({**IGG_CORE_VARIABILITY_SOURCES, **self.variability_sources}))
         defined = set(self.module.symbols())
         missing = [d for d in DRIVES if d not in defined]
         if missing:

@@ -131,7 +131,7 @@ CIDP = Disease(
     readouts=(Readout("incat_score", "adjusted INCAT score", (0.0, 10.0), endpoint_day=42.0, clipped=MappingProxyType({
         "demyelination": (0.0, 1.0), "conduction_block": (0.0, 1.0)})),),
     variability=MappingProxyType({"remyelination_per_day": 0.6, "cidp_ivig_insensitive_share": 1.3,
-                                  "cidp_effector_threshold": 0.5, "baseline_igg_g_per_L": 0.219}),
+                                  "cidp_effector_threshold": 0.5}),
     variability_sources=MappingProxyType({
         "remyelination_per_day": "assumption: repair varies widely between patients (CV 60 %)",
         "cidp_ivig_insensitive_share": "assumption: omega 1.3 on the logit scale (responders and non-responders; "
@@ -140,6 +140,5 @@ CIDP = Disease(
         "cidp_effector_threshold": "assumption: CV 50 % (log-normal): IVIG-dependent patients are held stable on "
         "individual regimens that differ several-fold (20-80 g every 14-35 days; Kuitwaard 2021, calibration-targets "
         "s.12.2)",
-        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
 )

@@ -139,7 +139,7 @@ GBS = Disease(
         Threshold(4.5, "ventilated (grade 5) at >= 4.5"))),),
     variability=MappingProxyType({"nerve_repair_per_day": 0.6, "axonal_share": 1.2,
                                   "gbs_response_resolution_per_day": 0.5,
-                                  "gbs_injury_balance": 0.5, "baseline_igg_g_per_L": 0.219}),
+                                  "gbs_injury_balance": 0.5}),
     variability_sources=MappingProxyType({
         "nerve_repair_per_day": "assumption: remyelination varies between patients (CV 60 %)",
         "axonal_share": "assumption: omega 1.2 on the logit scale (axonal involvement varies widely, AMAN vs AIDP "
@@ -147,6 +147,5 @@ GBS = Disease(
         "the earlier log-normal CV of 100 % kept in bounds, without excluding the fifth of candidates it put above 1",
         "gbs_response_resolution_per_day": "assumption: CV 50 %",
         "gbs_injury_balance": "assumption: CV 50 %",
-        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
 )

@@ -125,12 +125,10 @@ ITP = Disease(
     variability=MappingProxyType({
         "platelet_production_fraction": 0.5,
         "fcgr_kd_g_per_L": 1.0,
-        "baseline_igg_g_per_L": 0.219,
     }),
     variability_sources=MappingProxyType({
         "platelet_production_fraction": "assumption: production varies between ITP patients (CV 50 %)",
         "fcgr_kd_g_per_L": "assumption: Fc-receptor blockade varies widely between patients (CV 100 %; "
         "Fc-gamma receptor polymorphisms); with it about one patient in five does not respond",
-        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
 )

@@ -134,8 +134,7 @@ KAWASAKI = Disease(
                       clipped=MappingProxyType({"coronary_injury": (0.0, float("inf"))}))),
     variability=MappingProxyType({"coronary_injury_per_day": 1.0, "kawasaki_resolution_per_day": 0.5,
                                   "kawasaki_fcgr_share": 0.9, "il6_presentation_pg_per_mL": 1.0,
-                                  "kawasaki_risk_index": 1.0,
-                                  "baseline_igg_g_per_L": 0.219}),
+                                  "kawasaki_risk_index": 1.0}),
     variability_sources=MappingProxyType({
         "coronary_injury_per_day": "assumption: coronary susceptibility varies widely (CV 100 %)",
         "kawasaki_resolution_per_day": "assumption: CV 50 %",
@@ -147,7 +146,6 @@ KAWASAKI = Disease(
         "it only scales the IL-6 readout",
         "kawasaki_risk_index": "assumption: CV 100 % (a log-normal with log-SD 0.83); only ranks matter for "
         "strata, and the calibrated exponent sets how far apart the strata's intensities are",
-        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
     defaults=MappingProxyType({"treg_baseline_fraction": 0.042}),
     default_sources=MappingProxyType({

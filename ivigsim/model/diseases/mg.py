@@ -177,8 +177,7 @@ MG = Disease(
                       clipped=MappingProxyType({"achr_functional_fraction": (0.0, 1.0)}))),
     variability=MappingProxyType({"endplate_repair_per_day": 0.5, "achr_turnover_per_day": 0.3,
                                   "achr_antibody_k": 0.5, "mg_exacerbation_share": 1.0,
-                                  "mg_fluctuation_share": 1.0,
-                                  "baseline_igg_g_per_L": 0.219}),
+                                  "mg_fluctuation_share": 1.0}),
     variability_sources=MappingProxyType({
         "endplate_repair_per_day": "assumption: endplate repair varies between patients (CV 50 %)",
         "achr_turnover_per_day": "assumption: receptor turnover varies between patients (CV 30 %)",
@@ -187,7 +186,6 @@ MG = Disease(
         "between patients (10th-90th centiles about 0.014-0.16 of transmission)",
         "mg_exacerbation_share": "assumption: omega 1.0 on the logit scale (at the typical share of 0.6, 10th-90th "
         "centiles 0.29-0.84): some patients' worsening barely subsides in the trial's time, others' largely",
-        "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     }),
     defaults=MappingProxyType({"baseline_igg_g_per_L": 0.78 * 11.4}),
     default_sources=MappingProxyType({

@@ -29,9 +29,8 @@ NONE = Disease(
     module=NO_DISEASE,
     indication=None,
     readouts=(Readout("igg_total_g_per_L", "total serum IgG", (0.0, 80.0), higher_is_better=None),),
-    variability=MappingProxyType({"baseline_igg_g_per_L": 0.219, "fcrn_igk": 0.263}),
+    variability=MappingProxyType({"fcrn_igk": 0.263}),
     variability_sources=MappingProxyType({
-        "baseline_igg_g_per_L": f"{VALENZUELA_2025}: between-subject CV 21.9 %",
         "fcrn_igk": f"{VALENZUELA_2025}: IgK CV 26.3 %",
     }),
 )
