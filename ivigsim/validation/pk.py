@@ -95,10 +95,10 @@ TROUGH_SLOPE_DOSES = (0.4, 0.5)
 def ivig_trough_rise_per_100_mg_per_kg(parameters: Mapping[str, float] = {}) -> float:
     """Rise of the steady-state trough of total IgG per 100 mg/kg more IVIG every 4 weeks, mg/dL,
     in a PID patient making 4 g/L (the slope between ``TROUGH_SLOPE_DOSES``)."""
-    from ivigsim.validation.comparator_checks import steady_state_igg
+    from ivigsim.validation.comparator_checks import INCREMENT_G_PER_KG, steady_state_igg
 
     low, high = (steady_state_igg("ivig", d, parameters)[1] for d in TROUGH_SLOPE_DOSES)
-    return 100.0 * (high - low) * 0.1 / (TROUGH_SLOPE_DOSES[1] - TROUGH_SLOPE_DOSES[0])
+    return 100.0 * (high - low) * INCREMENT_G_PER_KG / (TROUGH_SLOPE_DOSES[1] - TROUGH_SLOPE_DOSES[0])
 
 
 PK_SIMULATIONS: dict[str, Callable[..., float]] = {
