@@ -30,6 +30,7 @@ PUBLISHED_COUNTS = {
     "itp-child-observation-week1": (23, 100), "itp-child-ivig-week1": (68, 99),  # TIKI 2018
     "itp-child-2003-above-20-low": (13, 17), "itp-child-2003-above-20-high": (15, 17),  # J Pediatr Hematol Oncol 2003
     "itp-kurlander-5-day": (11, 17), "itp-kurlander-2-day": (9, 10),  # Kurlander 1987
+    "itp-chronic-placebo-any-24w": (3, 42),  # Kuter 2008
     # Adverse events: Cornblath 2023 (ProCID arms of 35 and 38 patients), s.12.5 (ivigsim.validation.safety_adults)
     "headache-0.5-g-per-kg": (1, 35), "headache-2-g-per-kg": (9, 38),
     "donofrio-headache": (44, 1096), "donofrio-pyrexia": (26, 1096), "geng-headache": (90, 1482),
@@ -61,6 +62,14 @@ GAP_BANDS = {
                                 "'more than 50'; the band stops below 50, so the gap closing shows"),
     "itp-kurlander-5-day": (84.0, 95.0, "today 89.0 % (300 per arm) and 89.0 % (2000 per arm) against 11/17 (Wilson "
                             "41.3-82.7 %); the Monte Carlo SE is about 1.8 points at 300 per arm"),
+    "itp-chronic-placebo-day43": (0.0, 0.9, "today 0 % (300 and 1000 per arm: no untreated adult's count moves) "
+                                  "against Bussel's 11 %; the band stops below the accepted 1 %"),
+    "itp-chronic-placebo-any-24w": (0.0, 2.4, "today 0 % (300 and 1000 per arm) against Kuter's 3/42 (Wilson "
+                                    "2.46-19.0 %); the band stops below it"),
+    "gbs-verboon-ivig": (11.0, 20.0, "today 15.5 days (300 per arm) and 14 (1000 per arm) against 28; the median "
+                         "moves on the daily output grid and by about 2 days of Monte Carlo error at 300"),
+    "scig-trough-obese": (2.4, 6.4, "deterministic; today 4.4 % higher against 18 %"),
+    "scig-trough-children-2-6": (9.7, 13.7, "deterministic; today 11.7 % lower against 22 %"),
     "ivig-trough-rise-per-100-mg-per-kg": (37.4, 45.7, "deterministic; today 41.5 mg/dL against Lee 2020's 73"),
     "mg-ivig-week24": (-8.8, -7.0, "today -8.07 points (300 per arm) and -7.95 (2000 per arm) against Bril's -5.1; "
                        "the Monte Carlo SE of the mean is about 0.2 point at 300 per arm"),
@@ -254,3 +263,16 @@ def test_the_between_patient_sd_interval_covers_the_true_sd_95_percent_of_the_ti
     covered = sum(lo <= 2.0 <= hi for _, lo, hi in (between_patient_sd(rng.normal(10.0, 2.0, size=30))
                                                      for _ in range(2000)))
     assert 0.93 <= covered / 2000 <= 0.97
+
+
+def test_a_contrast_readout_reads_the_measure_of_its_own_arm_pair():
+    from ivigsim.validation.trial_targets import TrialReadout
+
+    def contrast(arm, reference, rr):
+        return {"endpoint": "walks", "arm": arm, "reference": reference,
+                "estimates": {"risk_ratio": {"estimate": rr, "lower": rr - 0.1, "upper": rr + 0.1},
+                              "risk_difference": {"estimate": 0.0, "lower": -1.0, "upper": 1.0}}}
+
+    summary = {"contrasts": [contrast("B", "C", 9.0), contrast("A", "C", 1.5), contrast("A", "B", 7.0)]}
+    assert TrialReadout("t.yaml", "A", "walks", "risk_ratio", contrast_with="C").estimate(summary) == (1.5, 1.4, 1.6)
+    assert TrialReadout("t.yaml", "A", "walks", "risk_ratio", contrast_with="B").estimate(summary)[0] == 7.0

@@ -206,8 +206,8 @@ def scig_absorbed_pct(parameters: Mapping[str, float] = {}) -> float:
     return 100.0 * reached / (INCREMENT_G_PER_KG * 70.0)
 
 
-def steady_state_igg(route: str, g_per_kg_per_4_weeks: float, parameters: Mapping[str, float] = {}
-                     ) -> tuple[float, float]:
+def steady_state_igg(route: str, g_per_kg_per_4_weeks: float, parameters: Mapping[str, float] = {},
+                     patient: Patient = Patient(weight_kg=70.0)) -> tuple[float, float]:
     """(mean, trough) of total IgG over weeks 49-52 of a year of doses, g/L."""
     weeks = 52
     if route == "ivig":
@@ -215,7 +215,7 @@ def steady_state_igg(route: str, g_per_kg_per_4_weeks: float, parameters: Mappin
     else:
         part = SubcutaneousIgG(g_per_kg_per_4_weeks / 4.0, every_days=7.0, count=weeks)
     params = {"baseline_igg_g_per_L": PID_OWN_IGG, **(_without_comparators(parameters) if route == "ivig" else parameters)}
-    ds = simulate(Scenario(patient=Patient(weight_kg=70.0), regimen=Regimen((part,), PRODUCT), indication="pid",
+    ds = simulate(Scenario(patient=patient, regimen=Regimen((part,), PRODUCT), indication="pid",
                            days=7.0 * weeks, output_every_days=0.25, parameters=params, solver=ACCURATE))
     t, c = ds["time"].values, ds["igg_total_g_per_L"].values[0]
     last = t >= 7.0 * (weeks - 4)
@@ -228,6 +228,37 @@ def igg_rise_per_increment_mg_per_dL(route: str, parameters: Mapping[str, float]
     slope between 300 and 500 mg/kg/month (IVIG every 4 weeks, or SCIG weekly)."""
     low, high = (steady_state_igg(route, d, parameters)[0] for d in SLOPE_DOSES)
     return 100.0 * (high - low) * INCREMENT_G_PER_KG / (SLOPE_DOSES[1] - SLOPE_DOSES[0])
+
+
+#: J Clin Immunol 2023's covariate groups (calibration-targets s.12.7) as typical patients; the abstract
+#: gives no sizes, so these are assumptions: healthy BMI 22 and obese BMI 35 at 1.70 m, and a child of 4
+#: (the middle of "2 to < 6 years") at the CDC 2000 medians for boys, against a 70-kg adult.
+ADULT_HEIGHT_CM = 170.0
+HEALTHY_BMI, OBESE_BMI = 22.0, 35.0
+CHILD_AGE_YEARS = 4.0
+#: The SCIG regimen of these checks: 0.4 g/kg per 4 weeks, weekly (the usual IVIG dose; the change is a
+#: ratio of troughs, which hardly depends on the dose).
+COVARIATE_G_PER_KG_PER_4_WEEKS = 0.4
+
+
+def _adult_at_bmi(bmi: float) -> Patient:
+    return Patient(weight_kg=bmi * (ADULT_HEIGHT_CM / 100.0) ** 2, height_cm=ADULT_HEIGHT_CM, age_years=45.0)
+
+
+def _typical_child(age_years: float) -> Patient:
+    from ivigsim.population.growth import growth_reference
+
+    cdc = growth_reference("cdc2000")
+    return Patient(weight_kg=cdc.percentile("weight_kg", age_years, False, 0.5),
+                   height_cm=cdc.percentile("height_cm", age_years, False, 0.5), age_years=age_years)
+
+
+def scig_trough_change_pct(patient: Patient, reference: Patient, parameters: Mapping[str, float] = {}) -> float:
+    """Steady-state trough of total IgG on weekly SCIG dosed per kilogram of actual weight, in ``patient``
+    relative to ``reference``, % (positive: higher)."""
+    trough = [steady_state_igg("scig", COVARIATE_G_PER_KG_PER_4_WEEKS, parameters, who)[1]
+              for who in (patient, reference)]
+    return 100.0 * (trough[0] / trough[1] - 1.0)
 
 
 COMPARATOR_SIMULATIONS: dict[str, Callable[..., float]] = {
@@ -246,6 +277,9 @@ COMPARATOR_SIMULATIONS: dict[str, Callable[..., float]] = {
     "scig-bioavailability": scig_absorbed_pct,
     "scig-rise-per-100-mg-per-kg-month": lambda p={}: igg_rise_per_increment_mg_per_dL("scig", p),
     "ivig-rise-per-100-mg-per-kg-month": lambda p={}: igg_rise_per_increment_mg_per_dL("ivig", p),
+    "scig-trough-obese": lambda p={}: scig_trough_change_pct(_adult_at_bmi(OBESE_BMI), _adult_at_bmi(HEALTHY_BMI), p),
+    "scig-trough-children-2-6": lambda p={}: -scig_trough_change_pct(_typical_child(CHILD_AGE_YEARS),
+                                                                    Patient(weight_kg=70.0), p),
 }
 #: The model each simulation's parameter overrides must come from (``runner.SIMULATION_MODELS``).
 COMPARATOR_MODELS: dict[str, str | None] = {"efgartigimod-gmg-lowering": "mg", "nipocalimab-lowering": "mg"}

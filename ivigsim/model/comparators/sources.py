@@ -32,3 +32,5 @@ ADAPT_PLUS = "ADAPT+ concluding analysis, MDA conference abstract (calibration-t
 #: s.12.6: nipocalimab lowered IgG by up to 83 % at 60 mg/kg every 2 weeks (68 gMG, 8 weeks). The row
 #: gives no kinetics or affinity of the drug.
 VIVACITY_MG = "Vivacity-MG (NCT03772587), trial summary and sponsor press release (calibration-targets s.12.6)"
+JCI_2023_COVARIATES = ("J Clin Immunol 2023;43(8):2127-2135, PMID 37773562 (integrated popPK model of 8 trials, PID "
+                       "switching from IVIG; authors not shown; calibration-targets s.12.7)")
