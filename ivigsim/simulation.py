@@ -60,7 +60,7 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
     """The parameter overrides a scenario implies: the disease's typical values, the
     patient, mechanism switches, then the user's own values."""
     overrides: dict[str, float] = dict(get_disease(scenario.disease).defaults)
-    overrides["body_weight_kg"] = scenario.patient.weight_kg
+    overrides.update(scenario.patient.covariate_parameters())
     overrides.update(model.model.switch_overrides(scenario.mechanisms))
     overrides.update(_regimen_parameters(scenario))
     overrides.update(scenario.parameters)

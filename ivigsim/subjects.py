@@ -115,7 +115,9 @@ class SubjectSetup:
                                                     **declared.switch_overrides(mechanisms or {}),
                                                     **(parameters or {})}
         default_igg = overrides.get("baseline_igg_g_per_L", declared.parameter("baseline_igg_g_per_L").value)
-        overrides["body_weight_kg"] = np.array([s.patient.weight_kg for s in subjects])
+        reference_bmi = declared.parameter("body_mass_index_kg_per_m2").value  # where a height is unknown
+        for name in ("body_weight_kg", "body_mass_index_kg_per_m2"):
+            overrides[name] = np.array([s.patient.covariate_parameters().get(name, reference_bmi) for s in subjects])
         overrides["baseline_igg_g_per_L"] = np.array(
             [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
         params = declared.parameter_array(overrides, len(subjects))

@@ -102,5 +102,6 @@ def test_shipped_plasma_volume_cv_is_the_calibrated_value():
 
     shipped = IGG_CORE_VARIABILITY["plasma_volume_L_per_kg"]
     assert calibrate_plasma_volume_cv() == pytest.approx(shipped, abs=0.01)
-    # Without it the rise hardly varies: the spread comes from the volume, not from the rest.
-    assert rise_cv_pct(0.0) < 3.0 < 15.0 < rise_cv_pct(shipped)
+    # Without it the rise varies by the patients' BMI alone (Lemmens' volume: about 8 %), far less
+    # than the 20 % published: the rest of the spread is the volume's own.
+    assert 5.0 < rise_cv_pct(0.0) < 10.0 < 15.0 < rise_cv_pct(shipped)

@@ -122,7 +122,8 @@ def test_the_identities_and_gaps_say_why():
     gaps = {t.id for t in COMPARATOR_TARGETS if t.known_gap}
     assert gaps == {"plex-1pv-just-after", "plex-1pv-re-equilibrated", "plex-1.5pv-re-equilibrated",
                     "efgartigimod-recovery-8-weeks", "efgartigimod-gmg-lowering",
-                    "scig-rise-per-100-mg-per-kg-month", "ivig-rise-per-100-mg-per-kg-month"}
+                    "scig-rise-per-100-mg-per-kg-month", "ivig-rise-per-100-mg-per-kg-month", "scig-trough-obese",
+                    "scig-trough-children-2-6"}
 
 
 # -- a user-defined FcRn inhibitor ---------------------------------------------------------------

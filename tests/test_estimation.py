@@ -106,14 +106,13 @@ def _roadrunner_objective(dataset, errors_sd: float):
 
     from ivigsim.dosing import Dose, InfusionSpec, Regimen, get_product
     from ivigsim.io.sbml import export_sbml
-    from ivigsim.model.patient import Patient
     from ivigsim.scenario import Scenario
 
     subject = dataset.subjects[0]
     weight = subject.patient.weight_kg
     regimen = Regimen(tuple(Dose(d.start_day, d.amount_g / weight, InfusionSpec(duration_h=d.duration_day * 24))
                             for d in subject.doses), get_product("generic-10"), allow_above_label=True)
-    scenario = Scenario(patient=Patient(weight), regimen=regimen, days=max(r.time_day for r in subject.records))
+    scenario = Scenario(patient=subject.patient, regimen=regimen, days=max(r.time_day for r in subject.records))
     rr = roadrunner.RoadRunner(export_sbml(scenario))
     rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
     times = np.array([r.time_day for r in subject.observations])
@@ -145,7 +144,9 @@ def test_map_agrees_with_scipy_on_a_libroadrunner_objective():
     ours = fit_dataset(dataset, ESTIMATE, priors=PRIORS).fits[0]
     objective = _roadrunner_objective(dataset, 0.05)
     theirs = optimize.minimize(objective, np.zeros(3), method="L-BFGS-B", options={"eps": 1e-6, "ftol": 1e-12})
-    assert theirs.success
+    # L-BFGS-B may stop on a failed line search ("ABNORMAL") once CVODE's noise exceeds the last
+    # decrease: what counts is that it stopped at a stationary point.
+    assert theirs.success or np.max(np.abs(theirs.jac)) < 1e-3, theirs
     np.testing.assert_allclose(ours.eta, theirs.x, atol=2e-3)
     assert ours.objective == pytest.approx(theirs.fun, abs=1e-3)
     # ... and the optimum is a real one: the Laplace SDs are those of Nelder-Mead's curvature.

@@ -82,7 +82,7 @@ BOUND_FACTOR = 100.0
 #: Upper bound of a share (declared logit-normal, bounded by 1) estimated on the log scale.
 SHARE_UPPER = 1.0 - 1e-6
 #: The dataset covariates every condition sets (the rest of a subject's column is the typical one).
-COVARIATES = ("body_weight_kg", "baseline_igg_g_per_L")
+COVARIATES = ("body_weight_kg", "body_mass_index_kg_per_m2", "baseline_igg_g_per_L")
 #: File names inside the problem folder.
 FILES = {"sbml": "model.xml", "conditions": "conditions.tsv", "observables": "observables.tsv",
          "measurements": "measurements.tsv", "parameters": "parameters.tsv", "yaml": "problem.yaml"}

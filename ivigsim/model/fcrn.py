@@ -71,7 +71,7 @@ FCRN = Module(
             (0.005, 0.2), "normal IgG synthesis per kg (70-kg adult; allometric exponent 0.75)",
         ),
         Parameter(
-            "fcrn_km_g_per_L", 65.3, "g/L", "calibrated",
+            "fcrn_km_g_per_L", 65.6, "g/L", "calibrated",
             f"calibrated to {src.KUITWAARD_2009}: rise in IgG 2 weeks after 0.4 g/kg/day x 5 "
             "(7.8 g/L) in the typical GBS patient of that cohort; saturable rescue as in Kim 2007 "
             "(see docs/calibration.md)",

@@ -29,9 +29,13 @@ disease drives it by defining both names; a disease that defines neither gets
 ``ivigsim.model.library.compose``. Synthesis does not follow the loss as the disease
 fades (Junghans 1997), so an untreated patient's IgG then drifts above its baseline.
 
-Body-size scaling follows the population PK of Cheng 2025: volumes in proportion to
-weight, clearances and synthesis with exponent 0.75 about 70 kg, so the baseline IgG
-concentration does not depend on weight.
+Body-size scaling follows the population PK of Cheng 2025: clearances and synthesis with
+exponent 0.75 about 70 kg, volumes with weight, so the baseline IgG concentration does not
+depend on weight. The plasma volume per kilogram falls with body mass index as the blood
+volume does (Lemmens 2006: 70 / sqrt(BMI / 22) mL/kg, measured in lean to morbidly obese
+adults): adipose tissue holds little blood, so an obese patient dosed per kilogram of actual
+weight reaches a higher peak than a lean one. Without a height the BMI is the reference 22
+and the volume is in proportion to weight.
 """
 
 from __future__ import annotations
@@ -91,6 +95,16 @@ IGG_DISTRIBUTION = Module(
             "actual body weight",
         ),
         Parameter(
+            "body_mass_index_kg_per_m2", 22.0, "kg/m^2", "covariate",
+            "patient covariate: weight / height^2; the reference 22 where the height is unknown", (5.0, 150.0),
+            "body mass index",
+        ),
+        Parameter(
+            "reference_bmi_kg_per_m2", 22.0, "kg/m^2", "source",
+            f"{src.LEMMENS_2006}: the BMI at which the volumes per kilogram apply", (22.0, 22.0),
+            "reference body mass index of the plasma volume",
+        ),
+        Parameter(
             "reference_weight_kg", 70.0, "kg", "source", f"{src.CHENG_2025}: allometric reference weight",
             (70.0, 70.0), "weight at which per-70-kg values apply",
         ),
@@ -105,8 +119,9 @@ IGG_DISTRIBUTION = Module(
             "pathogenic autoantibody concentration before treatment",
         ),
         Parameter(
-            "plasma_volume_L_per_kg", 0.042, "L/kg", "source", f"{src.KIM_2007}: Vc 42 mL/kg",
-            (0.02, 0.1), "central (plasma) volume of IgG per kg body weight",
+            "plasma_volume_L_per_kg", 0.042, "L/kg", "source",
+            f"{src.KIM_2007}: Vc 42 mL/kg, read as a lean adult's (BMI 22, Lemmens' reference; an assumption)",
+            (0.02, 0.1), "central (plasma) volume of IgG per kg body weight at the reference BMI",
         ),
         Parameter(
             "intravascular_fraction", 0.44, "dimensionless", "source", src.EIN_WALDMANN_1969,
@@ -124,7 +139,9 @@ IGG_DISTRIBUTION = Module(
     assignments=(
         Assignment("size_factor", "(body_weight_kg / reference_weight_kg) ** 0.75", "dimensionless",
                    "allometric scaling of clearances and synthesis (Cheng 2025 exponent 0.75)"),
-        Assignment("plasma_volume_L", "plasma_volume_L_per_kg * body_weight_kg", "L"),
+        Assignment("plasma_volume_L", "plasma_volume_L_per_kg * body_weight_kg"
+                   " * sqrt(reference_bmi_kg_per_m2 / body_mass_index_kg_per_m2)", "L",
+                   "plasma volume: in proportion to weight at the reference BMI, less per kg above it (Lemmens 2006)"),
         Assignment(
             "tissue_volume_L", "plasma_volume_L * (1 - intravascular_fraction) / intravascular_fraction",
             "L", "apparent extravascular volume: equal concentrations hold 44 % of IgG in plasma",

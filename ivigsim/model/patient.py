@@ -31,3 +31,11 @@ class Patient:
             raise InputError("patient.sex", "'female' or 'male'", self.sex)
         if not 0 <= self.age_years <= 120:
             raise InputError("patient.age_years", "an age between 0 and 120 years", self.age_years)
+
+    def covariate_parameters(self) -> dict[str, float]:
+        """The model parameters the patient sets: the weight, and the body mass index where the
+        height is known (without it the model's reference BMI applies)."""
+        out = {"body_weight_kg": self.weight_kg}
+        if self.height_cm is not None:
+            out["body_mass_index_kg_per_m2"] = self.weight_kg / (self.height_cm / 100.0) ** 2
+        return out

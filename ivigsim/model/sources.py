@@ -7,6 +7,8 @@ calibration-target file it was copied from (``docs/calibration.md`` lists them a
 EIN_WALDMANN_1969 = "Ein & Waldmann 1969, J Immunol 103(2):345 (abstract)"
 KIM_2007 = "Kim et al. 2007, Clin Immunol 122(2):146, PMID 17046328 (nlmixr2lib transcription)"
 VALENZUELA_2025 = "Valenzuela et al. 2025, CPT Pharmacometrics Syst Pharmacol 14(12):2074"
+LEMMENS_2006 = ("Lemmens, Bernstein & Brodsky 2006, Obes Surg 16(6):773, 'Estimating blood volume in obese and "
+                "morbidly obese patients': indexed blood volume 70 / sqrt(BMI / 22) mL/kg")
 CHENG_2025 = "Cheng et al. 2025, Br J Clin Pharmacol, doi:10.1002/bcp.70420 (nlmixr2lib transcription)"
 KUITWAARD_2009 = "Kuitwaard et al. 2009, Ann Neurol 66(5):597, PMID 19938102"
 WALDMANN_STROBER_1969 = "Waldmann & Strober 1969, IgG turnover studies"

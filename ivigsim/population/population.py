@@ -48,9 +48,10 @@ class PopulationSpec:
     def check(self, model: CompiledModel) -> None:
         self.variability.check(model.model, self.parameters)
         model.model.parameter_array(dict(self.parameters))  # names and bounds
-        if "body_weight_kg" in self.parameters:
-            raise InputError("population.parameters.body_weight_kg", "the weight from the covariates, not a parameter override",
-                             self.parameters["body_weight_kg"])
+        for name, covariate in (("body_weight_kg", "the weight"), ("body_mass_index_kg_per_m2", "weight and height")):
+            if name in self.parameters:
+                raise InputError(f"population.parameters.{name}",
+                                 f"{covariate} from the covariates, not a parameter override", self.parameters[name])
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ def draw(spec: PopulationSpec, model: CompiledModel, rng: CounterRNG, candidates
     covariates = spec.covariates.draw(rng, stream, candidates)
     params = m.parameter_array(dict(spec.parameters), len(candidates))
     params[m.parameter_names.index("body_weight_kg")] = covariates.weight_kg
+    bmi = covariates.weight_kg / (covariates.height_cm / 100.0) ** 2
+    params[m.parameter_names.index("body_mass_index_kg_per_m2")] = np.where(  # the reference BMI without a height
+        np.isnan(bmi), m.parameter("body_mass_index_kg_per_m2").value, bmi)
     names, etas = spec.variability.etas(m, rng, stream, candidates)
     for name, eta in zip(names, etas):
         i = m.parameter_names.index(name)

@@ -183,6 +183,13 @@ _VERBOON_READING = ("full strength read as nearest grade 1 or better (score < 1.
 COCHRANE_PE = ("Chevret, Hughes & Annane 2017, Cochrane CD001798.pub3 (3 trials, 349 patients; calibration-targets "
                "s.12.6)")
 
+_CHILD_VOLUME = ("since the plasma volume follows the BMI (Lemmens 2006, docs/model.md), a child's dose per kilogram "
+                 "meets about a sixth more plasma than an adult's (children do have more plasma per kilogram: Cheng "
+                 "2025's children, 51 mL/kg), so the same g/kg reaches lower IgG and blocks fewer Fc receptors; the "
+                 "childhood model's response rests on the adult ITP receptor parameters, which were not re-fitted "
+                 "(their block's estimate worsened its targets alone), and falls below this figure, which it met "
+                 "before. Not tuned")
+
 _TTR_PLATEAU = ("the trial's figures imply a plateau: 43 % respond within a day, yet only 50 % by day 2.5 and 81 % "
              "by day 7, so almost no one responds on day 2. The model reproduces the 43 % (about 50 %) and the "
              "day-7 rate, but its patients vary continuously (production, receptor affinity), so its responses "
@@ -211,7 +218,12 @@ _PAIRS = (
     _t("itp-godeau-rise-day3-0.5", "mean rise in platelets on day 3 after 0.5 g/kg", 50.0, "10^9/L", GODEAU,
        "check", TrialReadout("itp-godeau-1999.yaml", "0.5 g/kg", "rise_day3", "mean")),
     _t("itp-godeau-rise-day3-1", "mean rise in platelets on day 3 after 1 g/kg", 92.0, "10^9/L", GODEAU,
-       "check", TrialReadout("itp-godeau-1999.yaml", "1 g/kg", "rise_day3", "mean")),
+       "check", TrialReadout("itp-godeau-1999.yaml", "1 g/kg", "rise_day3", "mean"),
+       gap="the model's adults rise by about 115 x 10^9/L (107 before the plasma volume followed the BMI): the "
+           "trial file's adults (the default population, BMI about 29.5) have about 14 % less plasma per kilogram "
+           "than at the reference BMI, so 1 g/kg reaches higher IgG and blocks more receptors by day 3; the ITP "
+           "receptor parameters were not re-fitted for it (their block's estimate, moved alone, worsened its "
+           "targets). The 0.5 g/kg rise and the day-4 rises still pass. Not tuned"),
     _t("itp-godeau-rise-day4-0.5", "mean rise in platelets on day 4 after 0.5 g/kg", 55.0, "10^9/L", GODEAU,
        "check", TrialReadout("itp-godeau-1999.yaml", "0.5 g/kg", "rise_day4", "mean")),
     _t("itp-godeau-rise-day4-1", "mean rise in platelets on day 4 after 1 g/kg", 106.0, "10^9/L", GODEAU,
@@ -286,7 +298,12 @@ _PAIRS = (
             "(QMG > 10.5)", 65.0, "%", BARTH, "abstract", "check", "rate",
             note="s.12.1; read as mg-barth-improved-ivig; exchanges every other day, 2 h, albumin (assumptions). "
                  "A documented gap (31-35 %) until the exchange removed complement proteins with the plasma "
-                 "(their return at C3's turnover, not fitted; docs/comparators.md)"),
+                 "(their return at C3's turnover, not fitted; docs/comparators.md)",
+            known_gap="about 77 % improve (74.5 % and a pass before the plasma volume followed the BMI): an exchange "
+            "is prescribed in Kaplan plasma volumes, which grow with total weight, while the model's plasma volume "
+            "now grows less in heavier patients, so one prescribed volume exchanges more of their plasma and removes "
+            "more antibody and complement; the trial's patients' sizes and the exchanged volumes are assumptions. "
+            "Not tuned"),
      TrialReadout(_BARTH_FILE, "plasma exchange 5 x 1 PV", "improved_day14", "fraction")),
     (Target("mg-onset-plex-before-ivig", "QMG change at day 7, plasma exchange minus IVIG (published: the exchange "
             "improved QMG significantly by 1 week, IVIG not yet)", 0.0, "points", MG_ONSET, "abstract", "check",
@@ -325,8 +342,8 @@ _PAIRS = (
                                          "fraction"), kind="rate",
        note="'about 25 %' under standard care; the continuous score read to its nearest grade",
        gap="about 12-15 % of the model's patients reach grade 5: at enrolment their nerve injury outpaces repair "
-           "by a factor of 1.38 (gbs_injury_balance, calibrated to the supportive-care and exchange arms at 4 weeks, "
-           "which it reaches with a drive that fades within about 6 days) and slows as the damage nears the whole, "
+           "by a factor of 1.69 (gbs_injury_balance, calibrated to the supportive-care and exchange arms at 4 weeks, "
+           "which it reaches with a drive that fades within about 5 days) and slows as the damage nears the whole, "
            "so few worsen from grade 4 to 5. No target reads the worsening to grade 5; not tuned to this check"),
     _t("cidp-responders-ivig", "responders kept to week 24 on IVIG", 54.2, "%", ICE, "calibration",
        TrialReadout("cidp-ice-2008.yaml", "IVIG", "responder_kept_to_week24", "fraction"), kind="rate",
@@ -412,17 +429,20 @@ _PAIRS = (
     _t("itp-child-ivig-week1", "platelets >= 100 x 10^9/L at 1 week after a single 0.8 g/kg", 68.7, "%", TIKI,
        "check", TrialReadout(_CHILD_ITP, "IVIG 0.8 g/kg", "complete_response_week1", "fraction"), kind="rate",
        counts=(68, 99),
-       gap="the model reaches about 40 %: a child's platelets rise after IVIG with the adult model's platelet "
+       gap="the model reaches about 33 % (40 % before the plasma volume followed the BMI, which lowered "
+           "children's IgG after a dose per kilogram): a child's platelets rise after IVIG with the adult model's platelet "
            "physiology (production, Fc-receptor blockade and its EC50), and the transient clearance of acute "
            "childhood ITP is treated like the adult's antibody; nothing was tuned to this figure"),
     _t("itp-child-ivig-chronic", "chronic ITP (< 150 x 10^9/L at 6 months) after a single 0.8 g/kg", 18.6, "%",
        TIKI, "check", TrialReadout(_CHILD_ITP, "IVIG 0.8 g/kg", "chronic_month6", "fraction"), kind="rate",
-       note="passes on its interval only: in the model IVIG does not change which children go on to chronic "
-            "disease (about 31 %, as on observation), since its effect wears off with the infused IgG and the "
-            "persistent share is drawn at diagnosis; TIKI's RR 0.64 (0.38-1.08) was not significant"),
+       note="TIKI's RR 0.64 (0.38-1.08) was not significant",
+       gap="in the model IVIG hardly changes which children go on to chronic disease (about 32 %, as on "
+           "observation): its effect wears off with the infused IgG and the persistent share is drawn at diagnosis. "
+           "It passed on its interval only until the plasma volume followed the BMI, which lowered children's IgG "
+           "after a dose per kilogram (and redrew the patients); not tuned"),
     _t("itp-child-ivig-days-to-50", "median days to platelets >= 50 x 10^9/L after 1 g/kg/day x 2", 2.0, "day",
        TORONTO, "check", TrialReadout(_CHILD_ITP, "IVIG 1 g/kg x 2", "days_to_50", "median_time_day"),
-       gap="the model's children cross 50 sooner (1.25 days; published range 1-34) yet fewer reach 100 by day 7 "
+       gap="the model's children cross 50 sooner (1.5 days; published range 1-34) yet fewer reach 100 by day 7 "
            "(itp-child-ivig-week1): the rise after IVIG is fast and shallow, with the adult model's platelet "
            "production; nothing was tuned to it"),
     # The dose and the first days in children (s.12.2, s.12.3): checks, none fitted.
@@ -435,16 +455,18 @@ _PAIRS = (
     _t("itp-child-1996-at-least-50-72h", "platelets >= 50 x 10^9/L at 72 h after 1 g/kg x 2", 91.0, "%", ACTA_1996,
        "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg x 2", "at_least_50_at_72h", "fraction"), kind="rate",
        note="no counts restated (43 children in two arms): +/-10 points; its entry (< 20 with bleeding or no rise "
-            "after 3 days' observation) read as the other trials'"),
+            "after 3 days' observation) read as the other trials'", gap="about 78 %: " + _CHILD_VOLUME),
     _t("itp-child-1996-platelets-72h", "mean platelet count at 72 h after 1 g/kg x 2", 188.0, "10^9/L", ACTA_1996,
-       "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg x 2", "platelets_72h", "mean")),
+       "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg x 2", "platelets_72h", "mean"),
+       gap="about 133 x 10^9/L: " + _CHILD_VOLUME),
     _t("itp-child-1996-above-150-day6", "platelets > 150 x 10^9/L on day 6 after 1 g/kg x 2", 70.0, "%", ACTA_1996,
        "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg x 2", "above_150_day6", "fraction"), kind="rate",
-       note="no counts restated: +/-10 points"),
+       note="no counts restated: +/-10 points", gap="about 49 %: " + _CHILD_VOLUME),
     _t("itp-child-1985-rise-24h", "mean rise in platelets within 24 h of a single 1 g/kg", 50.0, "10^9/L",
        J_PEDIATR_1985, "check", TrialReadout(_CHILD_DOSE, "IVIG 1 g/kg once", "rise_24h", "mean"),
        interval=(50.0, None), note="published as 'more than 50 x 10^9/L': one-sided",
-       gap="the model's children rise by about 45 x 10^9/L in the first day: IVIG blocks the receptors within "
+       gap="the model's children rise by about 34 x 10^9/L in the first day (45 before the plasma volume followed "
+           "the BMI, which lowered children's IgG after a dose per kilogram): IVIG blocks the receptors within "
            "hours, but with the adult model's platelet production (platelet_production_fraction 3.5 times normal "
            "turnover, about 90 x 10^9/L a day) the count can climb at most by that much a day, and clearance is "
            "only partly blocked on day 1 in most children. Higher output in children's acute ITP (megakaryocytes "
@@ -459,7 +481,7 @@ _PAIRS = (
        note="the mean (7.8 g/L) is the calibration target gbs-delta-igg-day14; its SD is read here as a spread "
             "between patients",
        gap="the model's rises differ between patients by an SD of about 0.9 g/L, a sixth of Kuitwaard's 5.6: "
-           "their spread comes from the patients' own IgG (CV 21.9 %) and plasma volume (CV 30 %, solved to the "
+           "their spread comes from the patients' own IgG (CV 21.9 %) and plasma volume (its BMI and a CV of 27 %, solved to the "
            "spread of rises on a fixed regimen in stable CIDP, Kuitwaard 2013), while in GBS the catabolism of IgG "
            "itself differs between patients (Fokkink 2022: clearance higher with more severe disease and with "
            "methylprednisolone), which the model carries only through nerve damage at an assumed strength "

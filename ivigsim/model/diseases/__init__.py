@@ -33,15 +33,15 @@ DRIVES = ("autoimmune_drive", "inflammatory_drive", "complement_drive")
 #: disease adds its own; a trial file's ``population.variability`` adds to or overrides both).
 IGG_CORE_VARIABILITY = MappingProxyType({
     "baseline_igg_g_per_L": 0.219,
-    "plasma_volume_L_per_kg": 0.30,
+    "plasma_volume_L_per_kg": 0.27,
 })
 IGG_CORE_VARIABILITY_SOURCES = MappingProxyType({
     "baseline_igg_g_per_L": "Valenzuela 2025: between-subject CV 21.9 %",
     "plasma_volume_L_per_kg": "calibrated to Kuitwaard et al. 2013, J Neurol Neurosurg Psychiatry 84(8):859 "
     "(calibration-targets s.12.7): between-patient CV of the rise in IgG with an infusion, 20 %, on one fixed "
-    "regimen (python -m ivigsim.validation.calibrate; docs/calibration.md). It stands for everything that spreads "
-    "the rise from a dose per kilogram (plasma volume per kilogram, body composition); the CV after the infusion "
-    "(11 %) is the check",
+    "regimen (python -m ivigsim.validation.calibrate; docs/calibration.md). It stands for what spreads the rise from a "
+    "dose per kilogram beyond the body mass index, which the plasma volume already follows (Lemmens 2006); the CV "
+    "after the infusion (11 %) is the check",
 })
 
 
