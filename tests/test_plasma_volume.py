@@ -74,3 +74,18 @@ def test_obese_patient_dosed_on_adjusted_weight_meets_about_a_lean_patients_peak
     lean = Patient(weight_kg=22.0 * 1.65 ** 2, height_cm=165.0, sex="female", age_years=47.0)
     assert rise(obese, "adjusted") == pytest.approx(rise(lean, "actual"), rel=0.10)
     assert rise(obese, "actual") / rise(lean, "actual") > 1.4
+
+
+def test_a_weight_and_height_with_an_impossible_bmi_give_one_line_and_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from ivigsim.cli import app
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\npatient: {weight_kg: 300, height_cm: 100}\n"
+                    "regimen: {product: generic-10, course: {total_g_per_kg: 1, days: 1}}\nsimulation: {days: 5}\n")
+    result = CliRunner().invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: patient.height_cm: expected a height that with the weight gives "
+                                            "a body mass index between 5 and 150"), result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

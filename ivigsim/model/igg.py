@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from ivigsim.model import sources as src
 from ivigsim.model.declaration import Assignment, Flux, Input, Module, Parameter, State
+from ivigsim.model.patient import BMI_RANGE
 
 SPECIES = ("ivig", "endogenous", "autoantibody")
 
@@ -96,7 +97,7 @@ IGG_DISTRIBUTION = Module(
         ),
         Parameter(
             "body_mass_index_kg_per_m2", 22.0, "kg/m^2", "covariate",
-            "patient covariate: weight / height^2; the reference 22 where the height is unknown", (5.0, 150.0),
+            "patient covariate: weight / height^2; the reference 22 where the height is unknown", BMI_RANGE,
             "body mass index",
         ),
         Parameter(

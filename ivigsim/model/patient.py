@@ -8,6 +8,8 @@ from typing import Literal
 from ivigsim.errors import InputError
 
 Sex = Literal["female", "male"]
+#: Body mass indexes the model accepts (kg/m^2; the bounds of ``body_mass_index_kg_per_m2``).
+BMI_RANGE = (5.0, 150.0)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,11 @@ class Patient:
             raise InputError("patient.sex", "'female' or 'male'", self.sex)
         if not 0 <= self.age_years <= 120:
             raise InputError("patient.age_years", "an age between 0 and 120 years", self.age_years)
+        bmi = self.covariate_parameters().get("body_mass_index_kg_per_m2")
+        if bmi is not None and not BMI_RANGE[0] <= bmi <= BMI_RANGE[1]:
+            raise InputError("patient.height_cm", f"a height that with the weight gives a body mass index between "
+                             f"{BMI_RANGE[0]:g} and {BMI_RANGE[1]:g} kg/m^2",
+                             f"{self.height_cm:g} cm with {self.weight_kg:g} kg (BMI {bmi:.3g})")
 
     def covariate_parameters(self) -> dict[str, float]:
         """The model parameters the patient sets: the weight, and the body mass index where the

@@ -284,7 +284,7 @@ def stored_laplace(doc: dict):
     """The ``joint.Laplace`` a joint calibration's file records (estimate, Hessian, steps, repairs)."""
     from ivigsim.validation import joint
 
-    parameters = [joint.fit_parameter(r["name"], r["shipped"]) for r in doc["parameters"]]
+    parameters = [joint.fit_parameter(r["name"], r.get("fit_centre", r["shipped"])) for r in doc["parameters"]]
     x = np.array([p.to_x(r["estimate"]) for p, r in zip(parameters, doc["parameters"])])
     steps = np.array([doc["method"]["hessian_steps"][p.name] for p in parameters])
     return joint.Laplace(parameters, x, np.array(doc["hessian"], dtype=float), steps,
@@ -527,11 +527,11 @@ def rebase(doc: dict, command: list[str], log=print) -> dict:
                          "--joint again: the model changed beyond its shipped values)", f"{now:.4f}")
     shipped = joint.shipped_values([r["name"] for r in rows])
     adopted = {r["name"]: [r["shipped"], shipped[r["name"]]] for r in rows if shipped[r["name"]] != r["shipped"]}
-    step = doc["method"]["hessian_step"]
     for r in rows:
+        # The fit searched, and its ensemble was truncated, in the box around the values shipped
+        # when it ran: keep that centre and box with the fit (``stored_laplace`` reads them).
+        r.setdefault("fit_centre", r["shipped"])
         r["shipped"] = shipped[r["name"]]
-        p = joint.fit_parameter(r["name"], r["shipped"])
-        r["search_box"] = [p.from_x(b) for b in p.box(step)]
     doc["objective"]["shipped"] = objective.breakdown({}).as_dict()
     checks = _recorded_objective(doc, joint.CHECK_TARGETS)  # today's checks, at both points
     doc["checks_out_of_sample"] = {"targets": [t.id for t in joint.CHECK_TARGETS],
