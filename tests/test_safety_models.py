@@ -202,7 +202,9 @@ def test_risks_of_random_patients_and_regimens_are_probabilities(factors, g, day
     if rate is not None and g * 1000.0 / rate > 23 * 60.0:
         spec = None
     regimen = Regimen((Course(total, days, infusion=spec),), product)
-    patient = Patient(weight_kg=weight, height_cm=170.0, age_years=age)
+    # A height that goes with the weight (BMI 22 at 170 cm; within the model's 5-150 kg/m^2 at any weight drawn).
+    patient = Patient(weight_kg=weight, height_cm=min(max(100.0 * (weight / 22.0) ** 0.5, 40.0), 200.0),
+                      age_years=age)
     plan = regimen.compile(patient)
     per_infusion, course = evaluate(plan, patient, factors)
     assert per_infusion.shape == (days, len(EVENTS))
