@@ -26,7 +26,7 @@ from ivigsim.engine.solve import Problem, SaveAt
 from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
-from ivigsim.model.patient import Patient
+from ivigsim.model.patient import Patient, known_bmi_or_reference
 
 INFUSION_INPUT = "ivig_infusion_g_per_day"
 
@@ -115,9 +115,10 @@ class SubjectSetup:
                                                     **declared.switch_overrides(mechanisms or {}),
                                                     **(parameters or {})}
         default_igg = overrides.get("baseline_igg_g_per_L", declared.parameter("baseline_igg_g_per_L").value)
-        reference_bmi = declared.parameter("body_mass_index_kg_per_m2").value  # where a height is unknown
-        for name in ("body_weight_kg", "body_mass_index_kg_per_m2"):
-            overrides[name] = np.array([s.patient.covariate_parameters().get(name, reference_bmi) for s in subjects])
+        weights = np.array([s.patient.weight_kg for s in subjects])
+        heights = np.array([np.nan if s.patient.height_cm is None else s.patient.height_cm for s in subjects])
+        overrides["body_weight_kg"] = weights
+        overrides["body_mass_index_kg_per_m2"] = known_bmi_or_reference(declared, weights, heights)
         overrides["baseline_igg_g_per_L"] = np.array(
             [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
         params = declared.parameter_array(overrides, len(subjects))

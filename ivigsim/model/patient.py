@@ -33,7 +33,7 @@ class Patient:
             raise InputError("patient.sex", "'female' or 'male'", self.sex)
         if not 0 <= self.age_years <= 120:
             raise InputError("patient.age_years", "an age between 0 and 120 years", self.age_years)
-        bmi = self.covariate_parameters().get("body_mass_index_kg_per_m2")
+        bmi = None if self.height_cm is None else body_mass_index(self.weight_kg, self.height_cm)
         if bmi is not None and not BMI_RANGE[0] <= bmi <= BMI_RANGE[1]:
             raise InputError("patient.height_cm", f"a height that with the weight gives a body mass index between "
                              f"{BMI_RANGE[0]:g} and {BMI_RANGE[1]:g} kg/m^2",
@@ -44,5 +44,19 @@ class Patient:
         height is known (without it the model's reference BMI applies)."""
         out = {"body_weight_kg": self.weight_kg}
         if self.height_cm is not None:
-            out["body_mass_index_kg_per_m2"] = self.weight_kg / (self.height_cm / 100.0) ** 2
+            out["body_mass_index_kg_per_m2"] = body_mass_index(self.weight_kg, self.height_cm)
         return out
+
+
+def body_mass_index(weight_kg, height_cm):
+    """Weight / height^2 in kg/m^2, of numbers or arrays (a NaN height, unknown, gives NaN)."""
+    return weight_kg / (height_cm / 100.0) ** 2
+
+
+def known_bmi_or_reference(model, weight_kg, height_cm):
+    """Each patient's ``body_mass_index_kg_per_m2`` (arrays): the BMI, or the model's reference
+    value where the height is unknown (NaN), so that the plasma volume is in proportion to weight."""
+    import numpy as np
+
+    bmi = body_mass_index(np.asarray(weight_kg, dtype=float), np.asarray(height_cm, dtype=float))
+    return np.where(np.isnan(bmi), model.parameter("body_mass_index_kg_per_m2").value, bmi)

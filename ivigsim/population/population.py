@@ -19,7 +19,7 @@ import numpy as np
 
 from ivigsim.errors import InputError
 from ivigsim.model.compose import CompiledModel
-from ivigsim.model.patient import Patient
+from ivigsim.model.patient import Patient, known_bmi_or_reference
 from ivigsim.population.covariates import CONTINUOUS, CovariateModel, Covariates, CsvCovariates
 from ivigsim.population.criteria import Criterion
 from ivigsim.population.rng import CounterRNG
@@ -81,9 +81,8 @@ def draw(spec: PopulationSpec, model: CompiledModel, rng: CounterRNG, candidates
     covariates = spec.covariates.draw(rng, stream, candidates)
     params = m.parameter_array(dict(spec.parameters), len(candidates))
     params[m.parameter_names.index("body_weight_kg")] = covariates.weight_kg
-    bmi = covariates.weight_kg / (covariates.height_cm / 100.0) ** 2
-    params[m.parameter_names.index("body_mass_index_kg_per_m2")] = np.where(  # the reference BMI without a height
-        np.isnan(bmi), m.parameter("body_mass_index_kg_per_m2").value, bmi)
+    params[m.parameter_names.index("body_mass_index_kg_per_m2")] = known_bmi_or_reference(
+        m, covariates.weight_kg, covariates.height_cm)
     names, etas = spec.variability.etas(m, rng, stream, candidates)
     for name, eta in zip(names, etas):
         i = m.parameter_names.index(name)
