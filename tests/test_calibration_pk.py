@@ -94,6 +94,7 @@ def test_weight_scaling_keeps_concentrations_per_g_per_kg():
     assert out[20.0][60] < out[100.0][60]
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_shipped_plasma_volume_cv_is_the_calibrated_value():
     """The between-patient CV of plasma volume every population carries is the solve of
     Kuitwaard 2013's spread of the rise (re-running it reproduces the shipped value)."""

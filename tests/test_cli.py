@@ -556,6 +556,7 @@ def test_validate_writes_the_table_as_json_markdown_and_a_figure_per_group(tmp_p
     assert not list(figures.glob("*.part"))
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_validate_only_takes_a_group_and_refuses_an_unknown_name():
     result = CliRunner().invoke(app, ["validate", "--fast", "--json", "--only", "pk"])
     assert result.exit_code == 0, result.output

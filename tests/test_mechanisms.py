@@ -94,6 +94,7 @@ def test_without_ivig_a_mechanism_does_nothing(module):
 @settings(max_examples=25, deadline=None, derandomize=True)
 @given(strengths=st.lists(st.floats(0.0, 3.0), min_size=len(MECHANISMS), max_size=len(MECHANISMS)),
        dose=st.floats(0.1, 2.0), weight=st.floats(10.0, 150.0))
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_finite_and_non_negative_under_random_strengths(strengths, dose, weight):
     from ivigsim.model.patient import Patient
 

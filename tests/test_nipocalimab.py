@@ -42,6 +42,7 @@ def _ours(mg_per_kg: float, days=(0.0,), horizon: float = 42.0, solver=ACCURATE,
 
 
 @pytest.mark.parametrize("mg_per_kg", [3.0, 30.0])  # below and far above the FcRn pool (about 0.4 mg/kg)
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_drug_and_fcrn_agree_with_an_independent_solve_of_valenzuelas_equations(mg_per_kg):
     ds = _ours(mg_per_kg, drug="nipocalimab")
     t = ds["time"].values
@@ -58,6 +59,7 @@ def test_drug_and_fcrn_agree_with_an_independent_solve_of_valenzuelas_equations(
     assert ds["fcrn_accessible_fraction"].values[0].min() < 0.5
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_target_mediated_clearance_makes_exposure_more_than_proportional_to_dose():
     auc = {}
     for dose in (3.0, 30.0):
@@ -117,6 +119,7 @@ def test_nipocalimab_takes_no_kinetics_of_its_own():
     assert caught.value.field == "regimen.fcrn_inhibitor.kinetics"
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_the_example_runs_from_the_command_line(tmp_path):
     """examples/comparators/mg-nipocalimab.yaml (its SBML round trip: tests/test_sbml.py)."""
     example = EXAMPLE
@@ -137,6 +140,7 @@ def test_the_safety_report_refuses_a_regimen_without_ivig_in_one_line():
 
 
 @pytest.mark.parametrize(("mg_per_kg", "days"), [(15.0, (0.0,)), (60.0, (0.0, 14.0, 28.0, 42.0))])
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_the_igg_core_lowers_igg_as_valenzuelas_own_model_does(mg_per_kg, days):
     """ivigsim's IgG core (two compartments, a degradation rate from synthesis, saturable FcRn with
     Km fitted to Kuitwaard) against the one-compartment IgG of the model its IgK comes from, both

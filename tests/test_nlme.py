@@ -89,6 +89,7 @@ def test_the_ops_gradient_agrees_with_pytensors_finite_differences():
 # -- the pooled limit against pyPESTO -----------------------------------------------------------------
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_with_omega_near_zero_the_typical_values_are_pyPESTOs_pooled_fit(tmp_path):
     """omega fixed at 1e-4: every subject has the typical values, so PyMC's posterior mode
     of them (find_MAP, L-BFGS through the Op's gradient) is the pooled maximum-likelihood

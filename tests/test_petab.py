@@ -307,6 +307,7 @@ def test_refusals_of_the_data(tmp_path):
 # -- pyPESTO on the exported problem ------------------------------------------------------
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_pypesto_recovers_the_parameters_that_made_the_data(dataset, tmp_path):
     """Noise-free data from ivigsim at fcrn_igk = 4 (typical 5.08): a pooled fit through
     pyPESTO and libRoadRunner finds 4 again."""

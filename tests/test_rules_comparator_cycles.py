@@ -96,6 +96,7 @@ def test_a_rule_that_never_holds_gives_the_arm_without_it(run):
 
 
 @pytest.mark.parametrize("arm, by_rules", [("named", 3), ("own", 2), ("interval 10", 3)])
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_a_rule_that_always_holds_gives_the_fixed_schedule_of_cycles(run, arm, by_rules):
     trial, _, patients, traj = run
     mine, fixed = arm_rows(patients, arm), arm_rows(patients, "fixed")

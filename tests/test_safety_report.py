@@ -159,6 +159,7 @@ def test_trial_columns_are_seeded_and_do_not_depend_on_the_chunk():
     assert not np.array_equal(other_seed["ae_headache_events"], whole["ae_headache_events"])
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_sampled_incidence_matches_the_expected_incidence():
     plan = get_regimen("cidp").compile(Patient(weight_kg=1.0), "cidp")
     n = 20_000

@@ -69,6 +69,7 @@ def small(tmp_path_factory):
     return trial, out, result
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_a_patients_two_periods_equal_one_plain_simulation_of_the_regimens_in_sequence(small):
     trial, out, _ = small
     traj = pd.read_parquet(out / "trajectories")

@@ -382,6 +382,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused(trial, reference, tmp_path
     _same_as_reference(out, trial, reference, result)
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_two_processes_into_one_folder_one_wins_whole_the_other_is_refused_or_reuses_it(trial, reference, tmp_path):
     path = _write(tmp_path, _doc())
     out = tmp_path / "out"

@@ -180,6 +180,7 @@ def test_attribution_share_intervals_contain_the_point_shares():
 # --- validate ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_validate_parameter_intervals_collapse_and_show_beside_the_sampling_interval():
     from ivigsim.validation.runner import ALL_TARGETS, parameter_intervals, run_targets, verdict_markdown, verdict_rows
 

@@ -482,6 +482,7 @@ ALL_ON = {f"mech_{m}": "on" for m in ("fcrn_saturation", "anti_idiotype", "fcgr_
                                       "treg_expansion", "cytokine_neutralisation", "complement_scavenging")}
 
 
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_page_actions(client):
     page = client.get("/")
     assert page.status_code == 200 and 'hx-post="/ui/simulate"' in page.text and "/static/htmx.min.js" in page.text
