@@ -527,6 +527,7 @@ def test_allow_above_label_lets_a_fast_rate_through(tmp_path):
     assert table["ivig_infusion_g_per_day"].iloc[0] == pytest.approx(20 * 70 * 1.44)  # 20 mg/kg/min x 70 kg
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_validate_writes_the_table_as_json_markdown_and_a_figure_per_group(tmp_path):
     from matplotlib.image import imread
 

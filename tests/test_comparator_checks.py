@@ -107,6 +107,7 @@ def test_rise_per_increment_with_linear_kinetics_is_dose_rate_times_f_over_clear
     assert cc.igg_rise_per_increment_mg_per_dL("ivig") < ivig
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_inhibitor_rows_are_bounded_by_complete_blockade():
     one, cycle = cc.efgartigimod_single_dose_lowering_pct(), cc.efgartigimod_cycle_lowering_pct()
     ceiling = 100 * 5.08 / 6.08  # complete blockade at steady state (Valenzuela's IgK)

@@ -219,6 +219,7 @@ def test_crossover_period_1_equals_the_parallel_arm_run(crossover_run):
             assert getattr(row, c) == other[c], c
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_crossover_period_2_equals_one_simulation_of_both_regimens(crossover_run):
     trial, _, patients, traj = crossover_run
     shifted = {"ivig": {"maintenance": {**IVIG_ARM["maintenance"], "start_day": PERIOD + WASHOUT}},
@@ -267,6 +268,7 @@ def _inhibitor_run_in(tmp_path, inhibitor: dict, size: int):
     return trial, pd.read_parquet(tmp_path / "out" / "patients"), pd.read_parquet(tmp_path / "out" / "trajectories")
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_nipocalimab_in_a_run_in_keeps_its_constants_after_randomisation(tmp_path):
     """The drug given in the run-in is still in the body in the arms: each patient's course equals one
     plain simulation of nipocalimab then the arm's regimen (with efgartigimod's constants, the

@@ -47,6 +47,7 @@ def test_gbs_low_rise_in_igg_goes_with_fewer_improved_at_4_weeks():
     assert ivig.loc[low, "improved_1_grade_week4"].mean() < ivig.loc[high, "improved_1_grade_week4"].mean()
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_gbs_low_rise_in_igg_goes_with_fewer_walking_at_6_months():
     # Kuitwaard's link was significant (log-rank p < 0.001); here the two quarters must differ
     # beyond chance too (two-proportion z > 1.96). With 2,500 patients a quarter the standard

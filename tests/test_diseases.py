@@ -96,6 +96,7 @@ def test_acute_diseases_run_their_natural_course_untreated():
 @DISEASE
 @settings(max_examples=10, deadline=None)
 @given(dose=st.floats(0.0, 2.0), scale=st.floats(0.5, 2.0), weight=st.floats(10.0, 120.0))
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_readouts_stay_on_their_scale(disease, dose, scale, weight):
     from ivigsim.model.patient import Patient
 

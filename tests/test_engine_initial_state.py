@@ -73,6 +73,7 @@ def _scale(ys):
 @pytest.mark.parametrize("t1", [50.0, 63.0, 84.1], ids=["between", "on-start", "inside-infusion"])
 @pytest.mark.parametrize("solver", [Dopri5(rtol=1e-10, atol=1e-12), Auto(rtol=1e-10, atol=1e-12),
                                     Rodas4(rtol=1e-9, atol=1e-12)], ids=["numpy", "Auto", "Rodas4"])
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_continuing_from_a_stored_state_equals_one_solve(cidp, reference, solver, t1):
     problem = _problem(cidp)
     ts, reference = reference

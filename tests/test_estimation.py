@@ -254,6 +254,7 @@ def test_forecast_band_contains_the_truths_next_trough(example_fit):
     assert result.lower[-1] < result.median[-1] < result.upper[-1]
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_dose_for_target_is_the_smallest_meeting_the_probability(example_fit):
     posterior, fit = example_fit
     target = Target.parse("igg_total_g_per_L>=14", posterior.setup.model.model.output_names)

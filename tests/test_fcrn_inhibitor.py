@@ -116,6 +116,7 @@ def test_label_dose_is_10_mg_per_kg_capped_at_1200_mg():
         assert s.duration_h == pytest.approx(1.0, rel=1e-12)
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_igg_lowering_against_the_published_figures():
     """Checks, nothing fitted: one dose, then a cycle of four weekly doses (healthy 70-kg adult)."""
     one = _simulate([FcRnInhibitor(days=(0.0,))], days=84.0)

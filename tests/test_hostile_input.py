@@ -217,6 +217,7 @@ def test_an_infusion_error_names_the_infusion_once(tmp_path):
     _one_line_refusal(result, "error: regimen.infusion.titration.factor: expected a factor above 1")
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_two_simulate_runs_into_one_folder_leave_one_runs_files_whole(tmp_path):
     """Started together: one writes its CSV and PNG; the other is refused (the folder is
     locked, or already holds the scenario's results) and writes nothing."""

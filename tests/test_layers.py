@@ -74,6 +74,7 @@ def test_the_check_sees_an_upward_import():
     assert {"ivigsim.safety.report", "ivigsim.safety.events"} <= set(loaded)
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_the_simulation_and_the_trial_runner_call_down_into_the_safety_science():
     """``simulate`` attaches risks and the runner adds safety columns by calling down, not the reverse."""
     assert "ivigsim.safety.report" in loaded_by("ivigsim.simulation")

@@ -112,6 +112,7 @@ def test_finite_and_non_negative_under_random_strengths(strengths, dose, weight)
 # -- direction and timing against calibration-targets.md s.3 ------------------------------
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_fcgr_blockade_sets_in_within_days_and_fades_over_weeks():
     assert mc.fcgr_onset_days() <= 3.0  # Fehr 1982: within days
     assert 21.0 <= mc.fcgr_duration_days() <= 28.0  # Bussel 1983: 3-4 weeks

@@ -75,6 +75,7 @@ def test_efgartigimod_has_no_target_mediated_disposition():
     np.testing.assert_allclose(free, c, rtol=1e-13)
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_a_user_defined_drug_with_nipocalimabs_constants_is_nipocalimab():
     own = {k.removeprefix("fcrn_inhibitor_"): v for k, (v, _) in NIPOCALIMAB.items()}
     twin = InhibitorKinetics(**own, source="Valenzuela 2025, Table 3")

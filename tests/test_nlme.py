@@ -197,6 +197,7 @@ def test_a_parameter_set_per_subject_by_a_covariate_has_no_population_typical_va
         population_problem(parse_dataset(text, "d", "g"), ["baseline_igg_g_per_L"])
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_cli_writes_the_summaries(tmp_path, monkeypatch):
     """The command's plumbing, with sampling so short its numbers mean nothing: the files,
     their columns, and the JSON's settings."""

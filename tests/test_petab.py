@@ -338,6 +338,7 @@ def test_pypesto_recovers_the_parameters_that_made_the_data(dataset, tmp_path):
 # -- the command line -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_cli_export_petab_writes_a_problem_the_linter_accepts_and_pypesto_fits_like_ivigsim(tmp_path):
     """The CLI's problem, fitted by pyPESTO on libRoadRunner, reaches the same per-subject
     MAP as ivigsim's own fit of the same data, priors and error model."""

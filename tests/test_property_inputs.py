@@ -138,6 +138,7 @@ def test_documents_from_the_scenario_schema_are_refused_cleanly_or_simulated(doc
 
 @SETTINGS
 @given(st.sampled_from(EXAMPLES), st.data(), JUNK)
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_mutated_example_scenarios_are_refused_cleanly_or_simulated(path, data, junk):
     doc = yaml.safe_load(path.read_text())
     where = data.draw(st.sampled_from(list(_paths(doc))[1:]))

@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: disposition, written with max, abs and sqrt) included.
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "examples" / "comparators").glob("*.yaml"))
 #: The comparator-only examples' round trips take 5-8 s each (libRoadRunner compiling a larger model): slow.
-_SLOW_EXAMPLES = {p for p in EXAMPLES if p.parent.name == "comparators"}
+#: The comparator examples and those of 2 s or more (the README run stays under 5 minutes): in CI.
+_SLOW_EXAMPLES = {p for p in EXAMPLES if p.parent.name == "comparators"
+                  or p.stem in ("gbs-plasma-exchange", "cidp-maintenance", "safety-cidp-at-risk", "kawasaki-child")}
 TIGHT = Dopri5(rtol=1e-10, atol=1e-12)
 #: Agreement demanded of two solvers each run at rtol 1e-10: 1e-5 leaves room for
 #: the 15 significant digits libSBML writes numbers with and for event location.
@@ -288,6 +290,7 @@ def test_every_expression_round_trips_through_the_xml(disease):
 
 
 @pytest.mark.parametrize("name", sorted(STANDARD_REGIMENS))
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_standard_regimens_reproduced_by_roadrunner(name):
     standard = STANDARD_REGIMENS[name]
     scenario = Scenario(regimen=standard.regimen, indication=standard.indication, name=name)

@@ -161,6 +161,7 @@ def test_user_set_parameters_are_not_moved():
 # --- explain ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_attribution_share_intervals_contain_the_point_shares():
     scenario = _short_itp(7.0)
     read = readout("platelets_1e9_per_L", 7.0)

@@ -360,6 +360,7 @@ def postgres_url():
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_catalogue_survives_a_restart(request, backend):
     db = request.getfixturevalue("db" if backend == "sqlite" else "postgres_url")
     with TestClient(create_app(db), raise_server_exceptions=False) as first:

@@ -133,6 +133,7 @@ def test_regimens_refuse_bad_input(client):
 
 # --- figures as SVG and PDF --------------------------------------------------------------------
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_figures_in_svg_and_pdf_for_comparisons_and_attributions(client):
     cmp = client.post("/api/compare", json={"a": itp(name="a"), "b": itp(regimen="itp-single", name="b")}).json()
     exp = client.post("/api/explain", json={"scenario": itp(), "day": 7}).json()
@@ -281,6 +282,7 @@ ALL_ON = {f"mech_{m}": "on" for m in ("fcrn_saturation", "anti_idiotype", "fcgr_
                                       "treg_expansion", "cytokine_neutralisation", "complement_scavenging")}
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_page_actions(client):
     page = client.get("/").text
     assert 'hx-post="/ui/regimens"' in page and 'hx-post="/ui/optimise"' in page and 'name="ensemble"' in page
