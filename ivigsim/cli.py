@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gc
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -102,9 +103,12 @@ def _check_results_folder(out: Path, files: list[Path], overwrite: bool) -> None
     """Before anything runs: the folder can be written, no other run holds it, and it does
     not hold this run's files unless they are to be replaced (``--overwrite``)."""
     from ivigsim.io.folders import check_folder
+    from ivigsim.io.results import check_output_file
 
     check_folder(out)
     _refuse_existing(out, files, overwrite)
+    for f in files:  # a folder where a result file goes would fail only after the others were written
+        check_output_file(f, "--out")
 
 
 def _refuse_existing(out: Path, files: list[Path], overwrite: bool) -> None:
@@ -141,20 +145,21 @@ def _ensemble_options(n: str | None, level: str, seed: str) -> tuple[int, float,
     Taken as text and parsed here, so a refusal quotes what was given."""
     from ivigsim.uncertainty import MAX_SIZE, check_level, check_size
 
-    if n is None:
-        return None
-
     def parsed(text: str, kind, option: str, expected: str):
         try:
             return kind(text.strip())
         except ValueError:
             raise InputError(option, expected, text) from None
 
-    size = check_size(parsed(n, int, "--ensemble", f"a number of parameter vectors from 1 to {MAX_SIZE}"))
+    # The level and the seed are checked even without --ensemble: a mistyped value that is
+    # silently ignored would look as if it had been used.
     coverage = check_level(parsed(level, float, "--ensemble-level", "a coverage in [0.5, 1), e.g. 0.9"))
     number = parsed(seed, int, "--ensemble-seed", "a seed >= 0 (an integer)")
     if number < 0:
         raise InputError("--ensemble-seed", "a seed >= 0 (an integer)", seed)
+    if n is None:
+        return None
+    size = check_size(parsed(n, int, "--ensemble", f"a number of parameter vectors from 1 to {MAX_SIZE}"))
     return size, coverage, number
 
 
@@ -167,6 +172,8 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
+    if observed_unit not in ("d", "h"):  # checked with or without --observed: never silently ignored
+        raise InputError("--observed-time-unit", "d or h", observed_unit)
     out = out or Path(f"{path.stem}-results")
     files = [out / f"{path.stem}{SUFFIX[fmt.value]}", *([out / f"{path.stem}.{figure_format}"] if plot else [])]
     _check_results_folder(out, files, overwrite)
@@ -290,6 +297,9 @@ def explain(
     if plot:
         _check_results_folder(folder, [png], overwrite)  # before the attribution runs
     scenario = load_scenario(file)
+    if scenario.regimen is None:
+        raise InputError("regimen", "a regimen whose effect to attribute to the mechanisms (without one, every "
+                         "mechanism's effect is zero)", "none")
     read = readout(output, day, summary.value)
     bands = None
     if uncertain is not None:
@@ -305,8 +315,9 @@ def explain(
     typer.echo(f"  no mechanism {result.none_on:.4g} -> all mechanisms {result.all_on:.4g}: total effect {result.total:+.4g}")
     typer.echo(f"  {'mechanism':26s} {'knock-out':>11s} {'Shapley':>11s} {'share':>7s}")
     for name in result.mechanisms:
+        share = result.share(name)  # NaN when the regimen does not move the read-out at all
         typer.echo(f"  {name:26s} {result.knockout[name]:>+11.4g} {result.shapley[name]:>+11.4g} "
-                   f"{100 * result.share(name):>6.1f}%")
+                   + (f"{100 * share:>6.1f}%" if share == share else f"{'-':>7s}"))
     typer.echo(f"  interaction (total - sum of knock-outs): {result.interaction:+.4g}")
     if bands is not None:
         from ivigsim.uncertainty import describe
@@ -431,7 +442,7 @@ def validate(
         "--json lists them, or groups: pk, mechanisms, a disease, comparators, safety [default: all]")] = None,
 ) -> None:
     """Reproduce every calibration target; print simulated vs published. Exit 1 if any fails."""
-    from ivigsim.io.results import atomic_path
+    from ivigsim.io.results import atomic_path, check_output_file
     from ivigsim.validation.runner import (ALL_TARGETS, GROUPS, group_of, report_notes, run_targets, summary_line,
                                            verdict_markdown, verdict_rows)
 
@@ -454,6 +465,10 @@ def validate(
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(option, "a folder that can be created and written", f"{folder} ({exc.strerror})") from None
+        if not os.access(folder, os.W_OK):
+            raise InputError(option, "a folder that can be created and written", f"{folder} (not writable)")
+    if markdown is not None:
+        check_output_file(markdown, "--markdown")
     verdicts = run_targets(targets, fast=fast)
     parameter = None
     if uncertain is not None:  # parameter uncertainty: every target again under each vector, same seeds
@@ -480,7 +495,7 @@ def validate(
             typer.echo(f"95 % interval: Monte Carlo sampling error of the shipped run; {parameter.note()}")
     try:
         if markdown is not None:
-            with atomic_path(markdown) as tmp:
+            with atomic_path(markdown, "--markdown") as tmp:
                 tmp.write_text(verdict_markdown(verdicts, parameter), encoding="utf-8")
         if figures is not None:
             from ivigsim.plot import plot_validation
@@ -617,6 +632,45 @@ def _number(text: str, option: str, expected: str) -> float:
     return value
 
 
+#: Upper limits of the estimation commands' counts: beyond them a run would not finish (or
+#: not fit in memory) on any machine this tool is meant for, so they are refused at once.
+MAX_SAMPLES = 100_000
+MAX_CHAINS = 64
+#: The forecast's next dose: the dataset's own limits (``io.nonmem``), so a forecast accepts
+#: what a dataset's dose record would.
+MAX_FORECAST_DAYS = 10 * 365.25
+
+
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError("--seed", "a seed >= 0 (an integer)", seed)
+
+
+def _check_next_dose(day: float | None, amount: float | None, duration: float | None, horizon: float | None,
+                     days: float, grams: float, time_unit: str, amount_unit: str) -> None:
+    """The forecast's options checked before anything runs, each in the dataset's units and
+    within the limits a dataset's dose record has (``io.nonmem``)."""
+    from ivigsim.io.nonmem import MAX_DOSE_G, MAX_DURATION_DAYS, MIN_DURATION_DAYS, MAX_TIME_DAYS
+
+    def check(value, option, low, high, what, closed_low=True):
+        if value is None:
+            return
+        if not (value == value and (low <= value if closed_low else low < value) and value <= high):
+            raise InputError(option, f"{what} in {time_unit if option != '--next-dose-amount' else amount_unit}",
+                             value)
+
+    check(day, "--next-dose-day", 0.0, MAX_TIME_DAYS / days, f"a day from 0 to {MAX_TIME_DAYS / days:g}")
+    check(amount, "--next-dose-amount", 0.0, MAX_DOSE_G / grams,
+          f"an amount from 0 to {MAX_DOSE_G / grams:g} ({MAX_DOSE_G:g} g: 5 g/kg at 400 kg)")
+    check(duration, "--next-dose-duration", MIN_DURATION_DAYS / days, MAX_DURATION_DAYS / days,
+          f"an infusion duration from {MIN_DURATION_DAYS / days:.3g} to {MAX_DURATION_DAYS / days:g}")
+    check(horizon, "--horizon", 0.0, MAX_FORECAST_DAYS / days,
+          f"a horizon above 0 and at most {MAX_FORECAST_DAYS / days:g} (10 years)", closed_low=False)
+    if horizon is not None and duration is not None and not horizon > duration:
+        raise InputError("--horizon", f"a horizon longer than the infusion (--next-dose-duration {duration:g})",
+                         horizon)
+
+
 def _estimation_options(estimate: list[str] | None, prior: list[str] | None, parameter: list[str] | None):
     """--estimate names (repeated or comma-separated), --prior spreads and --parameter values."""
     names = [n.strip() for item in estimate or [] for n in item.split(",") if n.strip()]
@@ -652,6 +706,7 @@ def fit(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="results folder [default: DATA-fit]")] = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="write the PNG figures")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an earlier fit's files in --out")] = False,
 ) -> None:
     """Fit each subject's parameters to their observations (MAP, Laplace intervals, optional MCMC) and forecast the next dose."""
     from ivigsim.estimation.fit import fit_dataset
@@ -669,11 +724,16 @@ def fit(
             raise InputError(f"--bounds {k}", "LOW:HIGH", v)
         limits[k] = (_number(low, f"--bounds {k}", "LOW:HIGH numbers"), _number(high, f"--bounds {k}", "LOW:HIGH numbers"))
     errors = {k: ResidualError.parse(v, f"--error {k}") for k, v in _pairs(error, "--error", "OUTPUT=KIND:SD").items()}
-    if mcmc is not None and mcmc < 1:
-        raise InputError("--mcmc", "a number of MCMC samples >= 1", mcmc)
+    if mcmc is not None and not 1 <= mcmc <= MAX_SAMPLES:
+        raise InputError("--mcmc", f"a number of MCMC samples from 1 to {MAX_SAMPLES:,}", mcmc)
+    _check_seed(seed)
     days, grams = DAYS_PER[time_unit.value], GRAMS_PER[amount_unit.value]
+    _check_next_dose(next_dose_day, next_dose_amount, next_dose_duration, horizon, days, grams,
+                     time_unit.value, amount_unit.value)
     wants_forecast = forecast or any(v is not None for v in (next_dose_day, next_dose_amount, next_dose_duration,
                                                              horizon, target))
+    folder = out or Path(f"{data.stem}-fit")
+    _check_results_folder(folder, [folder / "estimates.csv", folder / "fit.json"], overwrite)  # before the fit
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
     progress = None
     if not quiet and len(dataset.subjects) > 1:
@@ -704,7 +764,6 @@ def fit(
             forecasts.append(make_forecast(posterior, subject_fit, forecast_output, next_dose,
                                            None if horizon is None else horizon * days, target=parsed_target,
                                            probability=target_probability, level=level))
-    folder = out or Path(f"{data.stem}-fit")
     write_fit(dataset, result, folder, data.stem, forecasts, plots=plot)
     if quiet:
         return
@@ -804,6 +863,7 @@ def fit_population_command(
     seed: Annotated[int, typer.Option("--seed", help="seed of the starts and of NUTS")] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="results folder [default: DATA-population]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an earlier fit's files in --out")] = False,
 ) -> None:
     """Estimate typical values and between-subject variability (omega) from many subjects: a hierarchical model sampled by PyMC (NUTS)."""
     from ivigsim.estimation.nlme import fit_population, population_problem
@@ -814,17 +874,19 @@ def fit_population_command(
     names, spreads, values = _estimation_options(estimate, prior, parameter)
     errors = {k: ResidualError.parse(v, f"--error {k}") for k, v in _pairs(error, "--error", "OUTPUT=KIND:SD").items()}
     for option, value, least in (("--draws", draws, 1), ("--tune", tune, 0)):
-        if value < least:
-            raise InputError(option, f"a whole number >= {least}", value)
-    if chains < 2:
-        raise InputError("--chains", "at least 2 chains (R-hat compares chains)", chains)
+        if not least <= value <= MAX_SAMPLES:
+            raise InputError(option, f"a whole number from {least} to {MAX_SAMPLES:,}", value)
+    if not 2 <= chains <= MAX_CHAINS:
+        raise InputError("--chains", f"from 2 chains (R-hat compares chains) to {MAX_CHAINS}", chains)
+    _check_seed(seed)
     if not 0.0 < level < 1.0:
         raise InputError("--level", "an interval level between 0 and 1 (0.9 = 90 %)", level)
+    folder = out or Path(f"{data.stem}-population")
+    _check_results_folder(folder, [folder / "population.csv", folder / "population.json"], overwrite)
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
     problem = population_problem(dataset, names, disease=disease, parameters=values, priors=spreads, errors=errors)
     result = fit_population(problem, draws=draws, tune=tune, chains=chains, seed=seed, level=level, centred=centred,
                             progress=not quiet)
-    folder = out or Path(f"{data.stem}-population")
     write_population_fit(result, folder)
     if quiet:
         return
@@ -1014,7 +1076,7 @@ def safety(
         _fail(f"--factors: expected either --factors or a risk_factors: section in {file}, got both")
     if factors is not None and not factors.is_file():
         raise InputError("--factors", "an existing risk-factors file (YAML)", str(factors))
-    risk_factors = (parse_risk_factors(read_yaml(factors), "--factors") if factors is not None
+    risk_factors = (parse_risk_factors(read_yaml(factors, "--factors", "risk-factors file"), "--factors") if factors is not None
                     else scenario.risk_factors or RiskFactors())
     if not (isinstance(max_hours, (int, float)) and 1.0 <= max_hours <= 72.0):
         raise InputError("--max-hours", "a duration from 1 to 72 hours", max_hours)

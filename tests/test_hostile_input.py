@@ -80,6 +80,8 @@ NONMEM_BAD = {
     "a duration of 1e12 days": ("1,0,10,1e12,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n", "row 1 column DUR: expected an infusion"),
     "TIME 1e9": ("1,0,10,0.2,.,.,1,.,70\n1,1e9,.,.,.,.,0,12,70\n", "row 2 column TIME: expected a time within 50 years"),
     "a header only": ("", "data.csv: expected at least one record below the header"),
+    "a negative weight on the first row only": ("1,0,10,0.2,.,.,1,.,-70\n1,5,.,.,.,.,0,12,70\n",
+                                                 "row 1 column WT: expected a weight in kg > 0"),
 }
 
 
@@ -266,3 +268,117 @@ def test_a_vanishing_dose_is_refused_not_divided_by_zero(tmp_path, total):
     result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])
     _one_line_refusal(result, "error: regimen.course.total_g_per_kg: expected a total that gives a dose per infusion "
                               "from 0.001 to 3 g/kg")
+
+
+# -- where results go: never over a device, a pipe or a folder ---------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", [["export-sbml", str(ITP)],
+                                  ["nonmem", str(ROOT / "examples" / "nonmem" / "igg-cidp-patient.csv"),
+                                   "--time-unit", "d", "--amount-unit", "g"]])
+def test_a_pipe_at_the_output_path_is_refused_not_replaced(tmp_path, verb):
+    import os
+    import stat
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = CliRunner().invoke(app, [*verb, "-o", str(pipe)])
+    _one_line_refusal(result, "error: --out: expected a path for an ordinary file")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still the pipe: a rename would have made it an ordinary file
+
+
+def test_a_symbolic_link_at_the_output_path_is_written_through(tmp_path):
+    link = tmp_path / "model.xml"
+    link.symlink_to(tmp_path / "target.xml")
+    result = CliRunner().invoke(app, ["export-sbml", str(ITP), "-o", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (tmp_path / "target.xml").read_text().startswith("<?xml")
+
+
+def test_a_folder_where_a_result_file_goes_is_refused_before_any_file_is_written(tmp_path):
+    out = tmp_path / "out"
+    (out / "itp-standard.png").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(out), "--overwrite", "-q"])
+    _one_line_refusal(result, "error: --out: expected a path for an ordinary file")
+    assert sorted(p.name for p in out.iterdir()) == ["itp-standard.png"]  # no CSV left behind
+
+
+def test_validate_checks_its_markdown_path_before_the_run(tmp_path):
+    folder = tmp_path / "table.md"
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["validate", "--only", "igg-baseline-steady", "--markdown", str(folder)])
+    _one_line_refusal(result, "error: --markdown: expected a path for an ordinary file")
+
+
+# -- doses the simulation would never reach ---------------------------------------------------------------------
+
+
+def test_a_regimen_part_that_begins_after_the_simulation_is_refused_naming_the_part(tmp_path):
+    text = (ROOT / "examples" / "safety-cidp-at-risk.yaml").read_text()
+    assert "start_day: 21" in text
+    path = tmp_path / "late.yaml"
+    path.write_text(text.replace("start_day: 21", "start_day: 500"))
+    result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen.maintenance: expected a part that begins within the simulation")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_part_that_begins_inside_and_runs_past_the_end_is_simulated(tmp_path):
+    """An ongoing prescription seen through the simulation's window is not an error."""
+    text = (ROOT / "examples" / "safety-cidp-at-risk.yaml").read_text().replace("days: 27 weeks", "days: 60")
+    path = tmp_path / "window.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out"), "-q", "--no-plot"])
+    assert result.exit_code == 0, result.output
+
+
+# -- observations that cannot be ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("csv, message", [
+    ("TIME,DV,DV,OUTPUT\n1,10,11,igg_total_g_per_L\n", "header: expected one DV column"),
+    ("TIME,DV,OUTPUT\n1,-30,igg_total_g_per_L\n", "row 1 column DV: expected an observed igg_total_g_per_L >= 0"),
+])
+def test_impossible_observations_for_the_overlay_are_refused(tmp_path, csv, message):
+    observed = tmp_path / "observed.csv"
+    observed.write_text(csv)
+    result = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(tmp_path / "out"), "--observed", str(observed)])
+    _one_line_refusal(result)
+    assert message in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_risk_factors_file_that_is_not_text_is_named_as_the_factors_option(tmp_path):
+    factors = tmp_path / "factors.yaml"
+    factors.write_bytes(b"\xff\xfe\x00\x01binary")
+    result = CliRunner().invoke(app, ["safety", str(ITP), "--factors", str(factors)])
+    _one_line_refusal(result, "error: --factors: expected a readable UTF-8 risk-factors file")
+
+
+def test_explain_without_a_regimen_is_refused_not_shown_as_nan_shares(tmp_path):
+    path = tmp_path / "untreated.yaml"
+    path.write_text("name: untreated\ndisease: itp\npatient: {weight_kg: 70}\nsimulation: {days: 30}\n")
+    result = CliRunner().invoke(app, ["explain", str(path), "--output", "platelets_1e9_per_L", "--day", "7",
+                                      "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen: expected a regimen whose effect to attribute")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_arm_without_a_name_is_refused(tmp_path):
+    text = (ROOT / "examples" / "trials" / "itp-godeau-1999.yaml").read_text()
+    import yaml
+
+    doc = yaml.safe_load(text)
+    doc["arms"][1]["name"] = ""
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["trial", str(path), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: arms.1.name: expected a name that is not empty")
+
+
+@pytest.mark.parametrize("option, value", [("--ensemble-level", "7"), ("--ensemble-seed", "-3"),
+                                           ("--observed-time-unit", "years")])
+def test_a_bad_value_of_an_option_that_qualifies_another_is_refused_even_without_it(tmp_path, option, value):
+    result = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(tmp_path / "out"), option, value])
+    _one_line_refusal(result, f"error: {option}: expected")
+    assert not (tmp_path / "out").exists()

@@ -304,7 +304,7 @@ def test_cli_nonmem_unwritable_out_is_one_line(tmp_path: Path):
     folder = tmp_path / "a-folder"
     folder.mkdir()
     result = CliRunner().invoke(app, ["nonmem", str(data), "--time-unit", "h", "--amount-unit", "g", "-o", str(folder)])
-    assert result.exit_code == 2 and result.output.startswith("error: out:") and result.output.count("\n") == 1
+    assert result.exit_code == 2 and result.output.startswith("error: --out:") and result.output.count("\n") == 1
     assert list(folder.iterdir()) == []
 
 

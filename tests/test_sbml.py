@@ -366,5 +366,5 @@ def test_cli_export_sbml_unwritable_out_is_one_line(tmp_path):
     folder = tmp_path / "a-folder"
     folder.mkdir()
     result = CliRunner().invoke(app, ["export-sbml", str(ROOT / "ivigsim" / "data" / "demo.yaml"), "-o", str(folder)])
-    assert result.exit_code == 2 and result.output.startswith("error: out:") and result.output.count("\n") == 1
+    assert result.exit_code == 2 and result.output.startswith("error: --out:") and result.output.count("\n") == 1
     assert list(folder.iterdir()) == []

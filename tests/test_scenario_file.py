@@ -25,7 +25,9 @@ LB_KG = 0.45359237
 
 
 def _plan(data: dict):
-    scenario = parse_scenario(data)
+    # A year: every part of the regimens below begins within the simulation (a part that would
+    # begin after it is refused, tests/test_hostile_input.py).
+    scenario = parse_scenario({"simulation": {"days": 365}, **data})
     return scenario, scenario.regimen.compile(scenario.patient, scenario.indication)
 
 

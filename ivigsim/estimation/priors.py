@@ -74,12 +74,13 @@ def build_priors(
     if len(set(names)) != len(names):
         raise InputError("estimate", "each parameter once", ", ".join(names))
     known = set(model.parameter_names)
-    for name in (*names, *spreads, *bounds):
-        if name not in known:
-            raise InputError("estimate", "names of model parameters (see `ivigsim parameters`)", name)
-    for name in (*spreads, *bounds):
-        if name not in names:
-            raise InputError(f"prior {name}", "a parameter that is also estimated (--estimate)", name)
+    for option, given in (("estimate", names), ("prior", spreads), ("bounds", bounds)):
+        for name in given:
+            if name not in known:
+                raise InputError(option if option == "estimate" else f"{option} {name}",
+                                 "names of model parameters (see `ivigsim parameters`)", name)
+            if option != "estimate" and name not in names:
+                raise InputError(f"{option} {name}", "a parameter that is also estimated (--estimate)", name)
     priors = []
     for name in names:
         p = model.parameter(name)

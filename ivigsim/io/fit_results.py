@@ -50,7 +50,7 @@ def write_fit(dataset: NonmemDataset, result: DatasetFit, folder: Path, stem: st
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError("out", "a folder that can be created", f"{folder} ({exc.strerror or exc})") from None
+        raise InputError("--out", "a folder that can be created", f"{folder} ({exc.strerror or exc})") from None
     written = []
     rows = []
     for fit in result.fits:

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ivigsim.errors import InputError
+from ivigsim.io.observed import NON_NEGATIVE_UNITS
 from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
@@ -230,6 +231,8 @@ class _Reader:
         if rate is not None and rate != 0 and not amount:
             raise InputError(where(RATE), "a RATE only on a dose record with AMT > 0",
                              f"RATE {self.text(cells, RATE)} with AMT {self.text(cells, AMT) or 'missing'}")
+        if get(MDV) not in (None, 0, 1):
+            raise InputError(where(MDV), "0 (DV observed) or 1 (DV missing), or empty", self.text(cells, MDV))
         evid = self._evid(number, cells, amount)
         if (get(SS) or 0) != 0:
             raise InputError(where(SS), "0 or missing: steady-state dosing (SS) is not supported; write the doses "
@@ -241,6 +244,8 @@ class _Reader:
         covariates[SEX] = (self.text(cells, SEX) or "").upper() or None
         output = self.text(cells, OUTPUT) or self.default_output
         dv = get(DV) if evid == OBSERVATION and get(MDV) != 1 else None
+        if dv is not None and dv < 0 and output.endswith(NON_NEGATIVE_UNITS):
+            raise InputError(where(DV), f"an observed {output} >= 0 (a concentration or count)", self.text(cells, DV))
         return _Record(number, self.text(cells, ID) or "", subject, self.text(cells, TIME) or "",
                        time * DAYS_PER[self.time_unit], evid, doses, covariates, output, dv)
 
@@ -334,6 +339,9 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
         for column, value in record.covariates.items():
             if value is None:
                 continue
+            if column in (WT, HT) and isinstance(value, float) and value <= 0:  # named where it is, not where it
+                raise InputError(reader.where(record.number, column),  # first differs from a later row
+                                 f"a {'weight in kg' if column == WT else 'height in cm'} > 0", value)
             if column in values and values[column][1] != value:
                 row, first = values[column]
                 shown = f"{first:g}" if isinstance(first, float) else first
@@ -472,5 +480,5 @@ def write_dataset(result: SimulatedDataset, path: str | Path) -> Path:
             writer.writerow(result.header)
             writer.writerows(result.rows)
     except OSError as exc:
-        raise InputError("out", "a path where a file can be written", f"{path} ({exc.strerror or exc})") from None
+        raise InputError("--out", "a path where a file can be written", f"{path} ({exc.strerror or exc})") from None
     return path

@@ -25,6 +25,9 @@ from ivigsim.errors import InputError
 from ivigsim.io.text import read_text
 
 DAYS_PER = {"d": 1.0, "h": 1.0 / 24.0}
+#: Outputs named with these units are concentrations or counts, never below zero, so a negative
+#: observed value of one is a typing error (a change from baseline, in other units, may be negative).
+NON_NEGATIVE_UNITS = ("_per_L", "_per_uL")
 
 
 def read_observations(path: str | Path, shown: Sequence[str], default_output: str = "igg_total_g_per_L",
@@ -43,6 +46,9 @@ def read_observations(path: str | Path, shown: Sequence[str], default_output: st
     for column in ("TIME", "DV"):
         if column not in header:
             raise InputError(f"{source} header", f"a {column} column", ", ".join(table[0]))
+    for column in ("TIME", "DV", "OUTPUT"):
+        if header.count(column) > 1:
+            raise InputError(f"{source} header", f"one {column} column", ", ".join(table[0]))
     at = {column: header.index(column) for column in ("TIME", "DV", "OUTPUT") if column in header}
     found: dict[str, tuple[list[float], list[float]]] = {}
     for number, row in enumerate(table[1:], start=1):
@@ -63,6 +69,9 @@ def read_observations(path: str | Path, shown: Sequence[str], default_output: st
         if output not in shown:
             raise InputError(f"{source} row {number} column OUTPUT", f"an output the plot shows ({', '.join(shown)})",
                              output)
+        if values["DV"] < 0 and output.endswith(NON_NEGATIVE_UNITS):
+            raise InputError(f"{source} row {number} column DV", f"an observed {output} >= 0 (a concentration or "
+                             "count)", row[at["DV"]].strip())
         times, dvs = found.setdefault(output, ([], []))
         times.append(values["TIME"] * DAYS_PER[time_unit])
         dvs.append(values["DV"])

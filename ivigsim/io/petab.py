@@ -211,7 +211,7 @@ def write_petab(
             with atomic_path(folder / name) as tmp:
                 tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError("folder", "a folder where files can be written", f"{folder} ({exc.strerror or exc})") from None
+        raise InputError("--out", "a folder where files can be written", f"{folder} ({exc.strerror or exc})") from None
     return folder / FILES["yaml"]
 
 

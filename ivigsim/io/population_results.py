@@ -28,7 +28,7 @@ def write_population_fit(fit: PopulationFit, folder: Path, posterior: bool = Tru
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError("out", "a folder that can be created", f"{folder} ({exc.strerror or exc})") from None
+        raise InputError("--out", "a folder that can be created", f"{folder} ({exc.strerror or exc})") from None
     written = []
     rows = []
     for quantity, s in (("typical", fit.typical), ("omega", fit.omega)):

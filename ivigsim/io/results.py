@@ -16,6 +16,7 @@ from typing import Literal
 import xarray as xr
 
 from ivigsim._xarray import defer_optional_array_probes
+from ivigsim.errors import InputError
 
 defer_optional_array_probes()  # no dask or pint import to build or write a Dataset of NumPy arrays
 
@@ -23,9 +24,26 @@ Format = Literal["csv", "parquet", "netcdf"]
 SUFFIX: dict[str, str] = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
 
 
+def check_output_file(path: Path, field: str = "--out") -> Path:
+    """Where a result file will go, checked before anything runs: the path itself, or the
+    file a symbolic link there points to (the link stays). Refused in one line if it is a
+    folder, a device, a pipe or a socket: the rename that ends an atomic write would replace
+    it with an ordinary file (``-o /dev/null`` would replace the machine's /dev/null)."""
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "a device, pipe or socket"
+        raise InputError(field, "a path for an ordinary file", f"{path} ({kind})")
+    if target.parent.exists() and not target.parent.is_dir():
+        raise InputError(field, "a path for a file inside a folder", f"{path} ({target.parent} is not a folder)")
+    return target
+
+
 @contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path; on success rename it to ``path``, else remove it."""
+def atomic_path(path: Path, field: str = "--out"):
+    """Yield a temporary path; on success rename it to ``path`` (to the file it points to if
+    it is a symbolic link), else remove it. A path that is not an ordinary file is refused
+    (``check_output_file``)."""
+    path = check_output_file(path, field)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)

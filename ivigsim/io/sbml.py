@@ -94,7 +94,7 @@ def write_sbml(scenario: Scenario, path: str | Path, model: CompiledModel | None
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError("out", "a path where a file can be written", f"{path} ({exc.strerror or exc})") from None
+        raise InputError("--out", "a path where a file can be written", f"{path} ({exc.strerror or exc})") from None
     return path
 
 

@@ -395,6 +395,7 @@ class ScenarioFile(_Strict):
                 # Nothing would be infused: the summary would say 0 g and credit noise to mechanisms.
                 raise InputError("simulation.days", f"a span that reaches the first infusion (day {first:g}); "
                                  "or no regimen", self.simulation.days)
+            _refuse_parts_after_the_end(regimen, paths, patient, indication, self.simulation.days)
         with field_prefix("simulation"):
             return Scenario(
                 patient=patient,
@@ -411,8 +412,11 @@ class ScenarioFile(_Strict):
             )
 
 
-def check_name(name: str, field: str) -> None:
-    """A name is printed to the terminal and written into files: printable text, one line."""
+def check_name(name: str, field: str, *, empty_ok: bool = True) -> None:
+    """A name is printed to the terminal and written into files: printable text, one line
+    (and not empty where it labels a column or a row of the results: an arm, an endpoint)."""
+    if not empty_ok and not name.strip():
+        raise InputError(field, "a name that is not empty (it labels the results)", name)
     if not name.isprintable() or len(name) > 200:
         raise InputError(field, "printable text of at most 200 characters (no control characters or escape "
                          "sequences)", name)
@@ -484,9 +488,9 @@ def _expanded_size(node, memo: dict[int, int], depth: int = 0) -> int:
     return size
 
 
-def read_yaml(path: str | Path) -> Any:
+def read_yaml(path: str | Path, field: str = "FILE", what: str = "scenario file") -> Any:
     path = Path(path)
-    text = read_text(path, "FILE", "scenario file")
+    text = read_text(path, field, what)
     try:
         loader = _UniqueKeyLoader(text)
         try:
@@ -544,3 +548,20 @@ def scenario_json_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ivigsim scenario"
     return schema
+
+
+def _refuse_parts_after_the_end(regimen, paths, patient, indication, days: float) -> None:
+    """A part of the regimen that would begin only after the simulation ends does nothing, so
+    it is almost certainly a mistyped day (``start_day: 500`` in a 189-day simulation): refused,
+    naming the part as written. A part that begins inside the span and runs past its end is
+    an ongoing prescription seen through the simulation's window, and is kept."""
+    from dataclasses import replace
+
+    if len(regimen.parts) < 2:
+        return  # the one part's start is the first infusion's, checked above
+    for part, where in zip(regimen.parts, paths):
+        plan = replace(regimen, parts=(part,)).compile(patient, indication)
+        starts = [i.start_day for i in plan.infusions] + [s.start_day for s in getattr(plan, "sessions", ())]
+        if starts and min(starts) >= days:
+            raise InputError(where, f"a part that begins within the simulation (before day {days:g}; or a longer "
+                             "simulation.days)", f"its first dose on day {min(starts):g}")

@@ -440,7 +440,7 @@ def _subpopulations(doc: TrialFile, base: Path, source: dict) -> tuple[tuple, di
         prefix = f"population.subpopulations.{i}"
         from ivigsim.io.scenario_file import check_name
 
-        check_name(sub.name, f"{prefix}.name")
+        check_name(sub.name, f"{prefix}.name", empty_ok=False)
         name = sub.disease or doc.disease
         if name not in DISEASES:
             raise InputError(f"{prefix}.disease", f"one of the diseases ({', '.join(DISEASES)})", name)
@@ -458,9 +458,9 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
 
     check_name(doc.name, "name")
     for i, arm in enumerate(doc.arms):
-        check_name(arm.name, f"arms.{i}.name")
+        check_name(arm.name, f"arms.{i}.name", empty_ok=False)
     for i, endpoint in enumerate(doc.endpoints):
-        check_name(endpoint.name, f"endpoints.{i}.name")
+        check_name(endpoint.name, f"endpoints.{i}.name", empty_ok=False)
     disease = get_disease(doc.disease)
     comparators = _gives_comparators(doc)  # then every arm runs on the comparator model (trial.comparators)
     model = compiled_model(doc.disease, comparators)
