@@ -382,3 +382,8 @@ def test_a_bad_value_of_an_option_that_qualifies_another_is_refused_even_without
     result = CliRunner().invoke(app, ["simulate", str(ITP), "-o", str(tmp_path / "out"), option, value])
     _one_line_refusal(result, f"error: {option}: expected")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_figure_name_whose_suffix_is_not_the_figure_format_is_refused(tmp_path):
+    result = CliRunner().invoke(app, ["plot-trial", str(tmp_path), "-o", str(tmp_path / "bands.svg")])
+    _one_line_refusal(result, "error: --out: expected a file name ending in .png")
