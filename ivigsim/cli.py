@@ -597,6 +597,7 @@ def nonmem(
     """Simulate the doses of a NONMEM-style dataset; write it back with DV as observed, PRED and RES = DV - PRED."""
     from ivigsim.io.nonmem import read_dataset, simulate_dataset, write_dataset
 
+    _check_output_option(output, disease)
     target = out or Path(f"{data.stem}-simulated.csv")
     if target.exists() and data.exists() and target.resolve() == data.resolve():
         raise InputError("--out", "a path other than the input dataset (its observed DVs would be lost)", str(target))
@@ -639,6 +640,16 @@ MAX_CHAINS = 64
 #: The forecast's next dose: the dataset's own limits (``io.nonmem``), so a forecast accepts
 #: what a dataset's dose record would.
 MAX_FORECAST_DAYS = 10 * 365.25
+
+
+def _check_output_option(output: str, disease: str | None) -> None:
+    """--output (the output of records without an OUTPUT value) names one of the model's outputs:
+    refused here, naming the option, rather than at the first row that uses it."""
+    from ivigsim.model.library import compiled_model
+
+    known = compiled_model(disease).model.output_names
+    if output not in known:
+        raise InputError("--output", f"one of the model's outputs ({', '.join(known)})", output)
 
 
 def _check_seed(seed: int) -> None:
@@ -727,6 +738,7 @@ def fit(
     if mcmc is not None and not 1 <= mcmc <= MAX_SAMPLES:
         raise InputError("--mcmc", f"a number of MCMC samples from 1 to {MAX_SAMPLES:,}", mcmc)
     _check_seed(seed)
+    _check_output_option(output, disease)
     days, grams = DAYS_PER[time_unit.value], GRAMS_PER[amount_unit.value]
     _check_next_dose(next_dose_day, next_dose_amount, next_dose_duration, horizon, days, grams,
                      time_unit.value, amount_unit.value)
@@ -879,6 +891,7 @@ def fit_population_command(
     if not 2 <= chains <= MAX_CHAINS:
         raise InputError("--chains", f"from 2 chains (R-hat compares chains) to {MAX_CHAINS}", chains)
     _check_seed(seed)
+    _check_output_option(output, disease)
     if not 0.0 < level < 1.0:
         raise InputError("--level", "an interval level between 0 and 1 (0.9 = 90 %)", level)
     folder = out or Path(f"{data.stem}-population")

@@ -387,3 +387,21 @@ def test_a_bad_value_of_an_option_that_qualifies_another_is_refused_even_without
 def test_a_figure_name_whose_suffix_is_not_the_figure_format_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["plot-trial", str(tmp_path), "-o", str(tmp_path / "bands.svg")])
     _one_line_refusal(result, "error: --out: expected a file name ending in .png")
+
+
+@pytest.mark.parametrize("verb", [["nonmem"], ["fit", "-e", "fcrn_igk"], ["fit-population", "-e", "fcrn_igk"]])
+def test_an_unknown_default_output_is_blamed_on_the_output_option_not_a_row(tmp_path, verb):
+    data = ROOT / "examples" / "nonmem" / "igg-cidp-patient.csv"
+    result = CliRunner().invoke(app, [verb[0], str(data), "--time-unit", "d", "--amount-unit", "g", *verb[1:],
+                                      "--output", "nope", "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: --output: expected one of the model's outputs")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_rate_error_in_the_regimens_infusion_names_that_section_not_the_part(tmp_path):
+    text = (ROOT / "examples" / "safety-cidp-at-risk.yaml").read_text()
+    assert "max_mg_per_kg_min: 8" in text  # the regimen's own infusion: section, which every part uses
+    path = tmp_path / "fast.yaml"
+    path.write_text(text.replace("max_mg_per_kg_min: 8", "max_mg_per_kg_min: 1000"))
+    result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen.infusion: expected a rate at or below")

@@ -387,6 +387,8 @@ class ScenarioFile(_Strict):
                     raise
                 where = paths[int(index.group(1))]
                 rest = exc.field.split("]", 1)[1].lstrip(".")
+                if rest.split(".")[0] == "infusion" and not _writes_own_infusion(self.regimen, where):
+                    where = "regimen"  # the part infuses as the regimen's infusion: section says
                 raise type(exc)(".".join(p for p in (where, rest) if p), exc.expected, exc.got) from None
             first = min((inf.start_day for inf in plan.infusions), default=0.0)
             if not plan.infusions and getattr(plan, "sessions", ()):  # comparators only
@@ -565,3 +567,14 @@ def _refuse_parts_after_the_end(regimen, paths, patient, indication, days: float
         if starts and min(starts) >= days:
             raise InputError(where, f"a part that begins within the simulation (before day {days:g}; or a longer "
                              "simulation.days)", f"its first dose on day {min(starts):g}")
+
+
+def _writes_own_infusion(regimen_file, where: str) -> bool:
+    """Whether the part written at ``where`` (``regimen.course``, ``regimen.doses.2``, ...) has
+    its own ``infusion:`` section (else it infuses as the regimen's ``infusion:`` says)."""
+    node = regimen_file
+    for key in where.split(".")[1:]:
+        node = node[int(key)] if key.isdigit() and isinstance(node, list) else getattr(node, key, None)
+        if node is None:
+            return True  # not a written part (a standard regimen): keep the part's name
+    return getattr(node, "infusion", None) is not None
