@@ -1020,13 +1020,13 @@ def plot_trial(
     """Draw a trial's population figure: each arm's median and 5th-95th centiles of an output over time
     (or, with --forest or --km, its contrasts or Kaplan-Meier curves)."""
     from ivigsim.io.results import atomic_path
+    from ivigsim.plot import save_figure
+    from ivigsim.plot_population import trial_bands, trial_figure
 
     if out is not None and out.suffix.lower() != f".{figure_format.value}":  # an .svg name holding PNG bytes
         raise InputError("--out", f"a file name ending in .{figure_format.value} (the --figure-format)", str(out))
     if observed_time_unit not in ("d", "h"):
         raise InputError("--observed-time-unit", "d or h", observed_time_unit)
-    from ivigsim.plot import save_figure
-    from ivigsim.plot_population import trial_bands, trial_figure
 
     if forest or km is not None:  # the trial's other figures: from summary.json and the patient files
         _plot_trial_extras(folder, out, figure_format.value, overwrite, forest, km)

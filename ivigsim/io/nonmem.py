@@ -339,8 +339,9 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
         for column, value in record.covariates.items():
             if value is None:
                 continue
-            if column in (WT, HT) and isinstance(value, float) and value <= 0:  # named where it is, not where it
-                raise InputError(reader.where(record.number, column),  # first differs from a later row
+            # An impossible size is named on its own row, before a later row's different value is.
+            if column in (WT, HT) and isinstance(value, float) and value <= 0:
+                raise InputError(reader.where(record.number, column),
                                  f"a {'weight in kg' if column == WT else 'height in cm'} > 0", value)
             if column in values and values[column][1] != value:
                 row, first = values[column]
