@@ -64,7 +64,7 @@ def joint_blocks() -> dict[str, str]:
         lap = laplace[r["name"]]
         around = r.get("estimate_minus2_log_l", section.get("estimate_minus2_log_l"))
         profiles.append(f"| `{r['name']}` | {', '.join(f'`{n}`' for n in r['refitted']) or '-'} | "
-                        f"{'this run' if abs(around - doc['objective']['estimate']['total']) < 1e-6 else 'the previous run'}"
+                        f"{'this run' if abs(around - doc['objective']['estimate']['total']) < 1e-6 else 'an earlier run'}"
                         f" ({around:.2f}) | {r['estimate']:.3g} | {fmt(r['lower95'])} to {fmt(r['upper95'])} | "
                         f"{fmt(lap['lower95'])} to {fmt(lap['upper95'])} | {r['identified']} |")
     if len(profiles) == 2:

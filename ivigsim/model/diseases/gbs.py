@@ -54,8 +54,10 @@ GBS_MODULE = Module(
                   "before the fit 0.07/day, an assumption",
                   (0.005, 1.0), "rate at which the autoimmune drive fades"),
         Parameter("gbs_injury_balance", 1.69, "dimensionless", "calibrated",
-                  "calibrated in the joint fit and adopted with gbs_response_resolution_per_day (same trials; 95 % "
-                  "0.56-5.1, weakly identified; 1.38 before the plasma volume followed the BMI); before the fit 1.5 (injury outpacing repair by half at "
+                  "calibrated in the joint fit and adopted with gbs_response_resolution_per_day (same trials; 1.38 "
+                  "before the plasma volume followed the BMI); since then held in the joint calibration "
+                  "(validation.joint.HELD): only its combination with the drive's resolution is identified, its "
+                  "profile flat across the search box; before the fit 1.5 (injury outpacing repair by half at "
                   "enrolment), an assumption", (0.1, 10.0),
                   "injury / repair at enrolment"),
         Parameter("nerve_repair_per_day", 0.124, "1/day", "calibrated",

@@ -98,8 +98,9 @@ MG_MODULE = Module(
                   "calibrated in the joint fit and adopted with achr_antibody_k (docs/calibration.md): how fast "
                   "receptors return once the antibody falls sets the response to efgartigimod (ADAPT, "
                   "calibration-targets s.12.6: 68 % MG-ADL responders) and to IVIG (Zinman 2007); a half-life "
-                  "of about 3 days. Not identified by the targets alone (Laplace interval the declared bounds; "
-                  "see its profile); before the fit 0.1/day (about a week), an assumption", (0.01, 2.0),
+                  "of about 3 days. Not identified by the targets alone (Laplace interval the declared bounds, "
+                  "profile flat across the search box), so since then held in the joint calibration "
+                  "(validation.joint.HELD); before the fit 0.1/day (about a week), an assumption", (0.01, 2.0),
                   "replacement rate of receptors"),
         Parameter("endplate_repair_per_day", 0.02, "1/day", "assumption",
                   "assumption: postsynaptic folds rebuilt over about a month (slower than receptors)",
