@@ -272,7 +272,7 @@ def test_error_models(dataset, kind, additive, proportional, formula, transforma
     ({"estimate": ["fcrn_km_g_per_L"]}, "prior fcrn_km_g_per_L"),  # no declared variability, so no prior
     ({"estimate": ["baseline_igg_g_per_L"], "per_subject": False}, "estimate"),  # BASEIGG given per subject
     ({"estimate": ["fcrn_blockade"], "spreads": {"fcrn_blockade": 0.5}}, "estimate"),  # typical 0: no log scale
-    ({"estimate": ["fcrn_igk"], "spreads": {"no_such": 0.3}}, "estimate"),
+    ({"estimate": ["fcrn_igk"], "spreads": {"no_such": 0.3}}, "prior no_such"),  # named as the prior it is
     ({"estimate": ["fcrn_igk"], "spreads": {"fcrn_igk": 0.3}, "per_subject": False}, "spreads"),
     ({"estimate": ["fcrn_igk"], "spreads": {"fcrn_igk": 30}}, "prior fcrn_igk"),  # a percentage
     ({"errors": {"igg_total_g_per_L": "proportional"}}, "errors.igg_total_g_per_L"),
@@ -301,7 +301,7 @@ def test_refusals_of_the_data(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(InputError) as raised:
         write_petab(zero, tmp_path / "file" / "petab")
-    assert raised.value.field == "folder"
+    assert raised.value.field == "--out"  # export-petab's option
 
 
 # -- pyPESTO on the exported problem ------------------------------------------------------
