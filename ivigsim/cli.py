@@ -172,8 +172,9 @@ def _run_scenario(path: Path, out: Path | None, fmt: OutputFormat, plot: bool, q
     from ivigsim.simulation import simulate
     from ivigsim.summary import summarise
 
-    if observed_unit not in ("d", "h"):  # checked with or without --observed: never silently ignored
-        raise InputError("--observed-time-unit", "d or h", observed_unit)
+    from ivigsim.io.observed import check_time_unit
+
+    check_time_unit(observed_unit)  # with or without --observed: a bad value is never silently ignored
     out = out or Path(f"{path.stem}-results")
     files = [out / f"{path.stem}{SUFFIX[fmt.value]}", *([out / f"{path.stem}.{figure_format}"] if plot else [])]
     _check_results_folder(out, files, overwrite)
@@ -664,19 +665,18 @@ def _check_next_dose(day: float | None, amount: float | None, duration: float | 
     from ivigsim.io.nonmem import MAX_DOSE_G, MAX_DURATION_DAYS, MIN_DURATION_DAYS, MAX_TIME_DAYS
 
     def check(value, option, low, high, what, closed_low=True):
-        if value is None:
-            return
-        if not (value == value and (low <= value if closed_low else low < value) and value <= high):
-            raise InputError(option, f"{what} in {time_unit if option != '--next-dose-amount' else amount_unit}",
-                             value)
+        if value is not None and not (value == value and (low <= value if closed_low else low < value)
+                                      and value <= high):
+            raise InputError(option, what, value)
 
-    check(day, "--next-dose-day", 0.0, MAX_TIME_DAYS / days, f"a day from 0 to {MAX_TIME_DAYS / days:g}")
+    check(day, "--next-dose-day", 0.0, MAX_TIME_DAYS / days,
+          f"a day from 0 to {MAX_TIME_DAYS / days:g} in {time_unit}")
     check(amount, "--next-dose-amount", 0.0, MAX_DOSE_G / grams,
-          f"an amount from 0 to {MAX_DOSE_G / grams:g} ({MAX_DOSE_G:g} g: 5 g/kg at 400 kg)")
+          f"an amount from 0 to {MAX_DOSE_G / grams:g} ({MAX_DOSE_G:g} g: 5 g/kg at 400 kg) in {amount_unit}")
     check(duration, "--next-dose-duration", MIN_DURATION_DAYS / days, MAX_DURATION_DAYS / days,
-          f"an infusion duration from {MIN_DURATION_DAYS / days:.3g} to {MAX_DURATION_DAYS / days:g}")
+          f"an infusion duration from {MIN_DURATION_DAYS / days:.3g} to {MAX_DURATION_DAYS / days:g} in {time_unit}")
     check(horizon, "--horizon", 0.0, MAX_FORECAST_DAYS / days,
-          f"a horizon above 0 and at most {MAX_FORECAST_DAYS / days:g} (10 years)", closed_low=False)
+          f"a horizon above 0 and at most {MAX_FORECAST_DAYS / days:g} (10 years) in {time_unit}", closed_low=False)
     if horizon is not None and duration is not None and not horizon > duration:
         raise InputError("--horizon", f"a horizon longer than the infusion (--next-dose-duration {duration:g})",
                          horizon)
@@ -1025,8 +1025,9 @@ def plot_trial(
 
     if out is not None and out.suffix.lower() != f".{figure_format.value}":  # an .svg name holding PNG bytes
         raise InputError("--out", f"a file name ending in .{figure_format.value} (the --figure-format)", str(out))
-    if observed_time_unit not in ("d", "h"):
-        raise InputError("--observed-time-unit", "d or h", observed_time_unit)
+    from ivigsim.io.observed import check_time_unit
+
+    check_time_unit(observed_time_unit)
 
     if forest or km is not None:  # the trial's other figures: from summary.json and the patient files
         _plot_trial_extras(folder, out, figure_format.value, overwrite, forest, km)

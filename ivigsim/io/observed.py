@@ -30,13 +30,18 @@ DAYS_PER = {"d": 1.0, "h": 1.0 / 24.0}
 NON_NEGATIVE_UNITS = ("_per_L", "_per_uL")
 
 
+def check_time_unit(time_unit: str) -> None:
+    """The observations' time unit (``--observed-time-unit``): d or h."""
+    if time_unit not in DAYS_PER:
+        raise InputError("--observed-time-unit", "d or h", time_unit)
+
+
 def read_observations(path: str | Path, shown: Sequence[str], default_output: str = "igg_total_g_per_L",
                       time_unit: str = "d") -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{output: (times in days, values)} from the CSV at ``path``; ``shown`` are the outputs
     the plot can show."""
     path = Path(path)
-    if time_unit not in DAYS_PER:
-        raise InputError("--observed-time-unit", "d or h", time_unit)
+    check_time_unit(time_unit)
     text = read_text(path, "--observed", "observations file (CSV)", encoding="utf-8-sig")
     source = path.name
     table = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
