@@ -352,6 +352,24 @@ def test_a_session_during_an_ivig_infusion_is_refused():
     assert "overlaps" in str(caught.value)
 
 
+def test_an_overlap_is_found_whatever_the_order_of_the_blocks():
+    """The overlap check is one sweep over the sessions by start: an exchange inside a long
+    IVIG infusion, or inside an earlier exchange of another block that is not its neighbour
+    in the file, is still found; blocks that interleave without touching are accepted."""
+    with pytest.raises(DosingError) as caught:  # day 20's exchange falls in the course
+        parse_scenario({"regimen": {"course": {"total_g_per_kg": 2, "days": 5, "start_day": 18},
+                                    "plasma_exchange": [{"days": [8, 10]}, {"days": [12, 20]}]},
+                        "simulation": {"days": 40}})
+    assert "overlaps" in str(caught.value) and "day 20" in str(caught.value)
+    with pytest.raises(InputError) as caught:  # a 12-h session on day 5 holds day 5.25's
+        parse_scenario({"regimen": {"plasma_exchange": [{"days": [5], "duration_h": 12}, {"days": [1, 9]},
+                                                        {"days": [3, 5.25]}]}, "simulation": {"days": 20}})
+    assert caught.value.field == "regimen.plasma_exchange.2.days"
+    interleaved = [{"days": [b * 10 + 2 * i for i in range(5)]} for b in range(40)]
+    scenario = parse_scenario({"regimen": {"plasma_exchange": interleaved}, "simulation": {"days": 400}})
+    assert scenario.regimen is not None
+
+
 def test_exchange_alone_needs_a_span_that_reaches_it():
     with pytest.raises(InputError) as caught:
         parse_scenario({"regimen": {"plasma_exchange": {"days": [30]}}, "simulation": {"days": 10}})

@@ -17,6 +17,8 @@ replacement (L/day), subcutaneous IgG into its depot (g/day), the inhibitor infu
 
 from __future__ import annotations
 
+import bisect
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -512,16 +514,26 @@ def compile_sessions(parts: Sequence[object], patient: Patient, start_hour: floa
         sessions += [(index, s) for s in made]
     sessions.sort(key=lambda item: item[1].start_day)
     exchanges = [(i, s) for i, s in sessions if s.kind == "plasma_exchange"]
-    # What an exchange may not overlap: (the part to name if it does, label, start, end).
-    given = [(None, inf.label, inf.start_day, inf.end_day) for inf in infusions] + [
-        (None, s.label, s.start_day, s.end_day) for _, s in sessions if s.kind == "fcrn_inhibitor"]
-    for n, (i, s) in enumerate(exchanges):
-        later = [(k, x.label, x.start_day, x.end_day) for k, x in exchanges[n + 1:]]  # name the later exchange's part
-        for k, label, start, end in given + later:
-            if start < s.end_day - _OVERLAP_DAYS and s.start_day < end - _OVERLAP_DAYS:
-                raise DosingError(f"regimen.parts[{i if k is None else max(i, k)}].days",
-                                  "plasma-exchange sessions that overlap no IVIG infusion, inhibitor infusion or "
-                                  "other session", f"{s.label} overlaps {label}")
+    # What an exchange may not overlap (label, start, end), by start, with the running
+    # latest end: one sweep, so a long regimen is checked in n log n, not n^2.
+    given = sorted([(inf.label, inf.start_day, inf.end_day) for inf in infusions]
+                   + [(s.label, s.start_day, s.end_day) for _, s in sessions if s.kind == "fcrn_inhibitor"],
+                   key=lambda g: g[1])
+    given_starts = [g[1] for g in given]
+    latest: list[tuple[str, float, float]] = []  # latest[j]: the one ending last among given[:j + 1]
+    for g in given:
+        latest.append(g if not latest or g[2] > latest[-1][2] else latest[-1])
+    overlap = "plasma-exchange sessions that overlap no IVIG infusion, inhibitor infusion or other session"
+    previous: tuple[int, Session] | None = None  # the earlier exchange that ends last
+    for i, s in exchanges:
+        j = bisect.bisect_left(given_starts, s.end_day - _OVERLAP_DAYS)
+        if j and latest[j - 1][2] - _OVERLAP_DAYS > s.start_day:
+            raise DosingError(f"regimen.parts[{i}].days", overlap, f"{s.label} overlaps {latest[j - 1][0]}")
+        if previous is not None and s.start_day < previous[1].end_day - _OVERLAP_DAYS:
+            raise DosingError(f"regimen.parts[{max(i, previous[0])}].days", overlap,
+                              f"{previous[1].label} overlaps {s.label}")
+        if previous is None or s.end_day > previous[1].end_day:
+            previous = (i, s)
     inhibitor = [s for _, s in sessions if s.kind == "fcrn_inhibitor"]
     for (a, b) in zip(inhibitor, inhibitor[1:]):
         if b.start_day < a.end_day - _OVERLAP_DAYS:
