@@ -532,3 +532,14 @@ _SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", _FUZZ_APP)
 def test_fuzzed_requests_never_get_a_server_error(case):
     response = case.call()
     assert response.status_code < 500, (case.method, case.path, response.text[:300])
+
+
+def test_the_page_simulates_a_regimen_of_comparators_alone_without_a_safety_panel(client):
+    """The safety report is of IVIG infusions; a regimen of SCIG alone is simulated and shown
+    without it, instead of the whole form being refused after the simulation was recorded."""
+    runs_before = len(client.get("/api/runs").json())
+    page = client.post("/ui/simulate", data={**FORM, **ALL_ON, "disease": "cidp", "baseline": "3", "days": "28", "regimen_a": "written",
+                                             "regimen_a_text": "scig: {g_per_kg: 0.1, every_days: 7, count: 4}"})
+    assert page.status_code == 200, page.text[:300]
+    assert "/figure.png" in page.text and "Adverse-event risks" not in page.text
+    assert len(client.get("/api/runs").json()) == runs_before + 1  # the simulation only

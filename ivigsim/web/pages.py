@@ -259,13 +259,16 @@ async def ui_simulate(request: Request) -> HTMLResponse:
     catalogue = request.app.state.catalogue
     document = scenario(fields, "a")
     off = switched_off(fields)
+    # The safety panel is of IVIG infusions: none for a regimen of comparators alone (decided
+    # before anything is recorded, so a valid form never ends in a refusal).
+    with_safety = "regimen" in document and service.gives_ivig(service.build_scenario(document))
     context: dict[str, Any] = {"sim": actions.simulate(catalogue, document, series=False,
                                                        ensemble=ensemble_options(fields))}
     if off:  # mechanisms switched off: show what that changes against all of them on
         result = actions.mechanisms(catalogue, document, off)
         context["cmp"] = compare_view(catalogue.get(result["run_id"]), catalogue.get(result["a"]),
                                       catalogue.get(result["b"]))
-    if "regimen" in document:
+    if with_safety:
         context["safety"] = actions.safety(catalogue, document, None, 12.0)
     return _render(request, "_simulation_page.html", **context)
 

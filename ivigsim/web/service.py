@@ -312,6 +312,14 @@ def explain(scenario, output: str, day: float | None, summary: str = "value") ->
     })
 
 
+def gives_ivig(scenario) -> bool:
+    """Whether the scenario's regimen has an IVIG infusion (the safety report's subject):
+    plasma exchange, SCIG or an FcRn inhibitor alone has none."""
+    from ivigsim.safety_risks import compile_plan
+
+    return scenario.regimen is not None and bool(compile_plan(scenario).infusions)
+
+
 def safety(scenario, risk_factors: Any = None, max_hours: float = 12.0) -> dict:
     """``ivigsim safety``: adverse-event risks per infusion and course, infection risk, rate plan."""
     from ivigsim.safety.factors import RiskFactors
