@@ -62,6 +62,26 @@ def figure_format(path: str | Path, fmt: str | None = None) -> str:
     return chosen
 
 
+def _literal_text(fig) -> None:
+    """Draw every text already in the figure as written: titles, labels and legends carry
+    names a user typed (a scenario's, an arm's), and matplotlib would read a ``$`` in them as
+    the start of a formula (``a $\\frac{ b`` fails the whole figure). Ivigsim's own labels use
+    no formulas; tick labels, which matplotlib writes as formulas on log axes, are set only
+    when the figure is drawn, after this."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        if "$" in text.get_text():
+            text.set_parse_math(False)
+
+
+def tight_layout(fig, **options) -> None:
+    """``fig.tight_layout``, which measures (so parses) every text: the texts a user typed
+    are made literal first (``_literal_text``)."""
+    _literal_text(fig)
+    fig.tight_layout(**options)
+
+
 def save_figure(fig, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``fig`` (and close it) as PNG, SVG or PDF; SVG and PDF carry no creation date,
     so the same figure gives the same bytes."""
@@ -70,6 +90,7 @@ def save_figure(fig, path: str | Path, fmt: str | None = None) -> Path:
     path = Path(path)
     kind = figure_format(path, fmt)
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(kind, {})
+    _literal_text(fig)
     try:
         with matplotlib.rc_context({"svg.hashsalt": "ivigsim", "svg.fonttype": "none", "pdf.fonttype": 42}):
             fig.savefig(path, dpi=DPI, format=kind, metadata=metadata)
@@ -207,7 +228,7 @@ def patient_figure(ds: xr.Dataset, patient: int = 0, title: str | None = None, o
     _legends(every[len(readouts):len(readouts) + 1], "upper right")
     _legends(every[len(readouts) + 1:], "best")
     fig.suptitle(title or str(ds.attrs.get("scenario", "ivigsim")))
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -266,7 +287,7 @@ def attribution_figure(attribution, label: str, bands=None, units: str | None = 
                  + ("" if bands is None else f"; whiskers: {100 * bands.level:.0f} % band, parameter uncertainty"),
                  fontsize=9)
     ax.grid(axis="y", alpha=0.3, zorder=0)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -329,5 +350,5 @@ def plot_validation(verdicts, path: str | Path, title: str, *, fmt: str = "png")
         ax.set_ylabel(t.id, rotation=0, ha="right", va="center", fontsize=8)
         ax.text(1.01, 0.5, f"{v.label}\n{t.unit}", transform=ax.transAxes, fontsize=7, va="center", color=colour)
     fig.suptitle(f"{title}: simulated (dot, 95 % interval) vs published (diamond, accepted range grey)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 0.95, 1))
+    tight_layout(fig, rect=(0, 0, 0.95, 1))
     return save_figure(fig, path, fmt)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ivigsim.plot import _pyplot, save_figure
+from ivigsim.plot import _pyplot, save_figure, tight_layout
 
 
 def plot_goodness_of_fit(dv: np.ndarray, pred: np.ndarray, ipred: np.ndarray, cwres: np.ndarray,
@@ -34,7 +34,7 @@ def plot_goodness_of_fit(dv: np.ndarray, pred: np.ndarray, ipred: np.ndarray, cw
             ax.axhline(level, color="grey", lw=0.6, ls="--")
         ax.set_xlabel(name)
         ax.set_ylabel("CWRES")
-    fig.tight_layout()
+    tight_layout(fig)
     return save_figure(fig, path, fmt)
 
 
@@ -63,7 +63,7 @@ def plot_individual_fits(panels: Sequence[dict], path: str | Path, ylabel: str, 
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    tight_layout(fig)
     return save_figure(fig, path, fmt)
 
 
@@ -85,5 +85,5 @@ def plot_forecast(forecast, obs_time: np.ndarray, obs: np.ndarray, path: str | P
     ax.set_ylabel(ylabel)
     ax.set_title(f"ID {forecast.subject_id}: forecast", fontsize=10)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    tight_layout(fig)
     return save_figure(fig, path, fmt)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ivigsim.errors import InputError
-from ivigsim.plot import _legends, _pyplot, draw_thresholds, figure_format, output_label, save_figure
+from ivigsim.plot import _legends, _pyplot, draw_thresholds, figure_format, output_label, save_figure, tight_layout
 
 #: The centiles a population figure shows: 5th, 50th (the line) and 95th (the band's edges).
 QUANTILES = (0.05, 0.5, 0.95)
@@ -95,7 +95,7 @@ def population_figure(bands: Sequence[Band], ylabel: str, title: str | None = No
     if title:
         ax.set_title(title + (f"\n{caption}" if caption else ""), fontsize=10)
     _legends([ax], "best")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -230,7 +230,7 @@ def forest_figure(summary: dict, title: str | None = None):
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_title((title or str(summary.get("trial", "trial"))) +
                          "\ncontrasts: estimate and 95 % interval (arm vs reference)", fontsize=10)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -283,5 +283,5 @@ def km_figure(curves: dict, endpoint: str, info: dict):
     caption = textwrap.fill(f"{info.get('description', '')}; Kaplan-Meier, censored at the window's end", 100)
     ax.set_title(f"{info.get('trial') or ''}: {endpoint}\n{caption}", fontsize=9)
     _legends([ax], "best")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

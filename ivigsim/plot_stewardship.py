@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ivigsim.plot import _pyplot, axis_label, draw_thresholds, figure_format, save_figure
+from ivigsim.plot import _pyplot, axis_label, draw_thresholds, figure_format, save_figure, tight_layout
 
 #: One colour and line style per regimen (colour-blind-safe Okabe-Ito; styles tell them apart in grey).
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442", "#999999",
@@ -56,7 +56,7 @@ def compare_figure(comparison, title: str | None = None):
                   ha="right", va="top", transform=axes[-1].transAxes)
     axes[-1].set_xlabel("time (days)")
     fig.suptitle(title or f"{len(comparison.rows)} regimens, one patient", fontsize=10)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -102,7 +102,7 @@ def optimise_figure(result):
     ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
     ax.set_title(f"{result.trial}: {result.size} virtual patients per candidate (the same ones), seed {result.seed}",
                  fontsize=9)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 

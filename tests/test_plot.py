@@ -206,6 +206,15 @@ def test_patient_figure_as_pdf_and_svg(tmp_path, itp):
     assert b"platelet count" in (tmp_path / "p.svg").read_bytes()  # text kept as text in the SVG
 
 
+@pytest.mark.parametrize("name", ["a $\\frac{ b", "$" + "{" * 50 + "$", "$x$ costs $5"])
+def test_a_name_with_dollar_signs_is_drawn_as_written(tmp_path, itp, name):
+    """A name a user typed is text, not a formula: matplotlib would parse "$...$" (and fail
+    on a bad one, after the CSV was written); on a log axis its own tick labels still are."""
+    svg = plot_patient(itp, tmp_path / "p.svg", title=name, log_igg=True).read_bytes()
+    assert name.encode() in svg  # the SVG keeps text as text
+    assert b"10" in svg  # the log axis' tick labels, drawn as formulas
+
+
 def test_unknown_format_is_refused(tmp_path):
     from ivigsim.errors import InputError
 
