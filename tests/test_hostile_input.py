@@ -405,3 +405,20 @@ def test_a_rate_error_in_the_regimens_infusion_names_that_section_not_the_part(t
     path.write_text(text.replace("max_mg_per_kg_min: 8", "max_mg_per_kg_min: 1000"))
     result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out")])
     _one_line_refusal(result, "error: regimen.infusion: expected a rate at or below")
+
+
+@pytest.mark.parametrize("written", ["60 kg/kg", "60 dimensionless", "60 mol/mol"])
+def test_units_that_cancel_are_refused_not_read_as_the_fields_unit(written):
+    """'60 kg/kg' is a pure number (pint cancels it), not 60 mg/kg: refused, naming the
+    field, where a bare '60' means the field's own unit."""
+    from ivigsim.io.scenario_file import parse_scenario
+
+    doc = {"disease": "mg", "patient": {"weight_kg": 70, "sex": "female", "age_years": 45},
+           "regimen": {"fcrn_inhibitor": {"drug": "efgartigimod", "days": [0], "mg_per_kg": written}},
+           "simulation": {"days": 14}}
+    with pytest.raises(InputError) as caught:
+        parse_scenario(doc)
+    assert caught.value.field == "regimen.fcrn_inhibitor.mg_per_kg"
+    assert "expected a quantity in mg/kg" in str(caught.value)
+    doc["regimen"]["fcrn_inhibitor"]["mg_per_kg"] = "10"
+    assert parse_scenario(doc).regimen is not None

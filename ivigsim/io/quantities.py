@@ -8,7 +8,8 @@ a plain float in its canonical unit (see ``docs/architecture.md``).
 Two subtleties, both about ratios such as g/kg, which pint sees as dimensionless:
 a bare number in a string (``"1"``) means the field's own unit, never a pure ratio; and
 a quantity must be written with units of the same kinds (``"1000 mg/kg"``), so ``"5 %"``
-is refused rather than read as 0.05 kg/kg = 50 g/kg.
+is refused rather than read as 0.05 kg/kg = 50 g/kg; units that cancel (``"60 kg/kg"``,
+``"2 g/g"``) are refused too, rather than read as a bare number in the field's unit.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def to_unit(value: object, unit: str) -> object:
     except Exception:  # noqa: BLE001 - pint's parser raises many kinds (TokenError, AssertionError, ...) on non-quantities
         raise bad from None
     if isinstance(quantity, (int, float)) or not quantity.units._units:
+        if unit != "dimensionless" and not _is_number(text):
+            # Units written that cancel ("60 kg/kg", "2 g/g"): not a bare number in the field's unit.
+            raise ValueError(f"a quantity in {unit}, got {value!r}")
         magnitude = float(getattr(quantity, "magnitude", quantity))  # a bare number: the field's unit
         if not math.isfinite(magnitude):
             raise bad
@@ -71,6 +75,14 @@ def to_unit(value: object, unit: str) -> object:
     if not math.isfinite(converted):
         raise bad
     return converted
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 _TERM = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)\s*")
