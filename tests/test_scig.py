@@ -176,3 +176,25 @@ def test_sbml_round_trip_with_scig_reproduced_by_roadrunner():
     regimen = Regimen((SubcutaneousIgG(0.2, every_days=7.0, count=3, duration_h=2.0), Maintenance(0.4, 28.0, 2.0, count=1)),
                       PRODUCT)
     _assert_roadrunner_reproduces(Scenario(regimen=regimen, days=35.0, name="scig-sbml"))
+
+
+@pytest.mark.parametrize("value", [0.0, -0.1, 1.01, float("nan")])
+def test_a_bioavailability_outside_0_to_1_is_refused_from_the_command_line(tmp_path, value):
+    """Issue #14: SCIG with a bioavailability outside (0, 1] is one clear line and exit
+    status 2 (0 included: nothing would reach plasma), and nothing is written."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from ivigsim.cli import app
+
+    doc = {"name": "scig", "disease": "cidp", "patient": {"weight_kg": 70, "sex": "female", "age_years": 50},
+           "regimen": {"scig": {"g_per_kg": 0.1, "every_days": 7, "count": 4}},
+           "parameters": {"scig_bioavailability": value}, "simulation": {"days": 28}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(app, ["simulate", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "parameters.scig_bioavailability: expected a value in (0.0, 1.0]" in line
+    assert not any((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+    doc["parameters"]["scig_bioavailability"] = 1.0
+    assert simulate(parse_scenario(doc)).sizes["time"] > 0  # 1 itself is allowed

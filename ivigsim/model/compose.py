@@ -174,10 +174,11 @@ class Model:
         for i, p in enumerate(self.parameters):
             v = np.broadcast_to(np.asarray(overrides.pop(p.name, p.value), dtype=float), (n,))
             lo, hi = p.bounds
-            bad = ~((v >= lo) & (v <= hi))
+            bad = ~(((v > lo) if p.lower_open else (v >= lo)) & (v <= hi))
             if bad.any():
                 raise InputError(
-                    f"parameters.{p.name}", f"a value in [{lo}, {hi}] {p.unit}", float(v[bad][0])
+                    f"parameters.{p.name}", f"a value in {'(' if p.lower_open else '['}{lo}, {hi}] {p.unit}",
+                    float(v[bad][0]),
                 )
             values[i] = v
         if overrides:

@@ -57,6 +57,10 @@ class Parameter:
     bounds: tuple[float, float] = (0.0, math.inf)
     description: str = ""
     variability_scale: VariabilityScale = "log"
+    #: The lower bound itself is refused as a value (a bioavailability must be above 0). It
+    #: checks what a user writes and changes no equation, so it stays out of the repr, which
+    #: the joint calibration's fingerprint hashes.
+    lower_open: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         lo, hi = self.bounds

@@ -39,7 +39,7 @@ SCIG = Module(
             "scig_bioavailability", 0.667, "dimensionless", "derived",
             f"derived: mean of the SCIG bioavailabilities 65.0 % (Gamunex), 65.5 % (Hizentra), 67.2 % "
             f"(Gammagard) and 69.0 % (Vivaglobin) relative to IVIG, {src.BERGER_2013}", (0.0, 1.0),
-            "share of a subcutaneous dose that reaches plasma", variability_scale="logit",
+            "share of a subcutaneous dose that reaches plasma", variability_scale="logit", lower_open=True,
         ),
         Parameter(
             "scig_absorption_rate_per_day", 0.4, "1/day", "assumption",
