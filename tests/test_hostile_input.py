@@ -422,3 +422,25 @@ def test_units_that_cancel_are_refused_not_read_as_the_fields_unit(written):
     assert "expected a quantity in mg/kg" in str(caught.value)
     doc["regimen"]["fcrn_inhibitor"]["mg_per_kg"] = "10"
     assert parse_scenario(doc).regimen is not None
+
+
+@pytest.mark.parametrize("where", ["named", "inline"])
+def test_a_trial_arm_whose_treatment_begins_after_the_trial_ends_is_refused(tmp_path, where):
+    """As a scenario refuses it: an exchange on day 300 of a 180-day trial does nothing (the arm
+    would be reported as treated), so it is a mistyped day, refused naming the arm's regimen."""
+    import yaml
+
+    from ivigsim.io.trial_file import load_trial
+
+    root = Path(__file__).resolve().parents[1]
+    doc = yaml.safe_load((root / "examples" / "trials" / "gbs-plasma-exchange-vs-ivig.yaml").read_text())
+    late = {"plasma_exchange": {"days": [300], "plasma_volumes": 2.0}}
+    if where == "named":
+        doc["regimens"]["plasma exchange"] = late
+    else:
+        doc["arms"][1]["regimen"] = late
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(InputError) as caught:
+        load_trial(tmp_path / "t.yaml")
+    assert caught.value.field == "arms.1.regimen"
+    assert "begin within the simulation (before day 180" in str(caught.value) and "day 300" in str(caught.value)

@@ -352,21 +352,34 @@ def _threshold(text: str, field: str) -> Threshold:
     return threshold
 
 
-def _compile_regimen(regimen, indication: str, field: str) -> None:
+def _compile_regimen(regimen, indication: str, field: str, days: float | None = None) -> None:
     """Compile ``regimen`` for a 70-kg patient, so dosing errors surface before the run.
 
     An error's field (``regimen.course...``) is reported under ``field`` (``arms.1``:
-    ``arms.1.regimen.course...``; ``regimens.NAME``: ``regimens.NAME.course...``).
+    ``arms.1.regimen.course...``; ``regimens.NAME``: ``regimens.NAME.course...``). With
+    ``days`` (the arms' span from randomisation), a part that would begin only after it does
+    nothing and is refused, as a scenario refuses it: almost certainly a mistyped day.
     """
     from dataclasses import replace as _replace
 
     from ivigsim.model.patient import Patient
 
+    regimen = _replace(regimen, dosing_weight="actual")
     try:
-        _replace(regimen, dosing_weight="actual").compile(Patient(weight_kg=70.0), indication)
+        regimen.compile(Patient(weight_kg=70.0), indication)
     except InputError as exc:
         inner = exc.field.removeprefix("regimen.") if field.startswith("regimens.") else exc.field
         raise InputError(f"{field}.{inner}", exc.expected, exc.got) from None
+    if days is None:
+        return
+    for k, part in enumerate(regimen.parts):  # times do not depend on the patient: one compilation decides
+        plan = _replace(regimen, parts=(part,)).compile(Patient(weight_kg=70.0), indication)
+        starts = [i.start_day for i in plan.infusions] + [s.start_day for s in getattr(plan, "sessions", ())]
+        if starts and min(starts) >= days:
+            where = field if field.startswith("regimens.") else f"{field}.regimen"
+            raise InputError(where, f"parts that begin within the simulation (before day {days:g}; or a longer "
+                             "simulation.days)", f"part {k + 1} of {len(regimen.parts)}: its first dose on day "
+                             f"{min(starts):g}")
 
 
 def _population_spec(pop, disease, model, base: Path, source: dict, prefix: str, size: int) -> tuple[PopulationSpec, dict]:
@@ -541,10 +554,13 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         solver = make_solver(doc.simulation.method, doc.simulation.rtol, doc.simulation.atol)
     except InputError as exc:  # the library names its solver's fields; the file calls the section simulation
         raise InputError(f"simulation.{exc.field.rsplit('.', 1)[-1]}", exc.expected, exc.got) from None
+    # The arms' span from randomisation, where one is fixed (a crossover's periods are checked
+    # by the crossover; after a run-in, days count from its start).
+    span = doc.simulation.days if crossover is None and doc.run_in is None else None
     for i, a in enumerate(arms):  # compile each regimen once now, so dosing errors surface before the run
         if a.regimen is not None:
             for each in indications:
-                _compile_regimen(a.regimen, each, f"arms.{i}")
+                _compile_regimen(a.regimen, each, f"arms.{i}", span)
     used = {a.regimen for a in doc.arms if isinstance(a.regimen, str)}
     for name, regimen_file in doc.regimens.items():  # named regimens no arm uses are checked all the same
         if name in used:
@@ -555,7 +571,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         except InputError as exc:
             raise InputError(f"{field}.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
         for each in indications:
-            _compile_regimen(regimen, each, field)
+            _compile_regimen(regimen, each, field, span)
     contrasts = _contrasts(doc, endpoints)
     stewardship = _stewardship(doc.stewardship)
     run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
