@@ -251,7 +251,9 @@ def test_explain_equals_the_library(client):
     r = client.post("/api/explain", json={"scenario": doc, "summary": "peak", "day": 3})
     assert r.status_code == 422 and r.json()["field"] == "day"
     r = client.post("/api/explain", json={"scenario": doc, "output": "nothing_per_L", "day": 3})
-    assert r.status_code == 422 and r.json()["field"] == "--output"
+    assert r.status_code == 422 and r.json()["field"] == "output"  # the API's field, not the CLI's --output
+    r = client.post("/api/explain", json={"scenario": doc, "output": "", "day": 3})
+    assert r.status_code == 422 and r.json()["field"] == "output"  # not silently the default readout
     r = client.post("/api/explain", json={"scenario": {**doc, "regimen": None}})
     assert r.status_code == 422 and r.json()["field"] == "scenario.regimen"
 
@@ -543,3 +545,20 @@ def test_the_page_simulates_a_regimen_of_comparators_alone_without_a_safety_pane
     assert page.status_code == 200, page.text[:300]
     assert "/figure.png" in page.text and "Adverse-event risks" not in page.text
     assert len(client.get("/api/runs").json()) == runs_before + 1  # the simulation only
+
+
+@pytest.mark.parametrize("body", [b'{"scenario": {"patient": {"weight_kg": 1' + b"0" * 5000 + b"}}}",
+                                  b'{"scenario": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                  '{"scenario": {"name": "caf\xe9"}}'.encode("latin-1")],
+                         ids=["huge-integer", "deep-nesting", "latin-1"])
+def test_a_body_the_framework_cannot_parse_names_the_body(client, body):
+    """Refused before any route runs (FastAPI's 400), in the shape of every other error."""
+    r = client.post("/api/simulate", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["field"] == "body" and r.json()["detail"].startswith("body: expected")
+
+
+def test_a_path_or_method_no_route_has_is_named(client):
+    r = client.get("/api/runs/..%2F..%2Fetc%2Fpasswd")
+    assert r.status_code == 404 and r.json()["field"] == "path"
+    r = client.delete("/api/simulate")
+    assert r.status_code == 405 and r.json()["field"] == "method"

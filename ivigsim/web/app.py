@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ivigsim import __version__
 from ivigsim.errors import InputError, IvigsimError
@@ -122,6 +123,20 @@ def _errors(app: FastAPI) -> None:
             message = str(err.get("msg", "")).removeprefix("Value error, ").removeprefix("Input should be ")
             expected, got = (message[:1].lower() + message[1:]) or "a valid value", err.get("input")
         return _respond(request, 422, field, str(InputError(field, expected, got)), expected)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        """What the framework refuses before a route runs (a body it cannot parse, a path no
+        route has, a method a route does not take), in the same shape as every other error."""
+        if exc.status_code == 400:
+            return _respond(request, 400, "body", "body: expected a JSON document in UTF-8 that can be parsed "
+                            "(integers of at most 4,300 digits, nesting Python can read), got one that cannot")
+        if exc.status_code == 404:
+            return _respond(request, 404, "path", f"path: expected one of the API's routes (see /docs), "
+                            f"got {request.url.path[:200]!r}")
+        if exc.status_code == 405:
+            return _respond(request, 405, "method", f"method: expected one this route takes, got {request.method}")
+        return _respond(request, exc.status_code, "request", f"request: {exc.detail}")
 
     @app.exception_handler(LookupError)
     async def lookup_error(request: Request, exc: LookupError):

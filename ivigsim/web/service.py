@@ -302,7 +302,12 @@ def explain(scenario, output: str, day: float | None, summary: str = "value") ->
         raise InputError("day", f"no day with summary {summary} (the {summary} is over the whole span)", day)
     if day is not None and not (isinstance(day, (int, float)) and math.isfinite(day) and 0 <= day <= scenario.days):
         raise InputError("day", f"a day within the simulated span (0-{scenario.days:g})", day)
-    result = attribute(scenario, readout(output, day, summary))
+    try:
+        result = attribute(scenario, readout(output, day, summary))
+    except InputError as exc:  # the library names the command line's options; the API's fields have no dashes
+        if not exc.field.startswith("--"):
+            raise
+        raise InputError(exc.field.removeprefix("--"), exc.expected, exc.got) from None
     return result, clean({
         "output": output, "day": day, "summary": summary,
         "none_on": result.none_on, "all_on": result.all_on, "total": result.total,
