@@ -562,3 +562,17 @@ def test_a_path_or_method_no_route_has_is_named(client):
     assert r.status_code == 404 and r.json()["field"] == "path"
     r = client.delete("/api/simulate")
     assert r.status_code == 405 and r.json()["field"] == "method"
+
+
+def test_explain_over_treatments_has_a_smaller_budget_of_output_times(client):
+    """Each comparator treatment is a player of the attribution and doubles the simulations: the
+    page's 10,000 output times shrink to 10,000 / 2^k (three treatments: 1,250), refused at once."""
+    doc = {"name": "three", "patient": {"weight_kg": 70, "sex": "female", "age_years": 50}, "disease": "mg",
+           "regimen": {"course": {"total_g_per_kg": 2, "days": 2, "start_day": 30},
+                       "plasma_exchange": {"days": [0, 2, 4]},
+                       "scig": {"g_per_kg": 0.1, "every_days": 7, "count": 20, "start_day": 40},
+                       "fcrn_inhibitor": {"days": [10, 17]}},
+           "simulation": {"days": 730, "output_every_days": 0.073}}
+    r = client.post("/api/explain", json={"scenario": doc, "summary": "nadir"})
+    assert r.status_code == 422 and r.json()["field"] == "simulation.output_every_days"
+    assert "at most 1,250 output times" in r.json()["detail"]

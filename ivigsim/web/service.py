@@ -302,6 +302,14 @@ def explain(scenario, output: str, day: float | None, summary: str = "value") ->
         raise InputError("day", f"no day with summary {summary} (the {summary} is over the whole span)", day)
     if day is not None and not (isinstance(day, (int, float)) and math.isfinite(day) and 0 <= day <= scenario.days):
         raise InputError("day", f"a day within the simulated span (0-{scenario.days:g})", day)
+    from ivigsim.attribution import treatment_players
+
+    treatments = treatment_players(scenario)
+    points = LIMITS.points // 2 ** len(treatments)  # each treatment doubles the coalitions simulated
+    if treatments and scenario.days / scenario.output_every_days > points:
+        raise InputError("simulation.output_every_days", f"at most {points:,} output times on the web page for an "
+                         f"attribution over {len(treatments)} treatment(s) besides IVIG's mechanisms (each doubles "
+                         "the simulations; days / output_every_days)", scenario.output_every_days)
     try:
         result = attribute(scenario, readout(output, day, summary))
     except InputError as exc:  # the library names the command line's options; the API's fields have no dashes
