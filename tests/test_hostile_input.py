@@ -444,3 +444,21 @@ def test_a_trial_arm_whose_treatment_begins_after_the_trial_ends_is_refused(tmp_
         load_trial(tmp_path / "t.yaml")
     assert caught.value.field == "arms.1.regimen"
     assert "begin within the simulation (before day 180" in str(caught.value) and "day 300" in str(caught.value)
+
+
+@pytest.mark.parametrize("drug", ["probe\x1b[31mmab", "\ud800mab", "x" * 300])
+def test_a_user_defined_inhibitors_name_is_checked_like_a_name(drug):
+    """The drug's name is printed and written into files (a NetCDF attribute could not hold a
+    lone surrogate): printable text of at most 200 characters, as every name."""
+    from ivigsim.io.scenario_file import parse_scenario
+
+    kinetics = {"kd_g_per_L": 0.02, "clearance_70kg_L_per_day": 2.6, "peripheral_volume_L_per_kg": 0.2,
+                "distribution_clearance_70kg_L_per_day": 20, "source": "assumption: an illustration"}
+    with pytest.raises(InputError) as caught:
+        parse_scenario({"disease": "mg", "regimen": {"fcrn_inhibitor": {"drug": drug, "days": [0],
+                                                                        "kinetics": kinetics}}})
+    assert caught.value.field == "regimen.fcrn_inhibitor.drug"
+    with pytest.raises(InputError) as caught:
+        parse_scenario({"disease": "mg", "regimen": {"fcrn_inhibitor": {"drug": "newmab", "days": [0], "kinetics": {
+            **kinetics, "source": "a\x00b"}}}})
+    assert caught.value.field == "regimen.fcrn_inhibitor.kinetics.source"

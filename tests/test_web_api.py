@@ -576,3 +576,11 @@ def test_explain_over_treatments_has_a_smaller_budget_of_output_times(client):
     r = client.post("/api/explain", json={"scenario": doc, "summary": "nadir"})
     assert r.status_code == 422 and r.json()["field"] == "simulation.output_every_days"
     assert "at most 1,250 output times" in r.json()["detail"]
+
+
+def test_comparison_labels_are_checked_like_names(client):
+    doc = itp_document()
+    r = client.post("/api/compare", json={"a": doc, "b": doc, "labels": ["x\x1b[2J", "y"]})
+    assert r.status_code == 422 and r.json()["field"] == "labels.0"
+    r = client.post("/api/regimens", json={"scenarios": [doc, doc], "labels": ["a", " "]})
+    assert r.status_code == 422 and r.json()["field"] == "labels.1"

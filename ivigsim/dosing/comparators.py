@@ -419,6 +419,9 @@ class FcRnInhibitor:
         where = "regimen.fcrn_inhibitor"
         if not isinstance(self.drug, str) or not self.drug.strip():
             raise InputError(f"{where}.drug", "the inhibitor's name", self.drug)
+        if not self.drug.isprintable() or len(self.drug) > 200:  # printed and written into files, as names are
+            raise InputError(f"{where}.drug", "printable text of at most 200 characters (no control characters or "
+                             "escape sequences)", self.drug)
         if self.drug in DRUGS and self.kinetics is not None:
             raise InputError(f"{where}.kinetics", f"none for {self.drug} (its constants are shipped; to give your "
                              "own, name the drug differently)", "kinetics")

@@ -190,6 +190,7 @@ class InhibitorKineticsFile(_Strict):
         "%): each virtual patient of a trial draws its own value (default: none)"))
 
     def build(self) -> InhibitorKinetics:
+        check_name(self.source, "regimen.fcrn_inhibitor.kinetics.source", empty_ok=False)
         return InhibitorKinetics(self.kd_g_per_L, self.clearance_70kg_L_per_day, self.peripheral_volume_L_per_kg,
                                  self.distribution_clearance_70kg_L_per_day, self.source, self.target_g_per_L,
                                  self.internalisation_per_day, self.between_patient_cv)

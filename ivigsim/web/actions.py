@@ -41,6 +41,14 @@ def simulate(catalogue: Catalogue, document: Any, explain: bool = True, series: 
     return out | {"links": links(run_id, "simulation")}
 
 
+def _check_labels(labels) -> None:
+    """Labels head the table's columns and the figure's legend: names, as a scenario's are."""
+    from ivigsim.io.scenario_file import check_name
+
+    for i, label in enumerate(labels or ()):
+        check_name(label, f"labels.{i}", empty_ok=False)
+
+
 def compare(catalogue: Catalogue, a: Any, b: Any, labels: tuple[str, str] | None = None,
             kind: str = "compare", explain: bool = False) -> dict:
     """Two scenarios side by side (two regimens; or one scenario with mechanisms off)."""
@@ -48,6 +56,7 @@ def compare(catalogue: Catalogue, a: Any, b: Any, labels: tuple[str, str] | None
         scenario_a = service.build_scenario(a)
     with service.with_prefix("b"):
         scenario_b = service.build_scenario(b)
+    _check_labels(labels)
     labels = labels or (scenario_a.name, scenario_b.name)
     if labels[0] == labels[1]:
         labels = (f"A: {labels[0]}", f"B: {labels[1]}")
@@ -78,6 +87,7 @@ def regimens(catalogue: Catalogue, documents: Any, labels: list[str] | None = No
     writes it, each scenario's results (for the overlay figure, drawn on request)."""
     from ivigsim.web import stewardship
 
+    _check_labels(labels)
     scenarios, labels = stewardship.build_regimens(documents, labels)
     comparison = stewardship.run_regimens(scenarios, labels)
     result = stewardship.regimens_result(comparison)
