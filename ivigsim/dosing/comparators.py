@@ -18,7 +18,6 @@ replacement (L/day), subcutaneous IgG into its depot (g/day), the inhibitor infu
 from __future__ import annotations
 
 import bisect
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

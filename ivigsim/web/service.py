@@ -294,7 +294,7 @@ def _nanmin(v):
 
 def explain(scenario, output: str, day: float | None, summary: str = "value") -> dict:
     """``ivigsim explain``: knock-out effects and Shapley values of each mechanism."""
-    from ivigsim.attribution import attribute, readout
+    from ivigsim.attribution import attribute, readout, treatment_players
 
     if summary not in ("value", "change", "peak", "nadir"):
         raise InputError("summary", "one of value, change, peak, nadir", summary)
@@ -302,8 +302,6 @@ def explain(scenario, output: str, day: float | None, summary: str = "value") ->
         raise InputError("day", f"no day with summary {summary} (the {summary} is over the whole span)", day)
     if day is not None and not (isinstance(day, (int, float)) and math.isfinite(day) and 0 <= day <= scenario.days):
         raise InputError("day", f"a day within the simulated span (0-{scenario.days:g})", day)
-    from ivigsim.attribution import treatment_players
-
     treatments = treatment_players(scenario)
     points = LIMITS.points // 2 ** len(treatments)  # each treatment doubles the coalitions simulated
     if treatments and scenario.days / scenario.output_every_days > points:
