@@ -584,3 +584,9 @@ def test_comparison_labels_are_checked_like_names(client):
     assert r.status_code == 422 and r.json()["field"] == "labels.0"
     r = client.post("/api/regimens", json={"scenarios": [doc, doc], "labels": ["a", " "]})
     assert r.status_code == 422 and r.json()["field"] == "labels.1"
+
+
+def test_a_form_with_too_many_fields_names_the_body(client):
+    r = client.post("/ui/simulate", content="&".join(f"f{i}=1" for i in range(500)),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and "body: expected a form of at most 200 fields, got &#x27;500 fields" in r.text

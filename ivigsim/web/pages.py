@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)  # the JSON API under /api is the documented one
 
+#: The most fields a posted form may have (the pages send fewer than 60).
+MAX_FORM_FIELDS = 200
 #: The longest regimen written out in the page's text box.
 MAX_WRITTEN = 20_000
 
@@ -33,7 +35,10 @@ async def form(request: Request) -> dict[str, str]:
     """The posted form (urlencoded, as htmx sends it); a checkbox is present when ticked.
     Parsed here rather than with FastAPI's Form, which needs python-multipart for this."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=200))
+    try:
+        return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+    except ValueError:  # more fields than any page sends
+        raise InputError("body", f"a form of at most {MAX_FORM_FIELDS} fields", f"{body.count('&') + 1} fields") from None
 
 
 def _value(text: str) -> Any:
