@@ -552,9 +552,13 @@ def test_the_page_simulates_a_regimen_of_comparators_alone_without_a_safety_pane
                                   '{"scenario": {"name": "caf\xe9"}}'.encode("latin-1")],
                          ids=["huge-integer", "deep-nesting", "latin-1"])
 def test_a_body_the_framework_cannot_parse_names_the_body(client, body):
-    """Refused before any route runs (FastAPI's 400), in the shape of every other error."""
+    """Refused before any route runs (FastAPI's 400), in the shape of every other error. Deep
+    nesting parses where the recursion limit is high (hypothesis raises it in this process):
+    then the list where the scenario goes is refused, naming it."""
     r = client.post("/api/simulate", content=body, headers={"content-type": "application/json"})
-    assert r.status_code == 400 and r.json()["field"] == "body" and r.json()["detail"].startswith("body: expected")
+    field = r.json()["field"]
+    assert (r.status_code, field) == (400, "body") or (b"[[[" in body and (r.status_code, field) == (422, "scenario"))
+    assert r.json()["detail"].startswith(f"{field}: expected")
 
 
 def test_a_path_or_method_no_route_has_is_named(client):
