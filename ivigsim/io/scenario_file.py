@@ -553,21 +553,30 @@ def scenario_json_schema() -> dict:
     return schema
 
 
-def _refuse_parts_after_the_end(regimen, paths, patient, indication, days: float) -> None:
-    """A part of the regimen that would begin only after the simulation ends does nothing, so
-    it is almost certainly a mistyped day (``start_day: 500`` in a 189-day simulation): refused,
-    naming the part as written. A part that begins inside the span and runs past its end is
-    an ongoing prescription seen through the simulation's window, and is kept."""
+def late_part(regimen, patient, indication, days: float) -> tuple[int, float] | None:
+    """The first part of ``regimen`` that would begin only at or after ``days`` (its index and
+    first day), or None. Such a part does nothing in the span, so it is almost certainly a
+    mistyped day (``start_day: 500`` in a 189-day simulation); a part that begins inside the
+    span and runs past its end is an ongoing prescription seen through its window."""
     from dataclasses import replace
 
-    if len(regimen.parts) < 2:
-        return  # the one part's start is the first infusion's, checked above
-    for part, where in zip(regimen.parts, paths):
+    for k, part in enumerate(regimen.parts):
         plan = replace(regimen, parts=(part,)).compile(patient, indication)
         starts = [i.start_day for i in plan.infusions] + [s.start_day for s in getattr(plan, "sessions", ())]
         if starts and min(starts) >= days:
-            raise InputError(where, f"a part that begins within the simulation (before day {days:g}; or a longer "
-                             "simulation.days)", f"its first dose on day {min(starts):g}")
+            return k, min(starts)
+    return None
+
+
+def _refuse_parts_after_the_end(regimen, paths, patient, indication, days: float) -> None:
+    """A part that begins only after the simulation ends (``late_part``) is refused, naming
+    the part as written."""
+    if len(regimen.parts) < 2:
+        return  # the one part's start is the first infusion's, checked above
+    late = late_part(regimen, patient, indication, days)
+    if late is not None:
+        raise InputError(paths[late[0]], f"a part that begins within the simulation (before day {days:g}; or a "
+                         "longer simulation.days)", f"its first dose on day {late[1]:g}")
 
 
 def _writes_own_infusion(regimen_file, where: str) -> bool:

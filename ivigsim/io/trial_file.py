@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Quantity
-from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, read_yaml,
+from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, read_yaml,
                                       validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
 from ivigsim.safety.factors import FactorPrevalence
@@ -370,16 +370,12 @@ def _compile_regimen(regimen, indication: str, field: str, days: float | None = 
     except InputError as exc:
         inner = exc.field.removeprefix("regimen.") if field.startswith("regimens.") else exc.field
         raise InputError(f"{field}.{inner}", exc.expected, exc.got) from None
-    if days is None:
-        return
-    for k, part in enumerate(regimen.parts):  # times do not depend on the patient: one compilation decides
-        plan = _replace(regimen, parts=(part,)).compile(Patient(weight_kg=70.0), indication)
-        starts = [i.start_day for i in plan.infusions] + [s.start_day for s in getattr(plan, "sessions", ())]
-        if starts and min(starts) >= days:
-            where = field if field.startswith("regimens.") else f"{field}.regimen"
-            raise InputError(where, f"parts that begin within the simulation (before day {days:g}; or a longer "
-                             "simulation.days)", f"part {k + 1} of {len(regimen.parts)}: its first dose on day "
-                             f"{min(starts):g}")
+    late = late_part(regimen, Patient(weight_kg=70.0), indication, days) if days is not None else None
+    if late is not None:  # the times do not depend on the patient: one compilation decides
+        where = field if field.startswith("regimens.") else f"{field}.regimen"
+        raise InputError(where, f"parts that begin within the simulation (before day {days:g}; or a longer "
+                         "simulation.days)", f"part {late[0] + 1} of {len(regimen.parts)}: its first dose on day "
+                         f"{late[1]:g}")
 
 
 def _population_spec(pop, disease, model, base: Path, source: dict, prefix: str, size: int) -> tuple[PopulationSpec, dict]:
