@@ -71,7 +71,8 @@ class MechanismsIn(_Body):
 
 class ExplainIn(_Body):
     scenario: dict[str, Any] = SCENARIO
-    output: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(None, description="default: the disease readout")
+    output: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="default: the disease readout")
     day: float | None = Field(None, description="day of the read-out (value, change); default day 7")
     summary: Literal["value", "change", "peak", "nadir"] = "value"
 

@@ -38,7 +38,8 @@ async def form(request: Request) -> dict[str, str]:
     try:
         return dict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
     except ValueError:  # more fields than any page sends
-        raise InputError("body", f"a form of at most {MAX_FORM_FIELDS} fields", f"{body.count('&') + 1} fields") from None
+        raise InputError("body", f"a form of at most {MAX_FORM_FIELDS} fields",
+                         f"{body.count('&') + 1} fields") from None
 
 
 def _value(text: str) -> Any:
