@@ -6,7 +6,9 @@ compiled engine instead solves one patient at a time in machine code, so it need
 
 - ``rhs(t, y, p, c, u, dy)``: writes the derivative into ``dy``;
 - ``observe_one(k, t, y, p, c, u)``: quantity ``k``: state ``k`` for ``k < n_states``,
-  else output ``k - n_states`` (each computes only the assignments it depends on).
+  else output ``k - n_states`` (each computes only the assignments it depends on);
+- ``jacobian(t, y, p, c, u, jac)``: df/dy into the structural non-zeros, written out by
+  the chain rule from the same trees (``engine/derivatives.py``), for the stiff method.
 
 The expressions are the same strings the NumPy code is made from, emitted here from
 their typed tree (``Expression.ir``) by the same emitter as ``Expression.to_numpy``, each
@@ -43,10 +45,11 @@ import weakref
 from functools import lru_cache
 from pathlib import Path
 
-from ivigsim.model.compose import CompiledModel, Model
-from ivigsim.model.declaration import TIME
+from ivigsim.engine.derivatives import derivative_sources
 from ivigsim.engine.kernel_method import KernelMethod
 from ivigsim.engine.tableaux import DOPRI5, RODAS4P2, ButcherTableau, RosenbrockTableau
+from ivigsim.model.compose import CompiledModel, Model
+from ivigsim.model.declaration import TIME
 from ivigsim.model.expressions import (
     Binary, Expression, Node, Num, balance_source, binary_source, emit_source, symbols_of,
 )
@@ -197,6 +200,9 @@ def generate(model: Model) -> str:
         lines.append(f"    dy[{i}] = {balance_source(leaving, entering)}")
     lines += ["", ""]
 
+    # jacobian (before ``reciprocals``: its divisions may add denominators of their own)
+    lines += _jacobian_function(model, recips, n_constants)
+
     # observe_one
     lines += [f"@njit({NO_REFCOUNT})", "def observe_one(k, t, y, p, c, u):"]
     lines.append(f"    if k < {n_states}:")
@@ -240,6 +246,50 @@ def generate(model: Model) -> str:
     lines.append(f"JAC_ROW_START = np.array({row_start!r}, dtype=np.int64)")
     lines += ["", ""]
     return "\n".join(lines) + "\n" + sparse_lu_source(pattern) + "\n\n" + method_constants()
+
+
+def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
+    """``jacobian(t, y, p, c, u, jac)``: df/dy at (t, y) into the Jacobian's structural
+    non-zeros (``jacobian_pattern``), differentiated from the same trees as ``rhs`` by the
+    chain rule (``engine/derivatives.py``): each assignment's value and its derivatives with
+    respect to the states it depends on (``_d{j}_{name}``), then each flux's, then each
+    state's balance of them."""
+    states = {name: i for i, name in enumerate(model.state_names)}
+    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
+    needed, ordered = _closure(model, flux_symbols)
+    partials: dict[str, dict[int, str]] = {}
+
+    def wrt(name: str) -> dict[int, str]:
+        return {states[name]: "1.0"} if name in states else partials.get(name, {})
+
+    def emit(node: Node) -> str:
+        return _emit(node, recips)
+
+    body = []
+    for a in ordered:
+        body.append(f"    {a.name} = {scalar(a.parsed, recips)}")
+        partials[a.name] = {}
+        for j, source in derivative_sources(a.parsed.ir, emit, wrt).items():
+            partials[a.name][j] = f"_d{j}_{a.name}"
+            body.append(f"    _d{j}_{a.name} = {source}")
+    flux_states: dict[str, set[int]] = {}
+    for f in model.fluxes:
+        derivatives = derivative_sources(f.parsed.ir, emit, wrt)
+        flux_states[f.name] = set(derivatives)
+        body += [f"    _dflux_{f.name}_{j} = {source}" for j, source in derivatives.items()]
+    pattern = jacobian_pattern(model)
+    for i, (leaving, entering) in enumerate(model.balances):
+        for j in range(len(states)):
+            terms = ([f"- _dflux_{name}_{j}" for name in leaving if j in flux_states[name]]
+                     + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
+            assert pattern[i, j] or not terms, (i, j)  # the pattern is the closure the derivatives follow
+            if pattern[i, j]:
+                body.append(f"    jac[{i}, {j}] = {' '.join(terms) if terms else '0.0'}")
+    used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
+    lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac):"]
+    lines += _unpack(model, needed)
+    lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
+    return lines + body + ["    return", "", ""]
 
 
 def _array(values) -> str:

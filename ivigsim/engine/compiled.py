@@ -177,7 +177,7 @@ class CompiledDopri5(_Compiled):
 
 @dataclass(frozen=True)
 class Rodas4(_Compiled):
-    """The L-stable Rosenbrock method only, with a finite-difference Jacobian: Rodas4's
+    """The L-stable Rosenbrock method only, with the model's analytic Jacobian: Rodas4's
     structure with Steinebach's Rodas4P2 coefficients (order 4(3), no order reduction on
     stiff problems; ``engine/tableaux.py``)."""
 

@@ -13,13 +13,14 @@ the same, bit for bit, in any batch, chunk, thread or process):
   4th-order continuous extension for outputs (Shampine 1986; the coefficients scipy's
   RK45 uses), so output times do not cut steps (``_dopri5_step``, ``_dopri5_dense``);
 - Rodas4P2 (Steinebach 2020: Rodas4's structure, L-stable, stiffly accurate, order 4(3),
-  without Rodas4's order reduction on stiff problems, ``tableaux.RODAS4P2``) with a
-  finite-difference Jacobian and the method's own continuous extension, for stiff patients
+  without Rodas4's order reduction on stiff problems, ``tableaux.RODAS4P2``) with the
+  generated analytic Jacobian (``engine/derivatives.py``; forward differences where an
+  entry is not finite) and the method's own continuous extension, for stiff patients
   (``_rodas4_step``, ``_rosenbrock_dense``; the solver value and the method code keep the
   name Rodas4);
 - method ``AUTO`` (the solver value ``Auto``) chooses per patient, from that patient's
   own Jacobian: at t0 and at the end of each infusion it estimates the stiffness (the
-  largest |dF_i/dy_i|, from the grouped finite-difference Jacobian Rodas4 uses) and, when
+  largest |dF_i/dy_i|, from the Jacobian Rodas4 uses) and, when
   the explicit method's stability limit (h |lambda| < 3.3) would cost more steps over the
   rest of the span than Rodas4 needs (|lambda| * remaining days > ``stiff_rho_span``),
   continues with Rodas4; otherwise it runs Dormand-Prince, which still switches to Rodas4
@@ -70,6 +71,11 @@ def observe_one(k, t, y, p, c, u):
     raise NotImplementedError
 
 
+def jacobian(t, y, p, c, u, jac):
+    """df/dy at (t, y), analytic, into the structural non-zeros of jac."""
+    raise NotImplementedError
+
+
 def reciprocals(p, c, out):
     """The reciprocals of the parameter-only denominators, into out."""
     raise NotImplementedError
@@ -115,6 +121,19 @@ def _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
             for r in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
                 i = JAC_ROWS[r]
                 jac[i, j] = (fj[i] - f0[i]) / d
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _exact_jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
+    """The Jacobian from the generated derivatives (``jacobian``: about one right-hand side's
+    cost, against one per column group for ``_jacobian``); where an entry is not finite (a
+    fractional power or a logarithm at zero), the forward differences instead."""
+    jacobian(t, y, p, c, u, jac)
+    for j in range(N_STATES):
+        for r in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
+            if not np.isfinite(jac[JAC_ROWS[r], j]):
+                _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj)
+                return
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
@@ -220,9 +239,9 @@ def _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj):
-    """The Jacobian Rodas4 steps with (forward differences, ``_jacobian``) and, for a model
-    that reads t, df/dt into ``fdt``."""
-    _jacobian(t, y, p, c, u, k1, jac, ysave, delta, fj)
+    """The Jacobian Rodas4 steps with (``_exact_jacobian``) and, for a model that reads t,
+    df/dt into ``fdt`` (forward differences)."""
+    _exact_jacobian(t, y, p, c, u, k1, jac, ysave, delta, fj)
     if not AUTONOMOUS:
         dt = np.sqrt(2.220446049250313e-16) * max(1e-5, abs(t))
         rhs(t + dt, y, p, c, u, fj)
@@ -356,7 +375,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
     h = _initial_step(t, y, k1, p, c, u, rtol, atol, ytmp, k2)
     stiff = method == STIFF
     if method == AUTO:
-        _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+        _exact_jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
         stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
     status = SUCCESS
     n_acc = 0
@@ -440,7 +459,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
                 if method == AUTO and not stiff and infusion_ended and i_out < n_t:
                     # The end of an infusion: the infused drug is at its peak, and with it
                     # any concentration-driven fast dynamics. Stiff from here on?
-                    _jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+                    _exact_jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
                     stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
             elif use_rodas:
                 for i in range(n):
