@@ -136,6 +136,11 @@ BASE = ITP.read_text()
     # an infusion rate beside a shipped regimen was read and silently ignored
     (BASE.replace("  start_hour: 9 ", "  infusion: {rate_mg_per_kg_min: 50}\n  start_hour: 9 "),
      "error: regimen.infusion: expected no 'infusion' with a 'standard' regimen"),
+    # YAML reads yes/true/on as a boolean, which a plain number field took as 1 (01:00, 1 x 10^9/L)
+    (BASE.replace("  start_hour: 9 ", "  start_hour: yes "), "error: regimen.start_hour: expected a number, got True"),
+    (BASE.replace("per_L: 12 ", "per_L: true "),
+     "error: parameters.platelet_baseline_1e9_per_L: expected a number, got True"),
+    (BASE.replace("  days: 56 ", "  days: 56\n  rtol: on "), "error: simulation.rtol: expected a number, got True"),
 ])
 def test_bad_scenarios_are_one_line_naming_the_right_field(tmp_path, text, message):
     result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])

@@ -333,17 +333,28 @@ UNUSED_REGIMEN = [
 ]
 
 
+TRUTH_VALUES = [  # YAML's yes/true/on: a number field took them as 1
+    ("trajectories true", {"output": {"trajectories": True}}, "output.trajectories: expected a number, got True"),
+    ("rtol on", {"simulation": {"days": 28, "rtol": True}}, "simulation.rtol: expected a number, got True"),
+    ("variability yes", {"population": {"variability": {"fcrn_km_g_per_L": True}}},
+     "population.variability.fcrn_km_g_per_L: expected a number, got True"),
+]
+
+
 def _bad_doc(kind, change):
     doc = _doc()
     if kind == "endpoint":
         doc["endpoints"][1].update(change)
+    elif kind == "top":
+        doc.update(change)
     else:
         doc["regimens"].update(change)
     return doc
 
 
 BAD_FILES = [(label, "endpoint", change, message) for label, change, message in INFINITE] + \
-            [(label, "regimen", change, message) for label, change, message in UNUSED_REGIMEN]
+            [(label, "regimen", change, message) for label, change, message in UNUSED_REGIMEN] + \
+            [(label, "top", change, message) for label, change, message in TRUTH_VALUES]
 
 
 @pytest.mark.parametrize("label, kind, change, message", BAD_FILES, ids=[b[0] for b in BAD_FILES])

@@ -112,3 +112,16 @@ def Quantity(unit: str, base: type = float):  # noqa: N802 - reads as a type in 
         WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
                         "description": f"a number in {unit}, or a string with units (e.g. '{_example(unit)}')"}),
     ]
+
+
+def _not_a_truth_value(value: object) -> object:
+    """YAML reads yes/no/on/off/true/false as booleans, and pydantic would take them as 1 and 0
+    (``start_hour: yes`` as 01:00): a number field refuses them."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number, got {value!r}")
+    return value
+
+
+# The file schemas' plain numbers: float and int that refuse true and false.
+Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
+Whole = Annotated[int, BeforeValidator(_not_a_truth_value)]

@@ -33,7 +33,7 @@ from ivigsim.dosing.comparators import FcRnInhibitor, InhibitorKinetics, PlasmaE
 from ivigsim.dosing.premedication import Premedication
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
-from ivigsim.io.quantities import Quantity
+from ivigsim.io.quantities import Number, Quantity, Whole
 from ivigsim.io.text import read_text
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
@@ -85,17 +85,17 @@ class PatientFile(_Strict):
 
 
 class TitrationFile(_Strict):
-    start_mg_per_kg_min: float
+    start_mg_per_kg_min: Number
     step_minutes: Quantity("minute")
-    max_mg_per_kg_min: float
-    factor: float = 2.0
+    max_mg_per_kg_min: Number
+    factor: Number = 2.0
 
 
 class InfusionFile(_Strict):
     """At most one of duration_h, rate_mg_per_kg_min, titration; none = the label titration."""
 
     duration_h: Quantity("hour") | None = None
-    rate_mg_per_kg_min: float | None = None
+    rate_mg_per_kg_min: Number | None = None
     titration: TitrationFile | None = None
 
     def build(self) -> InfusionSpec:
@@ -118,7 +118,7 @@ class DoseFile(_Strict):
 
 class CourseFile(_Strict):
     total_g_per_kg: Quantity("g/kg")
-    days: int
+    days: Whole
     start_day: Quantity("day") = 0.0
     infusion: InfusionFile | None = None
 
@@ -130,7 +130,7 @@ class MaintenanceFile(_Strict):
     g_per_kg: Quantity("g/kg")
     every_days: Quantity("day")
     start_day: Quantity("day")
-    count: int | None = None
+    count: Whole | None = None
     until_day: Quantity("day") | None = None
     infusion: InfusionFile | None = None
 
@@ -143,11 +143,11 @@ class PlasmaExchangeFile(_Strict):
     """Plasma-exchange sessions (docs/comparators.md)."""
 
     days: list[Quantity("day")] = Field(description="the days of the sessions, e.g. [0, 2, 4, 6, 8]")
-    plasma_volumes: float = Field(1.0, description="estimated plasma volumes (Kaplan) exchanged per session, 0-3")
+    plasma_volumes: Number = Field(1.0, description="estimated plasma volumes (Kaplan) exchanged per session, 0-3")
     duration_h: Quantity("hour") = Field(2.0, description="length of each session")
     replacement: Literal["albumin", "plasma"] = Field("albumin", description="replacement fluid")
-    haematocrit: float | None = Field(None, description="for the estimated plasma volume; default 0.45 men, 0.40 women")
-    start_hour: float | None = Field(None, description="clock hour sessions start; default the regimen's start_hour")
+    haematocrit: Number | None = Field(None, description="for the estimated plasma volume; default 0.45 men, 0.40 women")
+    start_hour: Number | None = Field(None, description="clock hour sessions start; default the regimen's start_hour")
 
     def build(self) -> PlasmaExchange:
         return PlasmaExchange(tuple(self.days), self.plasma_volumes, self.duration_h, self.replacement,
@@ -160,10 +160,10 @@ class ScigFile(_Strict):
     g_per_kg: Quantity("g/kg") = Field(description="dose per subcutaneous infusion, on the dosing weight")
     every_days: Quantity("day") = 7.0
     start_day: Quantity("day") = 0.0
-    count: int | None = None
+    count: Whole | None = None
     until_day: Quantity("day") | None = None
     duration_h: Quantity("hour") = 1.0
-    start_hour: float | None = None
+    start_hour: Number | None = None
 
     def build(self) -> SubcutaneousIgG:
         return SubcutaneousIgG(self.g_per_kg, self.every_days, self.start_day, self.count, self.until_day,
@@ -185,7 +185,7 @@ class InhibitorKineticsFile(_Strict):
     internalisation_per_day: Quantity("1/day") | None = Field(None, description=(
         "target-mediated disposition: internalisation rate of the drug-FcRn complex (default: FcRn's own "
         "turnover, no depletion)"))
-    between_patient_cv: dict[str, float] = Field({}, description=(
+    between_patient_cv: dict[str, Number] = Field({}, description=(
         "between-patient variability of any of the constants above, by name, as the CV of a log-normal (0.24 = 24 "
         "%): each virtual patient of a trial draws its own value (default: none)"))
 
@@ -206,7 +206,7 @@ class FcRnInhibitorFile(_Strict):
     duration_h: Quantity("hour") = 1.0
     max_mg_per_infusion: Quantity("mg") | None = Field(
         None, description="cap per infusion; default 1200 mg for efgartigimod (label), none for another drug")
-    start_hour: float | None = None
+    start_hour: Number | None = None
     kinetics: InhibitorKineticsFile | None = Field(None, description="a user-defined drug's own constants")
 
     def build(self) -> FcRnInhibitor:
@@ -228,7 +228,7 @@ class PremedicationFile(_Strict):
     antihistamine: bool = False
     paracetamol: bool = False
     corticosteroid: bool = False
-    odds_ratios: dict[str, float] = Field({}, description=(
+    odds_ratios: dict[str, Number] = Field({}, description=(
         "your assumption: each patient's odds ratio per infusion of headache, fever_chills or "
         "immediate_reaction with this premedication (default: 1, no effect; nothing published is shipped)"))
 
@@ -240,7 +240,7 @@ class RegimenFile(_Strict):
     standard: str | None = Field(None, description=f"a shipped regimen: {', '.join(STANDARD_REGIMENS)}")
     product: str = Field("generic-10", description=f"one of {', '.join(PRODUCTS)}")
     dosing_weight: Literal["actual", "ideal", "adjusted"] = "actual"
-    start_hour: float = 0.0
+    start_hour: Number = 0.0
     allow_above_label: bool = False
     infusion: InfusionFile | None = Field(None, description="how every infusion runs unless a part says otherwise")
     course: CourseFile | None = None
@@ -328,8 +328,8 @@ class RegimenFile(_Strict):
 class SimulationFile(_Strict):
     days: Quantity("day") = 60.0
     output_every_days: Quantity("day") = 1.0
-    rtol: float = 1e-6
-    atol: float = 1e-9
+    rtol: Number = 1e-6
+    atol: Number = 1e-9
 
 
 class RiskFactorsFile(_Strict):
@@ -360,8 +360,8 @@ class ScenarioFile(_Strict):
         None, description="the dosing indication (label rates); defaults to the disease's")
     regimen: RegimenFile | None = Field(None, description="omit for no treatment")
     simulation: SimulationFile = SimulationFile()
-    parameters: dict[str, float] = Field({}, description="model parameter overrides by name")
-    mechanisms: dict[str, bool | float] = Field({}, description="mechanism switches: true, false or a strength")
+    parameters: dict[str, Number] = Field({}, description="model parameter overrides by name")
+    mechanisms: dict[str, bool | Number] = Field({}, description="mechanism switches: true, false or a strength")
     risk_factors: RiskFactorsFile | None = Field(None, description="adverse-event risk factors (see docs/safety.md)")
 
     def build(self) -> Scenario:

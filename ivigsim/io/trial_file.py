@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
-from ivigsim.io.quantities import Quantity
+from ivigsim.io.quantities import Number, Quantity, Whole
 from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, read_yaml,
                                       validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
@@ -46,10 +46,10 @@ from ivigsim.trial.stewardship import Stewardship
 
 class MarginalFile(_Strict):
     distribution: Literal["normal", "lognormal", "uniform"] = "normal"
-    mean: float = 0.0
-    sd: float = 0.0
-    lower: float = float("-inf")
-    upper: float = float("inf")
+    mean: Number = 0.0
+    sd: Number = 0.0
+    lower: Number = float("-inf")
+    upper: Number = float("inf")
 
     def build(self) -> Marginal:
         return Marginal(self.distribution, self.mean, self.sd, self.lower, self.upper)
@@ -65,7 +65,7 @@ class BySexFile(_Strict):
 
 class CorrelationFile(_Strict):
     between: tuple[str, str] = Field(description="two names")
-    r: float = Field(description="correlation in (-1, 1)")
+    r: Number = Field(description="correlation in (-1, 1)")
 
 
 class CsvFile(_Strict):
@@ -77,7 +77,7 @@ class CovariatesFile(_Strict):
     """Distributions of covariates (defaults: adults, see docs/trials.md), or a CSV table."""
 
     csv: CsvFile | None = None
-    female_fraction: float = 0.5
+    female_fraction: Number = 0.5
     age_years: MarginalFile | BySexFile | None = None
     weight_kg: MarginalFile | BySexFile | None = None
     height_cm: MarginalFile | BySexFile | None = None
@@ -91,25 +91,25 @@ class RiskFactorPrevalenceFile(_Strict):
     """Share of patients with each adverse-event risk factor (each drawn independently);
     omitted ones keep their defaults (docs/safety.md)."""
 
-    migraine_history: float | None = Field(None, description="default 0.152 (derived from Sekul 1994)")
-    iga_deficient_with_anti_iga: float | None = Field(None, description="default 0.001 (Rachid & Bonilla 2012)")
-    prior_thrombosis: float | None = Field(None, description="default 0.05 (assumption)")
-    diabetes: float | None = Field(None, description="default 0.10 (assumption)")
-    renal_impairment: float | None = Field(None, description="default 0.05 (assumption)")
-    inflammation: float | None = Field(None, description="default 0 (assumption)")
-    ivig_naive: float | None = Field(None, description="share on their first IVIG ever; default 1")
+    migraine_history: Number | None = Field(None, description="default 0.152 (derived from Sekul 1994)")
+    iga_deficient_with_anti_iga: Number | None = Field(None, description="default 0.001 (Rachid & Bonilla 2012)")
+    prior_thrombosis: Number | None = Field(None, description="default 0.05 (assumption)")
+    diabetes: Number | None = Field(None, description="default 0.10 (assumption)")
+    renal_impairment: Number | None = Field(None, description="default 0.05 (assumption)")
+    inflammation: Number | None = Field(None, description="default 0 (assumption)")
+    ivig_naive: Number | None = Field(None, description="share on their first IVIG ever; default 1")
 
 
 class SubPopulationFile(_Strict):
     """One part of a mixed population (docs/trials.md, "Mixed populations")."""
 
     name: str
-    share: float = Field(description="share of the trial's patients (the shares sum to 1)")
+    share: Number = Field(description="share of the trial's patients (the shares sum to 1)")
     disease: str | None = Field(None, description="its disease (default: the trial's)")
     indication: Literal[tuple(INDICATIONS)] | None = Field(None, description="dosing indication; default: its disease's")  # type: ignore[valid-type]
     covariates: CovariatesFile = CovariatesFile()
-    parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
-    variability: dict[str, float] = Field({}, description="between-subject variability, as population.variability")
+    parameters: dict[str, Number] = Field({}, description="typical-value overrides of model parameters")
+    variability: dict[str, Number] = Field({}, description="between-subject variability, as population.variability")
     disease_variability: bool = Field(True, description="start from its disease's published variability")
     correlations: list[CorrelationFile] = Field([], description="between the etas of two varying parameters")
     inclusion: list[str] = Field([], description="criteria on covariates or baseline values")
@@ -120,8 +120,8 @@ class PopulationFile(_Strict):
         "a mixed population: sub-populations with shares, each with its own disease, covariates, parameters and "
         "inclusion (then only risk_factors may be given beside it)"))
     covariates: CovariatesFile = CovariatesFile()
-    parameters: dict[str, float] = Field({}, description="typical-value overrides of model parameters")
-    variability: dict[str, float] = Field({}, description=(
+    parameters: dict[str, Number] = Field({}, description="typical-value overrides of model parameters")
+    variability: dict[str, Number] = Field({}, description=(
         "between-subject variability by parameter, on the scale the parameter declares (`ivigsim parameters`): "
         "a log-normal CV (0.3 = 30 %), or for shares varying on the logit scale omega, the SD of logit(value) "
         "(typical value strictly between 0 and 1); adds to or overrides the disease's"))
@@ -136,8 +136,8 @@ class RetreatmentFile(_Strict):
     """A re-treatment (CIDP) or rescue (ITP) given at a visit where the relapse criterion holds: an IVIG
     dose (``dose_g_per_kg``), or another comparator cycle (``comparator_cycle``; docs/comparators.md)."""
 
-    dose_g_per_kg: float | None = Field(None, description="the whole re-treatment, g/kg (e.g. 2.0)")
-    over_days: int = Field(1, description="split over this many daily infusions")
+    dose_g_per_kg: Number | None = Field(None, description="the whole re-treatment, g/kg (e.g. 2.0)")
+    over_days: Whole = Field(1, description="split over this many daily infusions")
     comparator_cycle: str | None = Field(None, description=(
         "instead of dose_g_per_kg: start another comparator cycle at the visit: the arm regimen's own part "
         "(fcrn_inhibitor, plasma_exchange or scig) or a regimen under 'regimens' that gives comparators only; "
@@ -149,11 +149,11 @@ class RetreatmentFile(_Strict):
 class TaperFile(_Strict):
     """Cut the maintenance dose while the patient is stable; back to the last effective dose on relapse."""
 
-    stable_visits: int = Field(description="stable visits in a row on the current dose before a cut")
-    cut_fraction: float | None = Field(None, description="each cut removes this fraction of the current dose, in (0, 1]")
-    steps: list[float] | None = Field(None, description=(
+    stable_visits: Whole = Field(description="stable visits in a row on the current dose before a cut")
+    cut_fraction: Number | None = Field(None, description="each cut removes this fraction of the current dose, in (0, 1]")
+    steps: list[Number] | None = Field(None, description=(
         "instead of cut_fraction: the doses in turn, as fractions of the starting dose, e.g. [0.9, 0.75, 0.5, 0.25, 0]"))
-    floor_g_per_kg: float = Field(0.0, description="never cut below this dose (0: the taper may stop IVIG)")
+    floor_g_per_kg: Number = Field(0.0, description="never cut below this dose (0: the taper may stop IVIG)")
     start_stable: bool = Field(False, description=(
         "patients enter stable (a run-in selected them): the first cut is at the first visit"))
 
@@ -167,7 +167,7 @@ class RulesFile(_Strict):
     relapse: str = Field(description=(
         "a measure (value, change, percent_change, fold_change: against the patient's day-0 value) and a "
         "comparison, e.g. 'change >= 1' or 'value < 30'"))
-    maintenance_g_per_kg: float = Field(0.0, description="dose given at each visit (0: on demand only)")
+    maintenance_g_per_kg: Number = Field(0.0, description="dose given at each visit (0: on demand only)")
     on_relapse: RetreatmentFile | None = Field(None, description="re-treatment in place of the visit's maintenance dose")
     taper: TaperFile | None = None
     product: str | None = Field(None, description="product of the rule doses (default: the arm regimen's, else generic-10)")
@@ -176,8 +176,8 @@ class RulesFile(_Strict):
 class ArmFile(_Strict):
     name: str
     regimen: str | RegimenFile | None = Field(None, description="a name under 'regimens', a standard regimen, a regimen, or omitted for no treatment")
-    parameters: dict[str, float] = {}
-    mechanisms: dict[str, bool | float] = {}
+    parameters: dict[str, Number] = {}
+    mechanisms: dict[str, bool | Number] = {}
     rules: RulesFile | None = Field(None, description=(
         "response-guided dosing at assessment visits, on top of the regimen as written"))
 
@@ -204,7 +204,7 @@ class EndpointFile(_Strict):
     window: tuple[Quantity("day"), Quantity("day")] | None = None
     over_window: Literal["any", "all", "mean", "min", "max", "duration", "duration_if_met"] | None = None
     criterion: str | None = Field(None, description="e.g. '>= 50'; for fraction and time_to_event")
-    quantiles: list[float] = []
+    quantiles: list[Number] = []
     also: list[AlsoFile] | AlsoFile | None = Field(
         None, description="further conditions, met at the same time, on other measures of the output (fraction only)")
 
@@ -250,7 +250,7 @@ class ContrastFile(_Strict):
     measures: list[str] | None = Field(None, description=(
         f"some of {', '.join(MEASURES)}; default: risk_difference, risk_ratio and odds_ratio for a fraction or time "
         "to event, mean_difference for values"))
-    cutpoints: list[float] = Field([], description="for common_odds_ratio: ascending cut points that grade the values "
+    cutpoints: list[Number] = Field([], description="for common_odds_ratio: ascending cut points that grade the values "
                                    "(default: each value rounded to the nearest whole number)")
 
 
@@ -261,15 +261,15 @@ class SubgroupFile(_Strict):
     by: str = Field(description=(
         "age_years, weight_kg, height_cm, dosing_weight_kg, sex, subpopulation, or an endpoint read at day 0 "
         "(measure value): a baseline value"))
-    cut: list[float] = Field([], description="ascending cut points of a number: strata < c1, c1 to < c2, ..., >= ck")
+    cut: list[Number] = Field([], description="ascending cut points of a number: strata < c1, c1 to < c2, ..., >= ck")
 
 
 class StewardshipFile(_Strict):
     """IVIG use per arm (grams are always reported; vials and cost when these are given)."""
 
-    price_per_g: float | None = Field(None, description="price of 1 g of IVIG, in your currency; no price, no cost")
+    price_per_g: Number | None = Field(None, description="price of 1 g of IVIG, in your currency; no price, no cost")
     currency: str = Field("", description="a label for the price, e.g. AUD")
-    vial_sizes_g: list[float] = Field([], description="the product's vial sizes in g, e.g. [5, 10, 20]; no sizes, no vials")
+    vial_sizes_g: list[Number] = Field([], description="the product's vial sizes in g, e.g. [5, 10, 20]; no sizes, no vials")
     vial_rounding: Literal["up", "nearest"] = Field("up", description=(
         "per infusion: up = whole vials at or above the dose; nearest = whole vials nearest the dose"))
 
@@ -277,14 +277,14 @@ class StewardshipFile(_Strict):
 class TrialSimulationFile(_Strict):
     days: Quantity("day") = 180.0
     output_every_days: Quantity("day") = 1.0
-    rtol: float = 1e-6
-    atol: float = 1e-9
+    rtol: Number = 1e-6
+    atol: Number = 1e-9
     method: Literal["auto", "dopri5", "rodas4", "numpy-dopri5"] = Field(
         "auto", description="auto: compiled Dormand-Prince, switching to Rodas4 where a patient is stiff")
 
 
 class OutputFile(_Strict):
-    trajectories: int = Field(0, description="write trajectories of the first N patients of each arm")
+    trajectories: Whole = Field(0, description="write trajectories of the first N patients of each arm")
     outputs: list[str] = Field([], description="outputs in the trajectory files (default: the endpoints' outputs)")
 
 
@@ -294,8 +294,8 @@ class TrialFile(_Strict):
     name: str = "trial"
     disease: str = Field("none", description=f"one of the diseases: {', '.join(DISEASES)}")
     indication: Literal[tuple(INDICATIONS)] | None = Field(None, description="dosing indication; default: the disease's")  # type: ignore[valid-type]
-    seed: int = Field(description=f"0 to {MAX_SEED}")
-    size: int = Field(description="patients per arm")
+    seed: Whole = Field(description=f"0 to {MAX_SEED}")
+    size: Whole = Field(description="patients per arm")
     design: Literal["paired", "parallel", "crossover"] = Field("paired", description=(
         "paired: every arm the same patients; parallel: each arm its own; crossover: each patient gets both arms' "
         "regimens in turn (AB or BA) over periods"))

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ivigsim import __version__
+from ivigsim.io.quantities import Number, Whole
 from ivigsim.web import actions, service
 
 router = APIRouter(prefix="/api")
@@ -30,11 +31,11 @@ class SimulateIn(_Body):
     scenario: dict[str, Any] = SCENARIO
     explain: bool = Field(True, description="say which mechanisms carried the change in the disease readout")
     series: bool = Field(True, description="return every output over time")
-    ensemble: int | None = Field(None, description="parameter uncertainty (simulate --ensemble N): N parameter "
+    ensemble: Whole | None = Field(None, description="parameter uncertainty (simulate --ensemble N): N parameter "
                                  "vectors, 1-200 on the web page; adds <output>_param_median/_lower/_upper and "
                                  "the summary's numbers as bands")
-    ensemble_level: float = Field(0.9, description="coverage of the band, in [0.5, 1)")
-    ensemble_seed: int = Field(0, description="seed of the parameter vectors (the same seed, the same vectors)")
+    ensemble_level: Number = Field(0.9, description="coverage of the band, in [0.5, 1)")
+    ensemble_seed: Whole = Field(0, description="seed of the parameter vectors (the same seed, the same vectors)")
 
 
 class RegimensIn(_Body):
@@ -49,13 +50,13 @@ class OptimiseIn(_Body):
                                   "with one maintenance part (ivigsim optimise)")
     endpoint: Annotated[str, Field(max_length=100)] = Field(description="the trial's fraction endpoint that counts "
                                                             "as response")
-    target: float = Field(description="response probability to keep, 0 to 1")
-    doses: list[float] = Field(description="maintenance doses to try, g/kg per infusion")
-    intervals: list[float] = Field(description="intervals to try, days")
+    target: Number = Field(description="response probability to keep, 0 to 1")
+    doses: list[Number] = Field(description="maintenance doses to try, g/kg per infusion")
+    intervals: list[Number] = Field(description="intervals to try, days")
     conservative: bool = Field(False, description="hold the lower end of the 95 % interval to the target")
     arm: Annotated[str, Field(max_length=100)] | None = Field(None, description="the template arm (default: the "
                                                               "first with one maintenance part)")
-    size: int | None = Field(None, description="patients per candidate (default: the trial's size)")
+    size: Whole | None = Field(None, description="patients per candidate (default: the trial's size)")
 
 
 class CompareIn(_Body):
@@ -73,14 +74,14 @@ class ExplainIn(_Body):
     scenario: dict[str, Any] = SCENARIO
     output: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
         None, description="default: the disease readout")
-    day: float | None = Field(None, description="day of the read-out (value, change); default day 7")
+    day: Number | None = Field(None, description="day of the read-out (value, change); default day 7")
     summary: Literal["value", "change", "peak", "nadir"] = "value"
 
 
 class SafetyIn(_Body):
     scenario: dict[str, Any] = SCENARIO
     risk_factors: dict[str, Any] | None = Field(None, description="instead of the scenario's risk_factors section")
-    max_hours: float = Field(12.0, description="longest practicable infusion for the slowest rate plan, 1-72 h")
+    max_hours: Number = Field(12.0, description="longest practicable infusion for the slowest rate plan, 1-72 h")
 
 
 class TrialIn(_Body):
