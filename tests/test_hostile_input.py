@@ -328,6 +328,19 @@ def test_a_regimen_part_that_begins_after_the_simulation_is_refused_naming_the_p
     assert not (tmp_path / "out").exists()
 
 
+OVERLAPPING_EXCHANGES = "{plasma_exchange: [{days: [0, 2], plasma_volumes: 1.5}, {days: [0], plasma_volumes: 1}]}"
+
+
+def test_overlapping_parts_are_named_as_written_not_by_the_library_s_index(tmp_path):
+    """Both parts of an overlap are named as the file writes them (plasma_exchange.0 and .1),
+    never as the compiled regimen's parts[k]."""
+    path = _scenario(tmp_path, f"disease: gbs\nregimen: {OVERLAPPING_EXCHANGES}\nsimulation: {{days: 28}}\n")
+    result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: regimen.plasma_exchange.1.days: expected plasma-exchange sessions that overlap")
+    assert "got 'plasma_exchange.0 plasma exchange session 1 of 2" in result.output, result.output
+    assert "overlaps plasma_exchange.1 plasma exchange" in result.output and "parts[" not in result.output
+
+
 def test_a_part_that_begins_inside_and_runs_past_the_end_is_simulated(tmp_path):
     """An ongoing prescription seen through the simulation's window is not an error."""
     text = (ROOT / "examples" / "safety-cidp-at-risk.yaml").read_text().replace("days: 27 weeks", "days: 60")
@@ -447,8 +460,8 @@ def test_a_trial_arm_whose_treatment_begins_after_the_trial_ends_is_refused(tmp_
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(doc))
     with pytest.raises(InputError) as caught:
         load_trial(tmp_path / "t.yaml")
-    assert caught.value.field == "arms.1.regimen"
-    assert "begin within the simulation (before day 180" in str(caught.value) and "day 300" in str(caught.value)
+    assert caught.value.field == "arms.1.regimen.plasma_exchange"  # the part, as written
+    assert "begins within the simulation (before day 180" in str(caught.value) and "day 300" in str(caught.value)
 
 
 @pytest.mark.parametrize("drug", ["probe\x1b[31mmab", "\ud800mab", "x" * 300])

@@ -333,6 +333,15 @@ UNUSED_REGIMEN = [
 ]
 
 
+OVERLAP = {"plasma_exchange": [{"days": [0, 2], "plasma_volumes": 1.5}, {"days": [0], "plasma_volumes": 1}]}
+PARTS_AS_WRITTEN = [  # named as the file writes them, not as the library's parts[k]
+    ("overlap in an arm's regimen", {"one": OVERLAP}, "arms.1.regimen.plasma_exchange.1.days: expected plasma-exchange "
+     "sessions that overlap no IVIG infusion, inhibitor infusion or other session, got 'plasma_exchange.0 plasma"),
+    ("overlap in an unused regimen", {"spare": OVERLAP}, "regimens.spare.plasma_exchange.1.days"),
+    ("a part after the span", {"one": {"course": {"total_g_per_kg": 1, "days": 1},
+                                       "doses": [{"day": 40, "g_per_kg": 0.4}]}},
+     "arms.1.regimen.doses.0: expected a part that begins within the simulation (before day 28"),
+]
 TRUTH_VALUES = [  # YAML's yes/true/on: a number field took them as 1
     ("trajectories true", {"output": {"trajectories": True}}, "output.trajectories: expected a number, got True"),
     ("rtol on", {"simulation": {"days": 28, "rtol": True}}, "simulation.rtol: expected a number, got True"),
@@ -353,7 +362,7 @@ def _bad_doc(kind, change):
 
 
 BAD_FILES = [(label, "endpoint", change, message) for label, change, message in INFINITE] + \
-            [(label, "regimen", change, message) for label, change, message in UNUSED_REGIMEN] + \
+            [(label, "regimen", change, message) for label, change, message in UNUSED_REGIMEN + PARTS_AS_WRITTEN] + \
             [(label, "top", change, message) for label, change, message in TRUTH_VALUES]
 
 

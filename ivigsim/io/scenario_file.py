@@ -383,14 +383,7 @@ class ScenarioFile(_Strict):
             try:
                 plan = regimen.compile(patient, indication)
             except InputError as exc:
-                index = re.search(r"parts\[(\d+)\]", exc.field)
-                if not index:
-                    raise
-                where = paths[int(index.group(1))]
-                rest = exc.field.split("]", 1)[1].lstrip(".")
-                if rest.split(".")[0] == "infusion" and not _writes_own_infusion(self.regimen, where):
-                    where = "regimen"  # the part infuses as the regimen's infusion: section says
-                raise type(exc)(".".join(p for p in (where, rest) if p), exc.expected, exc.got) from None
+                raise parts_as_written(exc, paths, self.regimen) from None
             first = min((inf.start_day for inf in plan.infusions), default=0.0)
             if not plan.infusions and getattr(plan, "sessions", ()):  # comparators only
                 first = min(s.start_day for s in plan.sessions)
@@ -577,6 +570,31 @@ def _refuse_parts_after_the_end(regimen, paths, patient, indication, days: float
     if late is not None:
         raise InputError(paths[late[0]], f"a part that begins within the simulation (before day {days:g}; or a "
                          "longer simulation.days)", f"its first dose on day {late[1]:g}")
+
+
+_PART = re.compile(r"parts\[(\d+)\]")
+
+
+def parts_as_written(exc: InputError, paths: list[str], regimen_file=None) -> InputError:
+    """``exc`` from compiling a regimen, its ``parts[k]`` named where part k is written
+    (``paths[k]``, from ``RegimenFile.build_with_paths``: ``regimen.doses.2``) in the field, and
+    within the regimen (``doses.2``) in the text of what was got (an overlap names both parts).
+    An infusion error in a part that infuses as the regimen's ``infusion:`` section says is that
+    section's (``regimen_file`` tells which)."""
+    index = _PART.search(exc.field)
+    field = exc.field
+    if index:
+        where = paths[int(index.group(1))]
+        rest = field.split("]", 1)[1].lstrip(".")
+        if (regimen_file is not None and rest.split(".")[0] == "infusion"
+                and not _writes_own_infusion(regimen_file, where)):
+            where = "regimen"  # the part infuses as the regimen's infusion: section says
+        field = ".".join(p for p in (where, rest) if p)
+    got = exc.got
+    if isinstance(got, str):
+        within = [p.removeprefix("regimen.") for p in paths]
+        got = _PART.sub(lambda m: within[int(m.group(1))] if int(m.group(1)) < len(within) else m.group(0), got)
+    return type(exc)(field, exc.expected, got)
 
 
 def _writes_own_infusion(regimen_file, where: str) -> bool:

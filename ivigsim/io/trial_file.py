@@ -21,8 +21,8 @@ from pydantic import Field, ValidationError, field_validator
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Number, Quantity, Whole
-from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, read_yaml,
-                                      validation_to_input_error)
+from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, parts_as_written,
+                                      read_yaml, validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
@@ -352,30 +352,42 @@ def _threshold(text: str, field: str) -> Threshold:
     return threshold
 
 
-def _compile_regimen(regimen, indication: str, field: str, days: float | None = None) -> None:
+def _written(given, named: dict) -> RegimenFile | None:
+    """The regimen section an arm's (or the run-in's) ``regimen:`` refers to: written inline, or
+    under ``regimens``; None for a standard regimen (or an unknown name, refused elsewhere)."""
+    return given if isinstance(given, RegimenFile) else named.get(given) if isinstance(given, str) else None
+
+
+def _compile_regimen(regimen, indication: str, field: str, days: float | None = None,
+                     written: RegimenFile | None = None) -> None:
     """Compile ``regimen`` for a 70-kg patient, so dosing errors surface before the run.
 
-    An error's field (``regimen.course...``) is reported under ``field`` (``arms.1``:
-    ``arms.1.regimen.course...``; ``regimens.NAME``: ``regimens.NAME.course...``). With
-    ``days`` (the arms' span from randomisation), a part that would begin only after it does
-    nothing and is refused, as a scenario refuses it: almost certainly a mistyped day.
+    An error's field is reported under ``field`` (``arms.1``: ``arms.1.regimen.course...``;
+    ``regimens.NAME``: ``regimens.NAME.course...``), each part named as ``written`` (the
+    regimen's section in the file) writes it, as a scenario names it. With ``days`` (the arms'
+    span from randomisation), a part that would begin only after it does nothing and is
+    refused, as a scenario refuses it: almost certainly a mistyped day.
     """
     from dataclasses import replace as _replace
 
     from ivigsim.model.patient import Patient
 
+    paths = written.build_with_paths()[1] if written is not None else ["regimen"] * len(regimen.parts)
+    root = field if field.startswith("regimens.") else f"{field}.regimen"
+
+    def under_root(text: str) -> str:  # "regimen.doses.1" -> "arms.1.regimen.doses.1"
+        return root + text.removeprefix("regimen") if text.startswith("regimen") else text
+
     regimen = _replace(regimen, dosing_weight="actual")
     try:
         regimen.compile(Patient(weight_kg=70.0), indication)
     except InputError as exc:
-        inner = exc.field.removeprefix("regimen.") if field.startswith("regimens.") else exc.field
-        raise InputError(f"{field}.{inner}", exc.expected, exc.got) from None
+        named = parts_as_written(exc, paths, written)
+        raise InputError(under_root(named.field), named.expected, named.got) from None
     late = late_part(regimen, Patient(weight_kg=70.0), indication, days) if days is not None else None
     if late is not None:  # the times do not depend on the patient: one compilation decides
-        where = field if field.startswith("regimens.") else f"{field}.regimen"
-        raise InputError(where, f"parts that begin within the simulation (before day {days:g}; or a longer "
-                         "simulation.days)", f"part {late[0] + 1} of {len(regimen.parts)}: its first dose on day "
-                         f"{late[1]:g}")
+        raise InputError(under_root(paths[late[0]]), f"a part that begins within the simulation (before day "
+                         f"{days:g}; or a longer simulation.days)", f"its first dose on day {late[1]:g}")
 
 
 def _population_spec(pop, disease, model, base: Path, source: dict, prefix: str, size: int) -> tuple[PopulationSpec, dict]:
@@ -556,7 +568,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     for i, a in enumerate(arms):  # compile each regimen once now, so dosing errors surface before the run
         if a.regimen is not None:
             for each in indications:
-                _compile_regimen(a.regimen, each, f"arms.{i}", span)
+                _compile_regimen(a.regimen, each, f"arms.{i}", span, _written(doc.arms[i].regimen, doc.regimens))
     used = {a.regimen for a in doc.arms if isinstance(a.regimen, str)}
     for name, regimen_file in doc.regimens.items():  # named regimens no arm uses are checked all the same
         if name in used:
@@ -567,7 +579,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
         except InputError as exc:
             raise InputError(f"{field}.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
         for each in indications:
-            _compile_regimen(regimen, each, field, span)
+            _compile_regimen(regimen, each, field, span, regimen_file)
     contrasts = _contrasts(doc, endpoints)
     stewardship = _stewardship(doc.stewardship)
     run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
@@ -656,11 +668,7 @@ def _run_in(doc: TrialFile, outputs: list[str], indications: list[str]):
     run_in.check(outputs, MAX_DAYS)
     for each in indications:
         if regimen is not None:
-            try:
-                _compile_regimen(regimen, each, "run_in")
-            except InputError as exc:
-                raise InputError(exc.field.replace("run_in.regimen.regimen.", "run_in.regimen."), exc.expected,
-                                 exc.got) from None
+            _compile_regimen(regimen, each, "run_in", written=_written(r.regimen, doc.regimens))
         check_plan(regimen, r.days, each)
     return run_in
 
