@@ -138,9 +138,11 @@ def test_serum_igg_peaks_days_after_a_subcutaneous_dose():
         ({"start_day": -1}, "regimen.scig.start_day"),
         ({"duration_h": 0}, "regimen.scig.duration_h"),
         ({"dose": 0.1}, "regimen.scig.dose"),
+        ({"g_per_kg": 1, "every_days": 1}, "regimen.scig.every_days"),  # 7 g/kg a week under the skin
+        ({"g_per_kg": 0.3, "every_days": 2}, "regimen.scig.every_days"),  # 1.05 g/kg a week
     ],
     ids=["zero", "above-1", "not-per-kg", "zero-interval", "shorter-than-dose", "zero-count", "both", "neither",
-         "until-before-start", "negative-start", "zero-hours", "misspelt"],
+         "until-before-start", "negative-start", "zero-hours", "misspelt", "7-g-per-kg-a-week", "just-above-1-a-week"],
 )
 def test_bad_scig_is_one_line_naming_the_field(patch, field):
     block = {"g_per_kg": 0.1, "every_days": 7, "count": 4, **patch}
@@ -149,6 +151,13 @@ def test_bad_scig_is_one_line_naming_the_field(patch, field):
         parse_scenario({"regimen": {"scig": block}, "simulation": {"days": 30}})
     assert caught.value.field == field
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("block", [{"g_per_kg": 1, "every_days": 7, "count": 4},  # 1 g/kg a week: the limit
+                                   {"g_per_kg": 1, "every_days": 1, "count": 1},  # one dose: no weekly rate
+                                   {"g_per_kg": 0.1, "every_days": 1, "count": 5}])  # daily pushes, 0.7 g/kg a week
+def test_scig_at_or_below_1_g_per_kg_a_week_is_accepted(block):
+    assert parse_scenario({"regimen": {"scig": block}, "simulation": {"days": 30}}).regimen is not None
 
 
 def test_scig_in_a_list_names_its_block():

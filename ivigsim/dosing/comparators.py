@@ -44,6 +44,10 @@ MAX_SESSION_H = 12.0
 #: Largest subcutaneous dose, g/kg (assumption: facilitated SCIG gives up to about 0.8 g/kg every
 #: 3-4 weeks; more than 1 g/kg at once under the skin is a typo).
 MAX_SCIG_G_PER_KG = 1.0
+#: Largest repeated subcutaneous dose rate, g/kg a week (assumption: 2.5 times 0.4 g/kg weekly,
+#: the highest maintenance dose of the shipped SCIG examples, PATH's high arm; more is a typo in
+#: the dose or the interval: 1 g/kg daily would put 7 g/kg a week under the skin).
+MAX_SCIG_G_PER_KG_PER_WEEK = 1.0
 #: Largest FcRn-inhibitor dose per infusion, mg/kg (assumption: 100 mg/kg, above the highest doses
 #: in calibration-targets, nipocalimab's 60 mg/kg every 2 weeks in Vivacity-MG, s.12.6; more is a typo).
 MAX_INHIBITOR_MG_PER_KG = 100.0
@@ -278,6 +282,11 @@ class SubcutaneousIgG:
         if every < hours / HOURS_PER_DAY:
             raise InputError(f"{where}.every_days", f"an interval at least as long as each dose ({hours:g} h)",
                              self.every_days)
+        weekly = dose * 7.0 / every
+        if count > 1 and weekly > MAX_SCIG_G_PER_KG_PER_WEEK * (1 + 1e-9):
+            raise InputError(f"{where}.every_days", f"an interval that keeps SCIG at or below "
+                             f"{MAX_SCIG_G_PER_KG_PER_WEEK:g} g/kg a week ({dose:g} g/kg every {7 * dose:g} days "
+                             f"or longer)", f"{self.every_days} ({weekly:.3g} g/kg a week)")
         _start_hour(f"{where}.start_hour", self.start_hour)
 
     @property
