@@ -8,8 +8,9 @@
 
 The table at the end lists every case worst ratio first (goals: 10x libRoadRunner's
 2-process pool on every scenario, 4x on the stiff configuration). On a shared machine wall
-times scatter; ``--cpu`` measures one core against one core in CPU seconds, which hardly
-depends on the load (docs/performance.md).
+times scatter; ``--cpu`` measures one core against one core in CPU seconds, the engines taking
+turns round by round; on this shared machine even CPU time moves by 20-30 % between runs of the
+same computation, so it prints the ratio's spread over the rounds (docs/performance.md).
 
 Cases: every example scenario (``examples/*.yaml``, as ``ivigsim simulate`` reads it) and one
 scenario per disease (its standard regimen, 180 days, daily outputs; ``none`` is the core model
@@ -107,7 +108,7 @@ def make_setup(label: str, scenario, stiff: bool) -> Setup:
     for k, v in (STIFF if stiff else {}).items():
         typical[m.parameter_names.index(k)] = v
     disease = get_disease(scenario.disease)
-    outputs = tuple(dict.fromkeys([*COMMON_OUTPUTS, *(r for r in disease.readouts if r in m.output_names)]))
+    outputs = tuple(dict.fromkeys([*COMMON_OUTPUTS, *(r.name for r in disease.readouts if r.name in m.output_names)]))
     cvs = {k: v for k, v in {**PK_CVS, **disease.variability}.items()
            if k in m.parameter_names and k not in scenario.parameters}
     return Setup(label, "stiff" if stiff else "default", scenario, outputs,
@@ -326,37 +327,54 @@ def bench(s: Setup, sizes, rr_max: int, rr1_max: int, methods: bool, ref_n: int,
 
 
 def bench_cpu(s: Setup, n: int, reps: int) -> dict:
-    """One core against one core, in CPU seconds (the least of ``reps`` runs): ivigsim Auto on
-    one thread, libRoadRunner in this process, the same ``n`` patients. CPU time, unlike wall
-    time, hardly depends on what else the machine runs; both engines scale to more cores by
-    splitting patients (threads or processes), so the ratio is the per-core one."""
+    """One core against one core, in CPU seconds: ivigsim Auto on one thread, libRoadRunner in
+    this process, the same ``n`` patients. CPU time depends less than wall time on what else the
+    machine runs, but on this shared machine it still moves by 20-30 % between runs of the same
+    computation: so the engines take turns (``reps`` rounds, each engine once a round, so drift
+    in the machine's speed falls on all of them), each engine's least CPU time counts, and the
+    ratio's spread over the rounds (ivigsim's and libRoadRunner's times of the same round) is
+    reported beside it. Both engines scale to more cores by splitting patients (threads or
+    processes), so the ratio is the per-core one."""
     from ivigsim.engine.compiled import Auto, CompiledDopri5, Rodas4
 
     params = patients(s, n)
     r: dict = {"case": s.label, "config": s.config, "n": n}
-    for key, solver in (("auto", Auto(rtol=RTOL, atol=ATOL, threads=1)),
-                        ("rodas4", Rodas4(rtol=RTOL, atol=ATOL, threads=1)),
-                        ("dopri5", CompiledDopri5(rtol=RTOL, atol=ATOL, threads=1))):
-        ivigsim_solve(s, params[:, :4], solver)
-        best = min(timed(ivigsim_solve, s, params, solver) and LAST_CPU[0] for _ in range(reps))
-        r[f"{key}_cpu"] = n / best
-    (values, steps, status, stiff_steps) = ivigsim_solve(s, params, Auto(rtol=RTOL, atol=ATOL, threads=1))
-    r |= {"auto_steps": float(steps.mean()), "auto_rodas_steps": float(stiff_steps.mean()),
-          "auto_failed": int((status != 0).sum())}
+    solvers = {"auto": Auto(rtol=RTOL, atol=ATOL, threads=1), "rodas4": Rodas4(rtol=RTOL, atol=ATOL, threads=1),
+               "dopri5": CompiledDopri5(rtol=RTOL, atol=ATOL, threads=1)}
+    for solver in solvers.values():
+        ivigsim_solve(s, params[:, :4], solver)  # compile (or load) before timing
     _rr_init(s)
     rr_solve(params[:, :2])
-    best = min(timed(rr_solve, params) and LAST_CPU[0] for _ in range(reps))
-    r["rr_cpu"] = n / best
+    rounds: dict[str, list[float]] = {key: [] for key in [*solvers, "rr"]}
+    for _ in range(reps):
+        for key, solver in solvers.items():
+            timed(ivigsim_solve, s, params, solver)
+            rounds[key].append(LAST_CPU[0])
+        timed(rr_solve, params)
+        rounds["rr"].append(LAST_CPU[0])
+    for key in solvers:
+        r[f"{key}_cpu"] = n / min(rounds[key])
+    (values, steps, status, stiff_steps) = ivigsim_solve(s, params, solvers["auto"])
+    r |= {"auto_steps": float(steps.mean()), "auto_rodas_steps": float(stiff_steps.mean()),
+          "auto_failed": int((status != 0).sum())}
+    r["rr_cpu"] = n / min(rounds["rr"])
     r["ratio_cpu"] = r["auto_cpu"] / r["rr_cpu"]
+    per_round = [rr / auto for auto, rr in zip(rounds["auto"], rounds["rr"])]
+    r["ratio_cpu_range"] = (min(per_round), max(per_round))
     r["best_method"] = max(("auto", "rodas4", "dopri5"), key=lambda k: r[f"{k}_cpu"])
-    print(f"  {s.label[:46]:46s} {s.config:7s} {n:>6d} {r['ratio_cpu']:6.1f}x {r['auto_cpu']:9,.0f} {r['rr_cpu']:7,.0f} "
-          f"{r['rodas4_cpu']:9,.0f} {r['dopri5_cpu']:9,.0f} {r['auto_steps']:6.0f} {r['auto_rodas_steps']:6.0f}",
-          flush=True)
+    print(_cpu_row(r), flush=True)
     return r
 
 
-CPU_HEADER = (f"  {'case':46s} {'config':7s} {'n':>6s} {'ratio':>7s} {'Auto/cpu-s':>9s} {'RR/cpu-s':>7s} "
+CPU_HEADER = (f"  {'case':46s} {'config':7s} {'n':>6s} {'ratio':>7s} {'rounds':>11s} {'Auto/cpu-s':>9s} {'RR/cpu-s':>7s} "
               f"{'Rodas4':>9s} {'DP5':>9s} {'steps':>6s} {'Rodas':>6s}")
+
+
+def _cpu_row(r: dict) -> str:
+    low, high = r["ratio_cpu_range"]
+    return (f"  {r['case'][:46]:46s} {r['config']:7s} {r['n']:>6d} {r['ratio_cpu']:6.1f}x {low:5.1f}-{high:4.1f}x "
+            f"{r['auto_cpu']:9,.0f} {r['rr_cpu']:7,.0f} {r['rodas4_cpu']:9,.0f} {r['dopri5_cpu']:9,.0f} "
+            f"{r['auto_steps']:6.0f} {r['auto_rodas_steps']:6.0f}")
 
 
 HEADER = (f"  {'case':46s} {'config':7s} {'n':>6s} {'ratio':>6s} {'cpu':>6s} {'Auto/s':>8s} {'1 thr/s':>8s} {'RR2/s':>7s} "
@@ -396,7 +414,8 @@ def main() -> None:
     ap.add_argument("--cpu", action="store_true",
                     help="one core against one core in CPU seconds only (no pools, no wall time): the steady "
                          "comparison on a shared machine; --sizes' first size, least of --reps runs")
-    ap.add_argument("--reps", type=int, default=2, help="runs per engine with --cpu (the least CPU time counts)")
+    ap.add_argument("--reps", type=int, default=3, help="rounds with --cpu, each engine once a round (the least CPU "
+                    "time counts; the ratio's spread over the rounds is printed beside it)")
     ap.add_argument("--json", type=Path, default=None, help="write every row here as JSON")
     args = ap.parse_args()
     sizes = [*args.sizes, *([100_000] if args.large else [])]
@@ -424,9 +443,8 @@ def main() -> None:
               f"[{time.perf_counter() - t0:.0f} s]")
         print(CPU_HEADER)
         for r in sorted(rows, key=lambda r: r["ratio_cpu"]):
-            print(f"  {r['case'][:46]:46s} {r['config']:7s} {r['n']:>6d} {r['ratio_cpu']:6.1f}x {r['auto_cpu']:9,.0f} "
-                  f"{r['rr_cpu']:7,.0f} {r['rodas4_cpu']:9,.0f} {r['dopri5_cpu']:9,.0f} {r['auto_steps']:6.0f} "
-                  f"{r['auto_rodas_steps']:6.0f}")
+            print(_cpu_row(r))
+        print("ratio: each engine's best round; rounds: the ratio within each round, lowest to highest")
         return
     print(HEADER, flush=True)
     ctx = mp.get_context("spawn")
