@@ -25,7 +25,7 @@ the same, bit for bit, in any batch, chunk, thread or process):
   rest of the span than Rodas4 needs (|lambda| * remaining days > ``stiff_rho_span``),
   continues with Rodas4; otherwise it runs Dormand-Prince, which still switches to Rodas4
   when Hairer's stiffness test (dopri5.f: h |lambda| > 3.25 on 15 accepted steps; here
-  ``stiff_h_lambda``) fires. ``EXPLICIT`` is Dormand-Prince only, ``STIFF`` Rodas4 only
+  ``stiff_h_lambda``; tried on every 8th step until it first fires, ``_STIFF_TEST_EVERY``) fires. ``EXPLICIT`` is Dormand-Prince only, ``STIFF`` Rodas4 only
   (``engine/kernel_method.py``; the thresholds are ``Auto``'s fields).
 
 The methods' coefficients come from ``engine/tableaux.py``, emitted by the generator as
@@ -99,6 +99,11 @@ def lu_solve(g, b, r):
 
 _INF = np.inf
 SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
+#: Hairer's stiffness test runs on every this many accepted Dormand-Prince steps, and on every
+#: step once it has fired, until it fires 15 times in a row (stiff) or fails 15 times (as
+#: dopri5.f's NSTIFF, there 1000 by default): on every step it cost 6-8 % of a mostly explicit
+#: patient's time; the Jacobian estimates at t0 and after each infusion are the main test.
+_STIFF_TEST_EVERY = 8
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
@@ -430,7 +435,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
                     _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, ytmp)
                 _observe(out, i_out, kinds, ts[i_out], ytmp, p, c, u)
                 i_out += 1
-            if method == AUTO and not stiff:
+            if method == AUTO and not stiff and (iasti > 0 or n_acc % _STIFF_TEST_EVERY == 0):
                 if _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
                     nonsti = 0
                     iasti += 1
