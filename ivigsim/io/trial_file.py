@@ -372,8 +372,10 @@ def _compile_regimen(regimen, indication: str, field: str, days: float | None = 
 
     from ivigsim.model.patient import Patient
 
-    paths = written.build_with_paths()[1] if written is not None else ["regimen"] * len(regimen.parts)
     root = field if field.startswith("regimens.") else f"{field}.regimen"
+
+    def paths() -> list[str]:  # where each part is written (needed only to name one in an error)
+        return written.build_with_paths()[1] if written is not None else ["regimen"] * len(regimen.parts)
 
     def under_root(text: str) -> str:  # "regimen.doses.1" -> "arms.1.regimen.doses.1"
         return root + text.removeprefix("regimen") if text.startswith("regimen") else text
@@ -382,11 +384,11 @@ def _compile_regimen(regimen, indication: str, field: str, days: float | None = 
     try:
         regimen.compile(Patient(weight_kg=70.0), indication)
     except InputError as exc:
-        named = parts_as_written(exc, paths, written)
+        named = parts_as_written(exc, paths(), written)
         raise InputError(under_root(named.field), named.expected, named.got) from None
     late = late_part(regimen, Patient(weight_kg=70.0), indication, days) if days is not None else None
     if late is not None:  # the times do not depend on the patient: one compilation decides
-        raise InputError(under_root(paths[late[0]]), f"a part that begins within the simulation (before day "
+        raise InputError(under_root(paths()[late[0]]), f"a part that begins within the simulation (before day "
                          f"{days:g}; or a longer simulation.days)", f"its first dose on day {late[1]:g}")
 
 
