@@ -285,7 +285,8 @@ class SubcutaneousIgG:
         weekly = dose * 7.0 / every
         if count > 1 and weekly > MAX_SCIG_G_PER_KG_PER_WEEK * (1 + 1e-9):
             raise InputError(f"{where}.every_days", f"an interval that keeps SCIG at or below "
-                             f"{MAX_SCIG_G_PER_KG_PER_WEEK:g} g/kg a week ({dose:g} g/kg every {7 * dose:g} days "
+                             f"{MAX_SCIG_G_PER_KG_PER_WEEK:g} g/kg a week ({dose:g} g/kg every "
+                             f"{7 * dose / MAX_SCIG_G_PER_KG_PER_WEEK:g} days "
                              f"or longer)", f"{self.every_days} ({weekly:.3g} g/kg a week)")
         _start_hour(f"{where}.start_hour", self.start_hour)
 
