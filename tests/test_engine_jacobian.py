@@ -16,16 +16,18 @@ from ivigsim.model.declaration import Flux, Module, Parameter, State
 from ivigsim.model.library import compiled_model
 
 
-def _kernel_jacobian(cm, p: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The kernel's ``jacobian`` for one patient (its constants and reciprocals as the kernel lays them out)."""
+def _kernel_jacobian(cm, p: np.ndarray, y: np.ndarray, u: np.ndarray, t: float = 2.0, with_time: bool = False):
+    """The kernel's ``jacobian`` for one patient (its constants and reciprocals as the kernel
+    lays them out): df/dy, or (df/dy, df/dt) with ``with_time`` (df/dt NaN where not written)."""
     km = kernel_module(cm)
     c = np.asarray(np.broadcast_to(cm.constants(p[:, None]), (len(cm.model.constant_names), 1)))[:, 0]
     cc = np.empty(km.N_CONSTANTS + km.N_RECIPROCALS)
     cc[:km.N_CONSTANTS] = c
     km.reciprocals(p, c, cc[km.N_CONSTANTS:])
     jac = np.zeros((y.size, y.size))
-    km.jacobian(2.0, y, p, cc, u, jac)
-    return jac
+    fdt = np.full(y.size, np.nan)
+    km.jacobian(t, y, p, cc, u, jac, fdt)
+    return (jac, fdt) if with_time else jac
 
 
 def _central_differences(cm, p: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -106,6 +108,35 @@ def test_every_shipped_model_has_the_jacobian_of_its_right_hand_side(disease, co
         u = rng.uniform(0.0, 50.0, len(m.input_names)) * (trial % 2)
         worst = max(worst, _agree(cm, p, y, u))
     assert worst < 1e-5
+
+
+def _time_differences(cm, p: np.ndarray, y: np.ndarray, u: np.ndarray, t: float) -> np.ndarray:
+    c = cm.constants(p[:, None])
+    h = 1e-5 * max(1.0, abs(t))
+    up, down = (cm.rhs(t + s, y[:, None], p[:, None], c, u[:, None])[:, 0] for s in (h, -h))
+    return (up - down) / (2 * h)
+
+
+def test_the_time_derivative_the_stiff_method_steps_with_is_that_of_the_right_hand_side():
+    """Rodas4P2 needs df/dt where the model reads t (Kawasaki disease's waning drive): written
+    by the chain rule through t as through the states, against central differences in t of
+    the NumPy right-hand side; a model that does not read t leaves it unwritten."""
+    toy = _toy((Flux("waning", "k * exp(-k * t) * x", "x", "z"),
+                Flux("capped_ramp", "min(t, 1.5) * z / (1 + t ** 2)", "z", None),
+                Flux("steady", "0.1 * z", None, "x"))).compile()
+    kawasaki = compiled_model("kawasaki", False)
+    for cm, u in ((toy, np.zeros(0)), (kawasaki, np.array([3.0]))):
+        p = cm.model.parameter_array({}, n=1)[:, 0]
+        y = cm.initial(p[:, None], cm.constants(p[:, None]))[:, 0] * 1.3 + 0.05
+        for t in (0.4, 1.0, 7.0, 30.0):
+            _, exact = _kernel_jacobian(cm, p, y, u, t, with_time=True)
+            numeric = _time_differences(cm, p, y, u, t)
+            assert np.allclose(exact, numeric, rtol=1e-6, atol=1e-9 * np.abs(numeric).max()), (cm, t)
+        assert np.abs(exact).max() > 0
+    itp = compiled_model("itp", False)
+    p = itp.model.parameter_array({}, n=1)[:, 0]
+    y = itp.initial(p[:, None], itp.constants(p[:, None]))[:, 0]
+    assert np.isnan(_kernel_jacobian(itp, p, y, np.zeros(len(itp.model.input_names)), with_time=True)[1]).all()
 
 
 @pytest.mark.slow  # 3 s or more (README run under 5 minutes): a kernel compiled for the toy model

@@ -63,6 +63,41 @@ def test_stiffness_that_appears_with_the_infusion_is_caught_at_its_end():
     assert np.max(np.abs(sol.ys - reference.ys) / scale) < 1e-4
 
 
+def _kawasaki_child(infusion_days=(0.0,)):
+    """A 20 kg child given 2 g/kg over 11 hours on each of ``infusion_days``."""
+    model = compiled_model("kawasaki")
+    hours = 11 / 24
+    doses = [[Window(day, day + hours, 40.0 / hours) for day in infusion_days]]
+    params = model.model.parameter_array({"body_weight_kg": np.array([20.0])}, n=1)
+    return Problem(model, params, InputSchedule.from_windows(doses, len(model.model.input_names)))
+
+
+def test_a_quiet_stretch_held_back_by_a_small_fast_state_continues_in_rodas4():
+    """Kawasaki disease after its one infusion: from about day 60 Dormand-Prince's steps are
+    held at its stability limit by the immune-complex clearance (5/day), a state of
+    milligrams beside tens of grams of IgG. Hairer's stiffness test weighted as the error
+    norm is sees it and the patient continues with Rodas4 (unweighted, as in dopri5.f, the
+    grams of IgG hide it and Auto never switched): fewer steps, as accurate."""
+    ts = np.arange(0.0, 181.0)
+    sol, rodas = _stats(_kawasaki_child(), Auto(), ts)
+    explicit = solve(_kawasaki_child(), SaveAt(ts), CompiledDopri5())
+    assert 0 < rodas[0] < sol.n_steps[0] < explicit.n_steps[0]
+    reference = solve(_kawasaki_child(), SaveAt(ts), Rodas4(rtol=1e-10, atol=1e-13))
+    scale = np.abs(reference.ys).max(axis=0, keepdims=True) + 1e-12
+    assert np.max(np.abs(sol.ys - reference.ys) / scale) < 1e-4
+
+
+def test_a_new_infusion_brings_a_patient_the_test_made_stiff_back_to_dormand_prince():
+    """Made stiff by the test in a quiet stretch, the patient returns to Dormand-Prince when
+    a second infusion starts (day 150): its transient is accuracy-limited, where explicit
+    steps are cheaper. Kept in Rodas4, every step after day 150 would be a Rodas4 step."""
+    before = _stats(_kawasaki_child((0.0, 150.0)), Auto(), np.arange(0.0, 151.0))
+    after = _stats(_kawasaki_child((0.0, 150.0)), Auto(), np.arange(0.0, 181.0))
+    assert before[1][0] > 0  # stiff by day 150
+    steps_after, rodas_after = after[0].n_steps[0] - before[0].n_steps[0], after[1][0] - before[1][0]
+    assert 0 <= rodas_after < steps_after
+
+
 def test_a_patients_method_depends_only_on_its_own_data():
     """Stiff and non-stiff patients interleaved: each is, bit for bit, what it is alone."""
     model = compiled_model("itp")

@@ -7,7 +7,7 @@ compiled engine instead solves one patient at a time in machine code, so it need
 - ``rhs(t, y, p, c, u, dy)``: writes the derivative into ``dy``;
 - ``observe_one(k, t, y, p, c, u)``: quantity ``k``: state ``k`` for ``k < n_states``,
   else output ``k - n_states`` (each computes only the assignments it depends on);
-- ``jacobian(t, y, p, c, u, jac)``: df/dy into the structural non-zeros, written out by
+- ``jacobian(t, y, p, c, u, jac, fdt)``: df/dy into the structural non-zeros, written out by
   the chain rule from the same trees (``engine/derivatives.py``), for the stiff method.
 
 The expressions are the same strings the NumPy code is made from, emitted here from
@@ -249,17 +249,21 @@ def generate(model: Model) -> str:
 
 
 def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
-    """``jacobian(t, y, p, c, u, jac)``: df/dy at (t, y) into the Jacobian's structural
-    non-zeros (``jacobian_pattern``), differentiated from the same trees as ``rhs`` by the
-    chain rule (``engine/derivatives.py``): each assignment's value and its derivatives with
-    respect to the states it depends on (``_d{j}_{name}``), then each flux's, then each
-    state's balance of them."""
+    """``jacobian(t, y, p, c, u, jac, fdt)``: df/dy at (t, y) into the Jacobian's structural
+    non-zeros (``jacobian_pattern``) and, for a model that reads the time, df/dt into ``fdt``
+    (untouched otherwise), differentiated from the same trees as ``rhs`` by the chain rule
+    (``engine/derivatives.py``): each assignment's value and its derivatives with respect to
+    the states (and the time, index ``n``) it depends on (``_d{j}_{name}``), then each
+    flux's, then each state's balance of them."""
     states = {name: i for i, name in enumerate(model.state_names)}
+    time = len(states)  # the time's index among the variables differentiated by
     flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
     needed, ordered = _closure(model, flux_symbols)
     partials: dict[str, dict[int, str]] = {}
 
     def wrt(name: str) -> dict[int, str]:
+        if name == TIME:
+            return {time: "1.0"}
         return {states[name]: "1.0"} if name in states else partials.get(name, {})
 
     def emit(node: Node) -> str:
@@ -278,15 +282,19 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
         flux_states[f.name] = set(derivatives)
         body += [f"    _dflux_{f.name}_{j} = {source}" for j, source in derivatives.items()]
     pattern = jacobian_pattern(model)
+    reads_time = any(time in js for js in flux_states.values())
     for i, (leaving, entering) in enumerate(model.balances):
-        for j in range(len(states)):
+        for j in range(len(states) + reads_time):
             terms = ([f"- _dflux_{name}_{j}" for name in leaving if j in flux_states[name]]
                      + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
+            if j == time:
+                body.append(f"    fdt[{i}] = {' '.join(terms) if terms else '0.0'}")
+                continue
             assert pattern[i, j] or not terms, (i, j)  # the pattern is the closure the derivatives follow
             if pattern[i, j]:
                 body.append(f"    jac[{i}, {j}] = {' '.join(terms) if terms else '0.0'}")
     used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
-    lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac):"]
+    lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac, fdt):"]
     lines += _unpack(model, needed)
     lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
     return lines + body + ["    return", "", ""]

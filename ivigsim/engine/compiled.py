@@ -135,7 +135,10 @@ class Auto(_Compiled):
     |dF_i/dy_i| estimates the stiffness; when |lambda| * remaining days exceeds
     ``stiff_rho_span`` the patient continues with Rodas4. Otherwise it runs Dormand-Prince,
     which still switches when Hairer's stiffness test (dopri5.f: h |lambda| estimated from
-    the last two stages above ``stiff_h_lambda`` on 15 accepted steps) fires.
+    the last two stages above ``stiff_h_lambda`` on 15 accepted steps; each state weighted
+    as in the error norm, so a small fast state that holds the steps back is seen beside
+    large slow ones) fires; a patient the test switched returns to Dormand-Prince when an
+    infusion starts (its transient is accuracy-limited, where explicit steps are cheaper).
     """
 
     #: |lambda| * remaining days above which a patient starts (or continues) with Rodas4:

@@ -25,8 +25,10 @@ the same, bit for bit, in any batch, chunk, thread or process):
   rest of the span than Rodas4 needs (|lambda| * remaining days > ``stiff_rho_span``),
   continues with Rodas4; otherwise it runs Dormand-Prince, which still switches to Rodas4
   when Hairer's stiffness test (dopri5.f: h |lambda| > 3.25 on 15 accepted steps; here
-  ``stiff_h_lambda``; tried on every 8th step until it first fires, ``_STIFF_TEST_EVERY``) fires. ``EXPLICIT`` is Dormand-Prince only, ``STIFF`` Rodas4 only
-  (``engine/kernel_method.py``; the thresholds are ``Auto``'s fields).
+  ``stiff_h_lambda``, the states weighted as in the error norm; tried on every 8th step
+  until it first fires, ``_STIFF_TEST_EVERY``) fires. A patient the test switched goes back
+  to Dormand-Prince when an infusion starts. ``EXPLICIT`` is Dormand-Prince only,
+  ``STIFF`` Rodas4 only (``engine/kernel_method.py``; the thresholds are ``Auto``'s fields).
 
 The methods' coefficients come from ``engine/tableaux.py``, emitted by the generator as
 constants. ``solve_one`` allocates a patient's work arrays; ``_integrate``, the driver
@@ -71,8 +73,9 @@ def observe_one(k, t, y, p, c, u):
     raise NotImplementedError
 
 
-def jacobian(t, y, p, c, u, jac):
-    """df/dy at (t, y), analytic, into the structural non-zeros of jac."""
+def jacobian(t, y, p, c, u, jac, fdt):
+    """df/dy at (t, y), analytic, into the structural non-zeros of jac; df/dt into fdt
+    (only where the model reads t: ``AUTONOMOUS`` False)."""
     raise NotImplementedError
 
 
@@ -99,6 +102,7 @@ def lu_solve(g, b, r):
 
 _INF = np.inf
 SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
+INFUSION_ENDED, INFUSION_STARTED = 1, 2  # what a breakpoint does to the inputs
 #: Hairer's stiffness test runs on every this many accepted Dormand-Prince steps, and on every
 #: step once it has fired, until it fires 15 times in a row (stiff) or fails 15 times (as
 #: dopri5.f's NSTIFF, there 1000 by default): on every step it cost 6-8 % of a mostly explicit
@@ -129,11 +133,12 @@ def _jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _exact_jacobian(t, y, p, c, u, f0, jac, ysave, delta, fj):
+def _exact_jacobian(t, y, p, c, u, f0, jac, fdt, ysave, delta, fj):
     """The Jacobian from the generated derivatives (``jacobian``: about one right-hand side's
     cost, against one per column group for ``_jacobian``); where an entry is not finite (a
-    fractional power or a logarithm at zero), the forward differences instead."""
-    jacobian(t, y, p, c, u, jac)
+    fractional power or a logarithm at zero), the forward differences instead. Also df/dt
+    into ``fdt`` where the model reads t."""
+    jacobian(t, y, p, c, u, jac, fdt)
     for j in range(N_STATES):
         for r in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
             if not np.isfinite(jac[JAC_ROWS[r], j]):
@@ -231,23 +236,34 @@ def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
-def _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
+def _looks_stiff(hs, k6, k7, ysti, y, ynew, stiff_h_lambda, rtol, atol):
     """Hairer's stiffness test on an accepted Dormand-Prince step: h |lambda|, estimated from
-    the last two stages, above ``stiff_h_lambda``."""
+    the last two stages, above ``stiff_h_lambda``. Each state is weighted as in the error
+    norm: dopri5.f's unweighted sums follow the largest states (grams of IgG), whose modes
+    are slow, and miss the small fast one (immune complexes) that actually limits the step."""
     stnum = 0.0
     stden = 0.0
     for i in range(k6.size):
-        stnum += (k7[i] - k6[i]) ** 2
-        stden += (ynew[i] - ysti[i]) ** 2
+        w = 1.0 / (atol + rtol * max(abs(y[i]), abs(ynew[i])))
+        stnum += ((k7[i] - k6[i]) * w) ** 2
+        stden += ((ynew[i] - ysti[i]) * w) ** 2
     return stden > 0.0 and hs * np.sqrt(stnum / stden) > stiff_h_lambda
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _all_finite(x):
+    for i in range(x.size):
+        if not np.isfinite(x[i]):
+            return False
+    return True
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _rodas4_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj):
-    """The Jacobian Rodas4 steps with (``_exact_jacobian``) and, for a model that reads t,
-    df/dt into ``fdt`` (forward differences)."""
-    _exact_jacobian(t, y, p, c, u, k1, jac, ysave, delta, fj)
-    if not AUTONOMOUS:
+    """The Jacobian Rodas4 steps with and, for a model that reads t, df/dt into ``fdt``
+    (``_exact_jacobian``; df/dt by forward differences where it is not finite)."""
+    _exact_jacobian(t, y, p, c, u, k1, jac, fdt, ysave, delta, fj)
+    if not AUTONOMOUS and not _all_finite(fdt):
         dt = np.sqrt(2.220446049250313e-16) * max(1e-5, abs(t))
         rhs(t + dt, y, p, c, u, fj)
         for i in range(y.size):
@@ -317,15 +333,17 @@ def _observe(out, col, kinds, t, y, p, c, u):
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
 def _switch_inputs(seg, u, bvalues, n_in):
-    """Inputs from breakpoint ``seg - 1`` on; returns whether an infusion just ended (some
-    input was on and none is now)."""
+    """Inputs from breakpoint ``seg - 1`` on; returns ``INFUSION_ENDED`` (some input was on
+    and none is now), ``INFUSION_STARTED`` (none was on and some is now) or 0."""
     was_on = False
     now_on = False
     for j in range(n_in):
         was_on = was_on or u[j] != 0.0
         u[j] = bvalues[seg - 1, j]
         now_on = now_on or u[j] != 0.0
-    return was_on and not now_on
+    if was_on and not now_on:
+        return INFUSION_ENDED
+    return INFUSION_STARTED if now_on and not was_on else 0
 
 
 @njit(cache=True, error_model='numpy')
@@ -380,7 +398,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
     h = _initial_step(t, y, k1, p, c, u, rtol, atol, ytmp, k2)
     stiff = method == STIFF
     if method == AUTO:
-        _exact_jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+        _exact_jacobian(t, y, p, c, u, k1, jac, fdt, ysti, err, fj)
         stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
     status = SUCCESS
     n_acc = 0
@@ -388,6 +406,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
     n_stiff = 0
     iasti = 0
     nonsti = 0
+    stiff_by_test = False
     jac_fresh = False
     last_rejected = False
 
@@ -436,11 +455,12 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
                 _observe(out, i_out, kinds, ts[i_out], ytmp, p, c, u)
                 i_out += 1
             if method == AUTO and not stiff and (iasti > 0 or n_acc % _STIFF_TEST_EVERY == 0):
-                if _looks_stiff(hs, k6, k7, ysti, ynew, stiff_h_lambda):
+                if _looks_stiff(hs, k6, k7, ysti, y, ynew, stiff_h_lambda, rtol, atol):
                     nonsti = 0
                     iasti += 1
                     if iasti == 15:
                         stiff = True
+                        stiff_by_test = True
                 else:
                     nonsti += 1
                     if nonsti == 15:
@@ -451,20 +471,28 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             n_acc += 1
             jac_fresh = False
             switched = False
-            infusion_ended = False
+            change = 0
             if clipped and t == next_break:
                 seg += 1
-                infusion_ended = _switch_inputs(seg, u, bvalues, n_in)
+                change = _switch_inputs(seg, u, bvalues, n_in)
                 switched = True
             while i_out < n_t and ts[i_out] <= t:
                 _observe(out, i_out, kinds, t, y, p, c, u)
                 i_out += 1
             if switched:
                 rhs(t, y, p, c, u, k1)
-                if method == AUTO and not stiff and infusion_ended and i_out < n_t:
+                if stiff_by_test and change == INFUSION_STARTED:
+                    # A quiet stretch made the patient stiff; a new infusion brings back the
+                    # fast transients Dormand-Prince takes in fewer, cheaper steps (after it,
+                    # the test decides again).
+                    stiff = False
+                    stiff_by_test = False
+                    iasti = 0
+                    nonsti = 0
+                if method == AUTO and not stiff and change == INFUSION_ENDED and i_out < n_t:
                     # The end of an infusion: the infused drug is at its peak, and with it
                     # any concentration-driven fast dynamics. Stiff from here on?
-                    _exact_jacobian(t, y, p, c, u, k1, jac, ysti, err, fj)
+                    _exact_jacobian(t, y, p, c, u, k1, jac, fdt, ysti, err, fj)
                     stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
             elif use_rodas:
                 for i in range(n):
