@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -213,9 +214,23 @@ def test_a_trial_without_maintenance_names_the_arm_option():
 
 
 def test_a_candidate_the_regimen_cannot_give_is_refused_before_running():
-    # A 3 g/kg dose every 0.05 days overlaps the next infusion (label rates): named as a candidate.
-    with pytest.raises(InputError, match=r"^--doses/--intervals: .* got '3 g/kg every 0.05 days'"):
-        candidate_trials(parse_trial(trial_doc()), ENDPOINT, Grid((3.0,), (0.05,)))
+    # 0.005 g/kg every 0.05 days is 0.7 g/kg a week, but 7,300 infusions a year: more than
+    # one regimen part may give, named as a candidate.
+    with pytest.raises(InputError, match=r"^--doses/--intervals: .* got '0.005 g/kg every 0.05 days'"):
+        candidate_trials(parse_trial(trial_doc()), ENDPOINT, Grid((0.005,), (0.05,)))
+
+
+@pytest.mark.parametrize("doses, intervals, got", [
+    ((3.0,), (1.0,), "3 g/kg every 1 days (21 g/kg a week)"),
+    ((0.4, 2.0), (7.0, 21.0), "2 g/kg every 7 days (2 g/kg a week)"),
+])
+def test_a_grid_with_a_candidate_above_a_gram_per_kilogram_a_week_is_refused(doses, intervals, got):
+    """Every combination of the grid is run: 3 g/kg every day is a typo, 2 g/kg every week four
+    times the highest maintenance the CIDP guidelines allow (1 g/kg every 2 weeks)."""
+    with pytest.raises(InputError, match=r"^--doses x --intervals: expected candidates of at most 1 g/kg a week"
+                                         rf".* got '{re.escape(got)}'"):
+        Grid(doses, intervals)
+    assert Grid((2.0, 0.4), (14.0, 21.0)).pairs()[0] == (2.0, 14.0)  # 1 g/kg a week: the limit itself
 
 
 def test_a_conditional_endpoint_keeps_its_condition():

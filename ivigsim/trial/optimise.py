@@ -45,6 +45,10 @@ MAX_CANDIDATES = 400
 MAX_INTERVAL_DAYS = 365.0
 #: Grams per year this close (relative) are a tie.
 TIE = 1e-9
+#: Most IVIG a candidate may give, g/kg a week (assumption: twice the highest maintenance the
+#: CIDP guidelines allow, 1 g/kg every 2 weeks, EAN/PNS 2021 in calibration-targets s.2; more is
+#: a typo in a dose or an interval: 3 g/kg every day is 21 g/kg a week).
+MAX_G_PER_KG_PER_WEEK = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,12 @@ class Grid:
         n = len(self.doses_g_per_kg) * len(self.intervals_days)
         if n > MAX_CANDIDATES:
             raise InputError("--doses x --intervals", f"at most {MAX_CANDIDATES} candidates", n)
+        for dose, interval in self.pairs():
+            weekly = dose * 7.0 / interval
+            if weekly > MAX_G_PER_KG_PER_WEEK * (1 + 1e-9):
+                raise InputError("--doses x --intervals", f"candidates of at most {MAX_G_PER_KG_PER_WEEK:g} g/kg a "
+                                 f"week (a dose of {dose:g} g/kg every {7 * dose / MAX_G_PER_KG_PER_WEEK:g} days "
+                                 f"or longer)", f"{dose:g} g/kg every {interval:g} days ({weekly:.3g} g/kg a week)")
 
     @staticmethod
     def parse(doses: str, intervals: str) -> Grid:
