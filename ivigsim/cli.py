@@ -9,6 +9,7 @@ start-up, docs/performance.md); annotations name only what is imported at the to
 """
 
 import contextlib
+import errno
 import functools
 import gc
 import json
@@ -95,6 +96,15 @@ def user_errors(command):
             return command(*args, **kwargs)
         except IvigsimError as exc:
             _fail(str(exc))
+        except OSError as exc:
+            # A path the file system refuses to look up, whichever check met it first
+            # (``Path.exists`` raises for these rather than answering False).
+            if exc.errno not in (errno.ENAMETOOLONG, errno.ELOOP) or exc.filename is None:
+                raise
+            name = str(exc.filename)
+            shown = name if len(name) <= 60 else f"{name[:40]}...{name[-12:]}"
+            _fail(str(InputError("path", "a path the file system can look up (each name at most 255 bytes, "
+                                         "no loop of links)", f"{shown} ({exc.strerror})")))
 
     return wrapper
 
@@ -109,6 +119,15 @@ def _check_results_folder(out: Path, files: list[Path], overwrite: bool) -> None
     _refuse_existing(out, files, overwrite)
     for f in files:  # a folder where a result file goes would fail only after the others were written
         check_output_file(f, "--out")
+
+
+def _not_an_input(outputs: list[Path], source: Path, what: str, lost: str) -> None:
+    """Refuse to write over the input file (directly or through a link)."""
+    if not source.exists():
+        return
+    for path in outputs:
+        if path.exists() and path.resolve() == source.resolve():
+            raise InputError("--out", f"a path other than the input {what} ({lost} would be lost)", str(path))
 
 
 def _refuse_existing(out: Path, files: list[Path], overwrite: bool) -> None:
@@ -572,6 +591,7 @@ def export_sbml(
     if out is None:
         typer.echo(to_sbml(scenario), nl=False)
         return
+    _not_an_input([out], file, "scenario", "the scenario")
     typer.echo(f"wrote {write_sbml(scenario, out)}")
 
 
@@ -600,8 +620,7 @@ def nonmem(
 
     _check_output_option(output, disease)
     target = out or Path(f"{data.stem}-simulated.csv")
-    if target.exists() and data.exists() and target.resolve() == data.resolve():
-        raise InputError("--out", "a path other than the input dataset (its observed DVs would be lost)", str(target))
+    _not_an_input([target], data, "dataset", "its observed DVs")
     dataset = read_dataset(data, time_unit.value, amount_unit.value, default_output=output)
     result = simulate_dataset(dataset, disease=disease)
     path = write_dataset(result, target)
@@ -819,6 +838,7 @@ def export_petab(
 ) -> None:
     """Write the estimation problem as PEtab (SBML + tables) for pyPESTO, AMICI, COPASI or Data2Dynamics."""
     from ivigsim.io.nonmem import read_dataset
+    from ivigsim.io.petab import FILES as PETAB_FILES
     from ivigsim.io.petab import write_petab
 
     names, spreads, values = _estimation_options(estimate, prior, parameter)
@@ -845,6 +865,7 @@ def export_petab(
                                  "roadrunner objective evaluates a noise formula that reads the model at the last time "
                                  "point only)", str(model))
     folder = out or Path(f"{data.stem}-petab")
+    _not_an_input([folder / name for name in PETAB_FILES.values()], data, "dataset", "the dataset")
     path = write_petab(dataset, folder, disease=disease, estimate=names, parameters=values, errors=errors,
                        per_subject=not pooled, spreads=spreads)
     typer.echo(f"wrote {path} (PEtab v1: model.xml and four tables)")

@@ -82,6 +82,10 @@ NONMEM_BAD = {
     "a header only": ("", "data.csv: expected at least one record below the header"),
     "a negative weight on the first row only": ("1,0,10,0.2,.,.,1,.,-70\n1,5,.,.,.,.,0,12,70\n",
                                                  "row 1 column WT: expected a weight in kg > 0"),
+    # Python's float() reads "8_6" as 86 and digits of other scripts: a typo fitted as data
+    "digits grouped by an underscore": ("1,0,10,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,8_6,70\n",
+                                        "row 2 column DV: expected a number ('.' or empty for missing), got '8_6'"),
+    "Arabic-Indic digits": ("1,0,10,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,\u0668.\u0666,70\n", "row 2 column DV: expected a number"),
 }
 
 
@@ -104,6 +108,62 @@ def test_addl_is_cut_at_the_last_record(tmp_path):
 
     dataset = parse_dataset(NONMEM_HEADER + "1,0,35,0.2,1,9000,1,.,70\n1,5,.,.,.,.,0,12,70\n", "d", "g")
     assert len(dataset.subjects[0].doses) == 6  # days 0-5, not 9,001 doses
+
+
+@pytest.mark.parametrize("verb", ["validate --only pk --markdown {long}.md", "validate --only pk --figures {long}",
+                                  "plot-trial {long} -o x.png", "nonmem {data} --time-unit d --amount-unit g -o {long}.csv"])
+def test_a_file_name_longer_than_the_file_system_takes_is_one_line(tmp_path, verb):
+    data = tmp_path / "d.csv"
+    data.write_text(NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n")
+    args = verb.format(long=tmp_path / ("a" * 300), data=data).split()
+    _one_line_refusal(CliRunner().invoke(app, args), "error: path: expected a path the file system can look up")
+
+
+@pytest.mark.parametrize("error, message", [
+    ("additive:1e160", "expected a number > 0 and at most 1e+06, got 'additive:1e160'"),  # its square overflowed
+    ("proportional:1e300", "expected a number > 0 and at most 10, got 'proportional:1e300'"),
+])
+def test_an_absurd_residual_sd_is_refused_before_fitting(tmp_path, error, message):
+    data = tmp_path / "d.csv"
+    data.write_text(NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n")
+    result = CliRunner().invoke(app, ["fit", str(data), "--time-unit", "d", "--amount-unit", "g", "-e",
+                                      "baseline_igg_g_per_L", "--no-plot", "-q", "-o", str(tmp_path / "out"),
+                                      "--error", f"igg_total_g_per_L={error}"])
+    _one_line_refusal(result, "error: --error igg_total_g_per_L: expected")
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_prior_too_tight_to_be_a_prior_is_refused(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text(NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n")
+    result = CliRunner().invoke(app, ["fit", str(data), "--time-unit", "d", "--amount-unit", "g", "-e",
+                                      "baseline_igg_g_per_L", "--no-plot", "-q", "-o", str(tmp_path / "out"),
+                                      "--prior", "baseline_igg_g_per_L=1e-300"])
+    _one_line_refusal(result, "error: prior baseline_igg_g_per_L: expected a CV (0.3 = 30 %) from 0.001 to 3")
+
+
+def test_export_sbml_never_writes_over_its_scenario(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(BASE)
+    link = tmp_path / "link.xml"
+    link.symlink_to(scenario)
+    for out in (scenario, link):
+        result = CliRunner().invoke(app, ["export-sbml", str(scenario), "-o", str(out)])
+        _one_line_refusal(result, "error: --out: expected a path other than the input scenario")
+    assert scenario.read_text() == BASE
+
+
+def test_export_petab_never_writes_over_its_dataset(tmp_path):
+    folder = tmp_path / "problem"
+    folder.mkdir()
+    data = folder / "measurements.tsv"  # the name of one of the problem's own tables
+    text = NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n"
+    data.write_text(text)
+    result = CliRunner().invoke(app, ["export-petab", str(data), "--time-unit", "d", "--amount-unit", "g", "-e",
+                                      "baseline_igg_g_per_L", "-o", str(folder)])
+    _one_line_refusal(result, "error: --out: expected a path other than the input dataset")
+    assert data.read_text() == text
 
 
 def test_nonmem_never_writes_over_its_input(tmp_path):
@@ -141,6 +201,9 @@ BASE = ITP.read_text()
     (BASE.replace("per_L: 12 ", "per_L: true "),
      "error: parameters.platelet_baseline_1e9_per_L: expected a number, got True"),
     (BASE.replace("  days: 56 ", "  days: 56\n  rtol: on "), "error: simulation.rtol: expected a number, got True"),
+    # float() and pint read "1_0" as 10
+    (BASE.replace("  weight_kg: 70", "  weight_kg: \"7_0 kg\""),
+     "error: patient.weight_kg: expected a number in kg or a quantity such as '154 lb', got '7_0 kg'"),
 ])
 def test_bad_scenarios_are_one_line_naming_the_right_field(tmp_path, text, message):
     result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])

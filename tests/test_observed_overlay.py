@@ -26,7 +26,11 @@ def test_observations_are_grouped_by_output_and_hours_converted(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("TIME,DV\n1,x\n", "row 1 column DV: expected a number"),
-    ("TIME,DV\n-1,3\n", "row 1 column TIME: expected a time >= 0"),
+    ("TIME,DV\n-1,3\n", "row 1 column TIME: expected a time from 0 to 50 years"),
+    ("TIME,DV\n1e308,3\n", "row 1 column TIME: expected a time from 0 to 50 years"),  # overflowed the plot
+    ("TIME,DV\n1,8_6\n", "row 1 column DV: expected a number, got '8_6'"),  # float() reads 86
+    ("TIME,DV\n1,\u0668.\u0666\n", "row 1 column DV: expected a number"),  # Arabic-Indic digits
+    ("TIME,DV\nnan,3\n", "row 1 column TIME: expected a number"),
     ("TIME\n1\n", "header: expected a DV column"),
     ("TIME,DV,OUTPUT\n1,3,qmg_score\n", "row 1 column OUTPUT: expected an output the plot shows"),
 ])

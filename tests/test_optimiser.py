@@ -28,6 +28,7 @@ from ivigsim.trial.runner import run_trial
 DOSES = (0.4, 1.0)
 INTERVALS = (21.0, 28.0)
 START = 21.0
+ROOT = Path(__file__).resolve().parents[1]
 ENDPOINT = "responder_kept_to_week24"
 
 
@@ -231,6 +232,21 @@ def test_a_grid_with_a_candidate_above_a_gram_per_kilogram_a_week_is_refused(dos
                                          rf".* got '{re.escape(got)}'"):
         Grid(doses, intervals)
     assert Grid((2.0, 0.4), (14.0, 21.0)).pairs()[0] == (2.0, 14.0)  # 1 g/kg a week: the limit itself
+
+
+def test_subgroups_are_left_out_of_the_candidates_and_a_crossover_is_refused():
+    """A subgroup by another endpoint (baseline INCAT) refused every candidate, blaming the grid;
+    the candidates read the whole population, so subgroups are dropped. A crossover's two periods
+    cannot be one candidate's arm: refused naming the design, not a candidate."""
+    doc = trial_doc(size=20)
+    doc["endpoints"].append({"name": "incat_at_start", "output": "incat_score", "at_day": 0, "summary": "median"})
+    doc["subgroups"] = [{"name": "baseline_incat", "by": "incat_at_start", "cut": [4]}]
+    trials = candidate_trials(parse_trial(doc), ENDPOINT, Grid((0.4, 1.0), (21.0,)))
+    assert [t.subgroups for t in trials] == [(), ()]
+    crossover = yaml.safe_load((ROOT / "examples" / "trials" / "cidp-crossover-half-dose.yaml").read_text())
+    fraction = next(e["name"] for e in crossover["endpoints"] if e.get("summary") == "fraction")
+    with pytest.raises(InputError, match="^design: expected a paired or parallel trial .* got 'crossover'"):
+        candidate_trials(parse_trial(crossover, base=ROOT / "examples" / "trials"), fraction, Grid((0.4,), (21.0,)))
 
 
 def test_a_conditional_endpoint_keeps_its_condition():

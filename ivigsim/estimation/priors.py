@@ -26,6 +26,10 @@ from ivigsim.model.declaration import VariabilityScale
 from ivigsim.model.diseases import Disease
 from ivigsim.population.variability import MAX_CV, MAX_LOGIT_OMEGA, individual, omega
 
+#: The tightest prior spread taken (a CV of 0.1 %): tighter ones only fix the parameter, and
+#: their logarithms and inverses overflow the objective (1e-300 did).
+MIN_PRIOR_SPREAD = 1e-3
+
 
 @dataclass(frozen=True)
 class Prior:
@@ -96,9 +100,10 @@ def build_priors(
             raise InputError(f"prior {name}", f"a prior spread (--prior {name}=CV): the {disease.name} model declares "
                              "no between-subject variability for it", "none")
         limit = MAX_LOGIT_OMEGA if p.variability_scale == "logit" else MAX_CV
-        if not 0.0 < spread <= limit:
+        if not MIN_PRIOR_SPREAD <= spread <= limit:
             what = "omega on the logit scale" if p.variability_scale == "logit" else "a CV (0.3 = 30 %)"
-            raise InputError(f"prior {name}", f"{what} in (0, {limit:g}]", spread)
+            raise InputError(f"prior {name}", f"{what} from {MIN_PRIOR_SPREAD:g} to {limit:g} (tighter is a fixed "
+                             "value: leave the parameter out of --estimate)", spread)
         lo, hi = p.bounds
         if name in bounds:
             b_lo, b_hi = bounds[name]

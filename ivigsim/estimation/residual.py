@@ -30,6 +30,10 @@ _FORMS = "additive:A, proportional:B, combined:A,B or lognormal:B (A an SD in th
 #: The smallest SD used, so a prediction of zero under a proportional model is not a
 #: division by zero (it is then a very unlikely observation, as it should be).
 _TINY = 1e-12
+#: Largest SDs taken (a typo beyond them, not an error model: 1e300 overflows its square):
+#: an additive SD in the output's unit, and a fraction (CV or log-scale SD; 10 is 1,000 %).
+MAX_ADDITIVE_SD = 1e6
+MAX_FRACTION_SD = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,11 @@ class ResidualError:
             raise InputError("error model", f"one of {', '.join(KINDS)}", self.kind)
         needs_a = self.kind in ("additive", "combined")
         needs_b = self.kind in ("proportional", "combined", "lognormal")
-        for name, value, needed in (("additive SD", self.additive, needs_a), ("proportional SD", self.proportional, needs_b)):
-            if not math.isfinite(value) or value < 0 or (needed and value == 0):
-                raise InputError(f"error model {self.kind} {name}", "a number > 0" if needed else "0", value)
+        for name, value, needed, largest in (("additive SD", self.additive, needs_a, MAX_ADDITIVE_SD),
+                                             ("proportional SD", self.proportional, needs_b, MAX_FRACTION_SD)):
+            if not math.isfinite(value) or value < 0 or (needed and value == 0) or value > largest:
+                raise InputError(f"error model {self.kind} {name}", f"a number > 0 and at most {largest:g}" if needed
+                                 else "0", value)
 
     @classmethod
     def parse(cls, text: str, field: str = "error") -> ResidualError:

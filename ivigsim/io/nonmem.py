@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ivigsim.errors import InputError
-from ivigsim.io.observed import NON_NEGATIVE_UNITS
+from ivigsim.io.observed import MAX_TIME_DAYS, NON_NEGATIVE_UNITS
+from ivigsim.io.quantities import plain_float
 from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
@@ -81,10 +82,9 @@ MISSING = ("", ".")
 
 OBSERVATION, DOSE, OTHER = 0, 1, 2
 #: Plausibility limits, so nonsense is refused at once instead of failing after minutes
-#: (or exhausting memory): a record time up to 50 years; a dose up to 2 kg of IgG (5 g/kg
-#: at 400 kg, 2.5 times the largest course given in one go); an infusion from 1 minute to
-#: 7 days; at most 10,000 additional doses (weekly for 190 years).
-MAX_TIME_DAYS = 50 * 365.25
+#: (or exhausting memory): a record time up to 50 years (``observed.MAX_TIME_DAYS``); a dose
+#: up to 2 kg of IgG (5 g/kg at 400 kg, 2.5 times the largest course given in one go); an
+#: infusion from 1 minute to 7 days; at most 10,000 additional doses (weekly for 190 years).
 MAX_DOSE_G = 2000.0
 MIN_DURATION_DAYS, MAX_DURATION_DAYS = 1.0 / 1440.0, 7.0
 MAX_ADDL = 10_000
@@ -204,12 +204,9 @@ class _Reader:
         if text is None:
             return None
         try:
-            value = float(text)
+            return plain_float(text)
         except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise InputError(self.where(number, column), "a number ('.' or empty for missing)", text)
-        return value
+            raise InputError(self.where(number, column), "a number ('.' or empty for missing)", text) from None
 
     def record(self, number: int, cells: Sequence[str]) -> _Record:
         for column in NUMERIC:

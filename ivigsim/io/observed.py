@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ivigsim.errors import InputError
+from ivigsim.io.quantities import plain_float
 from ivigsim.io.text import read_text
 
 DAYS_PER = {"d": 1.0, "h": 1.0 / 24.0}
+#: The latest measurement time read, days (50 years: beyond it, a typo; 1e308 overflowed the plot).
+MAX_TIME_DAYS = 50 * 365.25
 #: Outputs named with these units are concentrations or counts, never below zero, so a negative
 #: observed value of one is a typing error (a change from baseline, in other units, may be negative).
 NON_NEGATIVE_UNITS = ("_per_L", "_per_uL")
@@ -63,13 +65,12 @@ def read_observations(path: str | Path, shown: Sequence[str], default_output: st
         for column in ("TIME", "DV"):
             cell = row[at[column]].strip()
             try:
-                values[column] = float(cell)
+                values[column] = plain_float(cell)
             except ValueError:
-                values[column] = math.nan
-            if not math.isfinite(values[column]):
-                raise InputError(f"{source} row {number} column {column}", "a number", cell)
-        if values["TIME"] < 0:
-            raise InputError(f"{source} row {number} column TIME", "a time >= 0", row[at["TIME"]].strip())
+                raise InputError(f"{source} row {number} column {column}", "a number", cell) from None
+        if not 0 <= values["TIME"] * DAYS_PER[time_unit] <= MAX_TIME_DAYS:
+            raise InputError(f"{source} row {number} column TIME", f"a time from 0 to 50 years "
+                             f"({MAX_TIME_DAYS / DAYS_PER[time_unit]:g} {time_unit})", row[at["TIME"]].strip())
         output = (row[at["OUTPUT"]].strip() if "OUTPUT" in at else "") or default_output
         if output not in shown:
             raise InputError(f"{source} row {number} column OUTPUT", f"an output the plot shows ({', '.join(shown)})",

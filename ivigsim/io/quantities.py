@@ -47,7 +47,7 @@ def to_unit(value: object, unit: str) -> object:
     if not isinstance(value, str):
         return value
     text = value.strip()
-    if len(text) > MAX_LENGTH or _POWER.search(text):
+    if len(text) > MAX_LENGTH or _POWER.search(text) or _odd_digits(text):
         raise ValueError(f"a number in {unit} or a quantity such as '{_example(unit)}', got {value!r}")
     import pint
 
@@ -83,6 +83,30 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: A number as people write one in a table: ASCII digits, one decimal point, an exponent.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: What Python's ``float`` also reads but no one means in a dose or a measurement: digits
+#: grouped by underscores (``float("8_6")`` is 86).
+_GROUPED = re.compile(r"\d_|_\d")
+
+
+def _odd_digits(text: str) -> bool:
+    """Digits grouped by underscores or of another script than ASCII (``float`` reads both)."""
+    return bool(_GROUPED.search(text)) or any(ch.isdecimal() and not ch.isascii() for ch in text)
+
+
+def plain_float(text: str) -> float:
+    """``text`` as a finite number written in ASCII digits (``ValueError`` otherwise): the cells
+    of the CSV files read. Not Python's ``float``, which takes "8_6" for 86, "nan" and "inf"."""
+    text = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        raise ValueError(f"not a plain number: {text!r}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
 
 
 _TERM = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]+)\s*")

@@ -291,7 +291,8 @@ def candidate_regimen(regimen, dose_g_per_kg: float, interval_days: float):
 def candidate_trial(trial: Trial, arm: Arm, endpoint, dose_g_per_kg: float, interval_days: float) -> Trial:
     """The one-arm trial of one candidate: the trial's population, seed and size, the template
     arm with this maintenance, only ``endpoint`` (and the endpoints it is conditional on,
-    ``given``); no contrasts (there is no other arm)."""
+    ``given``); no contrasts (there is no other arm) and no subgroups (the answer reads the
+    whole population's response; a subgroup by another endpoint would lose that endpoint)."""
     name = f"{dose_g_per_kg:g} g/kg every {interval_days:g} days"
     candidate = replace(arm, name=name, regimen=candidate_regimen(arm.regimen, dose_g_per_kg, interval_days))
     by_name = {e.name: e for e in trial.endpoints}
@@ -300,7 +301,7 @@ def candidate_trial(trial: Trial, arm: Arm, endpoint, dose_g_per_kg: float, inte
         needed.add(e.given)
         e = by_name[e.given]
     return replace(trial, arms=(candidate,), endpoints=tuple(x for x in trial.endpoints if x.name in needed),
-                   contrasts=(), trajectories=0, trajectory_outputs=())
+                   contrasts=(), subgroups=(), trajectories=0, trajectory_outputs=())
 
 
 def candidate_trials(trial: Trial, endpoint_name: str, grid: Grid, arm_name: str | None = None) -> list[Trial]:
@@ -308,6 +309,9 @@ def candidate_trials(trial: Trial, endpoint_name: str, grid: Grid, arm_name: str
     product's label or the regimen rules refuse is refused before anything runs."""
     from ivigsim.model.patient import Patient
 
+    if trial.design == "crossover":
+        raise InputError("design", "a paired or parallel trial (each candidate is a one-arm trial; a crossover "
+                         "has two arms in two periods)", trial.design)
     endpoint = response_endpoint(trial, endpoint_name)
     arm = template_arm(trial, arm_name)
     trials = []
