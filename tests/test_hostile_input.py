@@ -85,6 +85,9 @@ NONMEM_BAD = {
     # Python's float() reads "8_6" as 86 and digits of other scripts: a typo fitted as data
     "digits grouped by an underscore": ("1,0,10,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,8_6,70\n",
                                         "row 2 column DV: expected a number ('.' or empty for missing), got '8_6'"),
+    # the weighted residuals' dense covariance: 20,000 records of one ID took minutes and gigabytes
+    "2,001 records of one ID": ("1,0,10,0.2,.,.,1,.,70\n" + "".join(f"1,{k},.,.,.,.,0,12,70\n" for k in range(2001)),
+                                "row 2002 column ID: expected at most 2,000 observation and other records per ID"),
     "Arabic-Indic digits": ("1,0,10,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,\u0668.\u0666,70\n", "row 2 column DV: expected a number"),
 }
 

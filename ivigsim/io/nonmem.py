@@ -88,6 +88,10 @@ OBSERVATION, DOSE, OTHER = 0, 1, 2
 MAX_DOSE_G = 2000.0
 MIN_DURATION_DAYS, MAX_DURATION_DAYS = 1.0 / 1440.0, 7.0
 MAX_ADDL = 10_000
+#: Most records to predict at per ID (a measurement a day for 5 years): the fit's weighted
+#: residuals decorrelate a subject's records through a dense n x n covariance (20,000 records:
+#: 3.2 GB, and minutes).
+MAX_RECORDS_PER_ID = 2_000
 _EVIDS = "0 (observation), 1 (dose) or 2 (other event); 3 and 4 (reset) are not supported"
 #: Patient fields filled from covariate columns.
 _PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
@@ -348,6 +352,11 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
                                  value)
             values.setdefault(column, (record.number, value))
     first = group[0][1]
+    predicted = [record for _, record in group if record.evid != DOSE]
+    if len(predicted) > MAX_RECORDS_PER_ID:
+        raise InputError(reader.where(predicted[MAX_RECORDS_PER_ID].number, ID),
+                         f"at most {MAX_RECORDS_PER_ID:,} observation and other records per ID (a measurement a day "
+                         f"for 5 years)", f"{len(predicted):,} for ID {first.id}")
     if WT not in values:
         raise InputError(reader.where(first.number, WT), f"a body weight in kg for ID {first.id}", "a missing value")
     fields: dict[str, object] = {}
