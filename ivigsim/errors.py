@@ -37,6 +37,8 @@ def _quoted(value: object) -> str:
     alias bomb): containers beyond a few thousand items are summarised, not printed."""
     if isinstance(value, (list, tuple, set, dict)) and _size(value) > 10_000:
         return f"<a {type(value).__name__} too large to quote>"
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()  # a NumPy scalar as the number it is, not "np.float64(0.0)"
     try:
         return repr(value)
     except (RecursionError, MemoryError, ValueError):  # self-referencing, huge, or an int beyond the digit limit

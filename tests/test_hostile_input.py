@@ -51,6 +51,13 @@ def test_a_huge_value_is_quoted_short():
     assert len(message) < 3 * MAX_QUOTED
 
 
+def test_a_numpy_scalar_is_quoted_as_the_number_it_is():
+    import numpy as np
+
+    assert str(InputError("DV", "a DV > 0", np.float64(0.0))) == "DV: expected a DV > 0, got 0.0"
+    assert str(InputError("n", "a count", np.int64(3))).endswith("got 3")
+
+
 def test_terminal_escape_sequences_are_not_echoed_raw():
     message = str(InputError("name", "printable text", "\x1b[2J\x1b[31mgotcha"))
     assert "\x1b" not in message and "\\x1b" in message
