@@ -208,6 +208,23 @@ def test_a_one_observation_wres_is_the_closed_form():
     assert columns["IWRES"][1] == pytest.approx((18 - ipred) / (0.05 * ipred), rel=1e-9)
 
 
+def test_a_fit_stopped_while_computing_its_residuals_writes_no_file(tmp_path, monkeypatch):
+    """The weighted residuals are the slow part of writing (a dense covariance per subject): a
+    run stopped there (here: interrupted) must leave no estimates without their dataset."""
+    from ivigsim.io import fit_results
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit_results, "fitted_dataset", interrupted)
+    out = tmp_path / "fit"
+    result = CliRunner().invoke(app, ["fit", str(EXAMPLE), "--time-unit", "d", "--amount-unit", "g",
+                                      "-e", ",".join(ESTIMATE), "--prior", "plasma_volume_L_per_kg=0.2",
+                                      "-o", str(out), "--no-plot"])
+    assert result.exit_code != 0
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_cli_fit_writes_dv_unchanged_and_consistent_residuals(tmp_path):
     out = tmp_path / "fit"
     result = CliRunner().invoke(app, ["fit", str(EXAMPLE), "--time-unit", "d", "--amount-unit", "g",

@@ -46,7 +46,10 @@ def fitted_dataset(dataset: NonmemDataset, result: DatasetFit) -> SimulatedDatas
 
 def write_fit(dataset: NonmemDataset, result: DatasetFit, folder: Path, stem: str,
               forecasts: Sequence[Forecast] = (), plots: bool = True) -> list[Path]:
-    """Write every result file into ``folder``; returns the paths written."""
+    """Write every result file into ``folder``; returns the paths written. What takes time (the
+    weighted residuals of the fitted dataset) is computed before the first file is written, so
+    a run stopped there leaves no partial set of results."""
+    fitted = fitted_dataset(dataset, result)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -72,7 +75,7 @@ def write_fit(dataset: NonmemDataset, result: DatasetFit, folder: Path, stem: st
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(document, indent=2, default=float))
     written.append(path)
-    written.append(write_dataset(fitted_dataset(dataset, result), folder / f"{stem}-fit.csv"))
+    written.append(write_dataset(fitted, folder / f"{stem}-fit.csv"))
     if forecasts:
         path = folder / "forecast.csv"
         _write_csv(path, ["ID", "output", "time_day", "median", "lower", "upper", "level"],
