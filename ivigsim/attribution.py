@@ -51,7 +51,7 @@ def readout(output: str, day: float | None = None, summary: str = "value") -> Re
     if summary not in SUMMARIES:
         raise InputError("--summary", f"one of {', '.join(SUMMARIES)}", summary)
     if summary in ("value", "change") and day is None:
-        raise InputError("--day", f"a day for the '{summary}' read-out", None)
+        raise InputError("--day", f"a day for the '{summary}' read-out", "none")
 
     def read(ds: xr.Dataset) -> np.ndarray:
         if output not in ds or ds[output].dims != ("patient", "time"):

@@ -562,7 +562,7 @@ def sensitivity(
     from ivigsim.sensitivity import sensitivity as global_sensitivity
 
     if summary is None and day is None:
-        raise InputError("--day", "a day for the read-out, or --summary peak, nadir or auc", None)
+        raise InputError("--day", "a day for the read-out, or --summary peak, nadir or auc", "none")
     if top is not None and top < 1:
         raise InputError("--top", "a number of rows >= 1", top)
     names = None if parameters is None else [p.strip() for p in parameters.split(",") if p.strip()]

@@ -473,7 +473,7 @@ def sensitivity(
     if method not in METHODS:
         raise InputError("--method", f"one of {', '.join(METHODS)}", method)
     if summary == "day" and day is None:
-        raise InputError("--day", "a day for the 'day' read-out (or --summary peak, nadir or auc)", None)
+        raise InputError("--day", "a day for the 'day' read-out (or --summary peak, nadir or auc)", "none")
     end = scenario.days if day is None else day
     inside = isinstance(end, (int, float)) and math.isfinite(end) and 0.0 <= end <= scenario.days
     if not inside or (summary != "day" and end == 0.0):  # a window must have a length

@@ -283,6 +283,11 @@ def test_explain_checks_its_destination_before_the_attribution(tmp_path, where):
     assert blocker.read_text() == "x"
 
 
+def test_explain_without_a_day_says_none_was_given(tmp_path):
+    result = CliRunner().invoke(app, ["explain", str(ITP), "--output", "platelets_1e9_per_L", "-o", str(tmp_path / "x")])
+    _one_line_refusal(result, "error: --day: expected a day for the 'value' read-out, got 'none'")
+
+
 def test_explain_refuses_a_day_with_a_peak():
     result = CliRunner().invoke(app, ["explain", str(ITP), "--output", "platelets_1e9_per_L", "--summary", "peak",
                                       "--day", "3"])
