@@ -29,7 +29,7 @@ from ivigsim.model.comparators.fcrn_inhibitor import SHIPPED_INHIBITORS, SHIPPED
 
 from ._validate import non_negative, positive, real, whole
 from .plan import Infusion, InfusionPlan
-from .units import HOURS_PER_DAY
+from .units import HOURS_PER_DAY, above_weekly_limit
 
 if TYPE_CHECKING:
     from ivigsim.model.patient import Patient
@@ -282,12 +282,11 @@ class SubcutaneousIgG:
         if every < hours / HOURS_PER_DAY:
             raise InputError(f"{where}.every_days", f"an interval at least as long as each dose ({hours:g} h)",
                              self.every_days)
-        weekly = dose * 7.0 / every
-        if count > 1 and weekly > MAX_SCIG_G_PER_KG_PER_WEEK * (1 + 1e-9):
+        over = above_weekly_limit(dose, every, MAX_SCIG_G_PER_KG_PER_WEEK) if count > 1 else None
+        if over is not None:
             raise InputError(f"{where}.every_days", f"an interval that keeps SCIG at or below "
-                             f"{MAX_SCIG_G_PER_KG_PER_WEEK:g} g/kg a week ({dose:g} g/kg every "
-                             f"{7 * dose / MAX_SCIG_G_PER_KG_PER_WEEK:g} days "
-                             f"or longer)", f"{self.every_days} ({weekly:.3g} g/kg a week)")
+                             f"{MAX_SCIG_G_PER_KG_PER_WEEK:g} g/kg a week ({dose:g} g/kg every {over[1]:g} days "
+                             f"or longer)", f"{self.every_days} ({over[0]:.3g} g/kg a week)")
         _start_hour(f"{where}.start_hour", self.start_hour)
 
     @property

@@ -60,6 +60,7 @@ class Grid:
 
     def __post_init__(self) -> None:
         from ivigsim.dosing.regimen import MAX_G_PER_KG_PER_INFUSION, MIN_G_PER_KG_PER_INFUSION
+        from ivigsim.dosing.units import above_weekly_limit
 
         for option, values, low, high, expected in (
                 ("--doses", self.doses_g_per_kg, MIN_G_PER_KG_PER_INFUSION, MAX_G_PER_KG_PER_INFUSION,
@@ -80,11 +81,11 @@ class Grid:
         if n > MAX_CANDIDATES:
             raise InputError("--doses x --intervals", f"at most {MAX_CANDIDATES} candidates", n)
         for dose, interval in self.pairs():
-            weekly = dose * 7.0 / interval
-            if weekly > MAX_G_PER_KG_PER_WEEK * (1 + 1e-9):
+            over = above_weekly_limit(dose, interval, MAX_G_PER_KG_PER_WEEK)
+            if over is not None:
                 raise InputError("--doses x --intervals", f"candidates of at most {MAX_G_PER_KG_PER_WEEK:g} g/kg a "
-                                 f"week (a dose of {dose:g} g/kg every {7 * dose / MAX_G_PER_KG_PER_WEEK:g} days "
-                                 f"or longer)", f"{dose:g} g/kg every {interval:g} days ({weekly:.3g} g/kg a week)")
+                                 f"week (a dose of {dose:g} g/kg every {over[1]:g} days or longer)",
+                                 f"{dose:g} g/kg every {interval:g} days ({over[0]:.3g} g/kg a week)")
 
     @staticmethod
     def parse(doses: str, intervals: str) -> Grid:
