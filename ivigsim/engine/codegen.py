@@ -283,16 +283,20 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
         body += [f"    _dflux_{f.name}_{j} = {source}" for j, source in derivatives.items()]
     pattern = jacobian_pattern(model)
     reads_time = any(time in js for js in flux_states.values())
+
+    def balance(leaving, entering, j: int) -> str:  # d(balance)/d(variable j), as source
+        terms = ([f"- _dflux_{name}_{j}" for name in leaving if j in flux_states[name]]
+                 + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
+        return " ".join(terms) if terms else "0.0"
+
     for i, (leaving, entering) in enumerate(model.balances):
-        for j in range(len(states) + reads_time):
-            terms = ([f"- _dflux_{name}_{j}" for name in leaving if j in flux_states[name]]
-                     + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
-            if j == time:
-                body.append(f"    fdt[{i}] = {' '.join(terms) if terms else '0.0'}")
-                continue
-            assert pattern[i, j] or not terms, (i, j)  # the pattern is the closure the derivatives follow
+        for j in range(len(states)):
+            source = balance(leaving, entering, j)
+            assert pattern[i, j] or source == "0.0", (i, j)  # the pattern is the closure the derivatives follow
             if pattern[i, j]:
-                body.append(f"    jac[{i}, {j}] = {' '.join(terms) if terms else '0.0'}")
+                body.append(f"    jac[{i}, {j}] = {source}")
+        if reads_time:
+            body.append(f"    fdt[{i}] = {balance(leaving, entering, time)}")
     used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
     lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac, fdt):"]
     lines += _unpack(model, needed)
