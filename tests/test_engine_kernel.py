@@ -134,3 +134,17 @@ def test_the_rosenbrock_tableaux_have_order_4_and_are_l_stable(tab):
     y1, k = step(lambda t, y: lam * y, lambda t, y: np.array([[lam]]), lambda t, y: np.zeros(1), 0.0, np.ones(1), 1.0)
     assert abs(y1[0]) < 1e-6
     assert len(tab.dense) == 2  # y(t + x h) = (1 - x) y + x (y1 + (1 - x) (D1 + x D2)): y1 at x = 1 by construction
+
+
+def test_the_generated_kernel_does_not_depend_on_the_string_hash_seed():
+    """The kernel's text names its numba cache: were the constants ordered by a set of names,
+    each new process (a new hash seed) could generate another text and compile again."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib; from ivigsim.engine.codegen import generate; from ivigsim.model.library import "
+            "compiled_model; print(hashlib.sha256(generate(compiled_model('itp').model).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                              capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(digests) == 1

@@ -126,7 +126,9 @@ class Model:
     @cached_property
     def _assignment_order(self) -> tuple[Assignment, ...]:
         by_name = {a.name: a for a in self.assignments}
-        graph = {a.name: {s for s in a.parsed.symbols if s in by_name} for a in self.assignments}
+        # Predecessors sorted, not a set: the order (hence the constants' columns and the generated
+        # kernel's text, which names its numba cache) must not follow the string hash seed.
+        graph = {a.name: sorted(s for s in a.parsed.symbols if s in by_name) for a in self.assignments}
         try:
             order = tuple(TopologicalSorter(graph).static_order())
         except CycleError as exc:
