@@ -64,6 +64,18 @@ class Row:
     readout_best_day: float | None
     readout_final: float | None
     course_risks: tuple[tuple[str, float], ...] = ()
+    #: The comparators' use in the regimen's first 365.25 days, as the trial summary counts it
+    #: (``ivigsim.trial.comparators.use_columns``): subcutaneous IgG in grams on the dosing
+    #: weight, plasma-exchange sessions, FcRn inhibitor in mg (actual weight, capped).
+    scig_grams_per_year: float = 0.0
+    plex_sessions_per_year: int = 0
+    inhibitor_mg_per_year: float = 0.0
+    gives_comparator: bool = False
+
+    @property
+    def igg_grams_per_year(self) -> float:
+        """IgG given in the first year: IVIG as written plus subcutaneous IgG, grams."""
+        return self.grams_per_year + self.scig_grams_per_year
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Comparison:
         for r in self.rows:
             record = {"key": _key(len(records))}
             record |= {k: getattr(r, k) for k in Row.__dataclass_fields__ if k != "course_risks"}
+            record["igg_grams_per_year"] = r.igg_grams_per_year
             risks = dict(r.course_risks)
             record |= {f"risk_{e}": risks.get(e, np.nan) for e in events}
             records.append(record)
@@ -112,6 +125,15 @@ class Comparison:
             ("infusions, first year", [str(r.infusions_per_year) for r in self.rows]),
             ("g/kg, first year", [num(r.g_per_kg_per_year) for r in self.rows]),
             ("grams, first year", [num(r.grams_per_year) for r in self.rows]),
+        ]
+        if any(r.gives_comparator for r in self.rows):
+            rows += [
+                ("SCIG grams, first year", [num(r.scig_grams_per_year) for r in self.rows]),
+                ("IgG grams (IVIG + SCIG), first year", [num(r.igg_grams_per_year) for r in self.rows]),
+                ("plasma exchanges, first year", [str(r.plex_sessions_per_year) for r in self.rows]),
+                ("FcRn inhibitor mg, first year", [num(r.inhibitor_mg_per_year) for r in self.rows]),
+            ]
+        rows += [
             ("IVIG infused (g)", [num(r.infused_g) for r in self.rows]),
             ("IgG peak (g/L)", [num(r.peak_igg_g_per_L) for r in self.rows]),
             ("  on", [day(r.peak_day) for r in self.rows]),
@@ -252,5 +274,16 @@ def _row(label: str, scenario: Scenario, plan, ds: xr.Dataset) -> Row:
         readout=None if best is None else best.name, readout_label=None if readout is None else readout.label,
         readout_baseline=None if best is None else best.baseline, readout_best=None if best is None else best.best,
         readout_best_day=None if best is None else best.best_day, readout_final=None if best is None else best.final,
-        course_risks=summary.course_risks,
+        course_risks=summary.course_risks, **_comparator_use(plan),
     )
+
+
+def _comparator_use(plan) -> dict:
+    """The Row's comparator fields from the plan's sessions (``TreatmentPlan.sessions``)."""
+    from ivigsim.trial.comparators import DAYS_PER_YEAR
+
+    sessions = [s for s in getattr(plan, "sessions", ()) if s.start_day < DAYS_PER_YEAR]
+    return {"scig_grams_per_year": float(sum(s.amount for s in sessions if s.kind == "scig")),
+            "plex_sessions_per_year": sum(s.kind == "plasma_exchange" for s in sessions),
+            "inhibitor_mg_per_year": 1000.0 * float(sum(s.amount for s in sessions if s.kind == "fcrn_inhibitor")),
+            "gives_comparator": bool(getattr(plan, "sessions", ()))}

@@ -163,3 +163,38 @@ def test_shipped_comparison_runs_and_its_grams_are_the_regimens(tmp_path):
     np.testing.assert_allclose(table["infused_g"], table["grams_per_year"], rtol=1e-6)  # all given within the year
     assert list(table["dosing_weight"]) == ["actual", "adjusted", "actual"]
     assert not (out / "compare.png").exists()
+
+
+def _mg(name: str, regimen: dict) -> dict:
+    return {"name": name, "patient": {"weight_kg": 70.0, "height_cm": 170, "sex": "male", "age_years": 50},
+            "disease": "mg", "regimen": regimen, "simulation": {"days": 56.0, "output_every_days": 0.5}}
+
+
+def test_comparators_use_is_counted_beside_ivig(tmp_path):
+    """IVIG, SCIG, plasma exchange and an FcRn inhibitor side by side: each one's use in its
+    first year, worked out by hand (SCIG on the dosing weight, the inhibitor on actual weight,
+    sessions counted), and the IgG given (IVIG + SCIG) in grams."""
+    docs = [_mg("IVIG 2 g/kg", {"course": {"total_g_per_kg": 2, "days": 5}}),
+            _mg("SCIG 0.1 g/kg weekly", {"scig": {"g_per_kg": 0.1, "every_days": 7, "count": 8}}),
+            _mg("5 exchanges", {"plasma_exchange": {"days": [0, 2, 4, 6, 8], "plasma_volumes": 1.0}}),
+            _mg("efgartigimod", {"fcrn_inhibitor": {"drug": "efgartigimod", "days": [0, 7, 14, 21],
+                                                    "mg_per_kg": 10}})]
+    paths = [_write(tmp_path, f"{k}.yaml", d) for k, d in enumerate(docs)]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["compare", *map(str, paths), "-o", str(out), "--figure-format", "svg"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "compare.csv")
+    assert list(table["grams_per_year"]) == [140.0, 0.0, 0.0, 0.0]
+    assert list(table["scig_grams_per_year"]) == pytest.approx([0.0, 8 * 0.1 * 70, 0.0, 0.0], rel=1e-12)
+    assert list(table["igg_grams_per_year"]) == pytest.approx([140.0, 56.0, 0.0, 0.0], rel=1e-12)
+    assert list(table["plex_sessions_per_year"]) == [0, 0, 5, 0]
+    assert list(table["inhibitor_mg_per_year"]) == pytest.approx([0.0, 0.0, 0.0, 4 * 10 * 70], rel=1e-12)
+    for name in ("SCIG grams, first year", "IgG grams (IVIG + SCIG), first year", "plasma exchanges, first year",
+                 "FcRn inhibitor mg, first year"):
+        assert name in result.output
+    alone = summarise(simulate(load_scenario(paths[1])))  # the SCIG arm's IgG, as simulate reads it
+    assert table["peak_igg_g_per_L"][1] == pytest.approx(alone.peak_igg_g_per_L, rel=RTOL)
+
+
+def test_an_ivig_only_comparison_shows_no_comparator_rows(three):
+    assert not any("SCIG" in line or "plasma exchanges" in line for line in three[1].lines())
