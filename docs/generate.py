@@ -17,7 +17,7 @@ def blocks() -> dict[str, str]:
     from ivigsim.model.library import core_model
     from ivigsim.model.tables import output_markdown, parameter_markdown
     from ivigsim.validation.fcrn_effect import DAYS, fcrn_lowering_table
-    from ivigsim.validation.runner import run_targets, verdict_markdown
+    from ivigsim.validation.runner import group_of, run_targets, verdict_markdown
 
     model = core_model()
     rows = fcrn_lowering_table()
@@ -27,11 +27,13 @@ def blocks() -> dict[str, str]:
     for r in rows:
         fcrn.append(f"| {r['regimen']} | {'on' if r['fcrn_saturation'] else 'off'} | "
                     + " | ".join(f"{v:.1f} %" for v in r["endogenous_pct"]) + " |")
+    verdicts = run_targets()
     return {
         "parameters": parameter_markdown(model),
         "outputs": output_markdown(model),
         **disease_blocks(),
-        "validation": verdict_markdown(run_targets()),
+        "validation": verdict_markdown(verdicts),
+        "comparator-validation": verdict_markdown(v for v in verdicts if group_of(v.target) == "comparators"),
         "fcrn-lowering": "\n".join(fcrn) + "\n",
         "mechanism-parameters": parameter_markdown(model, mechanism_modules),
         "attribution-diseases": disease_attribution_markdown(),
@@ -148,6 +150,7 @@ def comparator_blocks() -> dict[str, str]:
     from ivigsim.model.comparators import COMPARATORS
     from ivigsim.model.library import build_model
     from ivigsim.model.tables import output_markdown, parameter_markdown
+    from ivigsim.validation import fcrn_blockade
 
     model = build_model(None, comparators=True)
     names = {m.name for m in COMPARATORS}
@@ -157,6 +160,7 @@ def comparator_blocks() -> dict[str, str]:
         "valenzuela-igg": valenzuela_igg_markdown(),
         "comparator-outputs": output_markdown(model, names),
         "comparator-checks": comparator_checks_markdown(),
+        "ivig-during-fcrn-blockade": fcrn_blockade.markdown(),
     }
 
 
