@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["ivigsim.dosing.regimen", "ivigsim.dosing.units", "ivigsim.dosing.weight"]
+MODULES = ["ivigsim.dosing.regimen", "ivigsim.dosing.units", "ivigsim.dosing.weight", "ivigsim.dosing.comparators"]
 
 
 @pytest.mark.parametrize("name", MODULES)

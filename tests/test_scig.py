@@ -207,3 +207,76 @@ def test_a_bioavailability_outside_0_to_1_is_refused_from_the_command_line(tmp_p
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing written
     doc["parameters"]["scig_bioavailability"] = 1.0
     assert simulate(parse_scenario(doc)).sizes["time"] > 0  # 1 itself is allowed
+
+
+# -- the labels' IVIG-to-SCIG conversion ------------------------------------------------------
+
+
+def test_from_ivig_converts_by_the_labels_rule():
+    """Weekly SCIG = IVIG per week x the adjustment (1.37 by default, US labels; 1 in Europe), for the
+    SCIG interval: 0.4 g/kg every 4 weeks is 0.137 g/kg weekly or 0.2 g/kg every 2 weeks at 1:1."""
+    def sessions(block):
+        scenario = parse_scenario({"patient": {"weight_kg": 62, "sex": "female"}, "indication": "pid",
+                                   "regimen": {"scig": block}, "simulation": {"days": 28}})
+        return scenario.regimen.compile(scenario.patient, scenario.indication).sessions
+
+    us = sessions({"from_ivig": {"g_per_kg": 0.4, "every_days": 28}, "every_days": 7, "count": 4})
+    assert [s.amount for s in us] == pytest.approx([0.4 / 4 * 1.37 * 62] * 4, rel=1e-12)
+    eu = sessions({"from_ivig": {"g_per_kg": "400 mg/kg", "every_days": "4 weeks", "dose_adjustment": 1},
+                   "every_days": "2 weeks", "count": 2})
+    assert [s.amount for s in eu] == pytest.approx([0.2 * 62] * 2, rel=1e-12)
+    assert [s.start_day for s in eu] == [0.0, 14.0]
+
+
+@pytest.mark.parametrize(
+    ("block", "field"),
+    [
+        ({"g_per_kg": 0.1, "from_ivig": {"g_per_kg": 0.4, "every_days": 28}}, "regimen.scig"),
+        ({}, "regimen.scig"),
+        ({"from_ivig": {"g_per_kg": 0.4, "every_days": 28, "dose_adjustment": 3}}, "regimen.scig.from_ivig.dose_adjustment"),
+        ({"from_ivig": {"g_per_kg": 0.4, "every_days": 28, "dose_adjustment": 0.5}},
+         "regimen.scig.from_ivig.dose_adjustment"),
+        ({"from_ivig": {"g_per_kg": 0.4, "every_days": 28, "dose_adjustment": float("nan")}},
+         "regimen.scig.from_ivig.dose_adjustment"),
+        ({"from_ivig": {"g_per_kg": 0.4, "every_days": 0}}, "regimen.scig.from_ivig.every_days"),
+        ({"from_ivig": {"g_per_kg": -0.4, "every_days": 28}}, "regimen.scig.from_ivig.g_per_kg"),
+        ({"from_ivig": {"g_per_kg": 0.4}}, "regimen.scig.from_ivig.every_days"),
+        ({"from_ivig": {"g_per_kg": 2, "every_days": 1}}, "regimen.scig.from_ivig"),  # 19 g/kg weekly
+        ({"from_ivig": {"g_per_kg": 0.4, "every_days": 28, "dose": 1}}, "regimen.scig.from_ivig.dose"),
+    ],
+    ids=["both", "neither", "adjustment-3", "adjustment-half", "adjustment-nan", "zero-interval", "negative",
+         "no-interval", "beyond-scig-limits", "misspelt"],
+)
+def test_bad_from_ivig_is_one_line_naming_the_field(block, field):
+    with pytest.raises(InputError) as caught:
+        parse_scenario({"regimen": {"scig": {"every_days": 7, "count": 4, **block}}, "simulation": {"days": 30}})
+    assert caught.value.field == field
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes)
+@pytest.mark.parametrize("g_per_kg", [0.4, 0.5])
+def test_scig_at_the_label_conversion_against_published_troughs(g_per_kg):
+    """A PID patient making 4 g/L (``comparator_checks.PID_OWN_IGG``) switched from IVIG every 4 weeks
+    to weekly SCIG at the labels' 1.37: at steady state (weeks 49-52) SCIG's trough is higher and its
+    peak much lower (s.12.7, the 2022 popPK abstract: lower peaks, higher troughs); and at 0.5 g/kg,
+    in the upper half of Lee 2020's doses (28 studies at 387-560 mg/kg every 3-4 weeks, s.12.7), the
+    IVIG trough falls inside their mean troughs, 660-1,280 mg/dL. (At 0.4 g/kg every 4 weeks, the
+    lowest dose at the longest interval, it is 6.57 g/L, just under the lowest study mean.)"""
+    pid = {"patient": {"weight_kg": 70, "sex": "male"}, "indication": "pid",
+           "parameters": {"baseline_igg_g_per_L": 4.0}}
+    regimens = {"ivig": {"maintenance": {"g_per_kg": g_per_kg, "every_days": 28, "start_day": 0, "count": 13,
+                                         "infusion": {"rate_mg_per_kg_min": 4}}},
+                "scig": {"scig": {"from_ivig": {"g_per_kg": g_per_kg, "every_days": 28}, "every_days": 7,
+                                  "count": 52}}}
+    steady = {}
+    for name, regimen in regimens.items():
+        ds = simulate(parse_scenario({"regimen": regimen, "simulation": {"days": 364, "output_every_days": 0.125},
+                                      **pid}))
+        last = ds.time.values >= 336.0
+        values = ds["igg_total_g_per_L"].values[0][last]
+        steady[name] = (values.min(), values.max())
+    assert steady["scig"][0] > steady["ivig"][0]
+    assert steady["scig"][1] < 0.7 * steady["ivig"][1]
+    if g_per_kg == 0.5:
+        assert 6.6 <= steady["ivig"][0] <= 12.8

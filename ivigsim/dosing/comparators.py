@@ -48,6 +48,14 @@ MAX_SCIG_G_PER_KG = 1.0
 #: the highest maintenance dose of the shipped SCIG examples, PATH's high arm; more is a typo in
 #: the dose or the interval: 1 g/kg daily would put 7 g/kg a week under the skin).
 MAX_SCIG_G_PER_KG_PER_WEEK = 1.0
+#: IVIG-to-SCIG conversion: the adjustment of the labels' rule "weekly SCIG dose = IVIG dose per
+#: week x adjustment". Default 1.37 (assumption: the US labels of Hizentra and Gammagard Liquid
+#: as commonly quoted, not in the calibration file; check the product's label). Berger 2013
+#: (calibration-targets s.12.6) gives licensing dose adjustments of 120-153 %; European labels
+#: convert at 1 (the same monthly dose). Accepted from 1 to 2: below 1 gives less IgG than the
+#: IVIG it replaces, above 2 is a typo.
+DEFAULT_SCIG_DOSE_ADJUSTMENT = 1.37
+SCIG_DOSE_ADJUSTMENT_RANGE = (1.0, 2.0)
 #: Largest FcRn-inhibitor dose per infusion, mg/kg (assumption: 100 mg/kg, above the highest doses
 #: in calibration-targets, nipocalimab's 60 mg/kg every 2 weeks in Vivacity-MG, s.12.6; more is a typo).
 MAX_INHIBITOR_MG_PER_KG = 100.0
@@ -236,6 +244,27 @@ class PlasmaExchange:
                      f"{volume_L:.3g} L, {self.replacement}, on day {day:g})")
             out.append(Session("plasma_exchange", start, end, volume_L, "L", tuple(windows), label))
         return tuple(out)
+
+
+def scig_dose_from_ivig(ivig_g_per_kg: float, ivig_every_days: float, scig_every_days: float,
+                        adjustment: float = DEFAULT_SCIG_DOSE_ADJUSTMENT) -> float:
+    """g/kg per subcutaneous dose replacing IVIG, by the labels' rule: the IVIG dose per week,
+    times ``adjustment``, times the SCIG interval in weeks. Refuses, naming the field, an
+    adjustment outside ``SCIG_DOSE_ADJUSTMENT_RANGE``.
+
+    >>> round(scig_dose_from_ivig(0.4, 28.0, 7.0), 6)       # 0.4 g/kg every 4 weeks, as SCIG weekly
+    0.137
+    >>> round(scig_dose_from_ivig(0.4, 28.0, 14.0, 1.0), 6)  # every 2 weeks, EU labels (1:1)
+    0.2
+    """
+    where = "regimen.scig.from_ivig"
+    dose = positive(f"{where}.g_per_kg", ivig_g_per_kg, "the IVIG dose it replaces, above 0 g/kg")
+    every = positive(f"{where}.every_days", ivig_every_days, "the IVIG interval it replaces, a positive number of days")
+    lo, hi = SCIG_DOSE_ADJUSTMENT_RANGE
+    factor = real(f"{where}.dose_adjustment", adjustment, f"a label's adjustment from {lo:g} to {hi:g}")
+    if not lo <= factor <= hi:
+        raise InputError(f"{where}.dose_adjustment", f"a label's adjustment from {lo:g} to {hi:g}", adjustment)
+    return dose / every * factor * scig_every_days
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from ivigsim.dosing import (
     get_product,
     get_standard_regimen,
 )
-from ivigsim.dosing.comparators import FcRnInhibitor, InhibitorKinetics, PlasmaExchange, SubcutaneousIgG
+from ivigsim.dosing._validate import positive
+from ivigsim.dosing.comparators import (DEFAULT_SCIG_DOSE_ADJUSTMENT, FcRnInhibitor, InhibitorKinetics, PlasmaExchange,
+                                        SubcutaneousIgG, scig_dose_from_ivig)
 from ivigsim.dosing.premedication import Premedication
 from ivigsim.engine.solver import Dopri5
 from ivigsim.errors import InputError
@@ -154,10 +156,24 @@ class PlasmaExchangeFile(_Strict):
                               self.haematocrit, self.start_hour)
 
 
-class ScigFile(_Strict):
-    """Subcutaneous IgG doses, every ``every_days`` (exactly one of count, until_day)."""
+class ScigFromIvigFile(_Strict):
+    """The IVIG regimen an SCIG regimen replaces, for the labels' dose conversion."""
 
-    g_per_kg: Quantity("g/kg") = Field(description="dose per subcutaneous infusion, on the dosing weight")
+    g_per_kg: Quantity("g/kg") = Field(description="the IVIG dose per infusion it replaces")
+    every_days: Quantity("day") = Field(description="the IVIG interval it replaces")
+    dose_adjustment: Number = Field(DEFAULT_SCIG_DOSE_ADJUSTMENT, description=(
+        "weekly SCIG dose = IVIG dose per week x this: 1.37 by default (US labels as commonly quoted; check the "
+        "product's label), 1 for European labels (the same monthly dose); accepted from 1 to 2"))
+
+
+class ScigFile(_Strict):
+    """Subcutaneous IgG doses, every ``every_days`` (exactly one of count, until_day; exactly one of
+    g_per_kg, from_ivig)."""
+
+    g_per_kg: Quantity("g/kg") | None = Field(None, description="dose per subcutaneous infusion, on the dosing weight")
+    from_ivig: ScigFromIvigFile | None = Field(None, description=(
+        "instead of g_per_kg: the IVIG regimen this replaces, converted by the labels' rule "
+        "(docs/comparators.md, 'Subcutaneous IgG')"))
     every_days: Quantity("day") = 7.0
     start_day: Quantity("day") = 0.0
     count: Whole | None = None
@@ -166,7 +182,23 @@ class ScigFile(_Strict):
     start_hour: Number | None = None
 
     def build(self) -> SubcutaneousIgG:
-        return SubcutaneousIgG(self.g_per_kg, self.every_days, self.start_day, self.count, self.until_day,
+        if (self.g_per_kg is None) == (self.from_ivig is None):
+            raise InputError("regimen.scig", "exactly one of g_per_kg, from_ivig",
+                             "both" if self.g_per_kg is not None else "neither")
+        dose = self.g_per_kg
+        if self.from_ivig is not None:
+            f = self.from_ivig
+            every = positive("regimen.scig.every_days", self.every_days, "a positive interval in days")
+            dose = scig_dose_from_ivig(f.g_per_kg, f.every_days, every, f.dose_adjustment)
+            try:
+                return SubcutaneousIgG(dose, every, self.start_day, self.count, self.until_day, self.duration_h,
+                                       self.start_hour)
+            except InputError as exc:
+                if exc.field not in ("regimen.scig.g_per_kg", "regimen.scig.every_days"):
+                    raise
+                raise InputError("regimen.scig.from_ivig", "an IVIG regimen whose conversion SCIG can take ("
+                                 f"{exc.expected})", f"{dose:.4g} g/kg every {every:g} days") from None
+        return SubcutaneousIgG(dose, self.every_days, self.start_day, self.count, self.until_day,
                                self.duration_h, self.start_hour)
 
 
