@@ -1006,9 +1006,10 @@ def trial(
         tables = ", contrasts.csv" if result.summary.get("contrasts") else ""
         typer.echo(f"wrote {folder}/summary.json (ivig_use.csv{tables}) and per-patient files in {folder}/patients/")
         if "parameter_uncertainty" in result.summary:
+            kept = (f"each vector's summary in {folder}/ensemble/ (its per-patient files are not kept)"
+                    if (folder / "ensemble").is_dir() else "no vector ran, so no ensemble folder was written")
             typer.echo(f"95 % interval: Monte Carlo sampling error of the shipped run; param.: "
-                       f"{result.summary['parameter_uncertainty']['description']}; each vector's summary in "
-                       f"{folder}/ensemble/ (its per-patient files are not kept)")
+                       f"{result.summary['parameter_uncertainty']['description']}; {kept}")
 
 
 def _same_trial_in(folder: Path, spec, chunk_size: int) -> bool:

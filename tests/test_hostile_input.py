@@ -214,10 +214,17 @@ BASE = ITP.read_text()
     # float() and pint read "1_0" as 10
     (BASE.replace("  weight_kg: 70", "  weight_kg: \"7_0 kg\""),
      "error: patient.weight_kg: expected a number in kg or a quantity such as '154 lb', got '7_0 kg'"),
+    # a key that is a list or a mapping raised TypeError (unhashable) in the duplicate-key check
+    (BASE + "? [a, b]\n: 1\n", "error: {path}: expected valid YAML, got 'a key that is a list or a mapping"),
+    (BASE + "{a: 1}: 2\n", "error: {path}: expected valid YAML, got 'a key that is a list or a mapping"),
+    # an SCIG interval of 1e15 days left no room for a 1-h dose (ZeroDivisionError)
+    (BASE.replace("regimen:", "regimen:\n  scig: {g_per_kg: 0.2, every_days: 1e15, count: 2}"),
+     "error: regimen.scig.every_days: expected an interval up to 36500 days"),
 ])
 def test_bad_scenarios_are_one_line_naming_the_right_field(tmp_path, text, message):
-    result = CliRunner().invoke(app, ["simulate", str(_scenario(tmp_path, text)), "-o", str(tmp_path / "out")])
-    _one_line_refusal(result, message)
+    path = _scenario(tmp_path, text)
+    result = CliRunner().invoke(app, ["simulate", str(path), "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, message.replace("{path}", str(path)))
     assert not (tmp_path / "out").exists()
 
 
@@ -558,3 +565,16 @@ def test_a_user_defined_inhibitors_name_is_checked_like_a_name(drug):
         parse_scenario({"disease": "mg", "regimen": {"fcrn_inhibitor": {"drug": "newmab", "days": [0], "kinetics": {
             **kinetics, "source": "a\x00b"}}}})
     assert caught.value.field == "regimen.fcrn_inhibitor.kinetics.source"
+
+
+def test_yaml_merge_keys_work_and_a_written_key_overrides_the_merged_one(tmp_path):
+    """YAML 1.1 merge keys (``<<: *defaults``) were refused as invalid YAML; a key the mapping
+    writes itself overrides the merged one, and a key written twice is still refused."""
+    from ivigsim.io.scenario_file import read_yaml
+
+    path = tmp_path / "m.yaml"
+    path.write_text("base: &b {weight_kg: 70, sex: female}\npatient: {<<: *b, weight_kg: 80}\n")
+    assert read_yaml(path)["patient"] == {"weight_kg": 80, "sex": "female"}
+    path.write_text("base: &b {weight_kg: 70}\npatient: {<<: *b, sex: male, sex: female}\n")
+    with pytest.raises(InputError, match="given twice"):
+        read_yaml(path)

@@ -217,3 +217,22 @@ def test_a_vector_that_cannot_run_is_counted_and_left_out(tmp_path, monkeypatch)
     assert "population.inclusion" in band["failed_vectors"][0]["reason"]
     assert _bands(band)[("1 g/kg", "rise_day4", "mean")]["vectors"] == 2
     assert "1 vector(s) whose solve failed left out" in band["description"]
+
+
+def test_a_trial_with_a_comparator_runs_every_vector_and_moves_the_inhibitors_affinity(tmp_path):
+    """A trial on the comparator model: each vector moves the calibrated parameters that model
+    declares, the FcRn inhibitor's affinity among them (checked against that model, not the
+    IVIG model, which refused every vector before: the band was empty and the run exited 0)."""
+    path = tmp_path / "scig.yaml"
+    path.write_text("name: ensemble with a SCIG arm\ndisease: cidp\nseed: 1\nsize: 3\n"
+                    "regimens:\n  sc: {scig: {g_per_kg: 0.2, every_days: 7, count: 4}}\n"
+                    "arms:\n  - {name: sc, regimen: sc}\n"
+                    "endpoints:\n  - {name: igg, output: igg_total_g_per_L, at_day: 28, summary: mean}\n"
+                    "simulation: {days: 28}\n")
+    trial = load_trial(path)
+    trials, values, moved, _ = vector_trials(trial, ensemble(2, seed=0))
+    assert not [t for t in trials if isinstance(t, Exception)]
+    assert "fcrn_inhibitor_kd_g_per_L" in moved
+    band = run_trial_with_band(trial, ensemble(2, seed=0), 0.9).summary["parameter_uncertainty"]
+    assert not band["failed_vectors"]
+    assert _bands(band)[("sc", "igg", "mean")]["vectors"] == 2

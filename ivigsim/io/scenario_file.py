@@ -480,12 +480,19 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """Safe YAML, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+    """Safe YAML, refusing a key given twice in one mapping (YAML would keep the last silently)
+    and a key that is a list or a mapping. Merge keys (``<<: *defaults``) work as in YAML 1.1:
+    a key written in the mapping overrides the one merged in."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key that is a list or a mapping (keys are names)", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"the key {key!r} is given twice", key_node.start_mark)

@@ -85,12 +85,14 @@ def with_typical_values(trial: Trial, values: list[Mapping[str, float]]) -> Tria
     """``trial`` whose (each sub-population's) typical values are updated with ``values`` (one
     mapping per ``trial.groups()``); checked against the models' bounds."""
     from ivigsim.model.library import compiled_model
+    from ivigsim.trial.comparators import uses_comparators
 
     groups = []
+    comparators = uses_comparators(trial)  # then the vectors move a comparator's parameters too
     for sub, v in zip(trial.groups(), values):
         population = replace(sub.population, parameters=MappingProxyType({**sub.population.parameters,
                                                                           **{k: float(x) for k, x in v.items()}}))
-        population.check(compiled_model(sub.disease))
+        population.check(compiled_model(sub.disease, comparators))
         groups.append(replace(sub, population=population))
     if not trial.mixed:
         return replace(trial, population=groups[0].population)
