@@ -144,6 +144,23 @@ def test_an_absurd_residual_sd_is_refused_before_fitting(tmp_path, error, messag
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("dv", ["1e300", "1e6"])
+def test_an_absurd_dv_is_named_not_blamed_on_the_solver(tmp_path, dv):
+    """A DV the model cannot come near printed an overflow warning and then 'a failed solve at every
+    point the optimiser tried' (the solves had all succeeded); now one line naming the DV."""
+    import warnings
+
+    data = tmp_path / "d.csv"
+    data.write_text(NONMEM_HEADER + f"1,0,35,0.2,.,.,1,.,70\n1,0.25,.,.,.,.,0,{dv},70\n1,5,.,.,.,.,0,12,70\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would now be a traceback
+        result = CliRunner().invoke(app, ["fit", str(data), "--time-unit", "d", "--amount-unit", "g", "-e",
+                                          "baseline_igg_g_per_L", "--no-plot", "-q", "-o", str(tmp_path / "out")])
+    _one_line_refusal(result, "error: subject 1 DV: expected observations the model can come near")
+    assert f"got 'DV {float(dv):.4g} where the typical parameters predict" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_prior_too_tight_to_be_a_prior_is_refused(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text(NONMEM_HEADER + "1,0,35,0.2,.,.,1,.,70\n1,5,.,.,.,.,0,12,70\n")

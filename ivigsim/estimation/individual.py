@@ -256,9 +256,30 @@ def fit_map(posterior: SubjectPosterior, start: np.ndarray | None = None) -> opt
             result.success = True
             result.message = f"converged (gradient below {GRADIENT_TOL:g} after: {result.message})"
     if result.fun >= FAILED:
-        raise InputError(f"subject {posterior.subject.id}", "parameters the model can be solved with",
-                         "a failed solve at every point the optimiser tried")
+        _explain_failure(posterior)
     return result
+
+
+def _explain_failure(posterior: SubjectPosterior) -> None:
+    """Refuse a fit whose objective failed everywhere, saying why: an observation the model
+    cannot come near (it solves, but the residual is beyond any likelihood), or failed solves."""
+    where = f"subject {posterior.subject.id}"
+    predictions, status = posterior.predict(np.zeros(len(posterior.priors)))
+    observed = predictions[0, posterior._observed]
+    if status[0] == 0 and np.all(np.isfinite(observed)):
+        worst = (0.0, np.nan, np.nan)
+        for output, positions in posterior._groups.items():
+            dv = posterior._dv[positions]
+            with np.errstate(all="ignore"):
+                z = np.abs(posterior.errors[output].weighted(dv, observed[positions]))
+            z = np.where(np.isfinite(z), z, np.inf)
+            k = int(np.argmax(z))
+            if z[k] > worst[0]:
+                worst = (float(z[k]), float(dv[k]), float(observed[positions][k]))
+        z, dv, pred = worst
+        raise InputError(f"{where} DV", "observations the model can come near (check the DV's unit)",
+                         f"DV {dv:.4g} where the typical parameters predict {pred:.4g}, {z:.3g} residual SDs away")
+    raise InputError(where, "parameters the model can be solved with", "a failed solve at every point the optimiser tried")
 
 
 def _projected(gradient: np.ndarray, x: np.ndarray, bounds) -> np.ndarray:

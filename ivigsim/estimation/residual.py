@@ -109,8 +109,9 @@ class ResidualError:
         different error models compare). ``pred`` may carry leading batch axes."""
         dv = np.asarray(dv, dtype=float)
         sd = self.sd(pred)
-        z = (self.transform(dv) - self.transform(pred)) / sd
-        terms = z ** 2 + 2.0 * np.log(sd) + math.log(2.0 * math.pi)
+        with np.errstate(over="ignore"):  # an absurd DV gives an infinite term, refused by the caller
+            z = (self.transform(dv) - self.transform(pred)) / sd
+            terms = z ** 2 + 2.0 * np.log(sd) + math.log(2.0 * math.pi)
         if self.log_scale:
             terms = terms + 2.0 * np.log(dv)  # the Jacobian of log y, so the density is of y
         return terms.sum(axis=-1)
