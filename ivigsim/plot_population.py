@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +110,20 @@ def _outputs(courses, *skip: str) -> list[str]:
     return [c for c in courses.columns if c not in (*skip, "patient", "time_day", "arm")]
 
 
+@contextmanager
+def _intact(folder: str | Path, option: str):
+    """Reading a trial folder's files: a damaged file (a truncated or corrupt Parquet chunk, a
+    summary.json of another shape) is refused in one line, naming ``option``, not a traceback."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:  # pyarrow's errors included
+        detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise InputError(option, "a trial's output folder as `ivigsim trial` wrote it (run the trial again)",
+                         f"{folder}: {exc.__class__.__name__}: {detail}") from None
+
+
 def read_trial(folder: str | Path):
     """A trial folder's saved courses (``trajectories/``) and its summary (``summary.json``)."""
     import pandas as pd
@@ -123,7 +138,8 @@ def read_trial(folder: str | Path):
         summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         summary = {}
-    courses = pd.read_parquet(folder / TRAJECTORIES)
+    with _intact(folder, "FOLDER"):
+        courses = pd.read_parquet(folder / TRAJECTORIES)
     return courses, summary if isinstance(summary, dict) else {}
 
 
@@ -192,10 +208,11 @@ def read_summary(folder: str | Path, option: str) -> dict:
 def forest_rows(summary: dict) -> dict[str, list[tuple[str, float | None, float | None, float | None]]]:
     """Per measure, in the summary's order: (``endpoint: arm vs reference``, estimate, lower, upper)."""
     rows: dict[str, list] = {}
-    for c in summary.get("contrasts") or []:
-        label = f"{c['endpoint']}: {c['arm']} vs {c['reference']}"
-        for measure, e in c["estimates"].items():
-            rows.setdefault(measure, []).append((label, e.get("estimate"), e.get("lower"), e.get("upper")))
+    with _intact("summary.json", "--forest"):
+        for c in summary.get("contrasts") or []:
+            label = f"{c['endpoint']}: {c['arm']} vs {c['reference']}"
+            for measure, e in c["estimates"].items():
+                rows.setdefault(measure, []).append((label, e.get("estimate"), e.get("lower"), e.get("upper")))
     return rows
 
 
@@ -239,13 +256,18 @@ def km_curves(folder: str | Path, endpoint: str) -> tuple[dict, dict]:
     endpoint from the trial's per-patient files (patients with the event at their event day,
     the others censored at the window's end; failed patients, NaN, left out), and the
     endpoint's summary entry (its description)."""
+    summary = read_summary(folder, "--km")
+    with _intact(folder, "--km"):
+        return _km_curves(folder, endpoint, summary)
+
+
+def _km_curves(folder: str | Path, endpoint: str, summary: dict) -> tuple[dict, dict]:
     import pandas as pd
     import pyarrow.parquet as pq
     from statsmodels.duration.survfunc import SurvfuncRight
 
     from ivigsim.trial.store import PATIENTS
 
-    summary = read_summary(folder, "--km")
     files = sorted((Path(folder) / PATIENTS).glob("chunk-*.parquet"))
     names = [n for n in pq.read_schema(files[0]).names] if files else []
     tte = [n.removesuffix("_event") for n in names if n.endswith("_event") and n.removesuffix("_event") in names]

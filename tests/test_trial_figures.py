@@ -113,3 +113,40 @@ def test_forest_without_contrasts_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["plot-trial", str(out), "--forest"])
     assert result.exit_code == 2 and "error: --forest: expected a trial run with contrasts" in result.output
     assert not (out / "forest.png").exists()
+
+
+def _damage(folder, tmp_path, how):
+    import shutil
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(folder, copy)
+    if how == "empty-patients":
+        next((copy / "patients").glob("*.parquet")).write_bytes(b"")
+    elif how == "corrupt-patients":
+        next((copy / "patients").glob("*.parquet")).write_bytes(b"PAR1garbage")
+    else:
+        summary = json.loads((copy / "summary.json").read_text())
+        if how == "contrasts-text":
+            summary["contrasts"] = "x"
+        elif how == "arms-numbers":
+            summary["arms"] = [1, 2]
+        elif how == "no-endpoints":
+            for arm in summary["arms"]:
+                arm.pop("endpoints")
+        (copy / "summary.json").write_text(json.dumps(summary))
+    return copy
+
+
+@pytest.mark.parametrize("how, args", [
+    ("empty-patients", ["--km", "below_14"]), ("corrupt-patients", ["--km", "below_14"]),
+    ("contrasts-text", ["--forest"]), ("arms-numbers", ["--km", "below_14"]), ("no-endpoints", ["--km", "below_14"]),
+])
+def test_a_damaged_trial_folder_is_one_line_not_a_traceback(folder, tmp_path, how, args):
+    """Fuzzing found tracebacks (pyarrow's ArrowInvalid, TypeError, KeyError) on truncated or
+    corrupt Parquet chunks and on a summary.json of another shape."""
+    damaged = _damage(folder, tmp_path, how)
+    result = CliRunner().invoke(app, ["plot-trial", str(damaged), *args])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "expected a trial's output folder as `ivigsim trial` wrote it" in lines[0]
+    assert not list(damaged.glob("*.png"))
