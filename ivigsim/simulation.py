@@ -70,12 +70,11 @@ def scenario_parameters(model: CompiledModel, scenario: Scenario) -> dict[str, f
 def _regimen_parameters(scenario: Scenario) -> dict[str, float]:
     """A user-defined FcRn inhibitor's own constants (``ivigsim.dosing.comparators.InhibitorKinetics``);
     the scenario's parameters may not set them too."""
-    from ivigsim.dosing.comparators import inhibitor_parameters
+    from ivigsim.dosing.comparators import inhibitor_parameters, inhibitor_setting
 
     own = inhibitor_parameters(scenario.regimen.parts) if scenario.regimen is not None else {}
     for name in own.keys() & scenario.parameters.keys():
-        raise InputError(f"parameters.{name}", "not given twice: the regimen's fcrn_inhibitor.kinetics sets it",
-                         scenario.parameters[name])
+        raise InputError(f"parameters.{name}", inhibitor_setting(scenario.regimen.parts), scenario.parameters[name])
     return own
 
 

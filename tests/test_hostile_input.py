@@ -595,3 +595,56 @@ def test_yaml_merge_keys_work_and_a_written_key_overrides_the_merged_one(tmp_pat
     path.write_text("base: &b {weight_kg: 70}\npatient: {<<: *b, sex: male, sex: female}\n")
     with pytest.raises(InputError, match="given twice"):
         read_yaml(path)
+
+
+def _trial(**changes):
+    from tests.test_trial_file import small_trial
+
+    doc = small_trial()
+    for path, value in changes.items():
+        *parents, last = path.split("/")
+        node = doc
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        node[last] = value
+    return doc
+
+
+@pytest.mark.parametrize("changes, field, expected", [
+    # the model's own field names came back without the section they sit under
+    ({"population/parameters": {"fcrn_km_g_per_L": -5}}, "population.parameters.fcrn_km_g_per_L", "a value in"),
+    ({"population/parameters": {"bogus": 1}}, "population.parameters", "names of model parameters"),
+    ({"arms/1/mechanisms": {"bogus": False}}, "arms.1.mechanisms", "one of"),
+    # an empty endpoints list was blamed on measures
+    ({"contrasts": [{"reference": "none", "endpoints": []}]}, "contrasts.0.endpoints", "at least one endpoint"),
+])
+def test_trial_errors_name_the_field_as_written(changes, field, expected):
+    from ivigsim.io.trial_file import parse_trial
+
+    with pytest.raises(InputError) as caught:
+        parse_trial(_trial(**changes))
+    assert caught.value.field == field and caught.value.expected.startswith(expected), str(caught.value)
+
+
+@pytest.mark.parametrize("regimen, field, expected", [
+    # the section itself was named twice (regimen.infusion.infusion)
+    ({"doses": [{"day": 0, "g_per_kg": 1}], "infusion": {"duration_h": 5, "rate_mg_per_kg_min": 2}},
+     "regimen.infusion", "at most one of duration_h"),
+    # a maintenance interval past 100 years was blamed on regimen.dose.day
+    ({"maintenance": {"g_per_kg": 0.4, "every_days": 1e12, "start_day": 0, "count": 2}},
+     "regimen.maintenance.every_days", "an interval up to 36500 days"),
+    ({"maintenance": {"g_per_kg": 0.4, "every_days": 20000, "start_day": 0, "count": 3}},
+     "regimen.maintenance", "doses on days up to 36500"),
+    # nipocalimab's constants are its own, not a kinetics block the file does not have
+    ({"fcrn_inhibitor": {"drug": "nipocalimab", "days": [0], "mg_per_kg": 30}}, "parameters.fcrn_inhibitor_kd_g_per_L",
+     "not given twice: the regimen's fcrn_inhibitor (nipocalimab) comes with its own constants"),
+])
+def test_regimen_errors_name_the_field_and_the_reason(regimen, field, expected):
+    from ivigsim.io.scenario_file import parse_scenario
+    from ivigsim.simulation import simulate
+
+    doc = {"disease": "mg", "regimen": regimen, "simulation": {"days": 28},
+           "parameters": {"fcrn_inhibitor_kd_g_per_L": 0.02} if "fcrn_inhibitor" in regimen else {}}
+    with pytest.raises(InputError) as caught:
+        simulate(parse_scenario(doc))
+    assert caught.value.field == field and caught.value.expected.startswith(expected), str(caught.value)

@@ -533,6 +533,15 @@ def inhibitor_parameters(parts: Sequence[object]) -> dict[str, float]:
     return inhibitors[0].own_parameters() if inhibitors else {}
 
 
+def inhibitor_setting(parts: Sequence[object]) -> str:
+    """What sets a regimen's inhibitor constants, in words, for a refusal of the same constant
+    given again under ``parameters``: a shipped drug's own constants, or the part's kinetics."""
+    drug = next((p.drug for p in parts if isinstance(p, FcRnInhibitor)), None)
+    if drug in SHIPPED_INHIBITORS:
+        return f"not given twice: the regimen's fcrn_inhibitor ({drug}) comes with its own constants"
+    return "not given twice: the regimen's fcrn_inhibitor.kinetics sets it"
+
+
 def inhibitor_variability(parts: Sequence[object]) -> dict[str, float]:
     """The between-patient CVs of the constants a regimen's FcRn inhibitor sets
     (``FcRnInhibitor.own_variability``; ``inhibitor_parameters`` checks there is one drug)."""

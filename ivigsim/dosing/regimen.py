@@ -132,7 +132,9 @@ class Maintenance:
         dose = positive("regimen.maintenance.g_per_kg", self.g_per_kg, _ABSURD)
         if not MIN_G_PER_KG_PER_INFUSION <= dose <= MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.maintenance.g_per_kg", _ABSURD, self.g_per_kg)
-        positive("regimen.maintenance.every_days", self.every_days, "a positive interval in days")
+        every = positive("regimen.maintenance.every_days", self.every_days, "a positive interval in days")
+        if every > MAX_DAY:
+            raise InputError("regimen.maintenance.every_days", f"an interval up to {MAX_DAY:g} days", self.every_days)
         start = _check_day("regimen.maintenance.start_day", self.start_day)
         if (self.count is None) == (self.until_day is None):
             given = f"count={self.count!r}, until_day={self.until_day!r}"
@@ -146,6 +148,9 @@ class Maintenance:
                 raise InputError("regimen.maintenance.until_day", f"a day at or after start_day {start:g}", self.until_day)
         if self.number_of_doses > MAX_DOSES_PER_PART:
             raise InputError("regimen.maintenance", f"at most {MAX_DOSES_PER_PART} doses", self.number_of_doses)
+        last = start + (self.number_of_doses - 1) * every
+        if last > MAX_DAY:
+            raise InputError("regimen.maintenance", f"doses on days up to {MAX_DAY:g}", f"the last on day {last:g}")
         _check_infusion("regimen.maintenance.infusion", self.infusion)
 
     @property

@@ -64,6 +64,8 @@ def field_prefix(prefix: str, replace_whole: bool = False):
             field = prefix
         elif field.startswith(("parameters", "mechanisms", prefix)):
             pass
+        elif field == "infusion" and prefix.endswith(".infusion"):
+            field = prefix  # the section itself (at most one of duration_h, rate, titration)
         elif field.startswith("infusion.") and prefix.endswith(".infusion"):
             field = prefix + field[len("infusion"):]  # the section is the infusion itself
         elif field.startswith("infusion."):

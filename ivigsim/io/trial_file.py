@@ -442,7 +442,12 @@ def _population_spec_unprefixed(pop, disease, model, base: Path, source: dict, s
     # The disease's typical values for its patients (e.g. lower IgG in MG), then the trial's own.
     typical = {**disease.defaults, **pop.parameters}
     population = PopulationSpec(covariates, variability, MappingProxyType(typical), inclusion)
-    population.check(model)
+    try:
+        population.check(model)
+    except InputError as exc:  # the model names its own fields (parameters.NAME): they sit under population
+        if exc.field.startswith("population."):
+            raise
+        raise InputError(f"population.{exc.field}", exc.expected, exc.got) from None
     return population, source
 
 
@@ -519,8 +524,8 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     arms = []
     for i, a in enumerate(doc.arms):
         for mm in models:
-            overrides = {**mm.switch_overrides(a.mechanisms), **a.parameters}
             try:
+                overrides = {**mm.switch_overrides(a.mechanisms), **a.parameters}
                 mm.parameter_array(overrides)
             except InputError as exc:
                 raise InputError(f"arms.{i}.{exc.field}", exc.expected, exc.got) from None
@@ -856,6 +861,8 @@ def _contrasts(doc: TrialFile, endpoints: list[Endpoint]) -> tuple[Contrast, ...
             raise InputError(field, "one of endpoint and endpoints", f"endpoint={c.endpoint}, endpoints={c.endpoints}")
         named = [c.endpoint] if c.endpoint is not None else c.endpoints
         where = f"{field}.endpoint" if c.endpoint is not None else f"{field}.endpoints"
+        if named is not None and not named:
+            raise InputError(where, f"at least one endpoint of this trial ({', '.join(summaries)})", named)
         for m in c.measures or ():
             if m not in MEASURES:
                 raise InputError(f"{field}.measures", f"some of {', '.join(MEASURES)}", m)

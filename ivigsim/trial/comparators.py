@@ -37,7 +37,7 @@ import numpy as np
 
 from ivigsim.dosing.comparators import (COMPARATOR_PARTS, INHIBITOR_CONSTANTS, INHIBITOR_TMDD_CONSTANTS,
                                         FcRnInhibitor, PlasmaExchange, SubcutaneousIgG, compile_sessions,
-                                        inhibitor_parameters)
+                                        inhibitor_parameters, inhibitor_setting)
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.errors import InputError
 from ivigsim.trial.statistics import LEVEL, mean_t
@@ -194,8 +194,7 @@ def check_arm_parameters(arm, where: str = "arms") -> None:
     except InputError as exc:
         raise InputError(f"{where}.regimen.{exc.field.removeprefix('regimen.')}", exc.expected, exc.got) from None
     for name in own.keys() & dict(arm.parameters).keys():
-        raise InputError(f"{where}.parameters.{name}", "not given twice: the regimen's fcrn_inhibitor.kinetics sets it",
-                         arm.parameters[name])
+        raise InputError(f"{where}.parameters.{name}", inhibitor_setting(arm.regimen.parts), arm.parameters[name])
 
 
 def patient_sessions(arm, patients, weights: np.ndarray) -> list[tuple]:
