@@ -279,11 +279,11 @@ def _row(label: str, scenario: Scenario, plan, ds: xr.Dataset) -> Row:
 
 
 def _comparator_use(plan) -> dict:
-    """The Row's comparator fields from the plan's sessions (``TreatmentPlan.sessions``)."""
-    from ivigsim.trial.comparators import DAYS_PER_YEAR
+    """The Row's comparator fields from the plan's sessions (``TreatmentPlan.sessions``), counted
+    as a trial's summary counts them (``trial.comparators.first_year_use``)."""
+    from ivigsim.trial.comparators import first_year_use
 
-    sessions = [s for s in getattr(plan, "sessions", ()) if s.start_day < DAYS_PER_YEAR]
-    return {"scig_grams_per_year": float(sum(s.amount for s in sessions if s.kind == "scig")),
-            "plex_sessions_per_year": sum(s.kind == "plasma_exchange" for s in sessions),
-            "inhibitor_mg_per_year": 1000.0 * float(sum(s.amount for s in sessions if s.kind == "fcrn_inhibitor")),
-            "gives_comparator": bool(getattr(plan, "sessions", ()))}
+    sessions = getattr(plan, "sessions", ())
+    year = first_year_use(sessions)
+    return {"scig_grams_per_year": year["scig_g_per_year"], "plex_sessions_per_year": year["plex_sessions_per_year"],
+            "inhibitor_mg_per_year": year["fcrn_inhibitor_mg_per_year"], "gives_comparator": bool(sessions)}

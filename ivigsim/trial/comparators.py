@@ -38,6 +38,7 @@ import numpy as np
 from ivigsim.dosing.comparators import (COMPARATOR_PARTS, INHIBITOR_CONSTANTS, INHIBITOR_TMDD_CONSTANTS,
                                         FcRnInhibitor, PlasmaExchange, SubcutaneousIgG, compile_sessions,
                                         inhibitor_parameters, inhibitor_setting)
+from ivigsim.dosing.units import MG_PER_G
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.errors import InputError
 from ivigsim.trial.statistics import LEVEL, mean_t
@@ -292,20 +293,33 @@ def use_columns(trial, arm, sessions: list[tuple] | None, n: int, days: float | 
     if cycle_starts is not None:
         out["plex_plasma_volumes"] += cycle_plasma_volumes(rule_cycle(arm), cycle_starts, days)
     for i, own in enumerate(sessions):
+        year = first_year_use(own)
+        out["scig_g_per_year"][i] = year["scig_g_per_year"]
+        out["fcrn_inhibitor_mg_per_year"][i] = year["fcrn_inhibitor_mg_per_year"]
         for s in own:
-            in_trial, in_year = s.start_day < days, s.start_day < DAYS_PER_YEAR
-            if s.kind == "plasma_exchange" and in_trial:
+            if s.start_day >= days:
+                continue
+            if s.kind == "plasma_exchange":
                 out["plex_sessions"][i] += 1
                 out["plex_volume_L"][i] += s.amount
             elif s.kind == "scig":
-                out["scig_doses"][i] += in_trial
-                out["scig_g_in_trial"][i] += s.amount * in_trial
-                out["scig_g_per_year"][i] += s.amount * in_year
+                out["scig_doses"][i] += 1
+                out["scig_g_in_trial"][i] += s.amount
             elif s.kind == "fcrn_inhibitor":
-                out["fcrn_inhibitor_infusions"][i] += in_trial
-                out["fcrn_inhibitor_mg_in_trial"][i] += 1000.0 * s.amount * in_trial
-                out["fcrn_inhibitor_mg_per_year"][i] += 1000.0 * s.amount * in_year
+                out["fcrn_inhibitor_infusions"][i] += 1
+                out["fcrn_inhibitor_mg_in_trial"][i] += MG_PER_G * s.amount
     return out
+
+
+def first_year_use(sessions) -> dict[str, float]:
+    """One patient's comparator use in the regimen's first 365.25 days (``DAYS_PER_YEAR``), from
+    its sessions (``ivigsim.dosing.comparators.Session``): plasma-exchange sessions, grams of
+    SCIG, mg of FcRn inhibitor. What the trial summary's per-year columns and ``ivigsim
+    compare`` report."""
+    year = [s for s in sessions if s.start_day < DAYS_PER_YEAR]
+    return {"plex_sessions_per_year": sum(s.kind == "plasma_exchange" for s in year),
+            "scig_g_per_year": sum((s.amount for s in year if s.kind == "scig"), 0.0),
+            "fcrn_inhibitor_mg_per_year": sum((MG_PER_G * s.amount for s in year if s.kind == "fcrn_inhibitor"), 0.0)}
 
 
 def plasma_volumes_in_trial(trial, arm, days: float | None = None) -> float:
