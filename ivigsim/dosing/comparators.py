@@ -284,7 +284,7 @@ class SubcutaneousIgG:
     start_hour: float | None = None
 
     def __post_init__(self) -> None:
-        from .regimen import _DAY_TOLERANCE, MAX_DAY, _check_day
+        from .regimen import _DAY_TOLERANCE, _check_day, _check_repeats
 
         where = "regimen.scig"
         expected = f"a dose above 0 and at most {MAX_SCIG_G_PER_KG:g} g/kg per subcutaneous dose"
@@ -307,11 +307,7 @@ class SubcutaneousIgG:
             count = math.floor((until - start) / every + _DAY_TOLERANCE) + 1
         if count > MAX_SESSIONS_PER_PART:
             raise InputError(where, f"at most {MAX_SESSIONS_PER_PART} doses", count)
-        if every > MAX_DAY:  # as any day of a regimen (1e15 days would leave no room for a 1-h dose)
-            raise InputError(f"{where}.every_days", f"an interval up to {MAX_DAY:g} days", self.every_days)
-        last = start + (count - 1) * every
-        if last > MAX_DAY:
-            raise InputError(where, f"doses on days up to {MAX_DAY:g}", f"the last on day {last:g}")
+        _check_repeats(where, start, every, count, self.every_days)
         hours = _hours(f"{where}.duration_h", self.duration_h)
         if every < hours / HOURS_PER_DAY:
             raise InputError(f"{where}.every_days", f"an interval at least as long as each dose ({hours:g} h)",

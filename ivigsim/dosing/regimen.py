@@ -60,6 +60,16 @@ def _check_infusion(field: str, infusion: object) -> None:
 MAX_DAY = 36500.0
 
 
+def _check_repeats(where: str, start: float, every: float, count: int, given_every: object) -> None:
+    """A repeated part's doses within the regimen's days: the interval and the last dose day at
+    most ``MAX_DAY`` (an interval of 1e15 days also left no room for an hour's dose)."""
+    if every > MAX_DAY:
+        raise InputError(f"{where}.every_days", f"an interval up to {MAX_DAY:g} days", given_every)
+    last = start + (count - 1) * every
+    if last > MAX_DAY:
+        raise InputError(where, f"doses on days up to {MAX_DAY:g}", f"the last on day {last:g}")
+
+
 def _check_day(field: str, day: object) -> float:
     value = non_negative(field, day, "a day >= 0 (day 0 starts at t = 0)")
     if value > MAX_DAY:
@@ -133,8 +143,6 @@ class Maintenance:
         if not MIN_G_PER_KG_PER_INFUSION <= dose <= MAX_G_PER_KG_PER_INFUSION:
             raise InputError("regimen.maintenance.g_per_kg", _ABSURD, self.g_per_kg)
         every = positive("regimen.maintenance.every_days", self.every_days, "a positive interval in days")
-        if every > MAX_DAY:
-            raise InputError("regimen.maintenance.every_days", f"an interval up to {MAX_DAY:g} days", self.every_days)
         start = _check_day("regimen.maintenance.start_day", self.start_day)
         if (self.count is None) == (self.until_day is None):
             given = f"count={self.count!r}, until_day={self.until_day!r}"
@@ -148,9 +156,7 @@ class Maintenance:
                 raise InputError("regimen.maintenance.until_day", f"a day at or after start_day {start:g}", self.until_day)
         if self.number_of_doses > MAX_DOSES_PER_PART:
             raise InputError("regimen.maintenance", f"at most {MAX_DOSES_PER_PART} doses", self.number_of_doses)
-        last = start + (self.number_of_doses - 1) * every
-        if last > MAX_DAY:
-            raise InputError("regimen.maintenance", f"doses on days up to {MAX_DAY:g}", f"the last on day {last:g}")
+        _check_repeats("regimen.maintenance", start, every, self.number_of_doses, self.every_days)
         _check_infusion("regimen.maintenance.infusion", self.infusion)
 
     @property
