@@ -258,13 +258,14 @@ def scig_dose_from_ivig(ivig_g_per_kg: float, ivig_every_days: float, scig_every
     0.2
     """
     where = "regimen.scig.from_ivig"
+    interval = positive("regimen.scig.every_days", scig_every_days, "a positive interval in days")
     dose = positive(f"{where}.g_per_kg", ivig_g_per_kg, "the IVIG dose it replaces, above 0 g/kg")
     every = positive(f"{where}.every_days", ivig_every_days, "the IVIG interval it replaces, a positive number of days")
     lo, hi = SCIG_DOSE_ADJUSTMENT_RANGE
     factor = real(f"{where}.dose_adjustment", adjustment, f"a label's adjustment from {lo:g} to {hi:g}")
     if not lo <= factor <= hi:
         raise InputError(f"{where}.dose_adjustment", f"a label's adjustment from {lo:g} to {hi:g}", adjustment)
-    return dose / every * factor * scig_every_days
+    return dose / every * factor * interval
 
 
 @dataclass(frozen=True)

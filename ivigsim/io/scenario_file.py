@@ -29,7 +29,6 @@ from ivigsim.dosing import (
     get_product,
     get_standard_regimen,
 )
-from ivigsim.dosing._validate import positive
 from ivigsim.dosing.comparators import (DEFAULT_SCIG_DOSE_ADJUSTMENT, FcRnInhibitor, InhibitorKinetics, PlasmaExchange,
                                         SubcutaneousIgG, scig_dose_from_ivig)
 from ivigsim.dosing.premedication import Premedication
@@ -187,21 +186,18 @@ class ScigFile(_Strict):
         if (self.g_per_kg is None) == (self.from_ivig is None):
             raise InputError("regimen.scig", "exactly one of g_per_kg, from_ivig",
                              "both" if self.g_per_kg is not None else "neither")
-        dose = self.g_per_kg
-        if self.from_ivig is not None:
-            f = self.from_ivig
-            every = positive("regimen.scig.every_days", self.every_days, "a positive interval in days")
-            dose = scig_dose_from_ivig(f.g_per_kg, f.every_days, every, f.dose_adjustment)
-            try:
-                return SubcutaneousIgG(dose, every, self.start_day, self.count, self.until_day, self.duration_h,
-                                       self.start_hour)
-            except InputError as exc:
-                if exc.field not in ("regimen.scig.g_per_kg", "regimen.scig.every_days"):
-                    raise
-                raise InputError("regimen.scig.from_ivig", "an IVIG regimen whose conversion SCIG can take ("
-                                 f"{exc.expected})", f"{dose:.4g} g/kg every {every:g} days") from None
-        return SubcutaneousIgG(dose, self.every_days, self.start_day, self.count, self.until_day,
-                               self.duration_h, self.start_hour)
+        rest = (self.every_days, self.start_day, self.count, self.until_day, self.duration_h, self.start_hour)
+        if self.from_ivig is None:
+            return SubcutaneousIgG(self.g_per_kg, *rest)
+        f = self.from_ivig
+        dose = scig_dose_from_ivig(f.g_per_kg, f.every_days, self.every_days, f.dose_adjustment)
+        try:
+            return SubcutaneousIgG(dose, *rest)
+        except InputError as exc:  # the converted dose beyond SCIG's limits: the conversion's input is at fault
+            if exc.field not in ("regimen.scig.g_per_kg", "regimen.scig.every_days"):
+                raise
+            raise InputError("regimen.scig.from_ivig", "an IVIG regimen whose conversion SCIG can take ("
+                             f"{exc.expected})", f"{dose:.4g} g/kg every {self.every_days:g} days") from None
 
 
 class InhibitorKineticsFile(_Strict):
