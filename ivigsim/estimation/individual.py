@@ -151,6 +151,23 @@ class SubjectPosterior:
             total += self.errors[output].neg2_log_likelihood(self._dv[positions], observed[:, positions])
         return total
 
+    def farthest_observation(self, predictions: np.ndarray) -> tuple[float, float, float] | None:
+        """(|weighted residual|, DV, prediction) of the observation farthest from ``predictions``
+        (one row at every record), None if a prediction there is not finite: what a fit that
+        failed everywhere reports."""
+        observed = predictions[self._observed]
+        if not np.all(np.isfinite(observed)):
+            return None
+        worst = (0.0, np.nan, np.nan)
+        for output, positions in self._groups.items():
+            with np.errstate(all="ignore"):
+                z = np.abs(self.errors[output].weighted(self._dv[positions], observed[positions]))
+            z = np.where(np.isfinite(z), z, np.inf)
+            k = int(np.argmax(z))
+            if z[k] > worst[0]:
+                worst = (float(z[k]), float(self._dv[positions][k]), float(observed[positions][k]))
+        return worst
+
     def neg2_log_prior(self, etas: np.ndarray) -> np.ndarray:
         etas = np.atleast_2d(etas)
         return (((etas / self.omegas) ** 2) + np.log(2 * np.pi * self.omegas ** 2)).sum(axis=1)
@@ -264,19 +281,10 @@ def _explain_failure(posterior: SubjectPosterior) -> None:
     """Refuse a fit whose objective failed everywhere, saying why: an observation the model
     cannot come near (it solves, but the residual is beyond any likelihood), or failed solves."""
     where = f"subject {posterior.subject.id}"
-    predictions, status = posterior.predict(np.zeros(len(posterior.priors)))
-    observed = predictions[0, posterior._observed]
-    if status[0] == 0 and np.all(np.isfinite(observed)):
-        worst = (0.0, np.nan, np.nan)
-        for output, positions in posterior._groups.items():
-            dv = posterior._dv[positions]
-            with np.errstate(all="ignore"):
-                z = np.abs(posterior.errors[output].weighted(dv, observed[positions]))
-            z = np.where(np.isfinite(z), z, np.inf)
-            k = int(np.argmax(z))
-            if z[k] > worst[0]:
-                worst = (float(z[k]), float(dv[k]), float(observed[positions][k]))
-        z, dv, pred = worst
+    predictions, status = posterior.predict(np.zeros(len(posterior.priors)))  # at the typical values
+    farthest = posterior.farthest_observation(predictions[0]) if status[0] == 0 else None
+    if farthest is not None:
+        z, dv, pred = farthest
         raise InputError(f"{where} DV", "observations the model can come near (check the DV's unit)",
                          f"DV {dv:.4g} where the typical parameters predict {pred:.4g}, {z:.3g} residual SDs away")
     raise InputError(where, "parameters the model can be solved with", "a failed solve at every point the optimiser tried")
