@@ -4,7 +4,7 @@ Each figure is the model's curves for the treatments of the comparator tables (t
 scenarios as `docs/generate.py`'s `comparator_checks_markdown` and
 `ivigsim.validation.fcrn_blockade`), with the published figures they are read against drawn
 as bands or marks. PNG, 110 dpi. Not compared byte for byte by the tests (a new matplotlib
-draws differently); `tests/test_fcrn_blockade.py` draws them into a temporary folder.
+draws differently); `tests/test_fcrn_blockade.py` draws one into a temporary folder.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def ivig_during_blockade(ax, arms=None) -> None:
     for a in arms:
         keep = a.time >= fcrn_blockade.IVIG_DAY
         ax.semilogy(a.time[keep], a.ivig_g_per_L[keep], label=f"{a.label}: half-life {a.half_life_days:.1f} days")
-    lo, hi = fcrn_blockade._window()
+    lo, hi = fcrn_blockade.window()
     ax.axvspan(lo, hi, color="grey", alpha=0.15, label="the half-life's window")
     ax.set(xlabel="day", ylabel="IgG from the infused product, g/L (log)",
            title="IVIG given during FcRn blockade is cleared faster (a prediction)")

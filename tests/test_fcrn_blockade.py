@@ -36,7 +36,7 @@ def test_ivig_during_blockade_is_cleared_at_least_twice_as_fast(arms):
     assert 18.0 < alone < 24.0  # the infused IgG's own half-life once distributed (tracer: 22.9 days)
     for label in (EFGARTIGIMOD, NIPOCALIMAB):
         assert arms[label].half_life_days < 0.5 * alone, label
-    lo, hi = fcrn_blockade._window()
+    lo, hi = fcrn_blockade.window()
     inside = (arms[EFGARTIGIMOD].time >= lo) & (arms[EFGARTIGIMOD].time <= hi)
     assert arms[EFGARTIGIMOD].occupancy[inside].min() > 0.3  # FcRn is blocked throughout the window
     assert np.all(arms[ALONE].occupancy == 0.0)
@@ -48,7 +48,7 @@ def test_an_inhibitor_that_barely_binds_leaves_the_half_life_as_without_it(arms)
     about 0.2 g/L): a few per cent of FcRn occupied, so the infused IgG's half-life moves by a few
     per cent only, in proportion; at the shipped affinity it falls threefold."""
     weak = fcrn_blockade.simulate_arm(EFGARTIGIMOD, {"fcrn_inhibitor_kd_g_per_L": 10.0})
-    lo, hi = fcrn_blockade._window()
+    lo, hi = fcrn_blockade.window()
     inside = (weak.time >= lo) & (weak.time <= hi)
     occupancy = float(weak.occupancy[inside].mean())
     assert 0.0 < occupancy < 0.03

@@ -61,7 +61,8 @@ class Arm:
     half_life_days: float  # of the infused IgG over the window
 
 
-def _window() -> tuple[float, float]:
+def window() -> tuple[float, float]:
+    """The days the half-life is fitted over (the same in every arm)."""
     start = IVIG_DAY + (IVIG_HOUR + IVIG_HOURS) / 24.0 + WINDOW_DELAY_DAYS
     return start, start + WINDOW_DAYS
 
@@ -73,7 +74,7 @@ def half_life_days(time: np.ndarray, values: np.ndarray) -> float:
     >>> round(half_life_days(t, 3.0 * np.exp(-np.log(2) / 21.0 * t)), 9)
     21.0
     """
-    lo, hi = _window()
+    lo, hi = window()
     inside = (time >= lo) & (time <= hi)
     slope = np.polyfit(time[inside], np.log(values[inside]), 1)[0]
     return float(np.log(2.0) / -slope)
@@ -101,7 +102,7 @@ def table(parameters: Mapping[str, float] = {}) -> list[Arm]:
 def markdown(arms: list[Arm] | None = None) -> str:
     """The table docs/comparators.md shows."""
     arms = table() if arms is None else arms
-    lo, hi = _window()
+    lo, hi = window()
     lines = [f"| IVIG 0.4 g/kg on day {IVIG_DAY:g} | half-life of the infused IgG, days {lo:.2f}-{hi:.2f} | "
              f"mean FcRn occupancy by the inhibitor over those days |", "|---|---|---|"]
     for a in arms:
