@@ -46,7 +46,7 @@ MAX_INTERVAL_DAYS = 365.0
 #: Grams per year this close (relative) are a tie.
 TIE = 1e-9
 #: Most IVIG a candidate may give, g/kg a week (assumption: twice the highest maintenance the
-#: CIDP guidelines allow, 1 g/kg every 2 weeks, EAN/PNS 2021 in calibration-targets s.2; more is
+#: CIDP guidelines allow, 1 g/kg every 2 weeks, EAN/PNS 2021 in calibration-targets s.7; more is
 #: a typo in a dose or an interval: 3 g/kg every day is 21 g/kg a week).
 MAX_G_PER_KG_PER_WEEK = 1.0
 
