@@ -223,12 +223,14 @@ _PLEX_NOTE = ("one 2-h albumin session of Kaplan's estimated plasma volume (haem
 _PLEX_JUST_AFTER_GAP = ("with one Kaplan plasma volume the model ends the session at 45 % of baseline, not 25-33 %: the "
                         "volume exchanged is 0.82 of the model's plasma volume (e^-0.82 = 44 % left of a purely "
                         "intravascular substance), and tissue IgG flows back during the 2 h. The textbook's 1/3-1/4 "
-                        "is the one-compartment e^-N at N = 1-1.5 (37-22 %). Not tuned")
+                        "is the one-compartment e^-N at N = 1-1.5 (37-22 %). A plasma volume of 30 mL/kg brings it to 32-34 % "
+                        "and breaks the IgG half-life (python -m ivigsim.validation.exchange_scan). Not tuned")
 _PLEX_REBOUND_GAP = ("48 h after the session the model is at {} % of baseline, not about one-half: 44 % of body IgG is "
                      "in plasma (Ein & Waldmann 1969, the model's intravascular share), so a session that removes "
                      "half of plasma IgG removes about a quarter of body IgG, and redistribution returns plasma "
-                     "towards that. Half after re-equilibration needs a larger intravascular share or a smaller "
-                     "rebound than the model's IgG core has. Not tuned")
+                     "towards that. Half after re-equilibration needs 89 % (1 volume) or 71 % (1.5) of body IgG in "
+                     "plasma by mass balance; no values of the IgG core's parameters within their bounds meet it while "
+                     "the IgG targets hold (python -m ivigsim.validation.exchange_scan, docs/comparators.md). Not tuned")
 _EFG_NOTE = ("10 mg/kg IV over 1 h (the label's dose; the row gives no dose), a 70-kg healthy man; the drug's kinetics "
              "as declared (docs/comparators.md), its affinity fitted in the joint calibration")
 
