@@ -17,6 +17,14 @@ DOCS = Path(__file__).parent
 DPI = 110
 
 
+def _target(target_id: str):
+    """The published figure a curve is read against (``ivigsim.validation.targets``), so a
+    figure's band is the validation's own, not a copy of it."""
+    from ivigsim.validation.targets import COMPARATOR_TARGETS
+
+    return next(t for t in COMPARATOR_TARGETS if t.id == target_id)
+
+
 def _run(regimen: dict, days: float, every: float, output: str = "igg_total_g_per_L", **extra):
     from ivigsim.io.scenario_file import parse_scenario
     from ivigsim.simulation import simulate
@@ -32,11 +40,15 @@ def plasma_exchange(ax) -> None:
         t, c = _run({"plasma_exchange": {"days": [1], "plasma_volumes": pv, "duration_h": 2}}, 8.0, 1 / 48)
         ax.plot(t, 100 * c / c[0], color=colour, label=f"{pv:g} plasma volume{'' if pv == 1 else 's'}")
     end = 1 + 2 / 24
-    ax.fill_between([end - 0.15, end + 0.15], 25, 33.3, color="grey", alpha=0.35,
+    just_after = _target("plex-1pv-just-after").acceptance
+    rebound = _target("plex-1pv-re-equilibrated").acceptance
+    not_recovered = _target("plex-not-recovered-72h").acceptance[1]
+    ax.fill_between([end - 0.15, end + 0.15], *just_after, color="grey", alpha=0.35,
                     label="1/3-1/4 just after (Hanafusa 2014)")
-    ax.fill_between([end + 1.8, end + 2.2], 40, 60, color="tab:green", alpha=0.3,
+    ax.fill_between([end + 1.8, end + 2.2], *rebound, color="tab:green", alpha=0.3,
                     label="about 1/2 re-equilibrated (48 h, our reading)")
-    ax.plot([end + 3], [90], marker="v", color="k", linestyle="none", label="below 90 % at 72 h (Blood 1980)")
+    ax.plot([end + 3], [not_recovered], marker="v", color="k", linestyle="none",
+            label=f"below {not_recovered:g} % at 72 h (Blood 1980)")
     ax.set(xlabel="day", ylabel="total IgG, % of baseline", ylim=(0, 105),
            title="One plasma exchange (albumin): the rebound from tissue")
     ax.legend(fontsize=7, loc="lower right")
@@ -52,13 +64,14 @@ def fcrn_inhibitors(ax) -> None:
     for label, regimen, extra in arms:
         t, c = _run(regimen, 112.0, 0.25, **extra)
         ax.plot(t, 100 * c / c[0], label=label)
-    ax.axhline(50, color="grey", linestyle=":", linewidth=1)
-    ax.axhline(25, color="grey", linestyle="--", linewidth=1)
-    ax.text(112, 51, "up to 50 % lower, one dose", fontsize=7, ha="right", va="bottom", color="grey")
-    ax.text(112, 26, "about 75 % lower, repeated doses", fontsize=7, ha="right", va="bottom", color="grey")
+    one_dose, repeated = (100 - _target(i).published for i in ("efgartigimod-single-dose", "efgartigimod-repeated"))
+    ax.axhline(one_dose, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(repeated, color="grey", linestyle="--", linewidth=1)
+    ax.text(112, one_dose + 1, "up to 50 % lower, one dose", fontsize=7, ha="right", va="bottom", color="grey")
+    ax.text(112, repeated + 1, "about 75 % lower, repeated doses", fontsize=7, ha="right", va="bottom", color="grey")
     ax.plot([21 + 56], [100], marker="o", color="k", linestyle="none",
             label="Ulrichts 2018 (healthy): back to baseline 8 weeks after the last dose")
-    ax.plot([21], [100 - 55.9], marker="s", color="tab:purple", linestyle="none", label="ADAPT+ mean lowering, gMG")
+    ax.plot([21], [100 - _target("efgartigimod-gmg-lowering").published], marker="s", color="tab:purple", linestyle="none", label="ADAPT+ mean lowering, gMG")
     ax.set(xlabel="day", ylabel="total IgG, % of baseline", ylim=(0, 110),
            title="FcRn inhibitors: IgG lowering and recovery")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
