@@ -223,8 +223,8 @@ _PLEX_NOTE = ("one 2-h albumin session of Kaplan's estimated plasma volume (haem
 _PLEX_JUST_AFTER_GAP = ("with one Kaplan plasma volume the model ends the session at 45 % of baseline, not 25-33 %: the "
                         "volume exchanged is 0.82 of the model's plasma volume (e^-0.82 = 44 % left of a purely "
                         "intravascular substance), and tissue IgG flows back during the 2 h. The textbook's 1/3-1/4 "
-                        "is the one-compartment e^-N at N = 1-1.5 (37-22 %). A plasma volume of 30 mL/kg brings it to 32-34 % "
-                        "and breaks the IgG half-life (python -m ivigsim.validation.exchange_scan). Not tuned")
+                        "is the one-compartment e^-N at N = 1-1.5 (37-22 %). A plasma volume of 30 mL/kg brings it to 34 % "
+                        "(at the shipped distribution clearance) and breaks the IgG half-life (python -m ivigsim.validation.exchange_scan). Not tuned")
 _PLEX_REBOUND_GAP = ("48 h after the session the model is at {} % of baseline, not about one-half: 44 % of body IgG is "
                      "in plasma (Ein & Waldmann 1969, the model's intravascular share), so a session that removes "
                      "half of plasma IgG removes about a quarter of body IgG, and redistribution returns plasma "
