@@ -54,6 +54,9 @@ class Summary:
     autoantibody_final_fraction: float
     endogenous_igg_nadir_fraction: float
     infused_g: float
+    #: What lowered the patient's own IgG, in words, as the scenario gave it: infused IgG
+    #: saturating FcRn, an FcRn inhibitor, plasma exchange (empty: none of them).
+    endogenous_igg_lowered_by: tuple[str, ...] = ()
     readouts: tuple[ReadoutSummary, ...] = ()
     #: Probability of each adverse event over the course (event -> probability), if computed.
     course_risks: tuple[tuple[str, float], ...] = ()
@@ -85,7 +88,8 @@ class Summary:
             f"autoantibody: nadir {100 * self.autoantibody_nadir_fraction:.0f} % of baseline on day "
             f"{self.autoantibody_nadir_day:.1f}, {100 * self.autoantibody_final_fraction:.0f} % at the end"
         )
-        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline (FcRn saturated or blocked)")
+        causes = "; ".join(self.endogenous_igg_lowered_by) or "FcRn blocked"
+        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline ({causes})")
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
         if self.scig_absorbed_g is not None:
             out.append(f"IgG absorbed from SCIG: {self.scig_absorbed_g:.1f} g")
@@ -159,6 +163,7 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         autoantibody_final_fraction=float(auto[-1]),
         endogenous_igg_nadir_fraction=float(np.nanmin(endo) / endo[0]),
         infused_g=infused,
+        endogenous_igg_lowered_by=_lowered_by(one, infused, scig_absorbed, exchanged),
         readouts=summarise_readouts(ds, patient),
         course_risks=tuple(
             (str(e), float(p)) for e, p in zip(ds["event"].values, ds["adverse_event_course_probability"].values[patient])
@@ -168,6 +173,23 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         exchanged_ivig_g=exchanged[1] if exchanged else None,
         scig_absorbed_g=scig_absorbed,
     )
+
+
+def _lowered_by(one: xr.Dataset, infused_g: float, scig_absorbed_g: float | None,
+                exchanged: tuple[float, float] | None) -> tuple[str, ...]:
+    """What in the scenario lowered the patient's own IgG. Each cause is named only when the
+    scenario gave it: infused (or absorbed subcutaneous) IgG saturating FcRn, so that more of
+    every IgG is catabolised; an FcRn inhibitor occupying FcRn; plasma exchange removing it
+    (with the grams of the patient's IgG removed, autoantibody and immune complexes included)."""
+    causes = []
+    if infused_g > 0 or (scig_absorbed_g or 0.0) > 0:
+        causes.append("FcRn saturated by the infused IgG" if not scig_absorbed_g else
+                      "FcRn saturated by the infused and absorbed IgG")
+    if "fcrn_inhibitor_occupancy" in one and float(np.nanmax(one["fcrn_inhibitor_occupancy"].values)) > 0:
+        causes.append("FcRn occupied by the FcRn inhibitor")
+    if exchanged is not None and exchanged[0] - exchanged[1] > 0:
+        causes.append(f"plasma exchange removed {exchanged[0] - exchanged[1]:.1f} g of the patient's IgG")
+    return tuple(causes)
 
 
 def _ivig_and_scig_g(ds: xr.Dataset, one: xr.Dataset) -> tuple[float, float | None]:

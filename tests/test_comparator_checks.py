@@ -261,3 +261,20 @@ def test_summary_without_comparators_has_no_new_lines():
     _, s = _summary([Dose(0.0, 0.4)], 20.0)
     assert s.scig_absorbed_g is None and s.exchanged_igg_g is None
     assert not any("SCIG" in line or "plasma exchange" in line for line in s.lines())
+
+
+def test_summary_names_what_lowered_the_patients_own_igg():
+    """The own-IgG line names the causes the scenario gave, and no other: an exchange alone
+    removes the patient's IgG (its grams are the removed IgG less the IVIG-derived part, here all
+    of it); an inhibitor alone occupies FcRn; IVIG alone saturates it."""
+    _, exchange_only = _summary([PlasmaExchange((2.0,))], 10.0)
+    (line,) = [x for x in exchange_only.lines() if x.startswith("patient's own IgG")]
+    assert "plasma exchange removed" in line and "FcRn" not in line
+    assert f"removed {exchange_only.exchanged_igg_g:.1f} g" in line and exchange_only.exchanged_ivig_g == 0.0
+    assert exchange_only.endogenous_igg_nadir_fraction < 0.7
+    _, inhibitor_only = _summary([FcRnInhibitor(days=(0.0,))], 20.0)
+    (line,) = [x for x in inhibitor_only.lines() if x.startswith("patient's own IgG")]
+    assert "FcRn occupied by the FcRn inhibitor" in line and "saturated" not in line and "exchange" not in line
+    _, ivig_only = _summary([Dose(0.0, 0.4)], 20.0)
+    (line,) = [x for x in ivig_only.lines() if x.startswith("patient's own IgG")]
+    assert line.endswith("(FcRn saturated by the infused IgG)")
