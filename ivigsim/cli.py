@@ -1180,16 +1180,16 @@ def optimise_command(
     file: Annotated[Path, typer.Argument(help="trial file (YAML): the population, the endpoint and a template arm")],
     endpoint: Annotated[str, typer.Option("--endpoint", help="the trial's fraction endpoint that counts as response")],
     target: Annotated[str, typer.Option("--target", help="response probability to keep, 0 to 1 (0.8 = 80 %)")],
-    doses: Annotated[str, typer.Option("--doses", help="maintenance doses to try, g/kg per infusion, e.g. 0.4,0.6,0.8,1")],
+    doses: Annotated[str, typer.Option("--doses", help="maintenance doses to try, g/kg per infusion (per SCIG dose for an scig maintenance), e.g. 0.4,0.6,0.8,1")],
     intervals: Annotated[str, typer.Option("--intervals", help="intervals to try, days, e.g. 14,21,28")],
     conservative: Annotated[bool, typer.Option("--conservative", help="hold the lower end of the 95 % interval to the target, not the estimate")] = False,
-    arm: Annotated[Optional[str], typer.Option("--arm", help="the arm whose maintenance is varied (default: the first arm with one maintenance part)")] = None,
+    arm: Annotated[Optional[str], typer.Option("--arm", help="the arm whose maintenance is varied (default: the first arm with one maintenance part, IVIG maintenance or scig)")] = None,
     size: Annotated[Optional[int], typer.Option("--size", help="patients per candidate (default: the trial's size)")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output folder (default: FILE-optimise)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an optimisation already in --out")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no table")] = False,
 ) -> None:
-    """The lowest IVIG per year that keeps a response probability: maintenance dose x interval on a trial's virtual patients (the same ones for every candidate). Exit status 1 when no candidate reaches the target."""
+    """The lowest IVIG (or IVIG and SCIG) per year that keeps a response probability: maintenance dose x interval, IVIG or subcutaneous, on a trial's virtual patients (the same ones for every candidate). Exit status 1 when no candidate reaches the target."""
     from ivigsim.io.results import atomic_path
     from ivigsim.io.trial_file import load_trial
     from ivigsim.trial.optimise import Grid, candidate_trials, check_target, optimise

@@ -91,8 +91,10 @@ def optimise_figure(result):
     if result.chosen is not None:
         c = result.chosen
         ax.plot([c.grams_per_year.estimate], [c.response.estimate], "o", ms=16, mfc="none", mec="black", mew=1.5,
-                label=f"chosen: {c.dose_g_per_kg:g} g/kg every {c.interval_days:g} days")
-    ax.set_xlabel("IVIG per patient per year (g; loading included; labels: g/kg per dose)")
+                label=f"chosen: {c.label}")
+    scig = any(x.kind == "SCIG" for x in result.candidates)
+    ax.set_xlabel("IgG (IVIG and SCIG) per patient per year (g; loading included; labels: g/kg per SCIG dose)"
+                  if scig else "IVIG per patient per year (g; loading included; labels: g/kg per dose)")
     ax.set_ylabel(f"{result.endpoint}\n(fraction of patients; 95 % Wilson interval)", fontsize=9)
     ends = [v for c in result.candidates for v in (c.response.lower, c.response.upper) if np.isfinite(v)]
     low, high = min([*ends, result.target]), max([*ends, result.target])
@@ -100,7 +102,8 @@ def optimise_figure(result):
     ax.set_ylim(max(-0.02, low - pad), min(1.02, high + pad))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
-    ax.set_title(f"{result.trial}: {result.size} virtual patients per candidate (the same ones), seed {result.seed}",
+    # The trial's name on a line of its own: a long name would push the rest off the figure.
+    ax.set_title(f"{result.trial}\n{result.size} virtual patients per candidate (the same ones), seed {result.seed}",
                  fontsize=9)
     tight_layout(fig)
     return fig

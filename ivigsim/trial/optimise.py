@@ -1,17 +1,20 @@
-"""The lowest IVIG use that keeps a response: a regimen optimiser over a grid of maintenance
+"""The lowest IgG use that keeps a response: a regimen optimiser over a grid of maintenance
 dose (g/kg) x interval (days), for stewardship (``ivigsim optimise``).
 
 A trial file gives the virtual population and the endpoint (a ``fraction``: the share of
 patients responding); one of its arms, the *template*, gives the regimen: its loading parts,
-product, dosing weight and infusion settings are kept, and its one ``Maintenance`` part is
-replaced by each candidate's dose and interval. Each candidate is run as a one-arm trial with
+product, dosing weight and infusion settings are kept, and its one maintenance part (IVIG's
+``Maintenance``, or subcutaneous IgG's ``SubcutaneousIgG``) is replaced by each candidate's
+dose and interval, of the same kind. Each candidate is run as a one-arm trial with
 the trial's seed (``run_trial``), so every candidate treats the same virtual patients (common
 random numbers): the differences between candidates are the regimens', not sampling noise.
 
 Per candidate: the response fraction with its Wilson interval (``ivigsim.trial.statistics``)
-and the IVIG per patient per year from the stewardship code (``ivigsim.trial.stewardship``:
+and the IgG per patient per year: IVIG from the stewardship code (``ivigsim.trial.stewardship``:
 the regimen's first 365.25 days as written, loading included, times each patient's dosing
-weight). The answer is the candidate with the lowest grams per year whose response (the point
+weight), plus, when the regimen gives subcutaneous IgG, its grams over the same year
+(``ivigsim.trial.comparators``: the doses as written, before bioavailability, as they are
+dispensed). Vials and cost count IVIG only, so they are left out of a regimen with SCIG. The answer is the candidate with the lowest grams per year whose response (the point
 estimate, or with ``conservative`` the lower end of its 95 % interval) is at least the target;
 on equal grams (to 1e-9 relative), the higher response, then the longer interval (fewer
 infusions). No candidate meeting it is an answer too (``Optimum.chosen is None``).
@@ -123,16 +126,17 @@ class Candidate:
     dose_g_per_kg: float
     interval_days: float
     response: Estimate  # the fraction responding, Wilson 95 % interval
-    infusions_per_year: int
-    g_per_kg_per_year: float
+    infusions_per_year: int  # IVIG infusions and SCIG doses in the first year
+    g_per_kg_per_year: float  # IVIG and SCIG as written
     grams_per_year: Estimate  # per patient: mean over the patients' dosing weights, t interval
     failed: int  # patients whose solve failed (left out of the response, as in a trial)
-    dispensed_g_per_year: float | None = None  # whole vials, when the trial gives vial sizes
-    cost_per_year: float | None = None  # when the trial gives a price
+    dispensed_g_per_year: float | None = None  # whole vials, when the trial gives vial sizes (IVIG only)
+    cost_per_year: float | None = None  # when the trial gives a price (IVIG only)
+    kind: str = "IVIG"  # the maintenance varied: "IVIG" or "SCIG"
 
     @property
     def label(self) -> str:
-        return f"{self.dose_g_per_kg:g} g/kg every {self.interval_days:g} days"
+        return candidate_label(self.kind, self.dose_g_per_kg, self.interval_days)
 
     def basis(self, conservative: bool) -> float:
         """What is held against the target: the estimate, or the lower end of its interval."""
@@ -159,7 +163,7 @@ class Optimum:
         """Every candidate, cheapest first: dose, interval, response and interval, grams per year."""
         rows = []
         for c in ranked(self.candidates):
-            row = {"dose_g_per_kg": c.dose_g_per_kg, "interval_days": c.interval_days,
+            row = {"maintenance": c.kind, "dose_g_per_kg": c.dose_g_per_kg, "interval_days": c.interval_days,
                    "response": c.response.estimate, "response_lower": c.response.lower,
                    "response_upper": c.response.upper, "n": c.response.n, "failed": c.failed,
                    "infusions_per_year": c.infusions_per_year, "g_per_kg_per_year": c.g_per_kg_per_year,
@@ -178,7 +182,7 @@ class Optimum:
         def candidate(c: Candidate | None):
             if c is None:
                 return None
-            return {"dose_g_per_kg": c.dose_g_per_kg, "interval_days": c.interval_days,
+            return {"maintenance": c.kind, "dose_g_per_kg": c.dose_g_per_kg, "interval_days": c.interval_days,
                     "response": c.response.as_dict(), "infusions_per_year": c.infusions_per_year,
                     "g_per_kg_per_year": c.g_per_kg_per_year, "grams_per_year": c.grams_per_year.as_dict(),
                     "failed": c.failed, "dispensed_g_per_year": c.dispensed_g_per_year,
@@ -191,7 +195,9 @@ class Optimum:
 
     def lines(self) -> list[str]:
         basis = "lower end of the 95 % interval" if self.conservative else "estimate"
-        out = [f"{self.trial}: {len(self.candidates)} candidates on arm '{self.template}', {self.size} virtual "
+        scig = any(c.kind == "SCIG" for c in self.candidates)
+        varied = " (its subcutaneous IgG maintenance; grams per year count IVIG and SCIG)" if scig else ""
+        out = [f"{self.trial}: {len(self.candidates)} candidates on arm '{self.template}'{varied}, {self.size} virtual "
                f"patients each (the same ones, seed {self.seed}); target: {self.endpoint} >= {self.target:g} "
                f"({basis})"]
         money = any(c.cost_per_year is not None for c in self.candidates)
@@ -211,11 +217,18 @@ class Optimum:
                        f"{best.label} at {best.basis(self.conservative):.3f}: try higher doses or shorter intervals")
         else:
             c = self.chosen
-            out.append(f"lowest IVIG use meeting the target: {c.label}: {c.grams_per_year.estimate:.5g} g per patient "
+            out.append(f"lowest {'IgG' if c.kind == 'SCIG' else 'IVIG'} use meeting the target: {c.label}: {c.grams_per_year.estimate:.5g} g per patient "
                        f"per year [{c.grams_per_year.lower:.5g}, {c.grams_per_year.upper:.5g}], {c.g_per_kg_per_year:g} "
-                       f"g/kg, {c.infusions_per_year} infusions; response {c.response.estimate:.3f} "
+                       f"g/kg, {c.infusions_per_year} {'infusions and SCIG doses' if c.kind == 'SCIG' else 'infusions'}; response {c.response.estimate:.3f} "
                        f"[{c.response.lower:.3f}, {c.response.upper:.3f}] (Wilson 95 %)")
         return out
+
+
+def candidate_label(kind: str, dose_g_per_kg: float, interval_days: float) -> str:
+    """How a candidate is named (its arm in the candidate's trial, the printed answer): IVIG's as
+    before, subcutaneous IgG's with "SCIG" in front."""
+    prefix = "SCIG " if kind == "SCIG" else ""
+    return f"{prefix}{dose_g_per_kg:g} g/kg every {interval_days:g} days"
 
 
 def ranked(candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -238,25 +251,39 @@ def choose(candidates: Sequence[Candidate], target: float, conservative: bool = 
     return ranked(ties)[0]
 
 
-def template_arm(trial: Trial, name: str | None = None) -> Arm:
-    """The arm whose regimen the candidates vary: ``name``, or the first arm whose regimen has
-    one maintenance part."""
+def _is_maintenance(part) -> bool:
+    """A part the candidates may vary: IVIG's ``Maintenance`` or a repeated subcutaneous dose."""
+    from ivigsim.dosing.comparators import SubcutaneousIgG
     from ivigsim.dosing.regimen import Maintenance
 
+    return isinstance(part, (Maintenance, SubcutaneousIgG))
+
+
+def maintenance_kind(regimen) -> str:
+    """"SCIG" when the regimen's maintenance part is subcutaneous IgG, else "IVIG"."""
+    from ivigsim.dosing.comparators import SubcutaneousIgG
+
+    return "SCIG" if any(isinstance(p, SubcutaneousIgG) for p in regimen.parts if _is_maintenance(p)) else "IVIG"
+
+
+def template_arm(trial: Trial, name: str | None = None) -> Arm:
+    """The arm whose regimen the candidates vary: ``name``, or the first arm whose regimen has
+    one maintenance part (IVIG ``maintenance`` or ``scig``)."""
+
     def maintenance_parts(arm: Arm) -> int:
-        return 0 if arm.regimen is None else sum(isinstance(p, Maintenance) for p in arm.regimen.parts)
+        return 0 if arm.regimen is None else sum(_is_maintenance(p) for p in arm.regimen.parts)
 
     if name is None:
         arm = next((a for a in trial.arms if maintenance_parts(a) == 1), None)
         if arm is None:
-            raise InputError("--arm", "a trial with an arm whose regimen has one maintenance part (the candidates "
-                             "vary its dose and interval)", "none in this trial")
+            raise InputError("--arm", "a trial with an arm whose regimen has one maintenance part (IVIG maintenance or "
+                             "scig; the candidates vary its dose and interval)", "none in this trial")
     else:
         arm = next((a for a in trial.arms if a.name == name), None)
         if arm is None:
             raise InputError("--arm", f"an arm of this trial ({', '.join(a.name for a in trial.arms)})", name)
         if maintenance_parts(arm) != 1:
-            raise InputError("--arm", "an arm whose regimen has exactly one maintenance part",
+            raise InputError("--arm", "an arm whose regimen has exactly one maintenance part (IVIG maintenance or scig)",
                              f"{name} ({maintenance_parts(arm)})")
     if arm.rules is not None:
         raise InputError("--arm", "an arm without response-guided rules (its grams depend on each patient's "
@@ -276,17 +303,37 @@ def response_endpoint(trial: Trial, name: str):
 
 def candidate_regimen(regimen, dose_g_per_kg: float, interval_days: float):
     """``regimen`` with its maintenance part at this dose and interval, from its start day to at
-    least day ``YEAR_END_DAY`` (see the module's docstring)."""
+    least day ``YEAR_END_DAY`` (see the module's docstring); a subcutaneous part keeps its
+    duration and start hour."""
+    from ivigsim.dosing.comparators import SubcutaneousIgG
     from ivigsim.dosing.regimen import Maintenance
 
     parts = []
     for part in regimen.parts:
-        if isinstance(part, Maintenance):
+        if _is_maintenance(part):
             end = part.until_day if part.until_day is not None else part.start_day + (part.count - 1) * part.every_days
-            part = Maintenance(float(dose_g_per_kg), float(interval_days), part.start_day,
-                               until_day=max(float(end), YEAR_END_DAY, part.start_day), infusion=part.infusion)
+            until = max(float(end), YEAR_END_DAY, part.start_day)
+            if isinstance(part, Maintenance):
+                part = Maintenance(float(dose_g_per_kg), float(interval_days), part.start_day, until_day=until,
+                                   infusion=part.infusion)
+            elif isinstance(part, SubcutaneousIgG):
+                part = SubcutaneousIgG(float(dose_g_per_kg), float(interval_days), part.start_day, until_day=until,
+                                       duration_h=part.duration_h, start_hour=part.start_hour)
         parts.append(part)
     return replace(regimen, parts=tuple(parts))
+
+
+def scig_g_per_kg_per_year(regimen, indication) -> tuple[int, float]:
+    """Subcutaneous doses starting in the regimen's first 365.25 days and their g/kg, as written:
+    the regimen compiled for 1 kg, counted by the trial's own rule
+    (``ivigsim.trial.comparators.first_year_use``, a dose's start hour included)."""
+    from ivigsim.model.patient import Patient
+    from ivigsim.trial.comparators import DAYS_PER_YEAR, first_year_use
+
+    plan = replace(regimen, dosing_weight="actual").compile(Patient(weight_kg=1.0), indication)
+    sessions = getattr(plan, "sessions", ())
+    doses = sum(s.kind == "scig" and s.start_day < DAYS_PER_YEAR for s in sessions)
+    return int(doses), float(first_year_use(sessions)["scig_g_per_year"])
 
 
 def candidate_trial(trial: Trial, arm: Arm, endpoint, dose_g_per_kg: float, interval_days: float) -> Trial:
@@ -294,7 +341,7 @@ def candidate_trial(trial: Trial, arm: Arm, endpoint, dose_g_per_kg: float, inte
     arm with this maintenance, only ``endpoint`` (and the endpoints it is conditional on,
     ``given``); no contrasts (there is no other arm) and no subgroups (the answer reads the
     whole population's response; a subgroup by another endpoint would lose that endpoint)."""
-    name = f"{dose_g_per_kg:g} g/kg every {interval_days:g} days"
+    name = candidate_label(maintenance_kind(arm.regimen), dose_g_per_kg, interval_days)
     candidate = replace(arm, name=name, regimen=candidate_regimen(arm.regimen, dose_g_per_kg, interval_days))
     by_name = {e.name: e for e in trial.endpoints}
     needed, e = {endpoint.name}, endpoint
@@ -344,7 +391,7 @@ def optimise(trial: Trial, endpoint: str, target: float, grid: Grid, conservativ
     candidates = []
     for (dose, interval), t in zip(grid.pairs(), trials):
         summary = run_trial(t).summary
-        candidates.append(_candidate(dose, interval, summary["arms"][0], endpoint))
+        candidates.append(_candidate(dose, interval, summary["arms"][0], endpoint, t.arms[0].regimen, t.indication))
         if on_candidate is not None:
             on_candidate(candidates[-1])
     chosen = choose(candidates, target, conservative)
@@ -352,16 +399,24 @@ def optimise(trial: Trial, endpoint: str, target: float, grid: Grid, conservativ
                    tuple(candidates), chosen, trial.stewardship.currency)
 
 
-def _candidate(dose: float, interval: float, arm: dict, endpoint: str) -> Candidate:
+def _candidate(dose: float, interval: float, arm: dict, endpoint: str, regimen, indication) -> Candidate:
+    """One candidate from its one-arm trial's summary (``arm``) and its regimen: with subcutaneous
+    IgG, grams per year are the IgG the arm's comparator use counts (IVIG as written plus SCIG),
+    and infusions and g/kg add the SCIG doses of the first year to IVIG's."""
     def estimate(d: dict) -> Estimate:
         return Estimate(*(np.nan if d[k] is None else d[k] for k in ("estimate", "lower", "upper")), d["n"], d["method"])
 
     use = arm["ivig_use"]
+    doses, scig_g_per_kg = scig_g_per_kg_per_year(regimen, indication)
+    with_scig = doses > 0
+    grams = arm["comparator_use"]["igg_g_per_year"]["per_patient"] if with_scig else use["grams_per_patient_per_year"]
     return Candidate(
         dose_g_per_kg=dose, interval_days=interval,
         response=estimate(arm["endpoints"][endpoint]["estimates"]["fraction"]),
-        infusions_per_year=int(use["infusions_per_year"]), g_per_kg_per_year=float(use["g_per_kg_per_year"]),
-        grams_per_year=estimate(use["grams_per_patient_per_year"]), failed=int(arm["failed"]),
-        dispensed_g_per_year=use.get("vials", {}).get("dispensed_g_per_patient_per_year"),
-        cost_per_year=use.get("cost", {}).get("per_patient_per_year"),
+        infusions_per_year=int(use["infusions_per_year"]) + doses,
+        g_per_kg_per_year=float(use["g_per_kg_per_year"]) + scig_g_per_kg,
+        grams_per_year=estimate(grams), failed=int(arm["failed"]),
+        dispensed_g_per_year=None if with_scig else use.get("vials", {}).get("dispensed_g_per_patient_per_year"),
+        cost_per_year=None if with_scig else use.get("cost", {}).get("per_patient_per_year"),
+        kind=maintenance_kind(regimen),
     )
