@@ -169,9 +169,29 @@ def without_treatments(scenario: Scenario, removed: Sequence[str]) -> Scenario:
     return replace(scenario, regimen=replace(scenario.regimen, parts=parts) if parts else None)
 
 
-def _attribute_across_treatments(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None,
-                                 treatments: list[str]) -> Attribution:
-    """``attribute`` with the regimen's comparator treatments as players (module docstring)."""
+@dataclass(frozen=True)
+class _TreatmentGame:
+    """The players of attribution across treatments and how each coalition is run: the
+    mechanisms' names, coalitions and parameter variants (``coalition_variants``), the treatments
+    taking part, and, per on/off combination of those treatments, the scenario without the ones
+    off; every coalition on the comparator model."""
+
+    names: list[str]
+    coalitions: list[tuple[bool, ...]]
+    variants: list[dict]
+    treatments: list[str]
+    model: object
+
+    def subsets(self, scenario: Scenario):
+        """(which treatments are on, the scenario with the others removed), every combination."""
+        for given in product((False, True), repeat=len(self.treatments)):
+            yield given, without_treatments(scenario, [t for t, on in zip(self.treatments, given) if not on])
+
+    def result(self, values: dict[tuple[bool, ...], float]) -> Attribution:
+        return from_values([*self.names, *self.treatments], list(values), list(values.values()))
+
+
+def _treatment_game(scenario: Scenario, mechanisms: Sequence[str] | None, treatments: list[str]) -> _TreatmentGame:
     if mechanisms is not None:
         unknown = [n for n in mechanisms if n in TREATMENT_PLAYERS and n not in treatments]
         if unknown:
@@ -184,22 +204,35 @@ def _attribute_across_treatments(scenario: Scenario, read: Readout, mechanisms: 
     else:
         _, names, coalitions, variants = coalition_variants(scenario, mechanisms)
     model = compiled_model(scenario.disease, comparators=True)  # every coalition on one model
+    return _TreatmentGame(names, coalitions, variants, treatments, model)
+
+
+def _attribute_across_treatments(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None,
+                                 treatments: list[str]) -> Attribution:
+    """``attribute`` with the regimen's comparator treatments as players (module docstring)."""
+    game = _treatment_game(scenario, mechanisms, treatments)
     values: dict[tuple[bool, ...], float] = {}
-    for given in product((False, True), repeat=len(treatments)):
-        sub = without_treatments(scenario, [t for t, on in zip(treatments, given) if not on])
-        ds = simulate_variants(sub, variants, model)
+    for given, sub in game.subsets(scenario):
+        ds = simulate_variants(sub, game.variants, game.model)
         failed = int((ds["solver_status"] != 0).sum())
         if failed:
             raise InputError("simulation", "every coalition to solve", f"{failed} failed solves")
-        values |= {c + given: float(v) for c, v in zip(coalitions, read(ds))}
-    return from_values([*names, *treatments], list(values), list(values.values()))
+        values |= {c + given: float(v) for c, v in zip(game.coalitions, read(ds))}
+    return game.result(values)
+
+
+def _across_treatments(scenario: Scenario, mechanisms: Sequence[str] | None) -> list[str]:
+    """The treatments that take part as players: those the regimen gives, unless ``mechanisms``
+    names players and none of them is a treatment (then the mechanisms alone, as before)."""
+    treatments = treatment_players(scenario)
+    return treatments if treatments and (mechanisms is None or any(n in TREATMENT_PLAYERS for n in mechanisms)) else []
 
 
 def attribute(scenario: Scenario, read: Readout, mechanisms: Sequence[str] | None = None) -> Attribution:
     """Knock-out and Shapley attribution of ``read`` over the scenario's mechanisms (and, when the
     regimen gives comparators, over those treatments too: module docstring)."""
-    treatments = treatment_players(scenario)
-    if treatments and (mechanisms is None or any(n in TREATMENT_PLAYERS for n in mechanisms)):
+    treatments = _across_treatments(scenario, mechanisms)
+    if treatments:
         return _attribute_across_treatments(scenario, read, mechanisms, treatments)
     model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
     ds = simulate_variants(scenario, variants, model)
@@ -269,24 +302,37 @@ def attribute_ensemble(scenario: Scenario, read: Readout, ensemble, level: float
     """``attribute`` at the shipped parameters and under each vector of ``ensemble`` (an
     ``ivigsim.uncertainty.Ensemble``): every coalition of every vector, in engine batches of
     whole vectors (``BATCH_POINTS``). A vector any of whose coalitions fails is left out and
-    counted; the point's coalitions must all solve, as in ``attribute``."""
+    counted; the point's coalitions must all solve, as in ``attribute``. With comparators as
+    players, each vector's coalitions run once per on/off combination of the treatments, with
+    the same parameter vector (``simulation.ensemble_variants`` of the scenario as written, so a
+    treatment switched off changes nothing else)."""
     from ivigsim.simulation import ensemble_variants, output_times
 
-    if treatment_players(scenario):
-        raise InputError("--ensemble", "a regimen without comparators (attribution across treatments under "
-                         "parameter uncertainty is not built yet)", ", ".join(treatment_players(scenario)))
-    model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
     point = attribute(scenario, read, mechanisms)
+    treatments = _across_treatments(scenario, mechanisms)
+    if treatments:
+        game = _treatment_game(scenario, mechanisms, treatments)
+        runs = list(game.subsets(scenario))
+        model, names, coalitions, variants = game.model, game.names, game.coalitions, game.variants
+    else:
+        model, names, coalitions, variants = coalition_variants(scenario, mechanisms)
+        runs = [((), scenario)]
     vectors = ensemble_variants(scenario, ensemble, model)
     per_batch = max(1, BATCH_POINTS // (len(variants) * len(output_times(scenario.days, scenario.output_every_days))))
     members, failed = [], 0
     for start in range(0, len(vectors), per_batch):
         chunk = vectors[start:start + per_batch]
-        ds = simulate_variants(scenario, [{**vec, **v} for vec in chunk for v in variants], model)
-        values = np.asarray(read(ds), dtype=float).reshape(len(chunk), len(variants))
-        ok = (ds["solver_status"].values == 0).reshape(len(chunk), len(variants)).all(axis=1)
+        values = [dict() for _ in chunk]  # per vector: coalition (mechanisms + treatments on) -> value
+        ok = np.ones(len(chunk), dtype=bool)
+        for given, sub in runs:
+            ds = simulate_variants(sub, [{**vec, **v} for vec in chunk for v in variants], model)
+            read_out = np.asarray(read(ds), dtype=float).reshape(len(chunk), len(variants))
+            ok &= (ds["solver_status"].values == 0).reshape(len(chunk), len(variants)).all(axis=1)
+            for j, row in enumerate(read_out):
+                values[j] |= {c + given: float(v) for c, v in zip(coalitions, row)}
         failed += int((~ok).sum())
-        members += [from_values(names, coalitions, row) for row, good in zip(values, ok) if good]
+        players = [*names, *treatments]
+        members += [from_values(players, list(v), list(v.values())) for v, good in zip(values, ok) if good]
     if not members:
         raise InputError("--ensemble", "parameter vectors whose coalitions solve", "every vector failed")
     return AttributionBand(point, tuple(members), level, failed)

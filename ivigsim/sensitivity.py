@@ -137,6 +137,26 @@ def _why_fixed(p: Parameter, typical: float) -> str | None:
     return None
 
 
+def _model(scenario: Scenario, model: CompiledModel | None) -> CompiledModel:
+    """The model the scenario runs on (``simulation.model_for``): the comparator variant when its
+    regimen gives plasma exchange, SCIG or an FcRn inhibitor."""
+    from ivigsim.simulation import model_for
+
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    return model_for(scenario, plan, model)
+
+
+def _idle_comparator_parameters(scenario: Scenario, m) -> dict[str, str]:
+    """The parameters of the comparator modules whose treatment the regimen does not give (name ->
+    why held): on the comparator model they change nothing, so varying them would only cost solves."""
+    from ivigsim.attribution import TREATMENT_PLAYERS, treatment_players
+
+    given = set(treatment_players(scenario))
+    return {p.name: f"its treatment ({module.name.replace('_', ' ')}) is not in the regimen"
+            for module in m.modules if module.name in TREATMENT_PLAYERS and module.name not in given
+            for p in module.parameters}
+
+
 def parameter_ranges(
     scenario: Scenario,
     parameters: Sequence[str] | None = None,
@@ -151,7 +171,7 @@ def parameter_ranges(
     See the module docstring for the rules; ``parameters`` names the ones to vary instead
     of the default set (any parameter that may vary, ``baseline`` ones included).
     """
-    from ivigsim.model.library import compiled_model, get_disease
+    from ivigsim.model.library import get_disease
     from ivigsim.simulation import scenario_parameters
 
     if not (math.isfinite(spread) and spread > 1.0):
@@ -160,10 +180,11 @@ def parameter_ranges(
         raise InputError("omegas", "a positive number of standard deviations of eta", omegas)
     if not (math.isfinite(logit_spread) and logit_spread > 0.0):
         raise InputError("logit_spread", "a positive half-width on the logit scale", logit_spread)
-    model = model or compiled_model(scenario.disease)
+    model = _model(scenario, model)
     m = model.model
     base = scenario_parameters(model, scenario)
     declared = get_disease(scenario.disease).variability
+    idle = _idle_comparator_parameters(scenario, m)
     if parameters is None:
         names = [p.name for p in m.parameters if p.may_vary and p.provenance in UNCERTAIN]
     else:
@@ -185,7 +206,7 @@ def parameter_ranges(
     for name in names:
         p = m.parameter(name)
         typical = float(base.get(name, p.value))
-        why = _why_fixed(p, typical)
+        why = idle.get(name) or _why_fixed(p, typical)
         if why is not None:
             hold(name, why)
             continue
@@ -461,10 +482,9 @@ def sensitivity(
     from ivigsim.engine.outputs import solve_outputs
     from ivigsim.engine.schedule import InputSchedule
     from ivigsim.engine.solve import Problem, SaveAt
-    from ivigsim.model.library import compiled_model
     from ivigsim.simulation import plan_schedule, scenario_parameters
 
-    model = model or compiled_model(scenario.disease)
+    model = _model(scenario, model)
     m = model.model
     if output not in m.output_names:
         raise InputError("--output", f"one of the model's outputs ({', '.join(m.output_names)})", output)

@@ -46,7 +46,7 @@ def plan_schedule(model: CompiledModel, plans: Sequence[InfusionPlan | None]) ->
         written = {"plasma_exchange_L_per_day": "plasma_exchange", "donor_plasma_L_per_day": "plasma_exchange",
                    "scig_g_per_day": "scig", "fcrn_inhibitor_infusion_g_per_day": "fcrn_inhibitor"}
         raise InputError("regimen", "IVIG parts only here (this command or model does not take comparators yet; "
-                         "simulate, explain and export-sbml do)", written.get(missing[0], missing[0]))
+                         "simulate, explain, sensitivity, compare, trial and export-sbml do)", written.get(missing[0], missing[0]))
     windows = [
         [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows]
         + [Window(w.start_day, w.end_day, w.rate, names.index(w.input)) for w in getattr(plan, "input_windows", ())]
@@ -298,10 +298,14 @@ def ensemble_variants(scenario: Scenario, ensemble, model: CompiledModel) -> lis
     """One override dict per vector of ``ensemble`` (an ``ivigsim.uncertainty.Ensemble``): each
     calibrated parameter the model declares, moved from the value this scenario runs with (the
     declared one, or the disease's typical value) by the vector's deviation. Parameters the
-    scenario's file sets itself stay as set: the user chose them."""
+    scenario's file sets itself stay as set: the user chose them. So do an FcRn inhibitor's own
+    constants (nipocalimab's, or a user-defined drug's ``kinetics``): the ensemble's uncertainty on
+    the inhibitor's affinity was fitted for efgartigimod (the parameter's own value, Ulrichts
+    2018's lowering), and says nothing of another drug's."""
     m = model.model
     base = scenario_parameters(model, scenario)
-    names = [n for n in ensemble.names if n in m.parameter_names and n not in scenario.parameters]
+    own = set(scenario.parameters) | set(_regimen_parameters(scenario))
+    names = [n for n in ensemble.names if n in m.parameter_names and n not in own]
     centre = {n: float(base.get(n, m.parameter(n).value)) for n in names}
     return ensemble.only(names).values(centre, {n: tuple(m.parameter(n).bounds) for n in names})
 

@@ -292,3 +292,29 @@ def test_cli_sensitivity_prints_the_table_and_refuses_bad_input_in_one_line():
     for args, field in ((["--output", "platelets", "--day", "7"], "--output"), (["--output", "platelets_1e9_per_L"], "--day")):
         bad = CliRunner().invoke(app, ["sensitivity", str(example), *args])
         assert bad.exit_code == 2 and bad.output.startswith(f"error: {field}") and bad.output.count("\n") == 1
+
+
+# -- a regimen with a comparator ------------------------------------------------------------------
+
+
+def test_a_plasma_exchange_scenario_runs_on_the_comparator_model():
+    """examples/gbs-plasma-exchange.yaml (five exchanges, then IVIG): the analysis solves the
+    comparator model, so its typical value is what ``simulate`` gives for the same read-out (on
+    the IVIG model the exchanges would not happen and IgG would not fall to a third); the
+    parameters of the comparators the regimen does not give are held, with the reason, and
+    refused when named; the exchange's own are varied."""
+    scenario = replace(load_scenario(ROOT / "examples" / "gbs-plasma-exchange.yaml"), days=16.0)
+    ds = simulate(scenario)
+    expected = float(ds["igg_total_g_per_L"].sel(time=9.0).values[0])
+    assert expected < 0.5 * float(ds["igg_total_g_per_L"].values[0, 0])  # the exchanges took IgG down
+    result = sensitivity(scenario, "igg_total_g_per_L", day=9.0, method="morris", n=4,
+                         parameters=["distribution_clearance_70kg_L_per_day", "complement_recovery_per_day"])
+    assert result.typical_value == pytest.approx(expected, rel=1e-5) and result.n_failed == 0
+    ranges, held = parameter_ranges(scenario)
+    varied, why = {r.name for r in ranges}, dict(held)
+    assert "complement_recovery_per_day" in varied and "distribution_clearance_70kg_L_per_day" in varied
+    assert why["scig_bioavailability"] == "its treatment (scig) is not in the regimen"
+    assert why["fcrn_inhibitor_kd_g_per_L"] == "its treatment (fcrn inhibitor) is not in the regimen"
+    with pytest.raises(InputError) as err:
+        parameter_ranges(scenario, ["scig_bioavailability"])
+    assert err.value.field == "--parameters" and "not in the regimen" in str(err.value.got)

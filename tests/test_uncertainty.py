@@ -178,6 +178,65 @@ def test_attribution_share_intervals_contain_the_point_shares():
     assert all(a == point for a in same.members)
 
 
+def _mg_with_exchange(days: float = 16.0):
+    """A gMG patient: 2 g/kg IVIG from day 0, then two plasma exchanges (days 8 and 10)."""
+    from ivigsim.dosing import Dose, Regimen, get_product
+    from ivigsim.dosing.comparators import PlasmaExchange
+    from ivigsim.scenario import Scenario
+
+    return Scenario(disease="mg", days=days, output_every_days=1.0,
+                    regimen=Regimen((Dose(0.0, 2.0), PlasmaExchange((8.0, 10.0))), get_product("generic-10")))
+
+
+@pytest.mark.slow  # 3 s or more (README run under 5 minutes): in CI and with --run-slow
+def test_attribution_across_treatments_under_parameter_uncertainty():
+    """Each member of the band equals ``attribute`` run apart on the scenario with that vector's
+    values written into its parameters (another path: the user's own values, every coalition
+    simulated again); the treatment is a player in every member; Shapley values add up; a
+    vector of zeros gives the point."""
+    from ivigsim.model.library import compiled_model
+    from ivigsim.simulation import ensemble_variants
+
+    scenario = _mg_with_exchange()
+    read = readout("autoantibody_fraction_of_baseline", 12.0)
+    players = ["fcrn_saturation", "anti_idiotype", "plasma_exchange"]
+    ensemble = u.ensemble(4, seed=3)
+    bands = attribute_ensemble(scenario, read, ensemble, 0.9, players)
+    assert bands.failed == 0 and len(bands.members) == 4
+    assert bands.point == attribute(scenario, read, players)
+    vectors = ensemble_variants(scenario, ensemble, compiled_model("mg", comparators=True))
+    for member, vector in zip(bands.members, vectors):
+        apart = attribute(dataclasses.replace(scenario, parameters={**scenario.parameters, **vector}), read, players)
+        assert member.mechanisms == apart.mechanisms == ("fcrn_saturation", "anti_idiotype", "plasma_exchange")
+        assert member.total == pytest.approx(apart.total, rel=1e-9, abs=1e-12)
+        for m in member.mechanisms:
+            assert member.shapley[m] == pytest.approx(apart.shapley[m], rel=1e-9, abs=1e-12), m
+        assert sum(member.shapley.values()) == pytest.approx(member.total, rel=1e-9, abs=1e-12)
+    assert len({round(a.shapley["plasma_exchange"], 12) for a in bands.members}) > 1  # the vectors move it
+    same = attribute_ensemble(scenario, read, _zeros(2), 0.9, players)
+    assert all(a == bands.point for a in same.members)
+
+
+def test_an_fcrn_inhibitors_own_constants_are_not_moved_by_the_ensemble():
+    """The ensemble's uncertainty on the inhibitor's affinity was fitted for efgartigimod (the
+    parameter's own value): it moves efgartigimod's affinity, not nipocalimab's published Kss."""
+    from ivigsim.dosing import Regimen, get_product
+    from ivigsim.dosing.comparators import FcRnInhibitor
+    from ivigsim.model.library import compiled_model
+    from ivigsim.scenario import Scenario
+    from ivigsim.simulation import ensemble_variants
+
+    model = compiled_model("mg", comparators=True)
+    kd = "fcrn_inhibitor_kd_g_per_L"
+    for drug, moved in (("efgartigimod", True), ("nipocalimab", False)):
+        scenario = Scenario(disease="mg", days=20.0, regimen=Regimen((FcRnInhibitor(drug=drug),), get_product("generic-10")))
+        vectors = ensemble_variants(scenario, u.ensemble(5), model)
+        assert all((kd in v) == moved for v in vectors), drug
+        assert all("fcrn_km_g_per_L" in v for v in vectors)  # the IgG core's parameters still move
+    nipocalimab = load_scenario(ROOT / "examples" / "comparators" / "mg-nipocalimab.yaml")
+    assert all(kd not in v for v in ensemble_variants(nipocalimab, u.ensemble(5), model))
+
+
 # --- validate ---------------------------------------------------------------------------------
 
 
