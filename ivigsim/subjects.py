@@ -1,8 +1,10 @@
 """Subjects with observed data: the one way a run is set up from patients, doses and records.
 
 A ``Subject`` is what a NONMEM-style dataset describes for one ID (``ivigsim.io.nonmem``
-reads it): a patient, infusions in canonical units, and records, each naming the model
-output it observes at a time and, when it is an observation, the observed value.
+reads it): a patient, infusions in canonical units (IVIG's, and any comparator's: subcutaneous
+IgG, an FcRn inhibitor, plasma exchange), and records, each naming the model output it
+observes at a time and, when it is an observation, the observed value. A subject with a
+comparator runs on the comparator model (``ivigsim.model.library``), as a scenario does.
 
 ``SubjectSetup`` turns subjects into what the engine solves: one parameter column per
 subject (the disease's typical values, the user's overrides and mechanism switches, then
@@ -33,12 +35,16 @@ INFUSION_INPUT = "ivig_infusion_g_per_day"
 
 @dataclass(frozen=True)
 class DoseEvent:
-    """One infusion in canonical units: ``amount_g`` from ``start_day`` over ``duration_day``."""
+    """One infusion in canonical units: ``amount_g`` from ``start_day`` over ``duration_day``,
+    into the model's ``input`` (IVIG's by default; a comparator's: subcutaneous IgG and the FcRn
+    inhibitor in grams, plasma exchange and its donor plasma in litres, so ``amount_g`` is
+    litres there)."""
 
     row: int
     start_day: float
     amount_g: float
     duration_day: float
+    input: str = INFUSION_INPUT
 
     @property
     def rate_g_per_day(self) -> float:
@@ -68,8 +74,10 @@ class Subject:
     id: str
     patient: Patient
     baseline_igg_g_per_L: float | None
-    doses: tuple[DoseEvent, ...]
+    doses: tuple[DoseEvent, ...]  # IVIG's infusions
     records: tuple[Record, ...]
+    #: The comparators' events (``DoseEvent.input`` says which): they need the comparator model.
+    sessions: tuple[DoseEvent, ...] = ()
 
     @property
     def predictions(self) -> tuple[tuple[int, float], ...]:
@@ -83,8 +91,12 @@ class Subject:
 
 
 def infusion_windows(model: CompiledModel, doses: Sequence[DoseEvent]) -> list[Window]:
-    index = model.model.input_names.index(INFUSION_INPUT)
-    return [Window(d.start_day, d.end_day, d.rate_g_per_day, index) for d in doses]
+    names = model.model.input_names
+    missing = sorted({d.input for d in doses} - set(names))
+    if missing:
+        raise InputError("model", f"a model with the input {missing[0]} (the comparator model: "
+                         "compiled_model(disease, comparators=True))", "a model without it")
+    return [Window(d.start_day, d.end_day, d.rate_g_per_day, names.index(d.input)) for d in doses]
 
 
 @dataclass(frozen=True)
@@ -109,7 +121,9 @@ class SubjectSetup:
                parameters: Mapping[str, float] | None = None,
                mechanisms: Mapping[str, bool | float] | None = None,
                model: CompiledModel | None = None, solver=None, source: str = "dataset") -> SubjectSetup:
-        model = model or compiled_model(disease)
+        comparators = any(s.sessions for s in subjects)
+        if model is None or (comparators and model is compiled_model(disease)):
+            model = compiled_model(disease, comparators)
         declared = model.model
         overrides: dict[str, float | np.ndarray] = {**get_disease(disease).defaults,
                                                     **declared.switch_overrides(mechanisms or {}),
@@ -122,7 +136,7 @@ class SubjectSetup:
         overrides["baseline_igg_g_per_L"] = np.array(
             [default_igg if s.baseline_igg_g_per_L is None else s.baseline_igg_g_per_L for s in subjects])
         params = declared.parameter_array(overrides, len(subjects))
-        windows = tuple(tuple(infusion_windows(model, s.doses)) for s in subjects)
+        windows = tuple(tuple(infusion_windows(model, (*s.doses, *s.sessions))) for s in subjects)
         setup = cls(model, tuple(subjects), params, windows, solver, source)
         setup.check_outputs(source)
         return setup

@@ -10,6 +10,7 @@ against it.
 from __future__ import annotations
 
 import csv
+import math
 import io
 from pathlib import Path
 
@@ -202,6 +203,45 @@ def test_solver_failures_are_reported_not_fatal():
     assert all(row[len(HEADER)] == "." for row in after_start)  # PRED is NaN after the failure
 
 
+# -- comparators: SCIG, an FcRn inhibitor, plasma exchange ------------------------------
+
+
+def test_comparator_records_match_the_same_treatments_written_as_a_regimen():
+    """A 70-kg man's dataset in days: subcutaneous IgG (CMT 2, 14 g over 1 h on days 0 and 7),
+    efgartigimod (CMT 3, 0.7 g over 1 h on day 3), one exchange with albumin (CMT 4, one Kaplan
+    plasma volume, 2.42 L, over 2 h on day 10) and one with donor plasma (CMT 5, day 14). PRED
+    equals ``simulate`` of the same treatments written as regimen parts, compiled by the dosing
+    layer's own code (g/kg, mg/kg, plasma volumes); an IVIG-only subject in the same batch is
+    unchanged by its neighbour's comparators."""
+    from ivigsim.dosing.comparators import FcRnInhibitor, PlasmaExchange, SubcutaneousIgG
+
+    pv = 2.42  # Kaplan, 70 kg, male, haematocrit 0.45: (1 - 0.45)(1530 + 41 x 70) mL
+    dose = lambda t, amt, cmt, dur: {"ID": 1, "TIME": t, "AMT": amt, "DUR": dur, "EVID": 1, "CMT": cmt, "DV": ".",  # noqa: E731
+                                     "MDV": 1, "WT": 70, "SEX": "M"}
+    rows = [dose(0, 14, 2, 1 / 24), dose(3, 0.7, 3, 1 / 24), dose(7, 14, 2, 1 / 24), dose(10, pv, 4, 2 / 24),
+            dose(14, pv, 5, 2 / 24)]
+    rows += [{"ID": 1, "TIME": t, "EVID": 2, "MDV": 1, "WT": 70, "SEX": "M"} for t in range(1, 21)]
+    rows.sort(key=lambda r: r["TIME"])  # records by time within the ID (a dose before a record at its time)
+    predicted = [i for i, r in enumerate(rows) if r["EVID"] == 2]
+    rows += [_dose(2, 0, 35, 70, dur=3 / 24), *({"ID": 2, "TIME": t, "EVID": 2, "MDV": 1, "WT": 70} for t in range(1, 21))]
+    dataset = parse_dataset(_csv(rows), "d", "g")
+    (one, two) = dataset.subjects
+    assert [d.input for d in one.sessions] == ["scig_g_per_day", "fcrn_inhibitor_infusion_g_per_day", "scig_g_per_day",
+                                               "plasma_exchange_L_per_day", "plasma_exchange_L_per_day",
+                                               "donor_plasma_L_per_day"]
+    assert one.doses == () and not two.sessions
+    result = simulate_dataset(dataset, solver=TIGHT)
+    parts = (SubcutaneousIgG(0.2, every_days=7.0, count=2, duration_h=1.0, start_hour=0.0),
+             FcRnInhibitor(days=(3.0,), mg_per_kg=10.0, duration_h=1.0, start_hour=0.0),
+             PlasmaExchange((10.0,), 1.0, duration_h=2.0, start_hour=0.0),
+             PlasmaExchange((14.0,), 1.0, duration_h=2.0, replacement="plasma", start_hour=0.0))
+    ds = simulate(Scenario(patient=Patient(70.0), regimen=Regimen(parts, _product), days=20.0, solver=TIGHT))
+    np.testing.assert_allclose(result.pred[predicted], ds["igg_total_g_per_L"].sel(time=np.arange(1, 21)).values[0],
+                               rtol=1e-6)
+    alone = simulate_dataset(parse_dataset(_csv(rows[25:]), "d", "g"), solver=TIGHT)
+    np.testing.assert_allclose(result.pred[26:], alone.pred[1:], rtol=1e-6)
+
+
 # -- refusals ---------------------------------------------------------------------------
 
 
@@ -224,7 +264,14 @@ BAD = {
     "bolus": (_replace(0, RATE="."), r"row 1 column RATE: expected a RATE > 0 or a DUR > 0"),
     "RATE and DUR": (_replace(0, DUR=4), r"row 1 column DUR: expected only one of RATE and DUR"),
     "modelled rate": (_replace(0, RATE=-2), r"row 1 column RATE: expected a rate > 0 in g/h"),
-    "dose CMT": (_replace(0, CMT=2), r"row 1 column CMT: expected 1 or missing"),
+    "dose CMT": (_replace(0, CMT=6), r"row 1 column CMT: expected 1 \(IVIG\) or missing, 2 \(subcutaneous IgG\)"),
+    "exchange above 3 plasma volumes": (_replace(0, CMT=4, AMT=7.5, RATE=".", DUR=2),
+                                        r"row 1 column AMT: expected at most 3 estimated plasma volumes per exchange "
+                                        r"\(7.26 L for ID 1"),
+    "exchange over 12 h": (_replace(0, CMT=4, AMT=2, RATE=".", DUR=13), r"row 1 column DUR: expected a plasma-exchange "
+                           r"session lasting 1 minute to 12 hours"),
+    "inhibitor above 40 g": (_replace(0, CMT=3, AMT=41, RATE=".", DUR=1), r"row 1 column AMT: expected a dose of at "
+                             r"most 40 g \(40 g: 100 mg/kg at 400 kg\)"),
     "AMT on an observation": (_replace(1, AMT=3), r"row 2 column AMT: expected 0 or missing on a record that is not"),
     "missing ID": (_replace(1, ID="."), r"row 2 column ID: expected a subject ID"),
     "ID not contiguous": (ROWS + [_obs(1, 400, 70)], r"row 23 column ID: expected the records of each ID together"),
@@ -326,3 +373,26 @@ def test_example_datasets_run(path: Path, tmp_path: Path):
     predicted = [r for r in rows if r["EVID"] != "1"]
     assert predicted and all(5 < float(r["PRED"]) < 60 for r in predicted)  # g/L of total IgG, plausibly
     assert all(r["MDV"] == "1" for r in rows if r["EVID"] != "0")
+
+
+def test_a_fit_through_plasma_exchanges_recovers_the_distribution_clearance():
+    """Observations around two exchanges of an 80-kg man, simulated at a distribution clearance of
+    5 L/day (2.5 times the typical 2) and written back as DV without noise: the individual fit
+    (a wide prior, CV 3, so that the data decide) moves from the typical value to it (the
+    rebound after each exchange is the tissue's return), and its interval contains it."""
+    from ivigsim.estimation.fit import fit_dataset
+
+    obs = lambda t: {"ID": 1, "TIME": t, "EVID": 0, "DV": "1", "MDV": 0, "WT": 80, "SEX": "M"}  # noqa: E731
+    ex = lambda t: {"ID": 1, "TIME": t, "AMT": 2.6, "DUR": 2 / 24, "EVID": 1, "CMT": 4, "DV": ".", "MDV": 1,  # noqa: E731
+                    "WT": 80, "SEX": "M"}
+    rows = [obs(0), ex(1), obs(1.1), obs(1.5), obs(2), obs(3), ex(3.1), obs(3.2), obs(3.6), obs(4.5), obs(6), obs(10)]
+    truth = 5.0
+    made = simulate_dataset(parse_dataset(_csv(rows), "d", "g"), solver=TIGHT,
+                            parameters={"distribution_clearance_70kg_L_per_day": truth})
+    for row, value in zip(rows, made.pred):
+        if row["EVID"] == 0:
+            row["DV"] = f"{value:.6f}"
+    fit = fit_dataset(parse_dataset(_csv(rows), "d", "g"), ["distribution_clearance_70kg_L_per_day"],
+                      priors={"distribution_clearance_70kg_L_per_day": 3.0}).fits[0]  # a wide prior: the data decide
+    assert fit.lower[0] <= truth <= fit.upper[0]
+    assert abs(math.log(fit.estimate[0] / truth)) < 0.1  # within 10 %, from the typical 2 L/day

@@ -14,7 +14,15 @@ column        meaning (units are declared by the caller, never guessed)
 ``RATE``      infusion rate, amount unit per time unit; or
 ``DUR``       infusion duration in the time unit (give one of RATE and DUR on a dose:
               IVIG is always infused, so a bolus is refused)
-``CMT``       dose compartment: 1 (plasma IVIG, the model's only dosing input) or missing
+``CMT``       dose compartment: 1 or missing (IVIG into plasma); the comparators
+              (docs/comparators.md; the subject then runs on the comparator model):
+              2 subcutaneous IgG (into its depot; AMT in the amount unit),
+              3 FcRn inhibitor (into plasma; AMT in the amount unit; the model's
+              constants, efgartigimod's, unless the run's parameters give another drug's),
+              4 plasma exchange with albumin and 5 with donor plasma (**AMT in litres** of
+              plasma exchanged, RATE in litres per time unit; at most 3 estimated plasma
+              volumes per session, Kaplan's from WT and SEX, haematocrit 0.45 in men,
+              0.40 in women, and at most 12 h)
 ``II, ADDL``  ADDL further doses every II after this one
 ``SS``        steady-state dosing: refused (write the doses out with ADDL and II)
 ``DV``        the observed value on an observation record (EVID 0), in the output's unit; kept
@@ -56,7 +64,8 @@ from ivigsim.io.quantities import plain_float
 from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
-from ivigsim.subjects import DoseEvent, Record, Subject, SubjectSetup
+from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
+from ivigsim.subjects import INFUSION_INPUT, DoseEvent, Record, Subject, SubjectSetup
 
 if TYPE_CHECKING:
     from ivigsim.engine.solver import Dopri5
@@ -87,12 +96,25 @@ OBSERVATION, DOSE, OTHER = 0, 1, 2
 #: infusion from 1 minute to 7 days; at most 10,000 additional doses (weekly for 190 years).
 MAX_DOSE_G = 2000.0
 MIN_DURATION_DAYS, MAX_DURATION_DAYS = 1.0 / 1440.0, 7.0
+MAX_EXCHANGE_DAYS = 12.0 / 24.0
 MAX_ADDL = 10_000
 #: Most records to predict at per ID (a measurement a day for 5 years): the fit's weighted
 #: residuals decorrelate a subject's records through a dense n x n covariance (20,000 records:
 #: 3.2 GB, and minutes).
 MAX_RECORDS_PER_ID = 2_000
 _EVIDS = "0 (observation), 1 (dose) or 2 (other event); 3 and 4 (reset) are not supported"
+#: Dose compartments: CMT -> the model inputs a dose there drives (docs above).
+COMPARTMENTS: Mapping[int, tuple[str, ...]] = {
+    1: (INFUSION_INPUT,), 2: (SCIG_INPUT,), 3: (INHIBITOR_INPUT,),
+    4: (EXCHANGE_INPUT,), 5: (EXCHANGE_INPUT, DONOR_PLASMA_INPUT),
+}
+_CMTS = ("1 (IVIG) or missing, 2 (subcutaneous IgG), 3 (FcRn inhibitor), 4 (plasma exchange with albumin) or "
+         "5 (plasma exchange with donor plasma)")
+#: Plasma exchange in a dataset: AMT in litres, the session at most 12 h and 3 estimated plasma
+#: volumes (the limits a regimen file's ``plasma_exchange`` has).
+EXCHANGE_CMTS = (4, 5)
+#: The most FcRn inhibitor one record may give, grams: 100 mg/kg (``MAX_INHIBITOR_MG_PER_KG``) at 400 kg.
+MAX_INHIBITOR_DOSE_G = 40.0
 #: Patient fields filled from covariate columns.
 _PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
 _SEXES = {"M": "male", "MALE": "male", "F": "female", "FEMALE": "female"}
@@ -265,12 +287,15 @@ class _Reader:
         get = lambda column: self.number(number, cells, column)  # noqa: E731
         where = lambda column: self.where(number, column)  # noqa: E731
         amount, rate, duration = get(AMT), get(RATE), get(DUR)
+        cmt = get(CMT) or 1
+        if cmt not in COMPARTMENTS:
+            raise InputError(where(CMT), _CMTS, self.text(cells, CMT))
+        cmt = int(cmt)
+        exchange = cmt in EXCHANGE_CMTS
+        unit = "L" if exchange else self.amount_unit
         if not amount:
-            raise InputError(where(AMT), f"a dose amount > 0 in {self.amount_unit} on a dose record (EVID 1)",
+            raise InputError(where(AMT), f"a dose amount > 0 in {unit} on a dose record (EVID 1)",
                              self.text(cells, AMT) or "a missing value")
-        if (get(CMT) or 1) != 1:
-            raise InputError(where(CMT), "1 or missing (IVIG enters plasma, the model's only dosing compartment)",
-                             self.text(cells, CMT))
         rate, duration = rate or None, duration or None  # 0 means "not given"
         if rate is not None and duration is not None:
             raise InputError(where(DUR), "only one of RATE and DUR on a dose", f"RATE {rate:g} and DUR {duration:g}")
@@ -278,19 +303,22 @@ class _Reader:
             raise InputError(where(RATE), "a RATE > 0 or a DUR > 0 (IVIG is infused; a bolus is not supported)",
                              "neither")
         if rate is not None and rate < 0:
-            raise InputError(where(RATE), f"a rate > 0 in {self.amount_unit}/{self.time_unit} (modelled rates "
+            raise InputError(where(RATE), f"a rate > 0 in {unit}/{self.time_unit} (modelled rates "
                              "RATE -1/-2 are not supported)", self.text(cells, RATE))
         if duration is not None and duration < 0:
             raise InputError(where(DUR), f"a duration > 0 in {self.time_unit}", self.text(cells, DUR))
-        days, grams = DAYS_PER[self.time_unit], GRAMS_PER[self.amount_unit]
-        if amount * grams > MAX_DOSE_G:
-            raise InputError(where(AMT), f"a dose of at most {MAX_DOSE_G / grams:g} {self.amount_unit} "
-                             f"({MAX_DOSE_G:g} g: 5 g/kg at 400 kg)", self.text(cells, AMT))
+        days, grams = DAYS_PER[self.time_unit], (1.0 if exchange else GRAMS_PER[self.amount_unit])
+        most, why = (MAX_INHIBITOR_DOSE_G, "100 mg/kg at 400 kg") if cmt == 3 else (MAX_DOSE_G, "5 g/kg at 400 kg")
+        if not exchange and amount * grams > most:
+            raise InputError(where(AMT), f"a dose of at most {most / grams:g} {self.amount_unit} ({most:g} g: {why})",
+                             self.text(cells, AMT))
         length = duration if duration is not None else amount / rate
-        if not MIN_DURATION_DAYS <= length * days <= MAX_DURATION_DAYS:
+        longest, what = (MAX_EXCHANGE_DAYS, "a plasma-exchange session lasting 1 minute to 12 hours") if exchange else (
+            MAX_DURATION_DAYS, "an infusion lasting 1 minute to 7 days")
+        if not MIN_DURATION_DAYS <= length * days <= longest:
             column = DUR if duration is not None else RATE
-            raise InputError(where(column), f"an infusion lasting 1 minute to 7 days (got {length * days * 24:.3g} h "
-                             f"from AMT and {column})", self.text(cells, column))
+            raise InputError(where(column), f"{what} (got {length * days * 24:.3g} h from AMT and {column})",
+                             self.text(cells, column))
         additional, interval = get(ADDL) or 0.0, get(II) or 0.0
         if additional < 0 or additional != int(additional) or additional > MAX_ADDL:
             raise InputError(where(ADDL), f"a whole number of additional doses from 0 to {MAX_ADDL:,}",
@@ -301,9 +329,10 @@ class _Reader:
             raise InputError(where(II), f"an interval II > 0 for ADDL {additional:g} additional doses",
                              self.text(cells, II) or "a missing value")
         return tuple(
-            DoseEvent(number, (time + k * interval) * days, amount * grams, length * days)
+            DoseEvent(number, (time + k * interval) * days, amount * grams, length * days, into)
             for k in range(int(additional) + 1)
             if (time + k * interval) * days <= MAX_TIME_DAYS
+            for into in COMPARTMENTS[cmt]
         )
 
 
@@ -373,16 +402,34 @@ def _subject(group: Sequence[tuple[int, _Record]], reader: _Reader) -> Subject:
     if BASEIGG in values:
         row, value = values[BASEIGG]
         baseline = _baseline_igg(float(value), reader.where(row, BASEIGG))
+    # Doses after the last record change no prediction: ADDL is cut at the simulated span.
+    last = max((r.time_day for _, r in group if r.evid != DOSE), default=math.inf)
+    given = [dose for _, record in group for dose in record.doses if dose.start_day <= last]
+    _check_exchanges(given, patient, first.id, reader)
     return Subject(
         id=first.id,
         patient=patient,
         baseline_igg_g_per_L=baseline,
-        # Doses after the last record change no prediction: ADDL is cut at the simulated span.
-        doses=tuple(dose for _, record in group for dose in record.doses
-                    if dose.start_day <= max((r.time_day for _, r in group if r.evid != DOSE), default=math.inf)),
+        doses=tuple(d for d in given if d.input == INFUSION_INPUT),
         records=tuple(Record(index, record.number, record.time_day, record.output, record.dv)
                       for index, record in group if record.evid != DOSE),
+        sessions=tuple(d for d in given if d.input != INFUSION_INPUT),
     )
+
+
+def _check_exchanges(doses: Sequence[DoseEvent], patient: Patient, subject: str, reader: _Reader) -> None:
+    """Each plasma-exchange record exchanges at most ``MAX_PLASMA_VOLUMES`` of the subject's
+    estimated plasma volume (Kaplan's, from WT and SEX, with the typical haematocrit): the
+    limit a regimen file's ``plasma_exchange.plasma_volumes`` has."""
+    from ivigsim.dosing.comparators import MAX_PLASMA_VOLUMES, TYPICAL_HAEMATOCRIT, estimated_plasma_volume_L
+
+    volume = estimated_plasma_volume_L(patient.weight_kg, patient.sex, TYPICAL_HAEMATOCRIT[patient.sex])
+    for d in doses:
+        if d.input == EXCHANGE_INPUT and d.amount_g > MAX_PLASMA_VOLUMES * volume * (1 + 1e-12):
+            raise InputError(reader.where(d.row, AMT),
+                             f"at most {MAX_PLASMA_VOLUMES:g} estimated plasma volumes per exchange ({MAX_PLASMA_VOLUMES * volume:.3g} "
+                             f"L for ID {subject}: Kaplan's {volume:.3g} L from WT and SEX, haematocrit "
+                             f"{TYPICAL_HAEMATOCRIT[patient.sex]:g})", f"{d.amount_g:g} L")
 
 
 def _sex(text: str, where: str) -> str:
