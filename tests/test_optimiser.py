@@ -52,20 +52,26 @@ def trial_doc(maintenance: dict | None = None, size: int = 40) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def brute():
-    """Each candidate run alone from its own trial document: (dose, interval) -> (response, grams/yr, patients)."""
+def run_alone(make_doc, doses, intervals, grams) -> dict:
+    """Each candidate run alone from its own trial document (``make_doc(maintenance)``, the
+    maintenance spelled out as YAML): (dose, interval) -> (response, grams/yr read by ``grams``
+    from the arm's summary, patients)."""
     out = {}
-    for dose in DOSES:
-        for interval in INTERVALS:
-            doc = trial_doc({"g_per_kg": dose, "every_days": interval, "start_day": START, "until_day": 365})
+    for dose in doses:
+        for interval in intervals:
+            doc = make_doc({"g_per_kg": dose, "every_days": interval, "start_day": START, "until_day": 365})
             doc["arms"] = [{"name": "candidate", "regimen": "template"}]
             doc.pop("contrasts")
             result = run_trial(parse_trial(doc))
             arm = result.summary["arms"][0]
-            out[dose, interval] = (arm["endpoints"][ENDPOINT]["estimates"]["fraction"],
-                                   arm["ivig_use"]["grams_per_patient_per_year"]["estimate"], result.patients)
+            out[dose, interval] = (arm["endpoints"][ENDPOINT]["estimates"]["fraction"], grams(arm), result.patients)
     return out
+
+
+@pytest.fixture(scope="module")
+def brute():
+    """Each candidate run alone from its own trial document: (dose, interval) -> (response, grams/yr, patients)."""
+    return run_alone(trial_doc, DOSES, INTERVALS, lambda arm: arm["ivig_use"]["grams_per_patient_per_year"]["estimate"])
 
 
 @pytest.fixture(scope="module")
@@ -284,17 +290,9 @@ def test_a_scig_maintenance_is_optimised_against_each_candidate_run_alone(tmp_pa
     and run alone gives the optimiser's response and IgG per year (IVIG as written plus SCIG, from
     the arm's comparator use); grams by hand from the dose count; the choice is the brute-force
     pick; the CLI says it varied the subcutaneous maintenance."""
-    brute, weights = {}, None
-    for dose in SCIG_DOSES:
-        for interval in SCIG_INTERVALS:
-            doc = scig_doc({"g_per_kg": dose, "every_days": interval, "start_day": START, "until_day": 365})
-            doc["arms"] = [{"name": "candidate", "regimen": "template"}]
-            doc.pop("contrasts")
-            result = run_trial(parse_trial(doc))
-            arm = result.summary["arms"][0]
-            brute[dose, interval] = (arm["endpoints"][ENDPOINT]["estimates"]["fraction"],
-                                     arm["comparator_use"]["igg_g_per_year"]["per_patient"]["estimate"], None)
-            weights = result.patients["dosing_weight_kg"].to_numpy()
+    brute = run_alone(scig_doc, SCIG_DOSES, SCIG_INTERVALS,
+                      lambda arm: arm["comparator_use"]["igg_g_per_year"]["per_patient"]["estimate"])
+    weights = next(iter(brute.values()))[2]["dosing_weight_kg"].to_numpy()
     target = sorted(v[0]["estimate"] for v in brute.values())[2]
     optimum = optimise(parse_trial(scig_doc()), ENDPOINT, target, Grid(SCIG_DOSES, SCIG_INTERVALS))
     for c in optimum.candidates:
