@@ -46,7 +46,8 @@ def plan_schedule(model: CompiledModel, plans: Sequence[InfusionPlan | None]) ->
         written = {"plasma_exchange_L_per_day": "plasma_exchange", "donor_plasma_L_per_day": "plasma_exchange",
                    "scig_g_per_day": "scig", "fcrn_inhibitor_infusion_g_per_day": "fcrn_inhibitor"}
         raise InputError("regimen", "IVIG parts only here (this command or model does not take comparators yet; "
-                         "simulate, explain, sensitivity, compare, trial and export-sbml do)", written.get(missing[0], missing[0]))
+                         "simulate, explain, sensitivity, compare, trial and export-sbml do)",
+                         written.get(missing[0], missing[0]))
     windows = [
         [Window(w.start_day, w.end_day, w.rate_g_per_day, index) for w in plan.windows]
         + [Window(w.start_day, w.end_day, w.rate, names.index(w.input)) for w in getattr(plan, "input_windows", ())]

@@ -426,9 +426,10 @@ def _check_exchanges(doses: Sequence[DoseEvent], patient: Patient, subject: str,
     volume = estimated_plasma_volume_L(patient.weight_kg, patient.sex, TYPICAL_HAEMATOCRIT[patient.sex])
     for d in doses:
         if d.input == EXCHANGE_INPUT and d.amount_g > MAX_PLASMA_VOLUMES * volume * (1 + 1e-12):
+            most = MAX_PLASMA_VOLUMES * volume
             raise InputError(reader.where(d.row, AMT),
-                             f"at most {MAX_PLASMA_VOLUMES:g} estimated plasma volumes per exchange ({MAX_PLASMA_VOLUMES * volume:.3g} "
-                             f"L for ID {subject}: Kaplan's {volume:.3g} L from WT and SEX, haematocrit "
+                             f"at most {MAX_PLASMA_VOLUMES:g} estimated plasma volumes per exchange ({most:.3g} L for "
+                             f"ID {subject}: Kaplan's {volume:.3g} L from WT and SEX, haematocrit "
                              f"{TYPICAL_HAEMATOCRIT[patient.sex]:g})", f"{d.amount_g:g} L")
 
 

@@ -14,7 +14,8 @@ and the IgG per patient per year: IVIG from the stewardship code (``ivigsim.tria
 the regimen's first 365.25 days as written, loading included, times each patient's dosing
 weight), plus, when the regimen gives subcutaneous IgG, its grams over the same year
 (``ivigsim.trial.comparators``: the doses as written, before bioavailability, as they are
-dispensed). Vials and cost count IVIG only, so they are left out of a regimen with SCIG. The answer is the candidate with the lowest grams per year whose response (the point
+dispensed). Vials and cost count IVIG only, so they are left out of a regimen with SCIG. The
+answer is the candidate with the lowest grams per year whose response (the point
 estimate, or with ``conservative`` the lower end of its 95 % interval) is at least the target;
 on equal grams (to 1e-9 relative), the higher response, then the longer interval (fewer
 infusions). No candidate meeting it is an answer too (``Optimum.chosen is None``).
@@ -217,9 +218,10 @@ class Optimum:
                        f"{best.label} at {best.basis(self.conservative):.3f}: try higher doses or shorter intervals")
         else:
             c = self.chosen
-            out.append(f"lowest {'IgG' if c.kind == 'SCIG' else 'IVIG'} use meeting the target: {c.label}: {c.grams_per_year.estimate:.5g} g per patient "
+            what, given = ("IgG", "infusions and SCIG doses") if c.kind == "SCIG" else ("IVIG", "infusions")
+            out.append(f"lowest {what} use meeting the target: {c.label}: {c.grams_per_year.estimate:.5g} g per patient "
                        f"per year [{c.grams_per_year.lower:.5g}, {c.grams_per_year.upper:.5g}], {c.g_per_kg_per_year:g} "
-                       f"g/kg, {c.infusions_per_year} {'infusions and SCIG doses' if c.kind == 'SCIG' else 'infusions'}; response {c.response.estimate:.3f} "
+                       f"g/kg, {c.infusions_per_year} {given}; response {c.response.estimate:.3f} "
                        f"[{c.response.lower:.3f}, {c.response.upper:.3f}] (Wilson 95 %)")
         return out
 
@@ -283,8 +285,8 @@ def template_arm(trial: Trial, name: str | None = None) -> Arm:
         if arm is None:
             raise InputError("--arm", f"an arm of this trial ({', '.join(a.name for a in trial.arms)})", name)
         if maintenance_parts(arm) != 1:
-            raise InputError("--arm", "an arm whose regimen has exactly one maintenance part (IVIG maintenance or scig)",
-                             f"{name} ({maintenance_parts(arm)})")
+            raise InputError("--arm", "an arm whose regimen has exactly one maintenance part (IVIG maintenance or "
+                             "scig)", f"{name} ({maintenance_parts(arm)})")
     if arm.rules is not None:
         raise InputError("--arm", "an arm without response-guided rules (its grams depend on each patient's "
                          "course; not supported by the optimiser yet)", arm.name)
