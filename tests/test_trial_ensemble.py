@@ -236,3 +236,23 @@ def test_a_trial_with_a_comparator_runs_every_vector_and_moves_the_inhibitors_af
     band = run_trial_with_band(trial, ensemble(2, seed=0), 0.9).summary["parameter_uncertainty"]
     assert not band["failed_vectors"]
     assert _bands(band)[("sc", "igg", "mean")]["vectors"] == 2
+
+
+def test_a_drugs_own_constants_are_held_when_every_arm_gives_it(tmp_path):
+    """Every arm gives nipocalimab, whose constants replace the typical values in its arms: the
+    inhibitor's affinity (efgartigimod's, in the ensemble) is listed as held, not as moved, and
+    the vectors' trials do not carry it; with an efgartigimod arm beside it, it moves again."""
+    def doc(second: str) -> str:
+        return ("name: inhibitors\ndisease: mg\nseed: 1\nsize: 3\n"
+                "arms:\n  - {name: nipocalimab, regimen: {fcrn_inhibitor: {drug: nipocalimab, mg_per_kg: 15, days: [0]}}}\n"
+                f"  - {{name: second, regimen: {{fcrn_inhibitor: {{drug: {second}, days: [0]}}}}}}\n"
+                "endpoints:\n  - {name: igg, output: igg_total_g_per_L, at_day: 14, summary: mean}\n"
+                "simulation: {days: 14}\n")
+    kd = "fcrn_inhibitor_kd_g_per_L"
+    path = tmp_path / "both.yaml"
+    path.write_text(doc("nipocalimab"))
+    _, values, moved, held = vector_trials(load_trial(path), ensemble(2, seed=0))
+    assert kd in held and kd not in moved and all(kd not in v[""] for v in values)
+    path.write_text(doc("efgartigimod"))
+    _, values, moved, held = vector_trials(load_trial(path), ensemble(2, seed=0))
+    assert kd in moved and kd not in held

@@ -60,11 +60,18 @@ def vector_folder(out: Path, index: int) -> Path:
 
 def _typical_moves(trial: Trial, ensemble) -> tuple[list[list[dict[str, float]]], list[str], list[str]]:
     """Per sub-population (one for an unmixed trial), one dict per vector of the typical values
-    it uses; the names moved, and the calibrated names held at the trial file's own value."""
+    it uses; the names moved, and the calibrated names held at the trial file's own value (or at
+    the constants of the FcRn inhibitor every arm gives)."""
     from ivigsim.model.library import compiled_model, get_disease
     from ivigsim.trial.comparators import uses_comparators
 
+    from ivigsim.trial.comparators import path_parameters
+
     per_group, moved, held = [], [], []
+    # An FcRn inhibitor's own constants (nipocalimab's, a user-defined drug's) replace the typical
+    # values in the arms that give it: a constant every arm's patients carry that way is held, as
+    # the ensemble's uncertainty on it (efgartigimod's affinity) is not that drug's.
+    by_drug = set.intersection(*(set(path_parameters(trial, arm)) for arm in trial.arms)) if trial.arms else set()
     for sub in trial.groups():
         m = compiled_model(sub.disease, uses_comparators(trial)).model  # a comparator's parameters too
         typical = dict(sub.population.parameters)
@@ -72,6 +79,7 @@ def _typical_moves(trial: Trial, ensemble) -> tuple[list[list[dict[str, float]]]
         mine = [n for n in ensemble.names if n in m.parameter_names]
         # Set by the trial file: in population.parameters and not (equal to) the disease's typical value.
         chosen = {n for n in mine if n in typical and (n not in defaults or typical[n] != defaults[n])}
+        chosen |= by_drug & set(mine)
         names = [n for n in mine if n not in chosen]
         centre = {n: float(typical.get(n, m.parameter(n).value)) for n in names}
         values = ensemble.only(names).values(centre, {n: tuple(m.parameter(n).bounds) for n in names})
