@@ -68,7 +68,7 @@ class _Compiled(Solver):
         with np.errstate(all="ignore"):
             consts = np.broadcast_to(cm.constants(params), (len(cm.model.constant_names), n))
             y0 = problem.initial_state(consts)
-        out = np.full((n, len(kinds), len(ts)), np.nan)
+        out = np.empty((n, len(kinds), len(ts)))  # every entry written by the kernel (NaN past a failure)
         stats = np.zeros((n, 4), dtype=np.int64)
         args = (float(problem.t0), np.ascontiguousarray(ts, dtype=float), np.ascontiguousarray(y0.T),
                 np.ascontiguousarray(params.T), np.ascontiguousarray(consts.T),

@@ -512,6 +512,11 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             if hs <= 1e-12 * max(1.0, abs(t)):
                 status = NONFINITE if not finite else STEP_TOO_SMALL
                 break
+    # Outputs a failed patient did not reach are NaN (``out`` arrives unfilled: filling it
+    # beforehand, in one thread, would touch every page of a large output twice).
+    for j in range(i_out, n_t):
+        for k in range(kinds.size):
+            out[k, j] = np.nan
     stats[0] = status
     stats[1] = n_acc
     stats[2] = n_rej
