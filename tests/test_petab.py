@@ -375,3 +375,14 @@ def test_cli_export_petab_refuses_a_fit_pypesto_would_get_wrong_before_writing(t
                                       "-e", "fcrn_igk", "-o", str(out), "--fit", "2"])
     assert result.exit_code == 2 and result.output.startswith("error: --error igg_total_g_per_L: expected an additive")
     assert not out.exists()
+
+
+def test_a_comparator_record_is_refused_not_left_out():
+    """The PEtab SBML has dose slots for IVIG only: a dataset with a plasma exchange (CMT 4) is
+    refused in one line naming its row and CMT, instead of a problem without the exchange."""
+    text = ("ID,TIME,AMT,DUR,EVID,CMT,DV,MDV,WT\n1,0,.,.,0,.,11,0,70\n1,1,2.4,0.1,1,4,.,1,70\n"
+            "1,2,.,.,0,.,7,0,70\n")
+    with pytest.raises(InputError) as err:
+        build_petab(parse_dataset(text, "d", "g", source="pe.csv"), estimate=["baseline_igg_g_per_L"])
+    assert err.value.field == "pe.csv row 2 column CMT" and err.value.got == "4"
+    assert "IVIG only" in err.value.expected

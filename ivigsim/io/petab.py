@@ -101,6 +101,22 @@ class PetabProblem:
     condition_of: Mapping[str, str]
 
 
+def _ivig_doses_only(dataset: NonmemDataset) -> None:
+    """The PEtab export's SBML has dose slots for IVIG only: a comparator's record (``CMT`` 2-5,
+    ``ivigsim.io.nonmem.COMPARTMENTS``) is refused in one line, naming its row and its CMT as
+    written, rather than left out of the problem."""
+    from ivigsim.io.nonmem import CMT
+
+    column = next(k for k, name in enumerate(dataset.header) if name.upper() == CMT) if any(
+        s.sessions for s in dataset.subjects) else None
+    for subject in dataset.subjects:
+        for event in subject.sessions:
+            raise InputError(f"{dataset.source} row {event.row} column {CMT}",
+                             "1 (IVIG) for a PEtab export: its SBML has dose slots for IVIG only (`ivigsim fit` "
+                             "fits a dataset with subcutaneous IgG, an FcRn inhibitor or plasma exchange)",
+                             dataset.rows[event.row - 1][column].strip())
+
+
 def build_petab(
     dataset: NonmemDataset,
     *,
@@ -123,6 +139,7 @@ def build_petab(
     (``ivigsim.estimation.priors``): the disease's between-subject variability, or
     ``spreads`` (a CV, or omega for a share), centred on the subject's own value.
     """
+    _ivig_doses_only(dataset)
     model = compiled_model(disease)
     declared = model.model
     setup = SubjectSetup.create(dataset.subjects, disease, parameters=parameters, mechanisms=mechanisms,
