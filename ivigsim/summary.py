@@ -88,8 +88,9 @@ class Summary:
             f"autoantibody: nadir {100 * self.autoantibody_nadir_fraction:.0f} % of baseline on day "
             f"{self.autoantibody_nadir_day:.1f}, {100 * self.autoantibody_final_fraction:.0f} % at the end"
         )
-        causes = "; ".join(self.endogenous_igg_lowered_by) or "FcRn blocked"
-        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline ({causes})")
+        causes = "; ".join(self.endogenous_igg_lowered_by)  # none given: no cause to name
+        out.append(f"patient's own IgG: nadir {100 * self.endogenous_igg_nadir_fraction:.0f} % of baseline"
+                   + (f" ({causes})" if causes else ""))
         out.append(f"IVIG infused: {self.infused_g:.1f} g")
         if self.scig_absorbed_g is not None:
             out.append(f"IgG absorbed from SCIG: {self.scig_absorbed_g:.1f} g")
