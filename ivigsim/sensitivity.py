@@ -137,12 +137,13 @@ def _why_fixed(p: Parameter, typical: float) -> str | None:
     return None
 
 
-def _model(scenario: Scenario, model: CompiledModel | None) -> CompiledModel:
+def _model(scenario: Scenario, model: CompiledModel | None, plan=None) -> CompiledModel:
     """The model the scenario runs on (``simulation.model_for``): the comparator variant when its
-    regimen gives plasma exchange, SCIG or an FcRn inhibitor."""
+    regimen (compiled as ``plan`` when given) gives plasma exchange, SCIG or an FcRn inhibitor."""
     from ivigsim.simulation import model_for
 
-    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    if plan is None and scenario.regimen is not None:
+        plan = scenario.regimen.compile(scenario.patient, scenario.indication)
     return model_for(scenario, plan, model)
 
 
@@ -484,7 +485,8 @@ def sensitivity(
     from ivigsim.engine.solve import Problem, SaveAt
     from ivigsim.simulation import plan_schedule, scenario_parameters
 
-    model = _model(scenario, model)
+    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
+    model = _model(scenario, model, plan)
     m = model.model
     if output not in m.output_names:
         raise InputError("--output", f"one of the model's outputs ({', '.join(m.output_names)})", output)
@@ -503,7 +505,6 @@ def sensitivity(
                                     logit_spread=logit_spread, model=model)
     n = _check_design(method, n, seed, len(ranges))  # refused before anything is solved
 
-    plan = scenario.regimen.compile(scenario.patient, scenario.indication) if scenario.regimen else None
     one = plan_schedule(model, [plan])
     ts = _window_times(scenario, plan, summary, float(end))
     base = scenario_parameters(model, scenario)
