@@ -64,6 +64,7 @@ from ivigsim.io.quantities import plain_float
 from ivigsim.io.text import read_text
 from ivigsim.io.results import atomic_path
 from ivigsim.model.patient import Patient
+from ivigsim.dosing.comparators import MAX_INHIBITOR_MG_PER_KG, MAX_SESSION_H
 from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
 from ivigsim.subjects import INFUSION_INPUT, DoseEvent, Record, Subject, SubjectSetup
 
@@ -96,7 +97,8 @@ OBSERVATION, DOSE, OTHER = 0, 1, 2
 #: infusion from 1 minute to 7 days; at most 10,000 additional doses (weekly for 190 years).
 MAX_DOSE_G = 2000.0
 MIN_DURATION_DAYS, MAX_DURATION_DAYS = 1.0 / 1440.0, 7.0
-MAX_EXCHANGE_DAYS = 12.0 / 24.0
+#: A plasma-exchange session at most as long as a regimen file's (``MAX_SESSION_H``).
+MAX_EXCHANGE_DAYS = MAX_SESSION_H / 24.0
 MAX_ADDL = 10_000
 #: Most records to predict at per ID (a measurement a day for 5 years): the fit's weighted
 #: residuals decorrelate a subject's records through a dense n x n covariance (20,000 records:
@@ -114,7 +116,7 @@ _CMTS = ("1 (IVIG) or missing, 2 (subcutaneous IgG), 3 (FcRn inhibitor), 4 (plas
 #: volumes (the limits a regimen file's ``plasma_exchange`` has).
 EXCHANGE_CMTS = (4, 5)
 #: The most FcRn inhibitor one record may give, grams: 100 mg/kg (``MAX_INHIBITOR_MG_PER_KG``) at 400 kg.
-MAX_INHIBITOR_DOSE_G = 40.0
+MAX_INHIBITOR_DOSE_G = MAX_INHIBITOR_MG_PER_KG * 400.0 / 1000.0
 #: Patient fields filled from covariate columns.
 _PATIENT_FIELDS = {WT: "weight_kg", HT: "height_cm", AGE: "age_years", SEX: "sex"}
 _SEXES = {"M": "male", "MALE": "male", "F": "female", "FEMALE": "female"}
@@ -313,8 +315,10 @@ class _Reader:
             raise InputError(where(AMT), f"a dose of at most {most / grams:g} {self.amount_unit} ({most:g} g: {why})",
                              self.text(cells, AMT))
         length = duration if duration is not None else amount / rate
-        longest, what = (MAX_EXCHANGE_DAYS, "a plasma-exchange session lasting 1 minute to 12 hours") if exchange else (
-            MAX_DURATION_DAYS, "an infusion lasting 1 minute to 7 days")
+        if exchange:
+            longest, what = MAX_EXCHANGE_DAYS, f"a plasma-exchange session lasting 1 minute to {MAX_SESSION_H:g} hours"
+        else:
+            longest, what = MAX_DURATION_DAYS, "an infusion lasting 1 minute to 7 days"
         if not MIN_DURATION_DAYS <= length * days <= longest:
             column = DUR if duration is not None else RATE
             raise InputError(where(column), f"{what} (got {length * days * 24:.3g} h from AMT and {column})",
