@@ -107,14 +107,14 @@ def _ivig_doses_only(dataset: NonmemDataset) -> None:
     written, rather than left out of the problem."""
     from ivigsim.io.nonmem import CMT
 
-    column = next(k for k, name in enumerate(dataset.header) if name.upper() == CMT) if any(
-        s.sessions for s in dataset.subjects) else None
-    for subject in dataset.subjects:
-        for event in subject.sessions:
-            raise InputError(f"{dataset.source} row {event.row} column {CMT}",
-                             "1 (IVIG) for a PEtab export: its SBML has dose slots for IVIG only (`ivigsim fit` "
-                             "fits a dataset with subcutaneous IgG, an FcRn inhibitor or plasma exchange)",
-                             dataset.rows[event.row - 1][column].strip())
+    event = next((e for subject in dataset.subjects for e in subject.sessions), None)
+    if event is None:
+        return
+    column = next(k for k, name in enumerate(dataset.header) if name.upper() == CMT)
+    raise InputError(f"{dataset.source} row {event.row} column {CMT}",
+                     "1 (IVIG) for a PEtab export: its SBML has dose slots for IVIG only (`ivigsim fit` fits a "
+                     "dataset with subcutaneous IgG, an FcRn inhibitor or plasma exchange)",
+                     dataset.rows[event.row - 1][column].strip())
 
 
 def build_petab(
