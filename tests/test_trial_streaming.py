@@ -84,7 +84,7 @@ def test_a_cold_solver_cache_is_announced_once_on_a_terminal(trial, monkeypatch,
     from ivigsim.engine import codegen
     from ivigsim.model.library import compiled_model
 
-    monkeypatch.setattr(codegen, "kernel_is_compiled", lambda model, parallel=True: compiled)
+    monkeypatch.setattr(codegen, "kernel_is_compiled", lambda model, entry="solve_batch": compiled)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     runner._say_if_compiling(trial, compiled_model(trial.disease), 8)
     err = capsys.readouterr().err

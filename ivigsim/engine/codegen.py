@@ -9,6 +9,9 @@ compiled engine instead solves one patient at a time in machine code, so it need
   else output ``k - n_states`` (each computes only the assignments it depends on);
 - ``jacobian(t, y, p, c, u, jac, fdt)``: df/dy into the structural non-zeros, written out by
   the chain rule from the same trees (``engine/derivatives.py``), for the stiff method.
+- ``rhs_lanes`` and ``observe_times``: ``rhs`` for ``LANES`` patients at once and every output
+  of one patient at many times, for the kernel's lockstep (``_LaneCode``: a loop per
+  assignment over the columns, which the compiler vectorises).
 
 The expressions are the same strings the NumPy code is made from, emitted here from
 their typed tree (``Expression.ir``) by the same emitter as ``Expression.to_numpy``, each
@@ -42,6 +45,7 @@ import re
 import sys
 import tempfile
 import weakref
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,7 +55,7 @@ from ivigsim.engine.tableaux import DOPRI5, RODAS4P2, ButcherTableau, Rosenbrock
 from ivigsim.model.compose import CompiledModel, Model
 from ivigsim.model.declaration import TIME
 from ivigsim.model.expressions import (
-    Binary, Expression, Node, Num, balance_source, binary_source, emit_source, symbols_of,
+    Binary, Expression, Node, Num, Sym, balance_source, binary_source, emit_source, symbols_of,
 )
 
 TEMPLATE = Path(__file__).with_name("kernel_template.py")
@@ -67,6 +71,10 @@ TEMPLATE = Path(__file__).with_name("kernel_template.py")
 NO_REFCOUNT = "cache=True, fastmath=False, _nrt=False, error_model='numpy'"
 #: Whole-number exponents up to this go through repeated squaring instead of ``pow``.
 MAX_INTEGER_POWER = 32
+#: Patients the lockstep driver steps at once (``rhs_lanes``; the kernel's ``_lockstep``):
+#: a few vectors' worth (8 doubles in an AVX-512 register), and few enough that a lane's
+#: work arrays stay in the first-level cache.
+LANES = 32
 
 
 class Reciprocals:
@@ -87,13 +95,18 @@ class Reciprocals:
         return f"_rcp{self.sources[source]}"
 
 
-def _emit(node: Node, recips: Reciprocals | None) -> str:
+def _emit(node: Node, recips: Reciprocals | None, symbol: Callable[[str], str] = str,
+          power: Callable[[Binary, str, str], str] | None = None) -> str:
     """Scalar source for an expression's tree (the spelling of ``Expression.to_numpy``, with
     the scalar spelling of ``FUNCTIONS``, cheap powers and parameter-only divisions as
-    multiplications by a reciprocal)."""
+    multiplications by a reciprocal). The lockstep right-hand side (``_LaneCode``) spells
+    each name as ``symbol(name)`` (the reciprocals' ``_rcp3`` included) and a power to an
+    exponent that is not a number as ``power(node, base, exponent)``."""
 
     def binop(node: Binary, left: str, right: str) -> str:
         if node.op == "**":
+            if power is not None and not isinstance(node.right, Num):
+                return power(node, left, right)
             if isinstance(node.right, Num):
                 b = node.right.value
                 if b == 0.5:
@@ -106,10 +119,12 @@ def _emit(node: Node, recips: Reciprocals | None) -> str:
         if node.op == "/" and recips is not None and not isinstance(node.right, Num):
             used = set(symbols_of(node.right))
             if used and used <= recips.invariant:
-                return f"({left} * {recips.slot(right, used)})"
+                # the reciprocal is named by the denominator's scalar source, as ``rhs`` names it
+                key = right if symbol is str else _emit(node.right, recips)
+                return f"({left} * {symbol(recips.slot(key, used))})"
         return binary_source(node, left, right)
 
-    return emit_source(node, binop, spelling="scalar")
+    return emit_source(node, binop, spelling="scalar", symbol=symbol)
 
 
 def scalar(expression: Expression, recips: Reciprocals | None = None) -> str:
@@ -170,6 +185,38 @@ def _pw(a, b):
     if 2.0 < b <= {MAX_INTEGER_POWER}.0 and b == np.floor(b):
         return _ipw(a, int(b))
     return a ** b
+
+
+@njit(cache=True, inline='always', _nrt=False, error_model='numpy')
+def _pw_lanes(out, base, exponent, nl):
+    # out[l] = _pw(base[l], exponent[l]) for every column: loops the compiler vectorises when
+    # every column has the same exponent (a parameter the patients share), as _pw branches
+    e = exponent[0]
+    same = True
+    for l in range(1, nl):
+        same = same and exponent[l] == e
+    if same:
+        _pw_shared(out, base, e, nl)
+    else:
+        for l in range(nl):
+            out[l] = _pw(base[l], exponent[l])
+
+
+@njit(cache=True, inline='always', _nrt=False, error_model='numpy')
+def _pw_shared(out, base, e, nl):
+    # out[l] = _pw(base[l], e) for every column, as _pw branches
+    if e == 0.5:
+        for l in range(nl):
+            out[l] = np.sqrt(base[l])
+    elif e == 1.0:
+        for l in range(nl):
+            out[l] = base[l]
+    elif e == 2.0:
+        for l in range(nl):
+            out[l] = base[l] * base[l]
+    else:
+        for l in range(nl):
+            out[l] = _pw(base[l], e)
 """
 
 
@@ -202,6 +249,8 @@ def generate(model: Model) -> str:
 
     # jacobian (before ``reciprocals``: its divisions may add denominators of their own)
     lines += _jacobian_function(model, recips, n_constants)
+    lines += _rhs_lanes_function(model, recips, n_constants)
+    lines += _observe_times_function(model, recips, n_constants)
 
     # observe_one
     lines += [f"@njit({NO_REFCOUNT})", "def observe_one(k, t, y, p, c, u):"]
@@ -228,6 +277,7 @@ def generate(model: Model) -> str:
     lines.append(f"N_RECIPROCALS = {len(recips.sources)}")
     lines.append(f"N_STATES = {n_states}")
     lines.append(f"N_INPUTS = {len(model.input_names)}")
+    lines.append(f"LANES = {LANES}")
     lines.append(f"AUTONOMOUS = {not uses_time}")
     pattern = jacobian_pattern(model)
     groups = column_colours(pattern)
@@ -302,6 +352,123 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
     lines += _unpack(model, needed)
     lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
     return lines + body + ["    return", "", ""]
+
+
+class _LaneCode:
+    """Code that computes a model's assignments for many columns at once, the arrays laid
+    out a row per quantity and a column per patient (``rhs_lanes``, the lockstep driver's
+    layout) or per output time of one patient (``observe_times``, whose parameters and
+    constants are that patient's: ``per_patient``).
+
+    Each assignment and flux is one loop over the columns into its own row of the work
+    array ``w``: a loop of a few loads and arithmetic the compiler vectorises, where one loop
+    over the whole right-hand side (measured) does not. A column computes exactly what
+    ``rhs`` (or ``observe_one``) computes, operation for operation: the same expressions, the
+    same reciprocals, and IEEE arithmetic whether vectorised or not (``fastmath`` off, so no
+    fused multiply-adds), hence the same doubles. A power to an exponent that is not a number
+    (a cooperativity parameter) gets a row for its base and one for the result, computed by
+    ``_pw_lanes``, vectorised when every column has the same exponent. The loops run to
+    ``bound``, read at run time: a constant trip count of 16 the compiler unrolls instead of
+    vectorising (measured)."""
+
+    def __init__(self, model: Model, recips: Reciprocals, n_constants: int, bound: str,
+                 per_patient: bool = False) -> None:
+        self.recips = recips
+        self.bound = bound
+        self.per_patient = per_patient
+        self.n_constants = n_constants
+        self.where: dict[str, tuple[str, int]] = {}
+        for names, array in ((model.parameter_names, "p"), (model.constant_names, "c"),
+                             (model.state_names, "y"), (model.input_names, "u")):
+            self.where.update({name: (array, i) for i, name in enumerate(names)})
+        self.rows: dict[str, int] = {}
+        self.lines: list[str] = []
+
+    def _row(self, name: str | None = None) -> int:
+        key = name if name is not None else f"_tmp{len(self.rows)}"
+        self.rows[key] = len(self.rows)
+        return self.rows[key]
+
+    def _place(self, name: str) -> tuple[str, int]:
+        """The array and row a name is read from (a reciprocal follows the patient's constants)."""
+        if name.startswith("_rcp"):
+            return "c", self.n_constants + int(name[4:])
+        return self.where[name]
+
+    def _row_of(self, name: str) -> str:
+        """A name's whole row (or, for a patient's own parameter, its one value)."""
+        if name in self.rows:
+            return f"w[{self.rows[name]}]"
+        array, i = self._place(name)
+        return f"{array}[{i}]"
+
+    def ref(self, name: str) -> str:
+        """A name's value in column ``l``."""
+        if name == TIME:
+            return "t[l]"
+        if name in self.rows:
+            return f"w[{self.rows[name]}, l]"
+        array, i = self._place(name)
+        return f"{array}[{i}]" if self.per_patient and array in "pc" else f"{array}[{i}, l]"
+
+    def _loop(self, target: str, source: str) -> None:
+        self.lines += [f"    for l in range({self.bound}):", f"        {target} = {source}"]
+
+    def _power(self, node: Binary, base: str, exponent: str) -> str:
+        b = self._row()
+        self._loop(f"w[{b}, l]", base)
+        if isinstance(node.right, Sym) and node.right.name != TIME:
+            e = self._row_of(node.right.name)
+        else:
+            k = self._row()
+            self._loop(f"w[{k}, l]", exponent)
+            e = f"w[{k}]"
+        r = self._row()
+        shared = self.per_patient and e[0] in "pc"
+        self.lines.append(f"    _pw_{'shared' if shared else 'lanes'}(w[{r}], w[{b}], {e}, {self.bound})")
+        return f"w[{r}, l]"
+
+    def assign(self, name: str, node: Node) -> None:
+        source = _emit(node, self.recips, self.ref, self._power)
+        self._loop(f"w[{self._row(name)}, l]", source)
+
+    def balance(self, i: int, leaving, entering) -> None:
+        source = re.sub(r"_flux_\w+", lambda m: self.ref(m.group(0)), balance_source(leaving, entering))
+        self._loop(f"dy[{i}, l]", source)
+
+    def value(self, k: int, name: str) -> None:
+        self._loop(f"values[{k}, l]", self.ref(name))
+
+
+def _rhs_lanes_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
+    """``rhs_lanes(t, y, p, c, u, dy, w)``: ``rhs`` for ``LANES`` patients, one per column
+    (``_LaneCode``); ``w`` (``N_WORK``, ``LANES``) is work space."""
+    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
+    _, ordered = _closure(model, flux_symbols)
+    code = _LaneCode(model, recips, n_constants, "w.shape[1]")
+    for a in ordered:
+        code.assign(a.name, a.parsed.ir)
+    for f in model.fluxes:
+        code.assign(f"_flux_{f.name}", f.parsed.ir)
+    for i, (leaving, entering) in enumerate(model.balances):
+        code.balance(i, leaving, entering)
+    return ([f"@njit({NO_REFCOUNT})", "def rhs_lanes(t, y, p, c, u, dy, w):"] + code.lines
+            + ["    return", "", "", f"N_WORK = {max(1, len(code.rows))}", "", ""])
+
+
+def _observe_times_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
+    """``observe_times(t, y, p, c, u, w, values, m)``: every output of one patient at ``m``
+    times (columns of ``t``, ``y``, ``u``) into the rows of ``values`` (``_LaneCode``, as
+    ``observe_one`` computes each); ``w`` (``N_OBSERVE_WORK``, m or more) is work space."""
+    _, ordered = _closure(model, set(model.output_names))
+    code = _LaneCode(model, recips, n_constants, "m", per_patient=True)
+    for a in ordered:
+        code.assign(a.name, a.parsed.ir)
+    for k, name in enumerate(model.output_names):
+        code.value(k, name)
+    return ([f"@njit({NO_REFCOUNT})", "def observe_times(t, y, p, c, u, w, values, m):"] + code.lines
+            + ["    return", "", "", f"N_OBSERVE_WORK = {max(1, len(code.rows))}",
+               f"N_OUTPUTS = {max(1, len(model.output_names))}", "", ""])
 
 
 def _array(values) -> str:
@@ -382,15 +549,15 @@ def _module_text(source: str) -> tuple[str, str]:
     return text, f"ivigsim_kernel_{digest}"
 
 
-def kernel_is_compiled(model: CompiledModel, parallel: bool = True) -> bool:
-    """Whether this machine holds the compiled kernel for ``model`` (numba's on-disk cache of
-    its entry point: ``solve_batch`` when ``parallel``, else ``solve_batch_serial``), so a
-    solve starts at once; False means the first solve compiles (about a minute). Cheap:
-    nothing is imported or compiled."""
+def kernel_is_compiled(model: CompiledModel, entry: str = "solve_batch") -> bool:
+    """Whether this machine holds the compiled kernel function ``entry`` for ``model``
+    (``_Compiled.entry_point``; in this process, or numba's on-disk cache), so a solve starts
+    at once; False means the first solve compiles it (up to a minute or two). Cheap: nothing
+    is imported or compiled."""
     _, name = _module_text(generate(model.model))
-    if name in sys.modules:
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, entry).signatures:
         return True
-    entry = "solve_batch" if parallel else "solve_batch_serial"
     folder = cache_dir()
     return (folder / f"{name}.py").exists() and any((folder / "__pycache__").glob(f"{name}.{entry}-*.nbi"))
 

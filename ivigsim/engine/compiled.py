@@ -32,6 +32,13 @@ from ivigsim.errors import InputError
 
 #: Batches smaller than this run on one thread (thread start-up is not worth it).
 PARALLEL_FROM = 64
+#: Batches from this size run Dormand-Prince in lockstep, ``LANES`` patients at once (the
+#: kernel's ``solve_lockstep``; ``Auto`` and ``CompiledDopri5``): the same numbers, bit for bit,
+#: in less time, but its compilation (once per model and machine, cached on disk) costs more
+#: than a smaller batch saves.
+LOCKSTEP_FROM = 2000
+#: Runs of patients per thread in lockstep: a thread whose runs end early takes another.
+RUNS_PER_THREAD = 4
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,14 @@ class _Compiled(Solver):
         if self.threads is not None and self.threads < 1:
             raise InputError("solver.threads", "a number of threads >= 1", self.threads)
 
+    def entry_point(self, n_patients: int) -> str:
+        """The kernel function a batch of ``n_patients`` runs through: ``solve_lockstep`` (large
+        batches, unless Rodas4 only), ``solve_batch`` (in parallel, one patient at a time) or
+        ``solve_batch_serial``. Each compiles on its first use on a machine."""
+        if n_patients >= LOCKSTEP_FROM and self.KERNEL_METHOD != KernelMethod.STIFF:
+            return "solve_lockstep"
+        return "solve_batch" if n_patients >= PARALLEL_FROM and self.threads != 1 else "solve_batch_serial"
+
     def _run(self, problem, saveat, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from ivigsim.engine.codegen import kernel_module
 
@@ -76,7 +91,10 @@ class _Compiled(Solver):
                 np.ascontiguousarray(problem.schedule.values, dtype=float),
                 np.ascontiguousarray(kinds, dtype=np.int64), out, int(self.KERNEL_METHOD), float(self.rtol),
                 float(self.atol), int(self.max_steps), *map(float, self._switching()), stats)
-        if n >= PARALLEL_FROM and self.threads != 1:
+        entry = self.entry_point(n)
+        if entry == "solve_lockstep":
+            _run_lockstep(module, args, n, self.threads)
+        elif entry == "solve_batch":
             import numba
 
             previous = numba.get_num_threads()
@@ -124,6 +142,32 @@ class _Compiled(Solver):
         """Accepted steps each patient took with Rodas4 (diagnostics, benchmarks)."""
         _, stats = self._run(problem, saveat, np.zeros(0, dtype=np.int64))
         return stats[:, 3]
+
+
+def _run_lockstep(module, args: tuple, n: int, threads: int | None) -> None:
+    """The kernel's ``solve_lockstep`` over contiguous runs of the batch, on a pool of Python
+    threads (the kernel releases the GIL). Threads rather than numba's ``prange``: a parallel
+    entry point re-optimises the whole lockstep once more when it compiles (measured: half a
+    minute more per model)."""
+    import numba
+
+    threads = min(threads or numba.get_num_threads(), n)
+    runs = max(1, min(RUNS_PER_THREAD * threads, n // (8 * module.LANES)))
+    bounds = [(r * n // runs, (r + 1) * n // runs) for r in range(runs)]
+    n_states, n_parameters = args[2].shape[1], args[3].shape[1]
+
+    def solve(lo: int, hi: int) -> None:
+        module.solve_lockstep(lo, hi, *args, *module.lockstep_work(n_states, n_parameters))
+
+    if threads == 1 or runs == 1:
+        for lo, hi in bounds:
+            solve(lo, hi)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for done in [pool.submit(solve, lo, hi) for lo, hi in bounds]:
+            done.result()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ the same, bit for bit, in any batch, chunk, thread or process):
   ``STIFF`` Rodas4 only (``engine/kernel_method.py``; the thresholds are ``Auto``'s fields).
 
 The methods' coefficients come from ``engine/tableaux.py``, emitted by the generator as
-constants. ``solve_one`` allocates a patient's work arrays; ``_integrate``, the driver
+constants. ``solve_one`` allocates a patient's work arrays; ``_begin`` starts it and ``_steps``, the driver
 (step-size control, breakpoints, outputs, the choice of method), calls the steps, which
 numba inlines (``inline='always'``). Helpers that allocate nothing, the driver included,
 run without numba's reference counting (``_nrt=False``: otherwise every call, and every
@@ -39,6 +39,13 @@ inlined array argument, takes atomic increments and decrements).
 
 Steps land exactly on input breakpoints (infusion starts and stops) and on the
 last output time; inputs are constant inside every step.
+
+Large batches of ``AUTO`` and ``EXPLICIT`` run in lockstep (``solve_lockstep``, below): the
+same Dormand-Prince steps for LANES patients at once, the arrays a column per patient so the
+stages and the right-hand side (``rhs_lanes``) are loops the compiler vectorises, and the
+outputs gathered and computed many times at once (``observe_times``). Each patient keeps its
+own step control and gets the same doubles as here, bit for bit
+(``tests/test_engine_lockstep.py``); a patient that turns stiff continues in ``_steps``.
 """
 
 # fmt: off
@@ -47,7 +54,8 @@ from numba import njit, prange
 
 # ---- GENERATED: begin. Stand-ins for what ``codegen.generate`` and ``codegen.method_constants``
 # provide (the generator drops this block); ``tests/test_engine_kernel.py`` checks the two agree.
-N_CONSTANTS = N_RECIPROCALS = N_STATES = N_INPUTS = N_LU = 0  # sizes
+N_CONSTANTS = N_RECIPROCALS = N_STATES = N_INPUTS = N_LU = N_WORK = N_OBSERVE_WORK = N_OUTPUTS = 0  # sizes
+LANES = 32  # patients in lockstep (codegen.LANES)
 AUTONOMOUS = True  # the right-hand side does not read t
 JAC_COLUMNS = JAC_GROUP_START = JAC_ROWS = JAC_ROW_START = np.zeros(0, dtype=np.int64)  # Jacobian sparsity
 JAC_PATTERN = np.zeros((0, 0), dtype=np.bool_)
@@ -76,6 +84,16 @@ def observe_one(k, t, y, p, c, u):
 def jacobian(t, y, p, c, u, jac, fdt):
     """df/dy at (t, y), analytic, into the structural non-zeros of jac; df/dt into fdt
     (only where the model reads t: ``AUTONOMOUS`` False)."""
+    raise NotImplementedError
+
+
+def rhs_lanes(t, y, p, c, u, dy, w):
+    """``rhs`` for LANES patients at once, one per column of each array; ``w`` is work space."""
+    raise NotImplementedError
+
+
+def observe_times(t, y, p, c, u, w, values, m):
+    """Every output of one patient at m times (columns of t, y, u) into the rows of values."""
     raise NotImplementedError
 
 
@@ -346,35 +364,45 @@ def _switch_inputs(seg, u, bvalues, n_in):
     return INFUSION_STARTED if now_on and not was_on else 0
 
 
+#: A patient's progress between steps, beside its t, h, state, inputs and k1 = f(t, y): what
+#: the lockstep driver hands the one-patient driver to continue a patient (``_steps``).
+SEG, I_OUT, N_ACC, N_REJ, N_STIFF, IASTI, NONSTI, IS_STIFF, STIFF_BY_TEST, LAST_REJECTED = range(10)
+#: ... and, in the lockstep only, the output times a lane has gathered and the first one's column.
+OBS_N, OBS_COL = 10, 11
+N_PROGRESS = 12
+
+
 @njit(cache=True, error_model='numpy')
 def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
               max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts``;
     ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4].
-    Allocates the patient's work arrays; ``_integrate`` does the rest."""
+    Allocates the patient's work arrays; ``_begin`` and ``_steps`` do the rest."""
     # The patient's constants, then the reciprocals of its parameter-only denominators.
     c = np.empty(N_CONSTANTS + N_RECIPROCALS)
     for i in range(N_CONSTANTS):
         c[i] = c_in[i]
     reciprocals(p, c_in, c[N_CONSTANTS:])
     n = y0.size
-    _integrate(t0, ts, y0.copy(), p, c, np.zeros(N_INPUTS), btimes, bvalues, kinds, out, method, rtol, atol,
-               max_steps, stiff_rho_span, stiff_h_lambda, stats, np.zeros((14, n)), np.zeros((6, n)),
-               np.zeros((n, n)), np.zeros(N_LU), np.zeros(15))
+    y = y0.copy()
+    u = np.zeros(N_INPUTS)
+    vec = np.zeros((14, n))
+    jac = np.zeros((n, n))
+    progress = np.zeros(N_PROGRESS, dtype=np.int64)
+    t, h = _begin(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, stiff_rho_span, vec, jac,
+                  progress)
+    _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+           stiff_h_lambda, stats, vec, np.zeros((6, n)), jac, np.zeros(N_LU), np.zeros(15), progress)
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
-               stiff_h_lambda, stats, vec, rk, jac, g, rch):
-    """The driver: step-size control, landing on breakpoints, outputs and the choice of
-    method; the steps are ``_dopri5_step`` and ``_rodas4_step``. ``y`` holds the state at
-    ``t0`` and ``u`` zeros (both overwritten); ``vec`` (14, n), ``rk`` (6, n), ``jac`` (n, n,
-    zeros: only the structural non-zeros are ever written), ``g`` and ``rch`` are work space.
-    No reference counting (``_nrt=False``): it allocates nothing, and the inlined steps'
-    array arguments then cost nothing either."""
-    k1 = vec[0]; k2 = vec[1]; k3 = vec[2]; k4 = vec[3]; k5 = vec[4]; k6 = vec[5]; k7 = vec[6]
-    ynew = vec[7]; ytmp = vec[8]; ysti = vec[9]; err = vec[10]; fdt = vec[11]; fj = vec[12]; fnew = vec[13]
-    n = y.size
+def _begin(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, stiff_rho_span, vec, jac,
+           progress):
+    """A patient's start: the inputs in force at ``t0`` into ``u`` (zeros on entry), the
+    outputs at ``t0``, k1 = f(t0, y) into ``vec[0]``, the first step size and, for ``AUTO``,
+    whether the patient starts stiff (its Jacobian at t0). Returns (t0, h); ``progress``
+    (zeros on entry) receives the rest of where the patient stands."""
+    k1 = vec[0]; k2 = vec[1]; ysti = vec[9]; err = vec[10]; fdt = vec[11]; fj = vec[12]; ytmp = vec[8]
     n_t = ts.size
     n_b = btimes.size
     # Inputs the schedule does not carry are zero (a schedule for fewer inputs than the
@@ -393,22 +421,48 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             _observe(out, i_out, kinds, t, y, p, c, u)
         i_out += 1
     t_end = ts[n_t - 1]
-
     rhs(t, y, p, c, u, k1)
     h = _initial_step(t, y, k1, p, c, u, rtol, atol, ytmp, k2)
     stiff = method == STIFF
     if method == AUTO:
         _exact_jacobian(t, y, p, c, u, k1, jac, fdt, ysti, err, fj)
         stiff = _max_diagonal(jac) * (t_end - t) > stiff_rho_span
+    progress[SEG] = seg
+    progress[I_OUT] = i_out
+    progress[IS_STIFF] = stiff
+    return t, h
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+           stiff_h_lambda, stats, vec, rk, jac, g, rch, progress):
+    """The driver, from where a patient stands (``_begin``, or the lockstep driver handing a
+    patient over): step-size control, landing on breakpoints, outputs and the choice of
+    method; the steps are ``_dopri5_step`` and ``_rodas4_step``. ``y`` holds the state at
+    ``t``, ``u`` the inputs, ``vec[0]`` f(t, y), ``progress`` the rest; ``vec`` (14, n),
+    ``rk`` (6, n), ``jac`` (n, n, zeros outside the structural non-zeros, which are the only
+    entries ever written), ``g`` and ``rch`` are work space.
+    No reference counting (``_nrt=False``): it allocates nothing, and the inlined steps'
+    array arguments then cost nothing either."""
+    k1 = vec[0]; k2 = vec[1]; k3 = vec[2]; k4 = vec[3]; k5 = vec[4]; k6 = vec[5]; k7 = vec[6]
+    ynew = vec[7]; ytmp = vec[8]; ysti = vec[9]; err = vec[10]; fdt = vec[11]; fj = vec[12]; fnew = vec[13]
+    n = y.size
+    n_t = ts.size
+    n_b = btimes.size
+    n_in = min(bvalues.shape[1], N_INPUTS)
+    t_end = ts[n_t - 1]
+    seg = progress[SEG]
+    i_out = progress[I_OUT]
+    n_acc = progress[N_ACC]
+    n_rej = progress[N_REJ]
+    n_stiff = progress[N_STIFF]
+    iasti = progress[IASTI]
+    nonsti = progress[NONSTI]
+    stiff = progress[IS_STIFF] != 0
+    stiff_by_test = progress[STIFF_BY_TEST] != 0
+    last_rejected = progress[LAST_REJECTED] != 0
     status = SUCCESS
-    n_acc = 0
-    n_rej = 0
-    n_stiff = 0
-    iasti = 0
-    nonsti = 0
-    stiff_by_test = False
     jac_fresh = False
-    last_rejected = False
 
     while i_out < n_t:
         if n_acc + n_rej >= max_steps:
@@ -435,11 +489,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
         if not np.isfinite(norm):
             finite = False
         accept = finite and norm <= 1.0
-        if finite:
-            fac = 0.9 * norm ** (-1.0 / order) if norm > 0.0 else 5.0
-            fac = min(5.0, max(0.2, fac))
-        else:
-            fac = 0.2
+        fac = _step_factor(finite, norm, order)
         if accept:
             t_new = stop if clipped else t + hs
             if use_rodas:
@@ -500,10 +550,7 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             else:  # FSAL (also right after a switch to Rodas4: k7 is f(t, y))
                 for i in range(n):
                     k1[i] = k7[i]
-            h_next = hs * fac
-            if last_rejected:
-                h_next = min(h_next, hs)
-            h = max(h_next, h) if clipped else h_next
+            h = _next_step(h, hs, fac, clipped, last_rejected)
             last_rejected = False
         else:
             n_rej += 1
@@ -512,10 +559,34 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
             if hs <= 1e-12 * max(1.0, abs(t)):
                 status = NONFINITE if not finite else STEP_TOO_SMALL
                 break
-    # Outputs a failed patient did not reach are NaN (``out`` arrives unfilled: filling it
-    # beforehand, in one thread, would touch every page of a large output twice).
-    for j in range(i_out, n_t):
-        for k in range(kinds.size):
+    _finish(out, i_out, stats, status, n_acc, n_rej, n_stiff)
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _step_factor(finite, norm, order):
+    """The next step's size over this one's, from the error norm of a method of ``order``."""
+    if finite:
+        fac = 0.9 * norm ** (-1.0 / order) if norm > 0.0 else 5.0
+        return min(5.0, max(0.2, fac))
+    return 0.2
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _next_step(h, hs, fac, clipped, last_rejected):
+    """The step size after an accepted step of ``hs`` (``h`` the one asked for): no growth
+    right after a rejection, and a step clipped to a breakpoint does not shrink ``h``."""
+    h_next = hs * fac
+    if last_rejected:
+        h_next = min(h_next, hs)
+    return max(h_next, h) if clipped else h_next
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _finish(out, i_out, stats, status, n_acc, n_rej, n_stiff):
+    """A patient's end: outputs it did not reach NaN (``out`` arrives unfilled: filling it
+    beforehand, in one thread, would touch every page of a large output twice), and its stats."""
+    for j in range(i_out, out.shape[1]):
+        for k in range(out.shape[0]):
             out[k, j] = np.nan
     stats[0] = status
     stats[1] = n_acc
@@ -523,10 +594,416 @@ def _integrate(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, at
     stats[3] = n_stiff
 
 
+# ---- Lockstep: Dormand-Prince for LANES patients at once ------------------------------------
+#
+# The patients' arrays a row per quantity and a column per patient (lane), so each stage's
+# sums and the right-hand side (``rhs_lanes``) are loops over the lanes the compiler
+# vectorises. Every lane keeps its own time, step size, schedule, outputs and step control;
+# the lanes only share the loop. A lane computes exactly the doubles ``_steps`` computes for
+# its patient (the same expressions in the same order; IEEE arithmetic is the same vectorised
+# or not), so a patient's numbers do not depend on its lane, its lane-mates, or whether it ran
+# here at all. A patient that turns stiff, and the last few lanes when no patient is left to
+# start, are handed to ``_steps`` where they stand; a finished lane takes the next patient.
+
+#: Lanes the lockstep driver keeps busy with no patient left to start, below which it hands
+#: the rest to the one-patient driver (a nearly empty lockstep pays for every lane).
+_TAIL = max(1, LANES // 4)
+#: Output times a lane gathers (its state and inputs there) before computing the outputs at
+#: all of them at once (``observe_times``, vectorised over the times): one time at a time, the
+#: outputs took about a third of a lockstep patient's time (measured, Kawasaki disease).
+_OBSERVE_BATCH = 32
+#: The lockstep's per-lane arrays (``lanes``): the state, the seven stages, work rows.
+_Y, _K1, _K2, _K3, _K4, _K5, _K6, _K7, _YNEW, _YTMP, _YSTI, _ERR = range(12)
+
+
+#: Dormand-Prince's nodes c_2 ... c_7 (c_6 = c_7 = 1: ``t + 1.0 * hs`` is ``t + hs`` exactly).
+_DP_C = np.array([_C2, _C3, _C4, _C5, 1.0, 1.0])
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _dopri5_lanes(lanes, t, hs, ts, p, c, u, w, norm, rtol, atol):
+    """``_dopri5_step`` for every lane: from (t, y) with k1 = f(t, y), the 5th-order solution
+    into ``lanes[_YNEW]``, f there into ``lanes[_K7]``, stage 6's argument into ``lanes[_YSTI]``,
+    each lane's error norm into ``norm``. Each stage is written as ``_dopri5_step`` writes it,
+    so each lane's doubles are the scalar step's; ``ts`` is work space. One call of
+    ``rhs_lanes``, in the loop over the stages, keeps the compiled code (and its compile time)
+    small."""
+    y = lanes[_Y]; k1 = lanes[_K1]; k2 = lanes[_K2]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]
+    k6 = lanes[_K6]; k7 = lanes[_K7]; ynew = lanes[_YNEW]; err = lanes[_ERR]
+    n = y.shape[0]
+    nl = y.shape[1]  # LANES, read at run time: a constant trip count of 16 the compiler unrolls instead of vectorising
+    for s in range(6):
+        dst = lanes[_YNEW] if s == 5 else (lanes[_YSTI] if s == 4 else lanes[_YTMP])
+        for i in range(n):
+            if s == 0:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * _A21 * k1[i, l]
+            elif s == 1:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * (_A31 * k1[i, l] + _A32 * k2[i, l])
+            elif s == 2:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * (_A41 * k1[i, l] + _A42 * k2[i, l] + _A43 * k3[i, l])
+            elif s == 3:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * (_A51 * k1[i, l] + _A52 * k2[i, l] + _A53 * k3[i, l]
+                                                   + _A54 * k4[i, l])
+            elif s == 4:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * (_A61 * k1[i, l] + _A62 * k2[i, l] + _A63 * k3[i, l]
+                                                   + _A64 * k4[i, l] + _A65 * k5[i, l])
+            else:
+                for l in range(nl):
+                    dst[i, l] = y[i, l] + hs[l] * (_A71 * k1[i, l] + _A73 * k3[i, l] + _A74 * k4[i, l]
+                                                   + _A75 * k5[i, l] + _A76 * k6[i, l])
+        for l in range(nl):
+            ts[l] = t[l] + _DP_C[s] * hs[l]
+        rhs_lanes(ts, dst, p, c, u, lanes[_K2 + s], w)
+    for i in range(n):
+        for l in range(nl):
+            err[i, l] = hs[l] * (_E1 * k1[i, l] + _E3 * k3[i, l] + _E4 * k4[i, l] + _E5 * k5[i, l]
+                                 + _E6 * k6[i, l] + _E7 * k7[i, l])
+    # _err_norm, each lane's sum in the same order
+    for l in range(nl):
+        norm[l] = 0.0
+    for i in range(n):
+        for l in range(nl):
+            sc = atol + rtol * max(abs(y[i, l]), abs(ynew[i, l]))
+            norm[l] += (err[i, l] / sc) ** 2
+    for l in range(nl):
+        norm[l] = np.sqrt(norm[l] / n)
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _column(a, l, into):
+    for i in range(into.size):
+        into[i] = a[i, l]
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _to_column(a, l, src):
+    for i in range(src.size):
+        a[i, l] = src[i]
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _lane_flush(l, out, kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress):
+    """Lane ``l``'s gathered output times: every output there at once (``observe_times``), the
+    requested ones into its patient's ``out``."""
+    m = progress[l, OBS_N]
+    if m == 0:
+        return
+    col = progress[l, OBS_COL]
+    oy = obs_y[l]
+    observe_times(obs_t[l], oy, pl[l], cl[l], obs_u[l], obs_w, obs_values, m)
+    for k in range(kinds.size):
+        kind = kinds[k]
+        for j in range(m):
+            if kind < N_STATES:
+                out[k, col + j] = oy[kind, j]
+            elif kind - N_STATES < N_OUTPUTS:
+                out[k, col + j] = obs_values[kind - N_STATES, j]
+            else:
+                out[k, col + j] = np.nan
+    progress[l, OBS_COL] = col + m
+    progress[l, OBS_N] = 0
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _lane_gather(l, t, ul, obs_t, obs_u, progress):
+    """The column of lane ``l``'s next gathered output time ``t`` (its inputs copied there);
+    the caller writes the state into that column of ``obs_y[l]``."""
+    j = progress[l, OBS_N]
+    obs_t[l, j] = t
+    for q in range(ul.shape[1]):
+        obs_u[l, q, j] = ul[l, q]
+    progress[l, OBS_N] = j + 1
+    return j
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
+                stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, t, h, progress, y1, vec, rk,
+                jac, g, rch):
+    """Patient ``i`` into lane ``l``: its parameters and constants (a row each in ``pl``, ``cl``
+    for the one-patient functions, a column in ``pw``, ``cw`` for the lanes), and ``_begin``.
+    A patient stiff from the start runs in ``_steps`` here and now; returns whether the
+    patient took the lane."""
+    for q in range(pl.shape[1]):
+        pl[l, q] = p[i, q]
+        pw[q, l] = p[i, q]
+    for q in range(N_CONSTANTS):
+        cl[l, q] = c_in[i, q]
+    reciprocals(p[i], c_in[i], cl[l, N_CONSTANTS:])
+    for q in range(cl.shape[1]):
+        cw[q, l] = cl[l, q]
+    for q in range(y1.size):
+        y1[q] = y0[i, q]
+    for q in range(ul.shape[1]):
+        ul[l, q] = 0.0
+    for q in range(N_PROGRESS):
+        progress[l, q] = 0
+    vec[:, :] = 0.0
+    t[l], h[l] = _begin(t0, ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
+                        stiff_rho_span, vec, jac, progress[l])
+    if progress[l, IS_STIFF] or progress[l, I_OUT] >= ts.size:  # stiff, or nothing left to solve
+        _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
+               max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
+        return False
+    _to_column(lanes[_Y], l, y1)
+    _to_column(lanes[_K1], l, vec[0])
+    for q in range(ul.shape[1]):
+        uw[q, l] = ul[l, q]
+    progress[l, OBS_COL] = progress[l, I_OUT]
+    return True
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _hand_over(l, i, ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+               stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk, jac, g, rch):
+    """Lane ``l``'s patient ``i`` continues, where it stands, in ``_steps`` to its end."""
+    _column(lanes[_Y], l, y1)
+    _column(lanes[_K1], l, vec[0])
+    _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
+           max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
+
+
+def _aligned(shape):
+    """Zeros on a 64-byte boundary: a lane row (16 doubles) is then whole cache lines, which
+    vector loads and stores do not straddle."""
+    size = int(np.prod(np.array(shape)))
+    raw = np.zeros(size + 8)
+    start = (-raw.ctypes.data % 64) // 8
+    return raw[start:start + size].reshape(shape)
+
+
+def lockstep_work(n_states, n_parameters):
+    """Work space for one run of ``solve_lockstep`` (what follows its ``stats`` argument),
+    allocated in Python: a compiled wrapper that allocated it would re-optimise the whole
+    lockstep once more when compiled (measured: 8 s per model)."""
+    n, n_c = n_states, N_CONSTANTS + N_RECIPROCALS
+    return (_aligned((12, n, LANES)), np.zeros((LANES, n_parameters)), np.zeros((LANES, n_c)),
+            np.zeros((LANES, N_INPUTS)), _aligned((n_parameters, LANES)), _aligned((n_c, LANES)),
+            _aligned((N_INPUTS, LANES)), _aligned((N_WORK, LANES)), _aligned((7, LANES)),
+            np.zeros((4, LANES), dtype=np.bool_), np.zeros(LANES, dtype=np.int64), np.full(LANES, -1, dtype=np.int64),
+            np.zeros((LANES, N_PROGRESS), dtype=np.int64), np.zeros(n), np.zeros(n), np.zeros((14, n)),
+            np.zeros((6, n)), np.zeros((n, n)), np.zeros(N_LU), np.zeros(15), np.zeros((LANES, _OBSERVE_BATCH)),
+            np.zeros((LANES, n, _OBSERVE_BATCH)), np.zeros((LANES, N_INPUTS, _OBSERVE_BATCH)),
+            np.zeros((N_OBSERVE_WORK, _OBSERVE_BATCH)), np.zeros((N_OUTPUTS, _OBSERVE_BATCH)))
+
+
+@njit(cache=True, nogil=True, _nrt=False, error_model='numpy')
+def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
+              stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, w, scalars, flags, change,
+              patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values):
+    """Patients ``lo`` to ``hi - 1`` (rows of y0, p, c_in, btimes, bvalues, out, stats), LANES at a
+    time, with Dormand-Prince (methods ``AUTO`` and ``EXPLICIT``); the arguments after ``stats``
+    are work space (``lockstep_work``). Each round: every lane's step size (``_steps``' rules, lane by
+    lane), one Dormand-Prince trial step for all lanes at once (``_dopri5_lanes``), then each
+    lane's acceptance, outputs, breakpoints and stiffness test as ``_steps`` does them. A lane
+    is refilled as soon as its patient ends or is handed over."""
+    t = scalars[0]; h = scalars[1]; hs = scalars[2]; stage_t = scalars[3]; norm = scalars[4]
+    stnum = scalars[5]; stden = scalars[6]
+    ok = flags[0]; accepted = flags[1]; special = flags[2]; clipped = flags[3]
+    nl = t.size  # LANES, read at run time (``_stage``)
+    y = lanes[_Y]; k1 = lanes[_K1]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]; k6 = lanes[_K6]
+    k7 = lanes[_K7]; ynew = lanes[_YNEW]; ysti = lanes[_YSTI]
+    n = y.shape[0]
+    n_t = ts.size
+    t_end = ts[n_t - 1]
+    fdt = vec[11]; fj = vec[12]; ytmp = vec[8]; err1 = vec[10]
+    next_patient = lo
+    active = 0
+    while True:
+        # Every lane's step size; empty lanes take the next patients (an idle lane steps 0).
+        for l in range(LANES):
+            while True:
+                if patient[l] < 0:
+                    if next_patient >= hi:
+                        break
+                    i = next_patient
+                    next_patient += 1
+                    if _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
+                                   max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw,
+                                   t, h, progress, y1, vec, rk, jac, g, rch):
+                        patient[l] = i
+                        active += 1
+                    continue
+                i = patient[l]
+                if progress[l, N_ACC] + progress[l, N_REJ] >= max_steps:
+                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _finish(out[i], progress[l, I_OUT], stats[i], MAX_STEPS, progress[l, N_ACC], progress[l, N_REJ],
+                            progress[l, N_STIFF])
+                    patient[l] = -1
+                    active -= 1
+                    continue
+                break
+            if patient[l] < 0:
+                hs[l] = 0.0
+                continue
+            i = patient[l]
+            seg = progress[l, SEG]
+            next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
+            stop = min(next_break, t_end)
+            clipped[l] = h[l] >= stop - t[l]
+            hs[l] = stop - t[l] if clipped[l] else h[l]
+        if active == 0:
+            break
+        if next_patient >= hi and active <= _TAIL:
+            for l in range(LANES):
+                if patient[l] >= 0:
+                    _lane_flush(l, out[patient[l]], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _hand_over(l, patient[l], ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
+                               stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec,
+                               rk, jac, g, rch)
+                    patient[l] = -1
+            break
+
+        _dopri5_lanes(lanes, t, hs, stage_t, pw, cw, uw, w, norm, rtol, atol)
+
+        # What every lane's step says, for all lanes at once: finite, and the sums of Hairer's
+        # stiffness test (``_looks_stiff``, the same terms in the same order; used where due).
+        for l in range(nl):
+            ok[l] = np.isfinite(norm[l])
+            stnum[l] = 0.0
+            stden[l] = 0.0
+        for q in range(n):
+            for l in range(nl):
+                ok[l] = ok[l] & np.isfinite(ynew[q, l])
+        if method == AUTO:
+            for q in range(n):
+                for l in range(nl):
+                    wq = 1.0 / (atol + rtol * max(abs(y[q, l]), abs(ynew[q, l])))
+                    stnum[l] += ((k7[q, l] - k6[q, l]) * wq) ** 2
+                    stden[l] += ((ynew[q, l] - ysti[q, l]) * wq) ** 2
+
+        # Each lane's acceptance, outputs inside the step, stiffness test, breakpoint and next
+        # step size, as ``_steps`` does them for an explicit step.
+        for l in range(nl):
+            accepted[l] = False
+            special[l] = False
+            i = patient[l]
+            if i < 0:
+                continue
+            finite = ok[l]
+            fac = _step_factor(finite, norm[l], 5.0)
+            pr = progress[l]
+            if not (finite and norm[l] <= 1.0):
+                pr[N_REJ] += 1
+                h[l] = hs[l] * fac
+                pr[LAST_REJECTED] = 1
+                if hs[l] <= 1e-12 * max(1.0, abs(t[l])):
+                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _finish(out[i], pr[I_OUT], stats[i], NONFINITE if not finite else STEP_TOO_SMALL, pr[N_ACC],
+                            pr[N_REJ], pr[N_STIFF])
+                    patient[l] = -1
+                    active -= 1
+                continue
+            accepted[l] = True
+            seg = pr[SEG]
+            next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
+            stop = min(next_break, t_end)
+            tl = t[l]
+            hl = hs[l]
+            t_new = stop if clipped[l] else tl + hl
+            i_out = pr[I_OUT]
+            while i_out < n_t and ts[i_out] < t_new:
+                x = (ts[i_out] - tl) / hl
+                b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
+                b3 = x * (_P[2, 0] + x * (_P[2, 1] + x * (_P[2, 2] + x * _P[2, 3])))
+                b4 = x * (_P[3, 0] + x * (_P[3, 1] + x * (_P[3, 2] + x * _P[3, 3])))
+                b5 = x * (_P[4, 0] + x * (_P[4, 1] + x * (_P[4, 2] + x * _P[4, 3])))
+                b6 = x * (_P[5, 0] + x * (_P[5, 1] + x * (_P[5, 2] + x * _P[5, 3])))
+                b7 = x * (_P[6, 0] + x * (_P[6, 1] + x * (_P[6, 2] + x * _P[6, 3])))
+                j = _lane_gather(l, ts[i_out], ul, obs_t, obs_u, progress)
+                oy = obs_y[l]
+                for q in range(n):
+                    oy[q, j] = y[q, l] + hl * (b1 * k1[q, l] + b3 * k3[q, l] + b4 * k4[q, l] + b5 * k5[q, l]
+                                               + b6 * k6[q, l] + b7 * k7[q, l])
+                if j + 1 == _OBSERVE_BATCH:
+                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                i_out += 1
+            pr[I_OUT] = i_out
+            stiff = False
+            if method == AUTO and (pr[IASTI] > 0 or pr[N_ACC] % _STIFF_TEST_EVERY == 0):
+                if stden[l] > 0.0 and hl * np.sqrt(stnum[l] / stden[l]) > stiff_h_lambda:
+                    pr[NONSTI] = 0
+                    pr[IASTI] += 1
+                    if pr[IASTI] == 15:
+                        stiff = True
+                        pr[STIFF_BY_TEST] = 1
+                else:
+                    pr[NONSTI] += 1
+                    if pr[NONSTI] == 15:
+                        pr[IASTI] = 0
+            t[l] = t_new
+            pr[N_ACC] += 1
+            change[l] = -1  # no breakpoint
+            if clipped[l] and t_new == next_break:
+                pr[SEG] = seg + 1
+                change[l] = _switch_inputs(seg + 1, ul[l], bvalues[i], min(bvalues.shape[2], N_INPUTS))
+                for q in range(ul.shape[1]):
+                    uw[q, l] = ul[l, q]
+            h[l] = _next_step(h[l], hl, fac, clipped[l], pr[LAST_REJECTED] != 0)
+            pr[LAST_REJECTED] = 0
+            pr[IS_STIFF] = stiff
+            special[l] = stiff or change[l] >= 0 or (i_out < n_t and ts[i_out] <= t_new)
+
+        # The accepted lanes' new state, and f there (FSAL) where no breakpoint changed the inputs.
+        for q in range(n):
+            for l in range(nl):
+                if accepted[l]:
+                    y[q, l] = ynew[q, l]
+                    if change[l] < 0:
+                        k1[q, l] = k7[q, l]
+
+        # Lanes with outputs at the step's end, a breakpoint, or a switch to Rodas4.
+        for l in range(nl):
+            if not special[l]:
+                continue
+            i = patient[l]
+            pr = progress[l]
+            _column(y, l, y1)
+            i_out = pr[I_OUT]
+            while i_out < n_t and ts[i_out] <= t[l]:
+                j = _lane_gather(l, t[l], ul, obs_t, obs_u, progress)
+                oy = obs_y[l]
+                for q in range(n):
+                    oy[q, j] = y1[q]
+                if j + 1 == _OBSERVE_BATCH:
+                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                i_out += 1
+            pr[I_OUT] = i_out
+            stiff = pr[IS_STIFF] != 0
+            if change[l] >= 0:
+                rhs(t[l], y1, pl[l], cl[l], ul[l], f1)
+                _to_column(k1, l, f1)
+                if pr[STIFF_BY_TEST] != 0 and change[l] == INFUSION_STARTED:
+                    stiff = False
+                    pr[STIFF_BY_TEST] = 0
+                    pr[IASTI] = 0
+                    pr[NONSTI] = 0
+                if method == AUTO and not stiff and change[l] == INFUSION_ENDED and i_out < n_t:
+                    _exact_jacobian(t[l], y1, pl[l], cl[l], ul[l], f1, jac, fdt, ytmp, err1, fj)
+                    stiff = _max_diagonal(jac) * (t_end - t[l]) > stiff_rho_span
+            pr[IS_STIFF] = stiff
+            if i_out >= n_t or stiff:
+                _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+            if i_out >= n_t:
+                _finish(out[i], i_out, stats[i], SUCCESS, pr[N_ACC], pr[N_REJ], pr[N_STIFF])
+                patient[l] = -1
+                active -= 1
+            elif stiff:
+                _hand_over(l, i, ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+                           stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk, jac, g, rch)
+                patient[l] = -1
+                active -= 1
+
 @njit(cache=True, parallel=True, error_model='numpy')
 def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
                 max_steps, stiff_rho_span, stiff_h_lambda, stats):
-    """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel."""
+    """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel,
+    one patient at a time."""
     for i in prange(y0.shape[0]):
         solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])

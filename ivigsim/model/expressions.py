@@ -292,11 +292,13 @@ def emit_source(
     node: Node,
     binop: Callable[[Binary, str, str], str] = binary_source,
     spelling: Spelling = "numpy",
+    symbol: Callable[[str], str] = str,
 ) -> str:
     """Source for an expression's tree; ``binop(node, left, right)`` writes each binary
     operation from its operands' source (the engine's code generator spells powers and
     divisions its own way, ``ivigsim.engine.codegen``; everything else is spelled here),
-    functions in ``spelling`` (``"numpy"`` or ``"scalar"``, from ``FUNCTIONS``)."""
+    functions in ``spelling`` (``"numpy"`` or ``"scalar"``, from ``FUNCTIONS``), each name
+    as ``symbol(name)`` (the lockstep kernel reads a name from its row of an array)."""
 
     def combine(node: Node, args: tuple[str, ...]) -> str:
         if isinstance(node, Binary):
@@ -304,7 +306,7 @@ def emit_source(
         if isinstance(node, Unary):
             return f"({node.op}{args[0]})"
         if isinstance(node, Sym):
-            return node.name
+            return symbol(node.name)
         if isinstance(node, Num):
             return repr(node.value)
         if isinstance(node, Call):

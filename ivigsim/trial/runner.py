@@ -1073,17 +1073,16 @@ def format_summary(summary: dict) -> str:
 def _say_if_compiling(trial: Trial, model: CompiledModel, chunk_size: int) -> None:
     """On a terminal, one line on stderr when the compiled solver is not yet on this machine
     (its first use compiles it, about a minute, once), so the first trial does not look stuck."""
-    from ivigsim.engine.compiled import PARALLEL_FROM, _Compiled
+    from ivigsim.engine.compiled import _Compiled
 
     if not isinstance(trial.solver, _Compiled) or not sys.stderr.isatty():
         return
     from ivigsim.engine.codegen import kernel_is_compiled
 
-    parallel = min(chunk_size, trial.size) >= PARALLEL_FROM and trial.solver.threads != 1
-    if not kernel_is_compiled(model, parallel):
+    if not kernel_is_compiled(model, trial.solver.entry_point(min(chunk_size, trial.size))):
         model_name = "core" if trial.disease in (None, "none") else trial.disease
         print(f"ivigsim: compiling the solver for the {model_name} model on this machine (once, up to a "
-              "minute; later runs start at once) ...", file=sys.stderr, flush=True)
+              "minute or two; later runs start at once) ...", file=sys.stderr, flush=True)
 
 
 def _progress(enabled: bool, total: int, initial: int):
