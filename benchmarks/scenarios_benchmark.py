@@ -278,12 +278,13 @@ def peak_mb() -> float:
 def bench(s: Setup, sizes, rr_max: int, rr1_max: int, methods: bool, ref_n: int, ctx) -> list[dict]:
     from ivigsim.engine.compiled import Auto, CompiledDopri5, Rodas4
 
-    from ivigsim.engine.compiled import PARALLEL_FROM
+    from ivigsim.engine.compiled import LOCKSTEP_FROM, PARALLEL_FROM
 
     rows = []
-    warm = patients(s, 2 * PARALLEL_FROM)  # the parallel and the serial entry points
+    warm = patients(s, max(LOCKSTEP_FROM, 2 * PARALLEL_FROM))  # every entry point: lockstep, parallel, serial
     for solver in (Auto(rtol=RTOL, atol=ATOL), Auto(rtol=RTOL, atol=ATOL, threads=1)):
         ivigsim_solve(s, warm, solver)  # compile or load the kernel outside the timings
+        ivigsim_solve(s, warm[:, :2 * PARALLEL_FROM], solver)
         ivigsim_solve(s, warm[:, :4], solver)
     for n in sizes:
         params = patients(s, n)
@@ -342,7 +343,7 @@ def bench_cpu(s: Setup, n: int, reps: int) -> dict:
     solvers = {"auto": Auto(rtol=RTOL, atol=ATOL, threads=1), "rodas4": Rodas4(rtol=RTOL, atol=ATOL, threads=1),
                "dopri5": CompiledDopri5(rtol=RTOL, atol=ATOL, threads=1)}
     for solver in solvers.values():
-        ivigsim_solve(s, params[:, :4], solver)  # compile (or load) before timing
+        ivigsim_solve(s, params, solver)  # compile (or load) the entry point this size takes, before timing
     _rr_init(s)
     rr_solve(params[:, :2])
     rounds: dict[str, list[float]] = {key: [] for key in [*solvers, "rr"]}

@@ -241,14 +241,21 @@ def _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
-def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
-    """Dormand-Prince's continuous extension at t + x hs, into ``yout``."""
+def _dense_weights(x):
+    """The weights of k1, k3 ... k7 in Dormand-Prince's continuous extension at t + x hs."""
     b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
     b3 = x * (_P[2, 0] + x * (_P[2, 1] + x * (_P[2, 2] + x * _P[2, 3])))
     b4 = x * (_P[3, 0] + x * (_P[3, 1] + x * (_P[3, 2] + x * _P[3, 3])))
     b5 = x * (_P[4, 0] + x * (_P[4, 1] + x * (_P[4, 2] + x * _P[4, 3])))
     b6 = x * (_P[5, 0] + x * (_P[5, 1] + x * (_P[5, 2] + x * _P[5, 3])))
     b7 = x * (_P[6, 0] + x * (_P[6, 1] + x * (_P[6, 2] + x * _P[6, 3])))
+    return b1, b3, b4, b5, b6, b7
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
+    """Dormand-Prince's continuous extension at t + x hs, into ``yout``."""
+    b1, b3, b4, b5, b6, b7 = _dense_weights(x)
     for i in range(y.size):
         yout[i] = y[i] + hs * (b1 * k1[i] + b3 * k3[i] + b4 * k4[i] + b5 * k5[i] + b6 * k6[i] + b7 * k7[i])
 
@@ -909,12 +916,7 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
             i_out = pr[I_OUT]
             while i_out < n_t and ts[i_out] < t_new:
                 x = (ts[i_out] - tl) / hl
-                b1 = x * (_P[0, 0] + x * (_P[0, 1] + x * (_P[0, 2] + x * _P[0, 3])))
-                b3 = x * (_P[2, 0] + x * (_P[2, 1] + x * (_P[2, 2] + x * _P[2, 3])))
-                b4 = x * (_P[3, 0] + x * (_P[3, 1] + x * (_P[3, 2] + x * _P[3, 3])))
-                b5 = x * (_P[4, 0] + x * (_P[4, 1] + x * (_P[4, 2] + x * _P[4, 3])))
-                b6 = x * (_P[5, 0] + x * (_P[5, 1] + x * (_P[5, 2] + x * _P[5, 3])))
-                b7 = x * (_P[6, 0] + x * (_P[6, 1] + x * (_P[6, 2] + x * _P[6, 3])))
+                b1, b3, b4, b5, b6, b7 = _dense_weights(x)
                 j = _lane_gather(l, ts[i_out], ul, obs_t, obs_u, progress)
                 oy = obs_y[l]
                 for q in range(n):
