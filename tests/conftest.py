@@ -1,7 +1,15 @@
+import os
+
 import numpy as np
 import pytest
 
-from ivigsim.model.library import compiled_core_model
+# Large batches solve through the one-patient driver here, as they do below 2,000 patients:
+# the lockstep gives the same numbers bit for bit (tests/test_engine_lockstep.py checks that),
+# and compiling it for every model a test runs large trials on cost minutes of a cold run.
+# Set before ivigsim is imported, and inherited by the CLI's subprocesses.
+os.environ.setdefault("IVIGSIM_LOCKSTEP_FROM", str(10**12))
+
+from ivigsim.model.library import compiled_core_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ compiled by numba once per machine (cached on disk; see ``ivigsim.engine.codegen
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,11 +33,18 @@ from ivigsim.errors import InputError
 
 #: Batches smaller than this run on one thread (thread start-up is not worth it).
 PARALLEL_FROM = 64
+def _lockstep_from(default: int = 2000) -> int:
+    """``IVIGSIM_LOCKSTEP_FROM`` if it is a whole number >= 1 (the test suite raises it), else
+    ``default``."""
+    text = os.environ.get("IVIGSIM_LOCKSTEP_FROM", "")
+    return int(text) if text.isdigit() and int(text) >= 1 else default
+
+
 #: Batches from this size run Dormand-Prince in lockstep, ``LANES`` patients at once (the
 #: kernel's ``solve_lockstep``; ``Auto`` and ``CompiledDopri5``): the same numbers, bit for bit,
 #: in less time, but its compilation (once per model and machine, cached on disk) costs more
 #: than a smaller batch saves.
-LOCKSTEP_FROM = 2000
+LOCKSTEP_FROM = _lockstep_from()
 #: Runs of patients per thread in lockstep: a thread whose runs end early takes another.
 RUNS_PER_THREAD = 4
 
