@@ -638,7 +638,7 @@ def _dopri5_lanes(lanes, t, hs, ts, p, c, u, w, norm, rtol, atol):
     y = lanes[_Y]; k1 = lanes[_K1]; k2 = lanes[_K2]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]
     k6 = lanes[_K6]; k7 = lanes[_K7]; ynew = lanes[_YNEW]; err = lanes[_ERR]
     n = y.shape[0]
-    nl = y.shape[1]  # LANES, read at run time: a constant trip count of 16 the compiler unrolls instead of vectorising
+    nl = y.shape[1]  # LANES, read at run time: a constant trip count the compiler unrolls instead of vectorising
     for s in range(6):
         dst = lanes[_YNEW] if s == 5 else (lanes[_YSTI] if s == 4 else lanes[_YTMP])
         for i in range(n):
