@@ -33,6 +33,8 @@ from ivigsim.errors import InputError
 
 #: Batches smaller than this run on one thread (thread start-up is not worth it).
 PARALLEL_FROM = 64
+
+
 def _lockstep_from(default: int = 2000) -> int:
     """``IVIGSIM_LOCKSTEP_FROM`` if it is a whole number >= 1 (the test suite raises it), else
     ``default``."""

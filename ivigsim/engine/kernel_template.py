@@ -776,8 +776,8 @@ def _hand_over(l, i, ts, btimes, bvalues, kinds, out, method, rtol, atol, max_st
 
 
 def _aligned(shape):
-    """Zeros on a 64-byte boundary: a lane row (16 doubles) is then whole cache lines, which
-    vector loads and stores do not straddle."""
+    """Zeros on a 64-byte boundary: a lane row (LANES doubles, a multiple of 8) is then whole
+    cache lines, which vector loads and stores do not straddle."""
     size = int(np.prod(np.array(shape)))
     raw = np.zeros(size + 8)
     start = (-raw.ctypes.data % 64) // 8
@@ -801,8 +801,8 @@ def lockstep_work(n_states, n_parameters):
 
 @njit(cache=True, nogil=True, _nrt=False, error_model='numpy')
 def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
-              stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, w, scalars, flags, change,
-              patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values):
+                   stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, w, scalars, flags, change,
+                   patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values):
     """Patients ``lo`` to ``hi - 1`` (rows of y0, p, c_in, btimes, bvalues, out, stats), LANES at a
     time, with Dormand-Prince (methods ``AUTO`` and ``EXPLICIT``); the arguments after ``stats``
     are work space (``lockstep_work``). Each round: every lane's step size (``_steps``' rules, lane by
@@ -812,7 +812,7 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
     t = scalars[0]; h = scalars[1]; hs = scalars[2]; stage_t = scalars[3]; norm = scalars[4]
     stnum = scalars[5]; stden = scalars[6]
     ok = flags[0]; accepted = flags[1]; special = flags[2]; clipped = flags[3]
-    nl = t.size  # LANES, read at run time (``_stage``)
+    nl = t.size  # LANES, read at run time (``_dopri5_lanes``)
     y = lanes[_Y]; k1 = lanes[_K1]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]; k6 = lanes[_K6]
     k7 = lanes[_K7]; ynew = lanes[_YNEW]; ysti = lanes[_YSTI]
     n = y.shape[0]
