@@ -159,6 +159,12 @@ def _closure(model: Model, roots: set[str]) -> tuple[set[str], list]:
     return needed, ordered
 
 
+def _flux_closure(model: Model) -> tuple[set[str], list]:
+    """``_closure`` of every symbol the fluxes read: what the right-hand side computes."""
+    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
+    return _closure(model, flux_symbols)
+
+
 POWERS = f"""
 @njit(cache=True, inline='always', error_model='numpy')
 def _ipw(a, n):
@@ -233,8 +239,7 @@ def generate(model: Model) -> str:
     recips = Reciprocals(set(model.parameter_names) | set(model.constant_names))
 
     # rhs
-    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
-    needed, ordered = _closure(model, flux_symbols)
+    needed, ordered = _flux_closure(model)
     uses_time |= TIME in needed or any(TIME in a.parsed.symbols for a in ordered)
     body = [f"    {a.name} = {scalar(a.parsed, recips)}" for a in ordered]
     body += [f"    _flux_{f.name} = {scalar(f.parsed, recips)}" for f in model.fluxes]
@@ -307,8 +312,7 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
     flux's, then each state's balance of them."""
     states = {name: i for i, name in enumerate(model.state_names)}
     time = len(states)  # the time's index among the variables differentiated by
-    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
-    needed, ordered = _closure(model, flux_symbols)
+    needed, ordered = _flux_closure(model)
     partials: dict[str, dict[int, str]] = {}
 
     def wrt(name: str) -> dict[int, str]:
@@ -443,8 +447,7 @@ class _LaneCode:
 def _rhs_lanes_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
     """``rhs_lanes(t, y, p, c, u, dy, w)``: ``rhs`` for ``LANES`` patients, one per column
     (``_LaneCode``); ``w`` (``N_WORK``, ``LANES``) is work space."""
-    flux_symbols = set().union(*(f.parsed.symbols for f in model.fluxes)) if model.fluxes else set()
-    _, ordered = _closure(model, flux_symbols)
+    _, ordered = _flux_closure(model)
     code = _LaneCode(model, recips, n_constants, "w.shape[1]")
     for a in ordered:
         code.assign(a.name, a.parsed.ir)
