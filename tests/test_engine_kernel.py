@@ -148,3 +148,42 @@ def test_the_generated_kernel_does_not_depend_on_the_string_hash_seed():
     digests = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                               capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("disease", [None, "itp", "kawasaki"])
+def test_the_observation_plan_names_every_state_and_row_a_quantity_reads(disease):
+    """``observation_plan`` lets the kernel interpolate only the states the requested quantities
+    read, and compute only their rows of ``observe_times``. Checked from outside the plan:
+    each quantity, computed with every state it was not told it reads replaced by NaN, and
+    then by another number, is the same double; and ``observe_times``, with only the plan's
+    rows, gives ``observe_one``'s doubles for it."""
+    from ivigsim.engine.codegen import kernel_module
+
+    model = compiled_model(disease)
+    module = kernel_module(model)
+    problem = _problem(model, 1)
+    consts = np.ascontiguousarray(model.constants(problem.parameters)[:, 0])
+    p = np.ascontiguousarray(problem.parameters[:, 0])
+    c = np.concatenate([consts, np.zeros(module.N_RECIPROCALS)])
+    module.reciprocals(p, consts, c[module.N_CONSTANTS:])
+    rng = np.random.default_rng(7)
+    y = problem.initial_state(model.constants(problem.parameters))[:, 0] * rng.uniform(0.5, 1.5, model.n_states)
+    u = np.full(module.N_INPUTS, 30.0)
+    t = 3.0
+    n_times = 3
+    w = np.zeros((module.N_OBSERVE_WORK, n_times))
+    for k in range(module.N_STATES + len(model.model.output_names)):
+        observed, need = module.observation_plan(np.array([k], dtype=np.int64))
+        expected = module.observe_one(k, t, y, p, c, u)
+        assert np.isfinite(expected), k
+        for other in (np.nan, 123.456):
+            elsewhere = np.full(model.n_states, other)
+            elsewhere[observed] = y[observed]
+            assert module.observe_one(k, t, elsewhere, p, c, u) == expected, (k, other)
+            if k >= module.N_STATES:
+                values = np.full((module.N_OUTPUTS, n_times), np.nan)
+                module.observe_times(np.full(n_times, t), np.repeat(elsewhere[:, None], n_times, axis=1), p, c,
+                                     np.repeat(u[:, None], n_times, axis=1), w, values, n_times, need)
+                assert (values[k - module.N_STATES] == expected).all(), (k, other)
+    everything, need = module.observation_plan(np.arange(module.N_STATES + module.N_OUTPUTS + 2))
+    assert everything.tolist() == list(range(model.n_states)) and need.all()

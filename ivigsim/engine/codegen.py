@@ -386,6 +386,7 @@ class _LaneCode:
                              (model.state_names, "y"), (model.input_names, "u")):
             self.where.update({name: (array, i) for i, name in enumerate(names)})
         self.rows: dict[str, int] = {}
+        self.rows_of: dict[str, range] = {}  # an assignment's rows: its own and its powers' work rows
         self.lines: list[str] = []
 
     def _row(self, name: str | None = None) -> int:
@@ -433,8 +434,10 @@ class _LaneCode:
         return f"w[{r}, l]"
 
     def assign(self, name: str, node: Node) -> None:
+        first = len(self.rows)
         source = _emit(node, self.recips, self.ref, self._power)
         self._loop(f"w[{self._row(name)}, l]", source)
+        self.rows_of[name] = range(first, len(self.rows))
 
     def balance(self, i: int, leaving, entering) -> None:
         source = re.sub(r"_flux_\w+", lambda m: self.ref(m.group(0)), balance_source(leaving, entering))
@@ -460,18 +463,48 @@ def _rhs_lanes_function(model: Model, recips: Reciprocals, n_constants: int) -> 
 
 
 def _observe_times_function(model: Model, recips: Reciprocals, n_constants: int) -> list[str]:
-    """``observe_times(t, y, p, c, u, w, values, m)``: every output of one patient at ``m``
+    """``observe_times(t, y, p, c, u, w, values, m, need)``: the outputs of one patient at ``m``
     times (columns of ``t``, ``y``, ``u``) into the rows of ``values`` (``_LaneCode``, as
-    ``observe_one`` computes each); ``w`` (``N_OBSERVE_WORK``, m or more) is work space."""
+    ``observe_one`` computes each); ``w`` (``N_OBSERVE_WORK``, m or more) is work space. Only
+    the rows ``need`` marks are computed (``need[r]`` for work row r, ``need[N_OBSERVE_WORK + k]``
+    for output k): the requested outputs and what they read (``OBSERVE_ROWS``, below).
+
+    Also the tables that say what each quantity reads (``observation_plan`` in the kernel):
+    ``OBSERVE_ROWS`` (output, work row) and ``OBSERVE_STATES`` (quantity, state), from the
+    same closure ``observe_one`` is generated from, so a state no requested quantity reads
+    need not be interpolated at an output time."""
     _, ordered = _closure(model, set(model.output_names))
     code = _LaneCode(model, recips, n_constants, "m", per_patient=True)
+    body: list[str] = []
+
+    def guarded(row: int, start: int) -> None:
+        body.extend([f"    if need[{row}]:"] + ["    " + line for line in code.lines[start:]])
+
     for a in ordered:
+        start = len(code.lines)
         code.assign(a.name, a.parsed.ir)
+        guarded(code.rows[a.name], start)
+    n_work = max(1, len(code.rows))
     for k, name in enumerate(model.output_names):
+        start = len(code.lines)
         code.value(k, name)
-    return ([f"@njit({NO_REFCOUNT})", "def observe_times(t, y, p, c, u, w, values, m):"] + code.lines
-            + ["    return", "", "", f"N_OBSERVE_WORK = {max(1, len(code.rows))}",
-               f"N_OUTPUTS = {max(1, len(model.output_names))}", "", ""])
+        guarded(n_work + k, start)
+    n_outputs = max(1, len(model.output_names))
+    states = {name: i for i, name in enumerate(model.state_names)}
+    rows = [[False] * n_work for _ in range(n_outputs)]
+    reads = [[i == j for j in range(len(states))] for i in range(len(states))]
+    for k, name in enumerate(model.output_names):
+        needed, own = _closure(model, {name})
+        for a in own:
+            for r in code.rows_of[a.name]:
+                rows[k][r] = True
+        reads.append([s in needed for s in states])
+    reads += [[False] * len(states)] * (n_outputs - len(model.output_names))
+    return ([f"@njit({NO_REFCOUNT})", "def observe_times(t, y, p, c, u, w, values, m, need):"] + body
+            + ["    return", "", "", f"N_OBSERVE_WORK = {n_work}", f"N_OUTPUTS = {n_outputs}",
+               f"OBSERVE_ROWS = np.array({rows!r}, dtype=np.bool_).reshape({n_outputs}, {n_work})",
+               f"OBSERVE_STATES = np.array({reads!r}, dtype=np.bool_).reshape({len(states) + n_outputs}, "
+               f"{len(states)})", "", ""])
 
 
 def _array(values) -> str:

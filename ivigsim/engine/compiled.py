@@ -95,15 +95,17 @@ class _Compiled(Solver):
             y0 = problem.initial_state(consts)
         out = np.empty((n, len(kinds), len(ts)))  # every entry written by the kernel (NaN past a failure)
         stats = np.zeros((n, 4), dtype=np.int64)
+        kinds = np.ascontiguousarray(kinds, dtype=np.int64)
+        observed, need = module.observation_plan(kinds)
         args = (float(problem.t0), np.ascontiguousarray(ts, dtype=float), np.ascontiguousarray(y0.T),
                 np.ascontiguousarray(params.T), np.ascontiguousarray(consts.T),
                 np.ascontiguousarray(problem.schedule.times, dtype=float),
                 np.ascontiguousarray(problem.schedule.values, dtype=float),
-                np.ascontiguousarray(kinds, dtype=np.int64), out, int(self.KERNEL_METHOD), float(self.rtol),
+                kinds, observed, out, int(self.KERNEL_METHOD), float(self.rtol),
                 float(self.atol), int(self.max_steps), *map(float, self._switching()), stats)
         entry = self.entry_point(n)
         if entry == "solve_lockstep":
-            _run_lockstep(module, args, n, self.threads)
+            _run_lockstep(module, args, need, n, self.threads)
         elif entry == "solve_batch":
             import numba
 
@@ -154,7 +156,7 @@ class _Compiled(Solver):
         return stats[:, 3]
 
 
-def _run_lockstep(module, args: tuple, n: int, threads: int | None) -> None:
+def _run_lockstep(module, args: tuple, need: np.ndarray, n: int, threads: int | None) -> None:
     """The kernel's ``solve_lockstep`` over contiguous runs of the batch, on a pool of Python
     threads (the kernel releases the GIL). Threads rather than numba's ``prange``: a parallel
     entry point re-optimises the whole lockstep once more when it compiles (measured: half a
@@ -167,7 +169,7 @@ def _run_lockstep(module, args: tuple, n: int, threads: int | None) -> None:
     n_states, n_parameters = args[2].shape[1], args[3].shape[1]
 
     def solve(lo: int, hi: int) -> None:
-        module.solve_lockstep(lo, hi, *args, *module.lockstep_work(n_states, n_parameters))
+        module.solve_lockstep(lo, hi, *args, need, *module.lockstep_work(n_states, n_parameters))
 
     if threads == 1 or runs == 1:
         for lo, hi in bounds:

@@ -59,6 +59,7 @@ LANES = 32  # patients in lockstep (codegen.LANES)
 AUTONOMOUS = True  # the right-hand side does not read t
 JAC_COLUMNS = JAC_GROUP_START = JAC_ROWS = JAC_ROW_START = np.zeros(0, dtype=np.int64)  # Jacobian sparsity
 JAC_PATTERN = np.zeros((0, 0), dtype=np.bool_)
+OBSERVE_ROWS = OBSERVE_STATES = np.zeros((0, 0), dtype=np.bool_)  # what each output reads
 AUTO, EXPLICIT, STIFF = 0, 1, 2  # KernelMethod
 _C2 = _C3 = _C4 = _C5 = 0.0  # Dormand-Prince (tableaux.DOPRI5)
 _A21 = _A31 = _A32 = _A41 = _A42 = _A43 = _A51 = _A52 = _A53 = _A54 = 0.0
@@ -92,8 +93,9 @@ def rhs_lanes(t, y, p, c, u, dy, w):
     raise NotImplementedError
 
 
-def observe_times(t, y, p, c, u, w, values, m):
-    """Every output of one patient at m times (columns of t, y, u) into the rows of values."""
+def observe_times(t, y, p, c, u, w, values, m, need):
+    """The outputs of one patient at m times (columns of t, y, u) into the rows of values: the
+    rows ``need`` marks."""
     raise NotImplementedError
 
 
@@ -253,10 +255,11 @@ def _dense_weights(x):
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
-def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout):
-    """Dormand-Prince's continuous extension at t + x hs, into ``yout``."""
+def _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, yout, observed):
+    """Dormand-Prince's continuous extension at t + x hs, into ``yout``: the states ``observed``
+    (``observation_plan``)."""
     b1, b3, b4, b5, b6, b7 = _dense_weights(x)
-    for i in range(y.size):
+    for i in observed:
         yout[i] = y[i] + hs * (b1 * k1[i] + b3 * k3[i] + b4 * k4[i] + b5 * k5[i] + b6 * k6[i] + b7 * k7[i])
 
 
@@ -336,11 +339,12 @@ def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, f
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
-def _rosenbrock_dense(x, y, ynew, rk, yout):
+def _rosenbrock_dense(x, y, ynew, rk, yout, observed):
     """The Rosenbrock method's own continuous extension at t + x hs, into ``yout``: from the
-    step's stages ``rk`` (``tableaux.RosenbrockTableau.dense``, rodas.f's ``CONTRO``)."""
+    step's stages ``rk`` (``tableaux.RosenbrockTableau.dense``, rodas.f's ``CONTRO``); the
+    states ``observed``."""
     x1 = 1.0 - x
-    for i in range(y.size):
+    for i in observed:
         d1 = 0.0
         d2 = 0.0
         for j in range(6):
@@ -380,11 +384,12 @@ N_PROGRESS = 12
 
 
 @njit(cache=True, error_model='numpy')
-def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
+def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol,
               max_steps, stiff_rho_span, stiff_h_lambda, stats):
-    """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts``;
-    ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4].
-    Allocates the patient's work arrays; ``_begin`` and ``_steps`` do the rest."""
+    """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts`` (``observed``:
+    the states those read, ``observation_plan``); ``stats`` receives [status, accepted steps,
+    rejected steps, steps taken by Rodas4]. Allocates the patient's work arrays; ``_begin``
+    and ``_steps`` do the rest."""
     # The patient's constants, then the reciprocals of its parameter-only denominators.
     c = np.empty(N_CONSTANTS + N_RECIPROCALS)
     for i in range(N_CONSTANTS):
@@ -398,8 +403,8 @@ def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, at
     progress = np.zeros(N_PROGRESS, dtype=np.int64)
     t, h = _begin(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, stiff_rho_span, vec, jac,
                   progress)
-    _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
-           stiff_h_lambda, stats, vec, np.zeros((6, n)), jac, np.zeros(N_LU), np.zeros(15), progress)
+    _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
+           stiff_rho_span, stiff_h_lambda, stats, vec, np.zeros((6, n)), jac, np.zeros(N_LU), np.zeros(15), progress)
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
@@ -441,8 +446,8 @@ def _begin(t0, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, 
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
-           stiff_h_lambda, stats, vec, rk, jac, g, rch, progress):
+def _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
+           stiff_rho_span, stiff_h_lambda, stats, vec, rk, jac, g, rch, progress):
     """The driver, from where a patient stands (``_begin``, or the lockstep driver handing a
     patient over): step-size control, landing on breakpoints, outputs and the choice of
     method; the steps are ``_dopri5_step`` and ``_rodas4_step``. ``y`` holds the state at
@@ -506,9 +511,9 @@ def _steps(t, h, ts, y, p, c, u, btimes, bvalues, kinds, out, method, rtol, atol
             while i_out < n_t and ts[i_out] < t_new:
                 x = (ts[i_out] - t) / hs
                 if use_rodas:
-                    _rosenbrock_dense(x, y, ynew, rk, ytmp)
+                    _rosenbrock_dense(x, y, ynew, rk, ytmp, observed)
                 else:
-                    _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, ytmp)
+                    _dopri5_dense(x, hs, y, k1, k3, k4, k5, k6, k7, ytmp, observed)
                 _observe(out, i_out, kinds, ts[i_out], ytmp, p, c, u)
                 i_out += 1
             if method == AUTO and not stiff and (iasti > 0 or n_acc % _STIFF_TEST_EVERY == 0):
@@ -694,23 +699,25 @@ def _to_column(a, l, src):
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _lane_flush(l, out, kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress):
-    """Lane ``l``'s gathered output times: every output there at once (``observe_times``), the
-    requested ones into its patient's ``out``."""
+def _lane_flush(l, out, kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress):
+    """Lane ``l``'s gathered output times: the outputs ``need`` marks there, all times at once
+    (``observe_times``), the requested ones into its patient's ``out``."""
     m = progress[l, OBS_N]
     if m == 0:
         return
     col = progress[l, OBS_COL]
     oy = obs_y[l]
-    observe_times(obs_t[l], oy, pl[l], cl[l], obs_u[l], obs_w, obs_values, m)
+    observe_times(obs_t[l], oy, pl[l], cl[l], obs_u[l], obs_w, obs_values, m, need)
     for k in range(kinds.size):
         kind = kinds[k]
-        for j in range(m):
-            if kind < N_STATES:
+        if kind < N_STATES:
+            for j in range(m):
                 out[k, col + j] = oy[kind, j]
-            elif kind - N_STATES < N_OUTPUTS:
+        elif kind - N_STATES < N_OUTPUTS:
+            for j in range(m):
                 out[k, col + j] = obs_values[kind - N_STATES, j]
-            else:
+        else:
+            for j in range(m):
                 out[k, col + j] = np.nan
     progress[l, OBS_COL] = col + m
     progress[l, OBS_N] = 0
@@ -728,8 +735,38 @@ def _lane_gather(l, t, ul, obs_t, obs_u, progress):
     return j
 
 
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _lane_dense(l, m, i_out, ts, tl, hl, observed, y, k1, k3, k4, k5, k6, k7, ul, obs_t, obs_y, obs_u, obs_b,
+                progress):
+    """Lane ``l``'s next ``m`` output times, ``ts[i_out:i_out + m]``, all inside its accepted step
+    from ``tl`` (size ``hl``): the continuous extension of the ``observed`` states gathered there
+    (with the time and inputs). A loop over the times for each state: the stages' values are
+    then loaded once per state, not once per time (hourly outputs, about nine a step), and the
+    loop vectorises; each value is ``_dopri5_dense``'s expression, the same doubles."""
+    j0 = progress[l, OBS_N]
+    ot = obs_t[l]
+    oy = obs_y[l]
+    ou = obs_u[l]
+    for j in range(m):
+        x = (ts[i_out + j] - tl) / hl
+        b1, b3, b4, b5, b6, b7 = _dense_weights(x)
+        obs_b[0, j] = b1; obs_b[1, j] = b3; obs_b[2, j] = b4; obs_b[3, j] = b5; obs_b[4, j] = b6; obs_b[5, j] = b7
+        ot[j0 + j] = ts[i_out + j]
+    for q in range(ul.shape[1]):
+        uq = ul[l, q]
+        for j in range(m):
+            ou[q, j0 + j] = uq
+    w1 = obs_b[0]; w3 = obs_b[1]; w4 = obs_b[2]; w5 = obs_b[3]; w6 = obs_b[4]; w7 = obs_b[5]
+    for q in observed:
+        yq = y[q, l]; a1 = k1[q, l]; a3 = k3[q, l]; a4 = k4[q, l]; a5 = k5[q, l]; a6 = k6[q, l]; a7 = k7[q, l]
+        row = oy[q]
+        for j in range(m):
+            row[j0 + j] = yq + hl * (w1[j] * a1 + w3[j] * a3 + w4[j] * a4 + w5[j] * a5 + w6[j] * a6 + w7[j] * a7)
+    progress[l, OBS_N] = j0 + m
+
+
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
+def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
                 stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, t, h, progress, y1, vec, rk,
                 jac, g, rch):
     """Patient ``i`` into lane ``l``: its parameters and constants (a row each in ``pl``, ``cl``
@@ -754,8 +791,8 @@ def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, 
     t[l], h[l] = _begin(t0, ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
                         stiff_rho_span, vec, jac, progress[l])
     if progress[l, IS_STIFF] or progress[l, I_OUT] >= ts.size:  # stiff, or nothing left to solve
-        _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
-               max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
+        _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, observed, out[i], method,
+               rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
         return False
     _to_column(lanes[_Y], l, y1)
     _to_column(lanes[_K1], l, vec[0])
@@ -766,13 +803,13 @@ def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, 
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _hand_over(l, i, ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
+def _hand_over(l, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps, stiff_rho_span,
                stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk, jac, g, rch):
     """Lane ``l``'s patient ``i`` continues, where it stands, in ``_steps`` to its end."""
     _column(lanes[_Y], l, y1)
     _column(lanes[_K1], l, vec[0])
-    _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
-           max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
+    _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, observed, out[i], method, rtol,
+           atol, max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
 
 
 def _aligned(shape):
@@ -782,6 +819,22 @@ def _aligned(shape):
     raw = np.zeros(size + 8)
     start = (-raw.ctypes.data % 64) // 8
     return raw[start:start + size].reshape(shape)
+
+
+def observation_plan(kinds):
+    """What the quantities ``kinds`` read: the states to interpolate at an output time
+    (``observed``, indices) and the rows of ``observe_times`` to compute (``need``). Between
+    output times the continuous extension of every other state, and every other output, is
+    work no one reads: with hourly outputs it was half a lockstep patient's time (measured,
+    Kawasaki disease, 13 states and 19 outputs of which 6 requested)."""
+    n_quantities = N_STATES + N_OUTPUTS
+    known = kinds[(kinds >= 0) & (kinds < n_quantities)]
+    observed = np.flatnonzero(OBSERVE_STATES[known].any(axis=0)).astype(np.int64)
+    outputs = known[known >= N_STATES] - N_STATES
+    need = np.zeros(N_OBSERVE_WORK + N_OUTPUTS, dtype=np.bool_)
+    need[:N_OBSERVE_WORK] = OBSERVE_ROWS[outputs].any(axis=0)
+    need[N_OBSERVE_WORK + outputs] = True
+    return observed, need
 
 
 def lockstep_work(n_states, n_parameters):
@@ -796,16 +849,19 @@ def lockstep_work(n_states, n_parameters):
             np.zeros((LANES, N_PROGRESS), dtype=np.int64), np.zeros(n), np.zeros(n), np.zeros((14, n)),
             np.zeros((6, n)), np.zeros((n, n)), np.zeros(N_LU), np.zeros(15), np.zeros((LANES, _OBSERVE_BATCH)),
             np.zeros((LANES, n, _OBSERVE_BATCH)), np.zeros((LANES, N_INPUTS, _OBSERVE_BATCH)),
-            np.zeros((N_OBSERVE_WORK, _OBSERVE_BATCH)), np.zeros((N_OUTPUTS, _OBSERVE_BATCH)))
+            np.zeros((N_OBSERVE_WORK, _OBSERVE_BATCH)), np.zeros((N_OUTPUTS, _OBSERVE_BATCH)),
+            np.zeros((6, _OBSERVE_BATCH)))
 
 
 @njit(cache=True, nogil=True, _nrt=False, error_model='numpy')
-def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
-                   stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, w, scalars, flags, change,
-                   patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values):
+def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+                   max_steps, stiff_rho_span, stiff_h_lambda, stats, need, lanes, pl, cl, ul, pw, cw, uw, w, scalars,
+                   flags, change, patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w,
+                   obs_values, obs_b):
     """Patients ``lo`` to ``hi - 1`` (rows of y0, p, c_in, btimes, bvalues, out, stats), LANES at a
-    time, with Dormand-Prince (methods ``AUTO`` and ``EXPLICIT``); the arguments after ``stats``
-    are work space (``lockstep_work``). Each round: every lane's step size (``_steps``' rules, lane by
+    time, with Dormand-Prince (methods ``AUTO`` and ``EXPLICIT``); ``observed`` and ``need`` say
+    what the requested quantities read (``observation_plan``); the arguments after ``need`` are
+    work space (``lockstep_work``). Each round: every lane's step size (``_steps``' rules, lane by
     lane), one Dormand-Prince trial step for all lanes at once (``_dopri5_lanes``), then each
     lane's acceptance, outputs, breakpoints and stiffness test as ``_steps`` does them. A lane
     is refilled as soon as its patient ends or is handed over."""
@@ -830,15 +886,15 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
                         break
                     i = next_patient
                     next_patient += 1
-                    if _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, method, rtol, atol,
-                                   max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw,
-                                   t, h, progress, y1, vec, rk, jac, g, rch):
+                    if _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol,
+                                   atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw,
+                                   uw, t, h, progress, y1, vec, rk, jac, g, rch):
                         patient[l] = i
                         active += 1
                     continue
                 i = patient[l]
                 if progress[l, N_ACC] + progress[l, N_REJ] >= max_steps:
-                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
                     _finish(out[i], progress[l, I_OUT], stats[i], MAX_STEPS, progress[l, N_ACC], progress[l, N_REJ],
                             progress[l, N_STIFF])
                     patient[l] = -1
@@ -858,9 +914,10 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
             break
         if next_patient >= hi and active <= _TAIL:
             for l in range(LANES):
-                if patient[l] >= 0:
-                    _lane_flush(l, out[patient[l]], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-                    _hand_over(l, patient[l], ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps,
+                i = patient[l]
+                if i >= 0:
+                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _hand_over(l, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
                                stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec,
                                rk, jac, g, rch)
                     patient[l] = -1
@@ -900,7 +957,7 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
                 h[l] = hs[l] * fac
                 pr[LAST_REJECTED] = 1
                 if hs[l] <= 1e-12 * max(1.0, abs(t[l])):
-                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
                     _finish(out[i], pr[I_OUT], stats[i], NONFINITE if not finite else STEP_TOO_SMALL, pr[N_ACC],
                             pr[N_REJ], pr[N_STIFF])
                     patient[l] = -1
@@ -915,16 +972,16 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
             t_new = stop if clipped[l] else tl + hl
             i_out = pr[I_OUT]
             while i_out < n_t and ts[i_out] < t_new:
-                x = (ts[i_out] - tl) / hl
-                b1, b3, b4, b5, b6, b7 = _dense_weights(x)
-                j = _lane_gather(l, ts[i_out], ul, obs_t, obs_u, progress)
-                oy = obs_y[l]
-                for q in range(n):
-                    oy[q, j] = y[q, l] + hl * (b1 * k1[q, l] + b3 * k3[q, l] + b4 * k4[q, l] + b5 * k5[q, l]
-                                               + b6 * k6[q, l] + b7 * k7[q, l])
-                if j + 1 == _OBSERVE_BATCH:
-                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-                i_out += 1
+                # The output times inside the step, as many as the lane's gathered batch holds.
+                room = _OBSERVE_BATCH - progress[l, OBS_N]
+                m = 1
+                while m < room and i_out + m < n_t and ts[i_out + m] < t_new:
+                    m += 1
+                _lane_dense(l, m, i_out, ts, tl, hl, observed, y, k1, k3, k4, k5, k6, k7, ul, obs_t, obs_y, obs_u,
+                            obs_b, progress)
+                i_out += m
+                if m == room:
+                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
             pr[I_OUT] = i_out
             stiff = False
             if method == AUTO and (pr[IASTI] > 0 or pr[N_ACC] % _STIFF_TEST_EVERY == 0):
@@ -973,7 +1030,7 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
                 for q in range(n):
                     oy[q, j] = y1[q]
                 if j + 1 == _OBSERVE_BATCH:
-                    _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
                 i_out += 1
             pr[I_OUT] = i_out
             stiff = pr[IS_STIFF] != 0
@@ -990,30 +1047,32 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, out, met
                     stiff = _max_diagonal(jac) * (t_end - t[l]) > stiff_rho_span
             pr[IS_STIFF] = stiff
             if i_out >= n_t or stiff:
-                _lane_flush(l, out[i], kinds, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+                _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
             if i_out >= n_t:
                 _finish(out[i], i_out, stats[i], SUCCESS, pr[N_ACC], pr[N_REJ], pr[N_STIFF])
                 patient[l] = -1
                 active -= 1
             elif stiff:
-                _hand_over(l, i, ts, btimes, bvalues, kinds, out, method, rtol, atol, max_steps, stiff_rho_span,
-                           stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk, jac, g, rch)
+                _hand_over(l, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
+                           stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk,
+                           jac, g, rch)
                 patient[l] = -1
                 active -= 1
 
+
 @njit(cache=True, parallel=True, error_model='numpy')
-def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
+def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, out, method, rtol, atol,
                 max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel,
     one patient at a time."""
     for i in prange(y0.shape[0]):
-        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
+        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, out[i], method, rtol, atol,
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
 
 
 @njit(cache=True, error_model='numpy')
-def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, out, method, rtol, atol,
+def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, out, method, rtol, atol,
                        max_steps, stiff_rho_span, stiff_h_lambda, stats):
     for i in range(y0.shape[0]):
-        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
+        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, out[i], method, rtol, atol,
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
