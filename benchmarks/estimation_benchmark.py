@@ -66,7 +66,7 @@ def main() -> None:
     for i in range(n_rr):
         subject = dataset.subjects[i]
         weight = subject.patient.weight_kg
-        regimen = Regimen(tuple(Dose(d.start_day, d.amount_g / weight, InfusionSpec(duration_h=d.duration_day * 24))
+        regimen = Regimen(tuple(Dose(d.start_day, d.amount / weight, InfusionSpec(duration_h=d.duration_day * 24))
                                 for d in subject.doses), get_product("generic-10"), allow_above_label=True)
         scenario = Scenario(patient=Patient(weight), regimen=regimen, days=max(r.time_day for r in subject.records))
         start = time.perf_counter()

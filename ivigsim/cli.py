@@ -787,7 +787,7 @@ def fit(
                 if next_dose_amount is None and last is None:
                     raise InputError("--next-dose-amount", f"an amount for subject {posterior.subject.id}, who has no dose "
                                      "to repeat", "none")
-                base = NextDose(next_dose_day * days, last.amount_g if last else 0.0,
+                base = NextDose(next_dose_day * days, last.amount if last else 0.0,
                                 last.duration_day if last else 1.0 / 6.0)
             next_dose = NextDose(base.start_day,
                                  base.amount_g if next_dose_amount is None else next_dose_amount * grams,

@@ -26,29 +26,37 @@ from ivigsim.engine.outputs import Observed, solve_outputs
 from ivigsim.engine.schedule import InputSchedule, Window
 from ivigsim.engine.solve import Problem, SaveAt
 from ivigsim.errors import InputError
+from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT
 from ivigsim.model.compose import CompiledModel
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.model.patient import Patient, known_bmi_or_reference
 
 INFUSION_INPUT = "ivig_infusion_g_per_day"
+#: The inputs whose doses count litres (plasma exchange); every other input counts grams.
+LITRE_INPUTS = (EXCHANGE_INPUT, DONOR_PLASMA_INPUT)
 
 
 @dataclass(frozen=True)
 class DoseEvent:
-    """One infusion in canonical units: ``amount_g`` from ``start_day`` over ``duration_day``,
-    into the model's ``input`` (IVIG's by default; a comparator's: subcutaneous IgG and the FcRn
-    inhibitor in grams, plasma exchange and its donor plasma in litres, so ``amount_g`` is
-    litres there)."""
+    """One dose in canonical units: ``amount`` from ``start_day`` over ``duration_day``, into the
+    model's ``input`` (IVIG's by default, or a comparator's). ``unit`` says what ``amount``
+    counts: grams (IVIG, subcutaneous IgG, an FcRn inhibitor) or litres (plasma exchanged, donor
+    plasma returned)."""
 
     row: int
     start_day: float
-    amount_g: float
+    amount: float
     duration_day: float
     input: str = INFUSION_INPUT
 
     @property
-    def rate_g_per_day(self) -> float:
-        return self.amount_g / self.duration_day
+    def unit(self) -> str:
+        return "L" if self.input in LITRE_INPUTS else "g"
+
+    @property
+    def rate_per_day(self) -> float:
+        """The input's rate: ``amount`` (in ``unit``) per day."""
+        return self.amount / self.duration_day
 
     @property
     def end_day(self) -> float:
@@ -96,7 +104,7 @@ def infusion_windows(model: CompiledModel, doses: Sequence[DoseEvent]) -> list[W
     if missing:
         raise InputError("model", f"a model with the input {missing[0]} (the comparator model: "
                          "compiled_model(disease, comparators=True))", "a model without it")
-    return [Window(d.start_day, d.end_day, d.rate_g_per_day, names.index(d.input)) for d in doses]
+    return [Window(d.start_day, d.end_day, d.rate_per_day, names.index(d.input)) for d in doses]
 
 
 @dataclass(frozen=True)

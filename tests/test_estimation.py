@@ -110,7 +110,7 @@ def _roadrunner_objective(dataset, errors_sd: float):
 
     subject = dataset.subjects[0]
     weight = subject.patient.weight_kg
-    regimen = Regimen(tuple(Dose(d.start_day, d.amount_g / weight, InfusionSpec(duration_h=d.duration_day * 24))
+    regimen = Regimen(tuple(Dose(d.start_day, d.amount / weight, InfusionSpec(duration_h=d.duration_day * 24))
                             for d in subject.doses), get_product("generic-10"), allow_above_label=True)
     scenario = Scenario(patient=subject.patient, regimen=regimen, days=max(r.time_day for r in subject.records))
     rr = roadrunner.RoadRunner(export_sbml(scenario))

@@ -229,7 +229,9 @@ def test_comparator_records_match_the_same_treatments_written_as_a_regimen():
     assert [d.input for d in one.sessions] == ["scig_g_per_day", "fcrn_inhibitor_infusion_g_per_day", "scig_g_per_day",
                                                "plasma_exchange_L_per_day", "plasma_exchange_L_per_day",
                                                "donor_plasma_L_per_day"]
-    assert one.doses == () and not two.sessions
+    assert [(d.amount, d.unit) for d in one.sessions] == [(14, "g"), (0.7, "g"), (14, "g"), (pv, "L"), (pv, "L"),
+                                                          (pv, "L")]
+    assert one.doses == () and not two.sessions and {d.unit for d in two.doses} == {"g"}
     result = simulate_dataset(dataset, solver=TIGHT)
     parts = (SubcutaneousIgG(0.2, every_days=7.0, count=2, duration_h=1.0, start_hour=0.0),
              FcRnInhibitor(days=(3.0,), mg_per_kg=10.0, duration_h=1.0, start_hour=0.0),

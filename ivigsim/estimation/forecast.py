@@ -107,7 +107,7 @@ def default_next_dose(posterior: SubjectPosterior) -> NextDose:
         raise InputError("next dose", f"--next-dose-day for subject {posterior.subject.id} (fewer than two doses, "
                          "so no dosing interval to repeat)", f"{len(doses)} dose(s)")
     last, before = doses[-1], doses[-2]
-    return NextDose(last.start_day + (last.start_day - before.start_day), last.amount_g, last.duration_day)
+    return NextDose(last.start_day + (last.start_day - before.start_day), last.amount, last.duration_day)
 
 
 def _draws(fit: IndividualFit, posterior: SubjectPosterior) -> np.ndarray:

@@ -309,10 +309,10 @@ class _Reader:
                              "RATE -1/-2 are not supported)", self.text(cells, RATE))
         if duration is not None and duration < 0:
             raise InputError(where(DUR), f"a duration > 0 in {self.time_unit}", self.text(cells, DUR))
-        days, grams = DAYS_PER[self.time_unit], (1.0 if exchange else GRAMS_PER[self.amount_unit])
+        days, canonical = DAYS_PER[self.time_unit], (1.0 if exchange else GRAMS_PER[self.amount_unit])
         most, why = (MAX_INHIBITOR_DOSE_G, "100 mg/kg at 400 kg") if cmt == 3 else (MAX_DOSE_G, "5 g/kg at 400 kg")
-        if not exchange and amount * grams > most:
-            raise InputError(where(AMT), f"a dose of at most {most / grams:g} {self.amount_unit} ({most:g} g: {why})",
+        if not exchange and amount * canonical > most:
+            raise InputError(where(AMT), f"a dose of at most {most / canonical:g} {self.amount_unit} ({most:g} g: {why})",
                              self.text(cells, AMT))
         length = duration if duration is not None else amount / rate
         if exchange:
@@ -333,7 +333,7 @@ class _Reader:
             raise InputError(where(II), f"an interval II > 0 for ADDL {additional:g} additional doses",
                              self.text(cells, II) or "a missing value")
         return tuple(
-            DoseEvent(number, (time + k * interval) * days, amount * grams, length * days, into)
+            DoseEvent(number, (time + k * interval) * days, amount * canonical, length * days, into)
             for k in range(int(additional) + 1)
             if (time + k * interval) * days <= MAX_TIME_DAYS
             for into in COMPARTMENTS[cmt]
@@ -429,12 +429,12 @@ def _check_exchanges(doses: Sequence[DoseEvent], patient: Patient, subject: str,
 
     volume = estimated_plasma_volume_L(patient.weight_kg, patient.sex, TYPICAL_HAEMATOCRIT[patient.sex])
     for d in doses:
-        if d.input == EXCHANGE_INPUT and d.amount_g > MAX_PLASMA_VOLUMES * volume * (1 + 1e-12):
+        if d.input == EXCHANGE_INPUT and d.amount > MAX_PLASMA_VOLUMES * volume * (1 + 1e-12):
             most = MAX_PLASMA_VOLUMES * volume
             raise InputError(reader.where(d.row, AMT),
                              f"at most {MAX_PLASMA_VOLUMES:g} estimated plasma volumes per exchange ({most:.3g} L for "
                              f"ID {subject}: Kaplan's {volume:.3g} L from WT and SEX, haematocrit "
-                             f"{TYPICAL_HAEMATOCRIT[patient.sex]:g})", f"{d.amount_g:g} L")
+                             f"{TYPICAL_HAEMATOCRIT[patient.sex]:g})", f"{d.amount:g} L")
 
 
 def _sex(text: str, where: str) -> str:

@@ -434,7 +434,7 @@ def _conditions(subjects, condition_of, names, columns, varying, estimated, per_
             dose = s.doses[k] if k < len(s.doses) else None
             row[start] = dose.start_day if dose else 0.0
             row[end] = dose.end_day if dose else 0.0
-            row[rate] = dose.rate_g_per_day if dose else 0.0
+            row[rate] = dose.rate_per_day if dose else 0.0
         rows.append(row)
     return pd.DataFrame(rows).set_index("conditionId")
 
