@@ -309,31 +309,59 @@ def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, f
         rch[q] = _RC[q] / hs
     if not lu_factor(g):
         return False, _INF
+    # Each stage's sums written out, term by term in j's order (the same doubles as a loop over
+    # j that adds to an accumulator): a loop over i with a fixed number of terms, which the
+    # compiler vectorises, where an inner loop over j of varying length did not (the sums took
+    # half of a step's time without its Jacobian; measured, Kawasaki disease).
     for s in range(6):
-        base = s * (s - 1) // 2
         if s == 0:
             for i in range(n):
                 fj[i] = k1[i]
         else:
-            for i in range(n):
-                acc = y[i]
-                for j in range(s):
-                    acc += _RA[base + j] * rk[j, i]
-                ytmp[i] = acc
+            if s == 1:
+                for i in range(n):
+                    ytmp[i] = y[i] + _RA[0] * rk[0, i]
+            elif s == 2:
+                for i in range(n):
+                    ytmp[i] = y[i] + _RA[1] * rk[0, i] + _RA[2] * rk[1, i]
+            elif s == 3:
+                for i in range(n):
+                    ytmp[i] = y[i] + _RA[3] * rk[0, i] + _RA[4] * rk[1, i] + _RA[5] * rk[2, i]
+            elif s == 4:
+                for i in range(n):
+                    ytmp[i] = y[i] + _RA[6] * rk[0, i] + _RA[7] * rk[1, i] + _RA[8] * rk[2, i] + _RA[9] * rk[3, i]
+            else:
+                for i in range(n):
+                    ytmp[i] = (y[i] + _RA[10] * rk[0, i] + _RA[11] * rk[1, i] + _RA[12] * rk[2, i]
+                               + _RA[13] * rk[3, i] + _RA[14] * rk[4, i])
             rhs(t + _RALPHA[s] * hs, ytmp, p, c, u, fj)
-        for i in range(n):
-            acc = fj[i]
-            for j in range(s):
-                acc += rch[base + j] * rk[j, i]
-            if not AUTONOMOUS:
-                acc += hs * _RGAMMA[s] * fdt[i]
-            rk[s, i] = acc
+        gamma_h = hs * _RGAMMA[s]
+        if s == 0:
+            for i in range(n):
+                rk[0, i] = fj[i]
+        elif s == 1:
+            for i in range(n):
+                rk[1, i] = fj[i] + rch[0] * rk[0, i]
+        elif s == 2:
+            for i in range(n):
+                rk[2, i] = fj[i] + rch[1] * rk[0, i] + rch[2] * rk[1, i]
+        elif s == 3:
+            for i in range(n):
+                rk[3, i] = fj[i] + rch[3] * rk[0, i] + rch[4] * rk[1, i] + rch[5] * rk[2, i]
+        elif s == 4:
+            for i in range(n):
+                rk[4, i] = fj[i] + rch[6] * rk[0, i] + rch[7] * rk[1, i] + rch[8] * rk[2, i] + rch[9] * rk[3, i]
+        else:
+            for i in range(n):
+                rk[5, i] = (fj[i] + rch[10] * rk[0, i] + rch[11] * rk[1, i] + rch[12] * rk[2, i]
+                            + rch[13] * rk[3, i] + rch[14] * rk[4, i])
+        if not AUTONOMOUS:
+            for i in range(n):
+                rk[s, i] = rk[s, i] + gamma_h * fdt[i]
         lu_solve(g, rk, s)
     for i in range(n):
-        acc = y[i]
-        for j in range(6):
-            acc += _RM[j] * rk[j, i]
-        ynew[i] = acc
+        ynew[i] = (y[i] + _RM[0] * rk[0, i] + _RM[1] * rk[1, i] + _RM[2] * rk[2, i] + _RM[3] * rk[3, i]
+                   + _RM[4] * rk[4, i] + _RM[5] * rk[5, i])
         err[i] = rk[5, i]
     return True, _err_norm(err, y, ynew, rtol, atol)
 
