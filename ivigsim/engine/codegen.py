@@ -9,9 +9,11 @@ compiled engine instead solves one patient at a time in machine code, so it need
   else output ``k - n_states`` (each computes only the assignments it depends on);
 - ``jacobian(t, y, p, c, u, jac, fdt)``: df/dy into the structural non-zeros, written out by
   the chain rule from the same trees (``engine/derivatives.py``), for the stiff method.
-- ``rhs_lanes`` and ``observe_times``: ``rhs`` for ``LANES`` patients at once and every output
+- ``rhs_lanes`` and ``observe_times``: ``rhs`` for ``LANES`` patients at once and the outputs
   of one patient at many times, for the kernel's lockstep (``_LaneCode``: a loop per
-  assignment over the columns, which the compiler vectorises).
+  assignment over the columns, which the compiler vectorises); with the tables of what each
+  quantity reads (``OBSERVE_STATES``, ``OBSERVE_ROWS``), so the kernel interpolates and
+  computes only what a run asks for.
 
 The expressions are the same strings the NumPy code is made from, emitted here from
 their typed tree (``Expression.ir``) by the same emitter as ``Expression.to_numpy``, each
