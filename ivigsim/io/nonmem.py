@@ -312,7 +312,8 @@ class _Reader:
         days, canonical = DAYS_PER[self.time_unit], (1.0 if exchange else GRAMS_PER[self.amount_unit])
         most, why = (MAX_INHIBITOR_DOSE_G, "100 mg/kg at 400 kg") if cmt == 3 else (MAX_DOSE_G, "5 g/kg at 400 kg")
         if not exchange and amount * canonical > most:
-            raise InputError(where(AMT), f"a dose of at most {most / canonical:g} {self.amount_unit} ({most:g} g: {why})",
+            raise InputError(where(AMT),
+                             f"a dose of at most {most / canonical:g} {self.amount_unit} ({most:g} g: {why})",
                              self.text(cells, AMT))
         length = duration if duration is not None else amount / rate
         if exchange:
