@@ -17,8 +17,9 @@ compiled engine instead solves one patient at a time in machine code, so it need
 
 The expressions are the same strings the NumPy code is made from, emitted here from
 their typed tree (``Expression.ir``) by the same emitter as ``Expression.to_numpy``, each
-function in its scalar spelling from ``expressions.FUNCTIONS`` (today the NumPy one,
-``np.minimum``/``np.exp``..., which numba compiles for scalars), with two exact-enough
+function in its scalar spelling from ``expressions.FUNCTIONS`` (the NumPy one,
+``np.minimum``/``np.log``..., which numba compiles for scalars, except ``exp``: the kernel's own
+``_exp``, ``engine/elementary.py``, whose text each kernel module holds), with two exact-enough
 rewrites that the compiler may not make on its own (``fastmath`` stays off):
 
 - a division by a quantity that depends on parameters only (a volume, a half-saturation
@@ -233,8 +234,14 @@ def _reciprocal_lines(recips: Reciprocals, n_constants: int) -> list[str]:
     return [f"    _rcp{k} = c[{n_constants + k}]" for k in range(len(recips.sources))]
 
 
+#: exp (and log, for the kernel's step-size factor) as the kernel computes them: the text of
+#: ``elementary.py``, written into each kernel module so that its hash covers it.
+ELEMENTARY = Path(__file__).with_name("elementary.py")
+
+
 def generate(model: Model) -> str:
-    lines = ["import numpy as np", "from numba import njit", "", POWERS, ""]
+    elementary = ELEMENTARY.read_text(encoding="utf-8")
+    lines = ["import numpy as np", "from numba import njit", "", POWERS, "", elementary, ""]
     n_states = len(model.states)
     n_constants = len(model.constant_names)
     uses_time = False

@@ -167,7 +167,7 @@ Spelling = Literal["numpy", "scalar"]
 _INF = float("inf")
 #: Every function an expression may call, declared once.
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
-    Function("exp", 1, 1, "np.exp", "np.exp", "AST_FUNCTION_EXP", "exp", math.exp, UnitRule.DIMENSIONLESS),
+    Function("exp", 1, 1, "np.exp", "_exp", "AST_FUNCTION_EXP", "exp", math.exp, UnitRule.DIMENSIONLESS),
     Function("log", 1, 1, "np.log", "np.log", "AST_FUNCTION_LN", "ln", math.log, UnitRule.DIMENSIONLESS),
     Function("sqrt", 1, 1, "np.sqrt", "np.sqrt", "AST_FUNCTION_ROOT", "root", math.sqrt, UnitRule.SQUARE_ROOT,
              sbml_degree=2),
