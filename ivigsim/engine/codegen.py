@@ -352,19 +352,29 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
                  + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
         return " ".join(terms) if terms else "0.0"
 
+    writes = []  # (target's indices, source)
     for i, (leaving, entering) in enumerate(model.balances):
         for j in range(len(states)):
             source = balance(leaving, entering, j)
             assert pattern[i, j] or source == "0.0", (i, j)  # the pattern is the closure the derivatives follow
             if pattern[i, j]:
-                body.append(f"    jac[{i}, {j}] = {source}")
+                writes.append((f"jac[{i}, {j}", source))
         if reads_time:
-            body.append(f"    fdt[{i}] = {balance(leaving, entering, time)}")
-    used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
+            writes.append((f"fdt[{i}", balance(leaving, entering, time)))
+    used = {int(w[4:]) for line in body + [s for _, s in writes] for w in re.findall(r"_rcp\d+", line)}
+    reads = _unpack(model, needed) + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants))
+                                      if k in used]
     lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac, fdt):"]
-    lines += _unpack(model, needed)
-    lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
-    return lines + body + ["    return", "", ""]
+    lines += reads + body + [f"    {target}] = {source}" for target, source in writes]
+    lines += ["    return", "", ""]
+    # The same, for the lockstep's Rodas4 (``jacobian_lanes``): each lane's doubles are these,
+    # the arrays a column per patient (``jac`` (n, n, lanes), ``fdt`` (n, lanes)).
+    lines += [f"@njit({NO_REFCOUNT})", "def jacobian_lanes(tl, y, p, c, u, jac, fdt):",
+              "    for l in range(tl.size):", "        t = tl[l]"]
+    lines += ["    " + re.sub(r"\[(\d+)\]$", r"[\1, l]", line) for line in reads]
+    lines += ["    " + line for line in body]
+    lines += [f"        {target}, l] = {source}" for target, source in writes]
+    return lines + ["    return", "", ""]
 
 
 class _LaneCode:
@@ -760,6 +770,35 @@ def sparse_lu_source(pattern) -> str:
                 lines.append(f"    b{i} -= g[{index[(i, j)]}] * b{j}")
         lines.append(f"    b{i} *= g[{index[(i, i)]}]")
     lines += [f"    b[r, {i}] = b{i}" for i in range(n)]
-    lines.append("")
-    lines.append(f"N_LU = {len(index)}")
-    return "\n".join(lines) + "\n"
+    lines += ["", ""]
+    return "\n".join(lines + _lanes_of_lu(lines)) + f"\n\nN_LU = {len(index)}\n"
+
+
+def _lanes_of_lu(scalar: list[str]) -> list[str]:
+    """``build_g``, ``lu_factor`` and ``lu_solve`` for the lockstep's Rodas4: the same statements
+    for every lane, in one loop the compiler vectorises (``g`` (N_LU, lanes), ``jac`` (n, n,
+    lanes), ``ghinv`` (lanes), ``b`` (6, n, lanes)). The factorisation does not stop at a bad
+    pivot: it clears the lane's ``ok`` and goes on, and the driver rejects that lane's step (as
+    ``lu_factor``'s False makes the one-patient driver do); the other lanes' doubles are the same."""
+    out = []
+    for line in scalar:
+        if line.startswith("def build_g("):
+            out += ["def build_g_lanes(jac, ghinv, g):", "    for l in range(ghinv.size):"]
+        elif line.startswith("def lu_factor("):
+            out += ["def lu_factor_lanes(g, ok):", "    for l in range(ok.size):", "        good = True"]
+        elif line.startswith("def lu_solve("):
+            out += ["def lu_solve_lanes(g, b, r):", "    for l in range(b.shape[2]):"]
+        elif line.startswith("    if not ("):
+            out.append("        good = good and " + re.sub(r"\b(g\[\d+)\]", r"\1, l]", line[len("    if not "):-1]))
+        elif line == "        return False":
+            continue
+        elif line == "    return True":
+            out.append("        ok[l] = good")
+        elif line.startswith("    "):
+            line = re.sub(r"\b(g\[\d+)\]", r"\1, l]", line)
+            line = re.sub(r"\b(jac\[\d+, \d+)\]", r"\1, l]", line)
+            line = re.sub(r"\b(b\[r, \d+)\]", r"\1, l]", line)
+            out.append("    " + line.replace("ghinv", "ghinv[l]"))
+        else:
+            out.append(line)
+    return out

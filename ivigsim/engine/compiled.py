@@ -74,9 +74,9 @@ class _Compiled(Solver):
 
     def entry_point(self, n_patients: int) -> str:
         """The kernel function a batch of ``n_patients`` runs through: ``solve_lockstep`` (large
-        batches, unless Rodas4 only), ``solve_batch`` (in parallel, one patient at a time) or
+        batches), ``solve_batch`` (in parallel, one patient at a time) or
         ``solve_batch_serial``. Each compiles on its first use on a machine."""
-        if n_patients >= LOCKSTEP_FROM and self.KERNEL_METHOD != KernelMethod.STIFF:
+        if n_patients >= LOCKSTEP_FROM:
             return "solve_lockstep"
         return "solve_batch" if n_patients >= PARALLEL_FROM and self.threads != 1 else "solve_batch_serial"
 

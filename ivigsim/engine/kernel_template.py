@@ -40,12 +40,13 @@ inlined array argument, takes atomic increments and decrements).
 Steps land exactly on input breakpoints (infusion starts and stops) and on the
 last output time; inputs are constant inside every step.
 
-Large batches of ``AUTO`` and ``EXPLICIT`` run in lockstep (``solve_lockstep``, below): the
-same Dormand-Prince steps for LANES patients at once, the arrays a column per patient so the
-stages and the right-hand side (``rhs_lanes``) are loops the compiler vectorises, and the
-outputs gathered and computed many times at once (``observe_times``). Each patient keeps its
-own step control and gets the same doubles as here, bit for bit
-(``tests/test_engine_lockstep.py``); a patient that turns stiff continues in ``_steps``.
+Large batches run in lockstep (``solve_lockstep``, below): the same Dormand-Prince steps for
+LANES patients at once, the arrays a column per patient so the stages and the right-hand side
+(``rhs_lanes``) are loops the compiler vectorises, and the outputs gathered and computed many
+times at once (``observe_times``); a patient that turns stiff, or starts stiff, moves to a
+second set of lanes where Rodas4 steps them together (``_stiff_round``, with the Jacobian,
+factors and solves generated for lanes). Each patient keeps its own step control and gets the
+same doubles as here, bit for bit (``tests/test_engine_lockstep.py``).
 """
 
 # fmt: off
@@ -116,6 +117,26 @@ def lu_factor(g):
 
 def lu_solve(g, b, r):
     """Row r of b := G^-1 (row r of b)."""
+    raise NotImplementedError
+
+
+def jacobian_lanes(t, y, p, c, u, jac, fdt):
+    """``jacobian`` for every lane (the arrays a column per patient)."""
+    raise NotImplementedError
+
+
+def build_g_lanes(jac, ghinv, g):
+    """``build_g`` for every lane."""
+    raise NotImplementedError
+
+
+def lu_factor_lanes(g, ok):
+    """``lu_factor`` for every lane; False into ``ok`` for a lane with a bad pivot."""
+    raise NotImplementedError
+
+
+def lu_solve_lanes(g, b, r):
+    """``lu_solve`` for every lane (``b`` (6, n, lanes))."""
     raise NotImplementedError
 
 
@@ -650,8 +671,9 @@ def _finish(out, i_out, stats, status, n_acc, n_rej, n_stiff):
 # the lanes only share the loop. A lane computes exactly the doubles ``_steps`` computes for
 # its patient (the same expressions in the same order; IEEE arithmetic is the same vectorised
 # or not), so a patient's numbers do not depend on its lane, its lane-mates, or whether it ran
-# here at all. A patient that turns stiff, and the last few lanes when no patient is left to
-# start, are handed to ``_steps`` where they stand; a finished lane takes the next patient.
+# here at all. A patient that turns stiff moves to the stiff pool (Rodas4 in lockstep, below);
+# the last few lanes, when no patient is left to start, are handed to ``_steps`` where they
+# stand; a finished lane takes the next patient.
 
 #: Lanes the lockstep driver keeps busy with no patient left to start, below which it hands
 #: the rest to the one-patient driver (a nearly empty lockstep pays for every lane).
@@ -660,6 +682,8 @@ _TAIL = max(1, LANES // 4)
 #: all of them at once (``observe_times``, vectorised over the times): one time at a time, the
 #: outputs took about a third of a lockstep patient's time (measured, Kawasaki disease).
 _OBSERVE_BATCH = 32
+#: Where ``_start_lane`` puts a patient: a lane of the lockstep, or the stiff pool.
+_LANE, _STIFF_POOL = 1, 2
 #: The lockstep's per-lane arrays (``lanes``): the state, the seven stages, work rows.
 _Y, _K1, _K2, _K3, _K4, _K5, _K6, _K7, _YNEW, _YTMP, _YSTI, _ERR = range(12)
 
@@ -807,8 +831,9 @@ def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out
                 jac, g, rch):
     """Patient ``i`` into lane ``l``: its parameters and constants (a row each in ``pl``, ``cl``
     for the one-patient functions, a column in ``pw``, ``cw`` for the lanes), and ``_begin``.
-    A patient stiff from the start runs in ``_steps`` here and now; returns whether the
-    patient took the lane."""
+    Returns ``_LANE`` if the patient took the lane, ``_STIFF_POOL`` if it starts stiff (where
+    it stands, in lane ``l``'s rows and ``y1``, ``vec[0]``: for ``_enter_stiff``), 0 if it
+    had nothing left to solve."""
     for q in range(pl.shape[1]):
         pl[l, q] = p[i, q]
         pw[q, l] = p[i, q]
@@ -826,16 +851,18 @@ def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out
     vec[:, :] = 0.0
     t[l], h[l] = _begin(t0, ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, out[i], method, rtol, atol,
                         stiff_rho_span, vec, jac, progress[l])
-    if progress[l, IS_STIFF] or progress[l, I_OUT] >= ts.size:  # stiff, or nothing left to solve
+    if progress[l, I_OUT] >= ts.size:  # nothing left to solve
         _steps(t[l], h[l], ts, y1, pl[l], cl[l], ul[l], btimes[i], bvalues[i], kinds, observed, out[i], method,
                rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch, progress[l])
-        return False
+        return 0
+    if progress[l, IS_STIFF]:
+        return _STIFF_POOL
     _to_column(lanes[_Y], l, y1)
     _to_column(lanes[_K1], l, vec[0])
     for q in range(ul.shape[1]):
         uw[q, l] = ul[l, q]
     progress[l, OBS_COL] = progress[l, I_OUT]
-    return True
+    return _LANE
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
@@ -886,47 +913,399 @@ def lockstep_work(n_states, n_parameters):
             np.zeros((6, n)), np.zeros((n, n)), np.zeros(N_LU), np.zeros(15), np.zeros((LANES, _OBSERVE_BATCH)),
             np.zeros((LANES, n, _OBSERVE_BATCH)), np.zeros((LANES, N_INPUTS, _OBSERVE_BATCH)),
             np.zeros((N_OBSERVE_WORK, _OBSERVE_BATCH)), np.zeros((N_OUTPUTS, _OBSERVE_BATCH)),
-            np.zeros((6, _OBSERVE_BATCH)))
+            np.zeros((6, _OBSERVE_BATCH)), stiff_pool(n_states, n_parameters))
 
+
+# ---- Lockstep: Rodas4 for the stiff patients ------------------------------------------------
+#
+# A patient that turns stiff in the lockstep, or starts stiff, moves to a second set of lanes,
+# the stiff pool (``stiff_pool``), where Rodas4 steps all of them at once: the Jacobian
+# (``jacobian_lanes``), the matrix, its factors and solves (``build_g_lanes``,
+# ``lu_factor_lanes``, ``lu_solve_lanes``) and the stages a column per patient, each lane's
+# doubles those of ``_rodas4_step`` and ``_steps`` (the same expressions in the same order).
+# A round costs every lane's work, filled or not, so it runs once ``_STIFF_ROUND`` lanes are
+# filled, or when nothing else is left to do; until then a stiff patient waits in its lane.
+# What ``_steps`` does rarely (a stiff patient going back to Dormand-Prince when an infusion
+# starts; the last few patients of a run) it still does: the patient is handed over.
+
+#: Filled stiff lanes that make a Rodas4 round worth its cost (three quarters of them).
+_STIFF_ROUND = max(1, (3 * LANES) // 4)
+#: The stiff pool's per-lane arrays (``rl``): the state, f there, the new state, a stage's
+#: argument and f, the error, df/dt, f at the new state.
+_RY, _RK1, _RYNEW, _RYTMP, _RFJ, _RERR, _RFDT, _RFNEW = range(8)
+#: ... and its per-lane numbers (``rsc``): time, step size asked for, step size taken, a
+#: stage's time, error norm, 1 / (h gamma), the step's end.
+_S_T, _S_H, _S_HS, _S_STAGE, _S_NORM, _S_GHINV, _S_TNEW = range(7)
+
+
+def stiff_pool(n_states, n_parameters):
+    """Work space for the lockstep's stiff pool (the last argument of ``solve_lockstep``)."""
+    n, n_c = n_states, N_CONSTANTS + N_RECIPROCALS
+    return (_aligned((8, n, LANES)), _aligned((6, n, LANES)), _aligned((n, n, LANES)), _aligned((N_LU, LANES)),
+            _aligned((7, LANES)), _aligned((15, LANES)), np.zeros((2, LANES), dtype=np.bool_),
+            np.zeros((LANES, n_parameters)), np.zeros((LANES, n_c)), np.zeros((LANES, N_INPUTS)),
+            _aligned((n_parameters, LANES)), _aligned((n_c, LANES)), _aligned((N_INPUTS, LANES)),
+            np.zeros((LANES, N_PROGRESS), dtype=np.int64), np.full(LANES, -1, dtype=np.int64),
+            np.zeros((LANES, _OBSERVE_BATCH)), np.zeros((LANES, n, _OBSERVE_BATCH)),
+            np.zeros((LANES, N_INPUTS, _OBSERVE_BATCH)))
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _enter_stiff(i, t, h, y1, f1, prow, crow, urow, prog, pool):
+    """Patient ``i``, stiff, where it stands (time ``t``, step size ``h``, state ``y1``, f there
+    ``f1``, its parameters, constants, inputs and progress), into a free lane of the stiff pool."""
+    (rl, rrk, rjac, rg, rsc, rchl, rok, rpl, rcl, rul, rpw, rcw, ruw, rprogress, rpatient,
+     robs_t, robs_y, robs_u) = pool
+    r = 0
+    while rpatient[r] >= 0:
+        r += 1
+    rpatient[r] = i
+    rsc[_S_T, r] = t
+    rsc[_S_H, r] = h
+    _to_column(rl[_RY], r, y1)
+    _to_column(rl[_RK1], r, f1)
+    for q in range(rpl.shape[1]):
+        rpl[r, q] = prow[q]
+        rpw[q, r] = prow[q]
+    for q in range(rcl.shape[1]):
+        rcl[r, q] = crow[q]
+        rcw[q, r] = crow[q]
+    for q in range(rul.shape[1]):
+        rul[r, q] = urow[q]
+        ruw[q, r] = urow[q]
+    for q in range(N_PROGRESS):
+        rprogress[r, q] = prog[q]
+    rprogress[r, OBS_N] = 0
+    rprogress[r, OBS_COL] = prog[I_OUT]
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _rodas4_lanes(rl, rk, jac, g, ghinv, rch, t, hs, stage_t, p, c, u, w, ok, norm, rtol, atol):
+    """``_rodas4_step`` for every lane of the stiff pool, from (t, y) with k1 = f(t, y), the
+    Jacobian ``jac`` and df/dt there: the solution into ``rl[_RYNEW]``, each lane's error norm
+    into ``norm`` and False into ``ok`` where the factorisation met a bad pivot (norm inf: the
+    one-patient step's (False, inf)). Each sum is written as ``_rodas4_step`` writes it."""
+    y = rl[_RY]; k1 = rl[_RK1]; ynew = rl[_RYNEW]; ytmp = rl[_RYTMP]; fj = rl[_RFJ]; err = rl[_RERR]
+    fdt = rl[_RFDT]
+    n = y.shape[0]
+    nl = y.shape[1]  # LANES, read at run time (``_dopri5_lanes``)
+    for l in range(nl):
+        ghinv[l] = 1.0 / (hs[l] * _RG)
+    for q in range(15):
+        for l in range(nl):
+            rch[q, l] = _RC[q] / hs[l]
+    build_g_lanes(jac, ghinv, g)
+    lu_factor_lanes(g, ok)
+    for s in range(6):
+        if s == 0:
+            for i in range(n):
+                for l in range(nl):
+                    fj[i, l] = k1[i, l]
+        else:
+            for i in range(n):
+                if s == 1:
+                    for l in range(nl):
+                        ytmp[i, l] = y[i, l] + _RA[0] * rk[0, i, l]
+                elif s == 2:
+                    for l in range(nl):
+                        ytmp[i, l] = y[i, l] + _RA[1] * rk[0, i, l] + _RA[2] * rk[1, i, l]
+                elif s == 3:
+                    for l in range(nl):
+                        ytmp[i, l] = y[i, l] + _RA[3] * rk[0, i, l] + _RA[4] * rk[1, i, l] + _RA[5] * rk[2, i, l]
+                elif s == 4:
+                    for l in range(nl):
+                        ytmp[i, l] = (y[i, l] + _RA[6] * rk[0, i, l] + _RA[7] * rk[1, i, l] + _RA[8] * rk[2, i, l]
+                                      + _RA[9] * rk[3, i, l])
+                else:
+                    for l in range(nl):
+                        ytmp[i, l] = (y[i, l] + _RA[10] * rk[0, i, l] + _RA[11] * rk[1, i, l]
+                                      + _RA[12] * rk[2, i, l] + _RA[13] * rk[3, i, l] + _RA[14] * rk[4, i, l])
+            for l in range(nl):
+                stage_t[l] = t[l] + _RALPHA[s] * hs[l]
+            rhs_lanes(stage_t, ytmp, p, c, u, fj, w)
+        for i in range(n):
+            if s == 0:
+                for l in range(nl):
+                    rk[0, i, l] = fj[i, l]
+            elif s == 1:
+                for l in range(nl):
+                    rk[1, i, l] = fj[i, l] + rch[0, l] * rk[0, i, l]
+            elif s == 2:
+                for l in range(nl):
+                    rk[2, i, l] = fj[i, l] + rch[1, l] * rk[0, i, l] + rch[2, l] * rk[1, i, l]
+            elif s == 3:
+                for l in range(nl):
+                    rk[3, i, l] = fj[i, l] + rch[3, l] * rk[0, i, l] + rch[4, l] * rk[1, i, l] + rch[5, l] * rk[2, i, l]
+            elif s == 4:
+                for l in range(nl):
+                    rk[4, i, l] = (fj[i, l] + rch[6, l] * rk[0, i, l] + rch[7, l] * rk[1, i, l]
+                                   + rch[8, l] * rk[2, i, l] + rch[9, l] * rk[3, i, l])
+            else:
+                for l in range(nl):
+                    rk[5, i, l] = (fj[i, l] + rch[10, l] * rk[0, i, l] + rch[11, l] * rk[1, i, l]
+                                   + rch[12, l] * rk[2, i, l] + rch[13, l] * rk[3, i, l] + rch[14, l] * rk[4, i, l])
+            if not AUTONOMOUS:
+                for l in range(nl):
+                    rk[s, i, l] = rk[s, i, l] + (hs[l] * _RGAMMA[s]) * fdt[i, l]
+        lu_solve_lanes(g, rk, s)
+    for i in range(n):
+        for l in range(nl):
+            ynew[i, l] = (y[i, l] + _RM[0] * rk[0, i, l] + _RM[1] * rk[1, i, l] + _RM[2] * rk[2, i, l]
+                          + _RM[3] * rk[3, i, l] + _RM[4] * rk[4, i, l] + _RM[5] * rk[5, i, l])
+            err[i, l] = rk[5, i, l]
+    # _err_norm, each lane's sum in the same order
+    for l in range(nl):
+        norm[l] = 0.0
+    for i in range(n):
+        for l in range(nl):
+            sc = atol + rtol * max(abs(y[i, l]), abs(ynew[i, l]))
+            norm[l] += (err[i, l] / sc) ** 2
+    for l in range(nl):
+        norm[l] = np.sqrt(norm[l] / n) if ok[l] else _INF
+
+
+@njit(cache=True, _nrt=False, inline='always', error_model='numpy')
+def _lane_rosenbrock(r, m, i_out, ts, tl, hl, observed, y, ynew, rk, ul, obs_t, obs_y, obs_u, progress):
+    """Stiff lane ``r``'s next ``m`` output times, all inside its accepted step from ``tl`` (size
+    ``hl``): ``_rosenbrock_dense`` of the ``observed`` states gathered there (with the time and
+    inputs), the same doubles."""
+    j0 = progress[r, OBS_N]
+    ot = obs_t[r]
+    oy = obs_y[r]
+    ou = obs_u[r]
+    for j in range(m):
+        ot[j0 + j] = ts[i_out + j]
+    for q in range(ul.shape[1]):
+        uq = ul[r, q]
+        for j in range(m):
+            ou[q, j0 + j] = uq
+    for q in observed:
+        d1 = 0.0
+        d2 = 0.0
+        for s in range(6):
+            d1 += _RH[0, s] * rk[s, q, r]
+            d2 += _RH[1, s] * rk[s, q, r]
+        yq = y[q, r]
+        yn = ynew[q, r]
+        row = oy[q]
+        for j in range(m):
+            x = (ts[i_out + j] - tl) / hl
+            x1 = 1.0 - x
+            row[j0 + j] = x1 * yq + x * (yn + x1 * (d1 + x * d2))
+    progress[r, OBS_N] = j0 + m
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _leave_stiff(r, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps, stiff_rho_span,
+                 stiff_h_lambda, stats, need, obs_w, obs_values, y1, vec, rk, jac, g, rch, pool):
+    """Stiff lane ``r``'s patient ``i``, its gathered outputs computed, continues where it stands
+    in ``_steps`` to its end; the lane is free."""
+    (rl, rrk, rjac, rg, rsc, rchl, rok, rpl, rcl, rul, rpw, rcw, ruw, rprogress, rpatient,
+     robs_t, robs_y, robs_u) = pool
+    _lane_flush(r, out[i], kinds, need, rpl, rcl, robs_t, robs_y, robs_u, obs_w, obs_values, rprogress)
+    _column(rl[_RY], r, y1)
+    _column(rl[_RK1], r, vec[0])
+    _steps(rsc[_S_T, r], rsc[_S_H, r], ts, y1, rpl[r], rcl[r], rul[r], btimes[i], bvalues[i], kinds, observed,
+           out[i], method, rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats[i], vec, rk, jac, g, rch,
+           rprogress[r])
+    rpatient[r] = -1
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _end_stiff(r, i, status, out, kinds, need, stats, obs_w, obs_values, pool):
+    """Stiff lane ``r``'s patient ``i`` ends with ``status``; the lane is free."""
+    (rl, rrk, rjac, rg, rsc, rchl, rok, rpl, rcl, rul, rpw, rcw, ruw, rprogress, rpatient,
+     robs_t, robs_y, robs_u) = pool
+    pr = rprogress[r]
+    _lane_flush(r, out[i], kinds, need, rpl, rcl, robs_t, robs_y, robs_u, obs_w, obs_values, rprogress)
+    _finish(out[i], pr[I_OUT], stats[i], status, pr[N_ACC], pr[N_REJ], pr[N_STIFF])
+    rpatient[r] = -1
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _stiff_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps, stiff_rho_span,
+                 stiff_h_lambda, stats, need, w, obs_w, obs_values, y1, f1, vec, rk, jac, g, rch, pool):
+    """One Rodas4 trial step for every filled lane of the stiff pool, then each lane's
+    acceptance, outputs, breakpoint and next step size as ``_steps`` does them for a Rodas4
+    step. Returns how many lanes it freed (patients ended or handed over)."""
+    (rl, rrk, rjac, rg, rsc, rchl, rok, rpl, rcl, rul, rpw, rcw, ruw, rprogress, rpatient,
+     robs_t, robs_y, robs_u) = pool
+    t = rsc[_S_T]; h = rsc[_S_H]; hs = rsc[_S_HS]; stage_t = rsc[_S_STAGE]; norm = rsc[_S_NORM]
+    tnew = rsc[_S_TNEW]
+    ok = rok[0]; clipped = rok[1]
+    y = rl[_RY]; k1 = rl[_RK1]; ynew = rl[_RYNEW]; fdt = rl[_RFDT]; fnew = rl[_RFNEW]
+    n = y.shape[0]
+    nl = t.size
+    n_t = ts.size
+    t_end = ts[n_t - 1]
+    freed = 0
+    # Each lane's step budget and step size (an empty lane steps a harmless 1: nothing reads it).
+    for r in range(nl):
+        hs[r] = 1.0
+        i = rpatient[r]
+        if i < 0:
+            continue
+        pr = rprogress[r]
+        if pr[N_ACC] + pr[N_REJ] >= max_steps:
+            _end_stiff(r, i, MAX_STEPS, out, kinds, need, stats, obs_w, obs_values, pool)
+            freed += 1
+            continue
+        seg = pr[SEG]
+        next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
+        stop = min(next_break, t_end)
+        clipped[r] = h[r] >= stop - t[r]
+        hs[r] = stop - t[r] if clipped[r] else h[r]
+        tnew[r] = stop if clipped[r] else t[r] + hs[r]
+
+    # The Jacobian at (t, y), and df/dt; ``_rodas4_jacobian`` for a lane with an entry not finite.
+    jacobian_lanes(t, y, rpw, rcw, ruw, rjac, fdt)
+    for r in range(nl):
+        if rpatient[r] < 0:
+            continue
+        finite = True
+        for j in range(N_STATES):
+            for q in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
+                finite = finite and np.isfinite(rjac[JAC_ROWS[q], j, r])
+        if not AUTONOMOUS:
+            for q in range(n):
+                finite = finite and np.isfinite(fdt[q, r])
+        if not finite:
+            _column(y, r, y1)
+            _column(k1, r, f1)
+            _rodas4_jacobian(t[r], y1, rpl[r], rcl[r], rul[r], f1, jac, vec[11], vec[9], vec[10], vec[12])
+            for j in range(N_STATES):
+                for q in range(JAC_ROW_START[j], JAC_ROW_START[j + 1]):
+                    rjac[JAC_ROWS[q], j, r] = jac[JAC_ROWS[q], j]
+            if not AUTONOMOUS:
+                _to_column(fdt, r, vec[11])
+
+    _rodas4_lanes(rl, rrk, rjac, rg, rsc[_S_GHINV], rchl, t, hs, stage_t, rpw, rcw, ruw, w, ok, norm, rtol, atol)
+    for q in range(n):
+        for r in range(nl):
+            ok[r] = ok[r] & np.isfinite(ynew[q, r])
+    for r in range(nl):
+        ok[r] = ok[r] & np.isfinite(norm[r])
+    rhs_lanes(tnew, ynew, rpw, rcw, ruw, fnew, w)  # f at the step's end (read where accepted)
+
+    for r in range(nl):
+        i = rpatient[r]
+        if i < 0:
+            continue
+        pr = rprogress[r]
+        finite = ok[r]
+        fac = _step_factor(finite, norm[r], 4.0)
+        if not (finite and norm[r] <= 1.0):
+            pr[N_REJ] += 1
+            h[r] = hs[r] * fac
+            pr[LAST_REJECTED] = 1
+            if hs[r] <= 1e-12 * max(1.0, abs(t[r])):
+                _end_stiff(r, i, NONFINITE if not finite else STEP_TOO_SMALL, out, kinds, need, stats, obs_w,
+                           obs_values, pool)
+                freed += 1
+            continue
+        pr[N_STIFF] += 1
+        tl = t[r]
+        hl = hs[r]
+        t_new = tnew[r]
+        i_out = pr[I_OUT]
+        while i_out < n_t and ts[i_out] < t_new:
+            room = _OBSERVE_BATCH - pr[OBS_N]
+            m = 1
+            while m < room and i_out + m < n_t and ts[i_out + m] < t_new:
+                m += 1
+            _lane_rosenbrock(r, m, i_out, ts, tl, hl, observed, y, ynew, rrk, rul, robs_t, robs_y, robs_u,
+                             rprogress)
+            i_out += m
+            if m == room:
+                _lane_flush(r, out[i], kinds, need, rpl, rcl, robs_t, robs_y, robs_u, obs_w, obs_values, rprogress)
+        t[r] = t_new
+        for q in range(n):
+            y[q, r] = ynew[q, r]
+        pr[N_ACC] += 1
+        seg = pr[SEG]
+        next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
+        switched = False
+        change = 0
+        if clipped[r] and t_new == next_break:
+            pr[SEG] = seg + 1
+            change = _switch_inputs(seg + 1, rul[r], bvalues[i], min(bvalues.shape[2], N_INPUTS))
+            for q in range(rul.shape[1]):
+                ruw[q, r] = rul[r, q]
+            switched = True
+        while i_out < n_t and ts[i_out] <= t_new:
+            j = _lane_gather(r, t_new, rul, robs_t, robs_u, rprogress)
+            oy = robs_y[r]
+            for q in range(n):
+                oy[q, j] = y[q, r]
+            if j + 1 == _OBSERVE_BATCH:
+                _lane_flush(r, out[i], kinds, need, rpl, rcl, robs_t, robs_y, robs_u, obs_w, obs_values, rprogress)
+            i_out += 1
+        pr[I_OUT] = i_out
+        stiff = True
+        if switched:
+            _column(y, r, y1)
+            rhs(t_new, y1, rpl[r], rcl[r], rul[r], f1)
+            _to_column(k1, r, f1)
+            if pr[STIFF_BY_TEST] != 0 and change == INFUSION_STARTED:
+                stiff = False
+                pr[STIFF_BY_TEST] = 0
+                pr[IASTI] = 0
+                pr[NONSTI] = 0
+        else:
+            for q in range(n):
+                k1[q, r] = fnew[q, r]
+        h[r] = _next_step(h[r], hl, fac, clipped[r], pr[LAST_REJECTED] != 0)
+        pr[LAST_REJECTED] = 0
+        pr[IS_STIFF] = stiff
+        if i_out >= n_t:
+            _end_stiff(r, i, SUCCESS, out, kinds, need, stats, obs_w, obs_values, pool)
+            freed += 1
+        elif not stiff:
+            _leave_stiff(r, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
+                         stiff_rho_span, stiff_h_lambda, stats, need, obs_w, obs_values, y1, vec, rk, jac, g, rch,
+                         pool)
+            freed += 1
+    return freed
 
 @njit(cache=True, nogil=True, _nrt=False, error_model='numpy')
 def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol,
                    max_steps, stiff_rho_span, stiff_h_lambda, stats, need, lanes, pl, cl, ul, pw, cw, uw, w, scalars,
                    flags, change, patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w,
-                   obs_values, obs_b):
+                   obs_values, obs_b, pool):
     """Patients ``lo`` to ``hi - 1`` (rows of y0, p, c_in, btimes, bvalues, out, stats), LANES at a
-    time, with Dormand-Prince (methods ``AUTO`` and ``EXPLICIT``); ``observed`` and ``need`` say
-    what the requested quantities read (``observation_plan``); the arguments after ``need`` are
-    work space (``lockstep_work``). Each round: every lane's step size (``_steps``' rules, lane by
-    lane), one Dormand-Prince trial step for all lanes at once (``_dopri5_lanes``), then each
-    lane's acceptance, outputs, breakpoints and stiffness test as ``_steps`` does them. A lane
-    is refilled as soon as its patient ends or is handed over."""
-    t = scalars[0]; h = scalars[1]; hs = scalars[2]; stage_t = scalars[3]; norm = scalars[4]
-    stnum = scalars[5]; stden = scalars[6]; facs = scalars[7]
-    ok = flags[0]; accepted = flags[1]; special = flags[2]; clipped = flags[3]
-    nl = t.size  # LANES, read at run time (``_dopri5_lanes``)
-    y = lanes[_Y]; k1 = lanes[_K1]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]; k6 = lanes[_K6]
-    k7 = lanes[_K7]; ynew = lanes[_YNEW]; ysti = lanes[_YSTI]
-    n = y.shape[0]
-    n_t = ts.size
-    t_end = ts[n_t - 1]
-    fdt = vec[11]; fj = vec[12]; ytmp = vec[8]; err1 = vec[10]
+    time, any method; ``observed`` and ``need`` say what the requested quantities read
+    (``observation_plan``); the arguments after ``need`` are work space (``lockstep_work``, the
+    stiff pool last). Each round: every lane's step size (``_steps``' rules, lane by lane), one
+    Dormand-Prince trial step for all lanes at once with each lane's acceptance, outputs,
+    breakpoints and stiffness test (``_explicit_round``), then, once enough patients wait in the
+    stiff pool, one Rodas4 step for all of them (``_stiff_round``). A lane is refilled as soon as
+    its patient ends or moves; a new patient waits while the stiff pool is full (it might start
+    stiff). The last few patients of each kind are handed to ``_steps`` where they stand."""
+    t = scalars[0]; h = scalars[1]; hs = scalars[2]
+    clipped = flags[3]
+    t_end = ts[ts.size - 1]
+    rpatient = pool[14]
     next_patient = lo
     active = 0
+    stiff_lanes = 0  # filled lanes of the stiff pool
     while True:
         # Every lane's step size; empty lanes take the next patients (an idle lane steps 0).
         for l in range(LANES):
             while True:
                 if patient[l] < 0:
-                    if next_patient >= hi:
+                    if next_patient >= hi or stiff_lanes == LANES:  # (a patient may start stiff)
                         break
                     i = next_patient
                     next_patient += 1
-                    if _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol,
-                                   atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw,
-                                   uw, t, h, progress, y1, vec, rk, jac, g, rch):
+                    where = _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method,
+                                        rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl,
+                                        ul, pw, cw, uw, t, h, progress, y1, vec, rk, jac, g, rch)
+                    if where == _LANE:
                         patient[l] = i
                         active += 1
+                    elif where == _STIFF_POOL:
+                        _enter_stiff(i, t[l], h[l], y1, vec[0], pl[l], cl[l], ul[l], progress[l], pool)
+                        stiff_lanes += 1
                     continue
                 i = patient[l]
                 if progress[l, N_ACC] + progress[l, N_REJ] >= max_steps:
@@ -946,9 +1325,7 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed
             stop = min(next_break, t_end)
             clipped[l] = h[l] >= stop - t[l]
             hs[l] = stop - t[l] if clipped[l] else h[l]
-        if active == 0:
-            break
-        if next_patient >= hi and active <= _TAIL:
+        if active > 0 and next_patient >= hi and active <= _TAIL:
             for l in range(LANES):
                 i = patient[l]
                 if i >= 0:
@@ -957,147 +1334,195 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed
                                stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec,
                                rk, jac, g, rch)
                     patient[l] = -1
+            active = 0
+        if active > 0:
+            stiff_lanes = _explicit_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+                                          max_steps, stiff_rho_span, stiff_h_lambda, stats, need, lanes, pl, cl, ul,
+                                          pw, cw, uw, w, scalars, flags, change, patient, progress, y1, f1, vec, rk,
+                                          jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values, obs_b, pool,
+                                          stiff_lanes)
+            active = 0
+            for l in range(LANES):
+                if patient[l] >= 0:
+                    active += 1
+        if stiff_lanes > 0:
+            rest = next_patient >= hi and active == 0  # nothing else left to do
+            if rest and stiff_lanes <= _TAIL:
+                for r in range(LANES):
+                    i = rpatient[r]
+                    if i >= 0:
+                        _leave_stiff(r, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+                                     max_steps, stiff_rho_span, stiff_h_lambda, stats, need, obs_w, obs_values, y1,
+                                     vec, rk, jac, g, rch, pool)
+                stiff_lanes = 0
+            elif rest or stiff_lanes >= _STIFF_ROUND:
+                stiff_lanes -= _stiff_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+                                            max_steps, stiff_rho_span, stiff_h_lambda, stats, need, w, obs_w,
+                                            obs_values, y1, f1, vec, rk, jac, g, rch, pool)
+        if active == 0 and stiff_lanes == 0 and next_patient >= hi:
             break
 
-        _dopri5_lanes(lanes, t, hs, stage_t, pw, cw, uw, w, norm, rtol, atol)
 
-        # What every lane's step says, for all lanes at once: finite, and the sums of Hairer's
-        # stiffness test (``_looks_stiff``, the same terms in the same order; used where due).
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _explicit_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps, stiff_rho_span,
+                    stiff_h_lambda, stats, need, lanes, pl, cl, ul, pw, cw, uw, w, scalars, flags, change, patient,
+                    progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w, obs_values, obs_b, pool,
+                    stiff_lanes):
+    """One Dormand-Prince trial step for every lane (``_dopri5_lanes``), then each lane's
+    acceptance, outputs, breakpoints and stiffness test as ``_steps`` does them. A patient that
+    turns stiff moves to the stiff pool (``_enter_stiff``; to ``_steps`` if the pool is full).
+    Returns the stiff pool's filled lanes."""
+    t = scalars[0]; h = scalars[1]; hs = scalars[2]; stage_t = scalars[3]; norm = scalars[4]
+    stnum = scalars[5]; stden = scalars[6]; facs = scalars[7]
+    ok = flags[0]; accepted = flags[1]; special = flags[2]; clipped = flags[3]
+    nl = t.size  # LANES, read at run time (``_dopri5_lanes``)
+    y = lanes[_Y]; k1 = lanes[_K1]; k3 = lanes[_K3]; k4 = lanes[_K4]; k5 = lanes[_K5]; k6 = lanes[_K6]
+    k7 = lanes[_K7]; ynew = lanes[_YNEW]; ysti = lanes[_YSTI]
+    n = y.shape[0]
+    n_t = ts.size
+    t_end = ts[n_t - 1]
+    fdt = vec[11]; fj = vec[12]; ytmp = vec[8]; err1 = vec[10]
+    _dopri5_lanes(lanes, t, hs, stage_t, pw, cw, uw, w, norm, rtol, atol)
+
+    # What every lane's step says, for all lanes at once: finite, and the sums of Hairer's
+    # stiffness test (``_looks_stiff``, the same terms in the same order; used where due).
+    for l in range(nl):
+        ok[l] = np.isfinite(norm[l])
+        stnum[l] = 0.0
+        stden[l] = 0.0
+    for q in range(n):
         for l in range(nl):
-            ok[l] = np.isfinite(norm[l])
-            stnum[l] = 0.0
-            stden[l] = 0.0
+            ok[l] = ok[l] & np.isfinite(ynew[q, l])
+    # Every lane's next step size over this one's (``_step_factor``; a loop that vectorises)
+    for l in range(nl):
+        facs[l] = _step_factor(ok[l], norm[l], 5.0)
+    if method == AUTO:
         for q in range(n):
             for l in range(nl):
-                ok[l] = ok[l] & np.isfinite(ynew[q, l])
-        # Every lane's next step size over this one's (``_step_factor``; a loop that vectorises)
-        for l in range(nl):
-            facs[l] = _step_factor(ok[l], norm[l], 5.0)
-        if method == AUTO:
-            for q in range(n):
-                for l in range(nl):
-                    wq = 1.0 / (atol + rtol * max(abs(y[q, l]), abs(ynew[q, l])))
-                    stnum[l] += ((k7[q, l] - k6[q, l]) * wq) ** 2
-                    stden[l] += ((ynew[q, l] - ysti[q, l]) * wq) ** 2
+                wq = 1.0 / (atol + rtol * max(abs(y[q, l]), abs(ynew[q, l])))
+                stnum[l] += ((k7[q, l] - k6[q, l]) * wq) ** 2
+                stden[l] += ((ynew[q, l] - ysti[q, l]) * wq) ** 2
 
-        # Each lane's acceptance, outputs inside the step, stiffness test, breakpoint and next
-        # step size, as ``_steps`` does them for an explicit step.
-        for l in range(nl):
-            accepted[l] = False
-            special[l] = False
-            i = patient[l]
-            if i < 0:
-                continue
-            finite = ok[l]
-            fac = facs[l]
-            pr = progress[l]
-            if not (finite and norm[l] <= 1.0):
-                pr[N_REJ] += 1
-                h[l] = hs[l] * fac
-                pr[LAST_REJECTED] = 1
-                if hs[l] <= 1e-12 * max(1.0, abs(t[l])):
-                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-                    _finish(out[i], pr[I_OUT], stats[i], NONFINITE if not finite else STEP_TOO_SMALL, pr[N_ACC],
-                            pr[N_REJ], pr[N_STIFF])
-                    patient[l] = -1
-                    active -= 1
-                continue
-            accepted[l] = True
-            seg = pr[SEG]
-            next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
-            stop = min(next_break, t_end)
-            tl = t[l]
-            hl = hs[l]
-            t_new = stop if clipped[l] else tl + hl
-            i_out = pr[I_OUT]
-            while i_out < n_t and ts[i_out] < t_new:
-                # The output times inside the step, as many as the lane's gathered batch holds.
-                room = _OBSERVE_BATCH - progress[l, OBS_N]
-                m = 1
-                while m < room and i_out + m < n_t and ts[i_out + m] < t_new:
-                    m += 1
-                _lane_dense(l, m, i_out, ts, tl, hl, observed, y, k1, k3, k4, k5, k6, k7, ul, obs_t, obs_y, obs_u,
-                            obs_b, progress)
-                i_out += m
-                if m == room:
-                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-            pr[I_OUT] = i_out
-            stiff = False
-            if method == AUTO and (pr[IASTI] > 0 or pr[N_ACC] % _STIFF_TEST_EVERY == 0):
-                if stden[l] > 0.0 and hl * np.sqrt(stnum[l] / stden[l]) > stiff_h_lambda:
-                    pr[NONSTI] = 0
-                    pr[IASTI] += 1
-                    if pr[IASTI] == 15:
-                        stiff = True
-                        pr[STIFF_BY_TEST] = 1
-                else:
-                    pr[NONSTI] += 1
-                    if pr[NONSTI] == 15:
-                        pr[IASTI] = 0
-            t[l] = t_new
-            pr[N_ACC] += 1
-            change[l] = -1  # no breakpoint
-            if clipped[l] and t_new == next_break:
-                pr[SEG] = seg + 1
-                change[l] = _switch_inputs(seg + 1, ul[l], bvalues[i], min(bvalues.shape[2], N_INPUTS))
-                for q in range(ul.shape[1]):
-                    uw[q, l] = ul[l, q]
-            h[l] = _next_step(h[l], hl, fac, clipped[l], pr[LAST_REJECTED] != 0)
-            pr[LAST_REJECTED] = 0
-            pr[IS_STIFF] = stiff
-            special[l] = stiff or change[l] >= 0 or (i_out < n_t and ts[i_out] <= t_new)
-
-        # The accepted lanes' new state, and f there (FSAL) where no breakpoint changed the inputs.
-        for q in range(n):
-            for l in range(nl):
-                if accepted[l]:
-                    y[q, l] = ynew[q, l]
-                    if change[l] < 0:
-                        k1[q, l] = k7[q, l]
-
-        # Lanes with outputs at the step's end, a breakpoint, or a switch to Rodas4.
-        for l in range(nl):
-            if not special[l]:
-                continue
-            i = patient[l]
-            pr = progress[l]
-            _column(y, l, y1)
-            i_out = pr[I_OUT]
-            while i_out < n_t and ts[i_out] <= t[l]:
-                j = _lane_gather(l, t[l], ul, obs_t, obs_u, progress)
-                oy = obs_y[l]
-                for q in range(n):
-                    oy[q, j] = y1[q]
-                if j + 1 == _OBSERVE_BATCH:
-                    _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-                i_out += 1
-            pr[I_OUT] = i_out
-            stiff = pr[IS_STIFF] != 0
-            if change[l] >= 0:
-                rhs(t[l], y1, pl[l], cl[l], ul[l], f1)
-                _to_column(k1, l, f1)
-                if pr[STIFF_BY_TEST] != 0 and change[l] == INFUSION_STARTED:
-                    stiff = False
-                    pr[STIFF_BY_TEST] = 0
-                    pr[IASTI] = 0
-                    pr[NONSTI] = 0
-                if method == AUTO and not stiff and change[l] == INFUSION_ENDED and i_out < n_t:
-                    _exact_jacobian(t[l], y1, pl[l], cl[l], ul[l], f1, jac, fdt, ytmp, err1, fj)
-                    stiff = _max_diagonal(jac) * (t_end - t[l]) > stiff_rho_span
-            pr[IS_STIFF] = stiff
-            if i_out >= n_t or stiff:
+    # Each lane's acceptance, outputs inside the step, stiffness test, breakpoint and next
+    # step size, as ``_steps`` does them for an explicit step.
+    for l in range(nl):
+        accepted[l] = False
+        special[l] = False
+        i = patient[l]
+        if i < 0:
+            continue
+        finite = ok[l]
+        fac = facs[l]
+        pr = progress[l]
+        if not (finite and norm[l] <= 1.0):
+            pr[N_REJ] += 1
+            h[l] = hs[l] * fac
+            pr[LAST_REJECTED] = 1
+            if hs[l] <= 1e-12 * max(1.0, abs(t[l])):
                 _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
-            if i_out >= n_t:
-                _finish(out[i], i_out, stats[i], SUCCESS, pr[N_ACC], pr[N_REJ], pr[N_STIFF])
+                _finish(out[i], pr[I_OUT], stats[i], NONFINITE if not finite else STEP_TOO_SMALL, pr[N_ACC],
+                        pr[N_REJ], pr[N_STIFF])
                 patient[l] = -1
-                active -= 1
-            elif stiff:
+            continue
+        accepted[l] = True
+        seg = pr[SEG]
+        next_break = btimes[i, seg] if seg < btimes.shape[1] else _INF
+        stop = min(next_break, t_end)
+        tl = t[l]
+        hl = hs[l]
+        t_new = stop if clipped[l] else tl + hl
+        i_out = pr[I_OUT]
+        while i_out < n_t and ts[i_out] < t_new:
+            # The output times inside the step, as many as the lane's gathered batch holds.
+            room = _OBSERVE_BATCH - progress[l, OBS_N]
+            m = 1
+            while m < room and i_out + m < n_t and ts[i_out + m] < t_new:
+                m += 1
+            _lane_dense(l, m, i_out, ts, tl, hl, observed, y, k1, k3, k4, k5, k6, k7, ul, obs_t, obs_y, obs_u,
+                        obs_b, progress)
+            i_out += m
+            if m == room:
+                _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+        pr[I_OUT] = i_out
+        stiff = False
+        if method == AUTO and (pr[IASTI] > 0 or pr[N_ACC] % _STIFF_TEST_EVERY == 0):
+            if stden[l] > 0.0 and hl * np.sqrt(stnum[l] / stden[l]) > stiff_h_lambda:
+                pr[NONSTI] = 0
+                pr[IASTI] += 1
+                if pr[IASTI] == 15:
+                    stiff = True
+                    pr[STIFF_BY_TEST] = 1
+            else:
+                pr[NONSTI] += 1
+                if pr[NONSTI] == 15:
+                    pr[IASTI] = 0
+        t[l] = t_new
+        pr[N_ACC] += 1
+        change[l] = -1  # no breakpoint
+        if clipped[l] and t_new == next_break:
+            pr[SEG] = seg + 1
+            change[l] = _switch_inputs(seg + 1, ul[l], bvalues[i], min(bvalues.shape[2], N_INPUTS))
+            for q in range(ul.shape[1]):
+                uw[q, l] = ul[l, q]
+        h[l] = _next_step(h[l], hl, fac, clipped[l], pr[LAST_REJECTED] != 0)
+        pr[LAST_REJECTED] = 0
+        pr[IS_STIFF] = stiff
+        special[l] = stiff or change[l] >= 0 or (i_out < n_t and ts[i_out] <= t_new)
+
+    # The accepted lanes' new state, and f there (FSAL) where no breakpoint changed the inputs.
+    for q in range(n):
+        for l in range(nl):
+            if accepted[l]:
+                y[q, l] = ynew[q, l]
+                if change[l] < 0:
+                    k1[q, l] = k7[q, l]
+
+    # Lanes with outputs at the step's end, a breakpoint, or a switch to Rodas4.
+    for l in range(nl):
+        if not special[l]:
+            continue
+        i = patient[l]
+        pr = progress[l]
+        _column(y, l, y1)
+        i_out = pr[I_OUT]
+        while i_out < n_t and ts[i_out] <= t[l]:
+            j = _lane_gather(l, t[l], ul, obs_t, obs_u, progress)
+            oy = obs_y[l]
+            for q in range(n):
+                oy[q, j] = y1[q]
+            if j + 1 == _OBSERVE_BATCH:
+                _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+            i_out += 1
+        pr[I_OUT] = i_out
+        stiff = pr[IS_STIFF] != 0
+        if change[l] >= 0:
+            rhs(t[l], y1, pl[l], cl[l], ul[l], f1)
+            _to_column(k1, l, f1)
+            if pr[STIFF_BY_TEST] != 0 and change[l] == INFUSION_STARTED:
+                stiff = False
+                pr[STIFF_BY_TEST] = 0
+                pr[IASTI] = 0
+                pr[NONSTI] = 0
+            if method == AUTO and not stiff and change[l] == INFUSION_ENDED and i_out < n_t:
+                _exact_jacobian(t[l], y1, pl[l], cl[l], ul[l], f1, jac, fdt, ytmp, err1, fj)
+                stiff = _max_diagonal(jac) * (t_end - t[l]) > stiff_rho_span
+        pr[IS_STIFF] = stiff
+        if i_out >= n_t or stiff:
+            _lane_flush(l, out[i], kinds, need, pl, cl, obs_t, obs_y, obs_u, obs_w, obs_values, progress)
+        if i_out >= n_t:
+            _finish(out[i], i_out, stats[i], SUCCESS, pr[N_ACC], pr[N_REJ], pr[N_STIFF])
+            patient[l] = -1
+        elif stiff:
+            if stiff_lanes < LANES:
+                _column(k1, l, f1)
+                _enter_stiff(i, t[l], h[l], y1, f1, pl[l], cl[l], ul[l], progress[l], pool)
+                stiff_lanes += 1
+            else:
                 _hand_over(l, i, ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
                            stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, t, h, progress, y1, vec, rk,
                            jac, g, rch)
-                patient[l] = -1
-                active -= 1
-
+            patient[l] = -1
+    return stiff_lanes
 
 @njit(cache=True, parallel=True, error_model='numpy')
 def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, out, method, rtol, atol,
