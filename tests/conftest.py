@@ -30,6 +30,25 @@ def observe(core, solution, params, schedule):
 # with --run-slow; the Quick start's test command skips them, so it stays within a few minutes.
 
 
+def pytest_configure(config):
+    """Import ArviZ (through PyMC, for the population fits) once in the controlling process,
+    before pytest-xdist starts its workers. On its first import each day ArviZ writes a stamp
+    file in the user's cache through a fixed temporary name; two workers importing it at once
+    race on that name, and the loser's import fails (seen in CI on a clean clone:
+    ``FileNotFoundError: .../arviz/daily_warning.tmp``). Written here first, the workers only
+    read it."""
+    if hasattr(config, "workerinput"):  # a worker: the controller has done it
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import arviz  # noqa: F401
+        except ImportError:  # not installed: nothing to race on
+            pass
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="also run the tests marked slow")
 
