@@ -6,7 +6,7 @@ step counts must be the one-patient driver's, bit for bit, whatever its lane, it
 the number of threads, or whether it was handed over to the one-patient driver (stiff, or the
 last few lanes of a run). The batch mixes what makes lanes diverge: patients without a dose,
 with one, with five; weights from 40 to 120 kg; a third stiff (Auto switches them to Rodas4,
-some from the start, and back to Dormand-Prince when an infusion starts); a cooperativity
+some from the start); a cooperativity
 exponent that differs between patients (the power's slow path); a patient whose weight is not
 a number (a failed solve; in Rodas4, through the forward-difference Jacobian its non-finite
 one calls for); and a step budget that stops some patients early (``max_steps``), in either
