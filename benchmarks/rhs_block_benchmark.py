@@ -71,9 +71,12 @@ def main() -> None:
 
     n, b = scalar.N_STATES, args.block
     p = np.asarray(model.model.parameter_array({}), float).reshape(-1)
-    c = np.zeros(scalar.N_CONSTANTS + scalar.N_RECIPROCALS)
+    # the kernel's layout: constants, a live flag per state (all integrated) and their count, reciprocals
+    c = np.zeros(scalar.RECIPROCALS_AT + scalar.N_RECIPROCALS)
     c[:scalar.N_CONSTANTS] = np.asarray(model.constants(p.reshape(-1, 1)), float).reshape(-1)
-    scalar.reciprocals(p, c, c[scalar.N_CONSTANTS:])
+    c[scalar.N_CONSTANTS:scalar.RECIPROCALS_AT] = 1.0
+    c[scalar.RECIPROCALS_AT - 1] = n
+    scalar.reciprocals(p, c, c[scalar.RECIPROCALS_AT:])
     rng = np.random.default_rng(0)
     P, C = np.repeat(p[:, None], b, 1), np.repeat(c[:, None], b, 1)
     Y, U, T = rng.uniform(0.5, 2.0, (n, b)), np.zeros((scalar.N_INPUTS, b)), rng.uniform(0.0, 60.0, b)

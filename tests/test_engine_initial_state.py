@@ -122,13 +122,19 @@ def test_y0_equal_to_the_initial_state_changes_nothing(cidp, solver):
 @pytest.mark.parametrize("solver", [Dopri5(rtol=1e-8), Auto(rtol=1e-8)], ids=["numpy", "Auto"])
 def test_outputs_and_state(cidp, solver):
     """``solve_outputs_and_state``: the outputs ``solve_outputs`` gives, and the state at the last
-    saved time (the state ``solve`` saves there)."""
+    saved time (the state ``solve`` saves there, bit for bit: both integrate every state). The
+    compiled solver's ``solve_outputs`` integrates only the states the outputs read (the kernel's
+    ``observation_plan``), a different sequence of steps: the same values within the tolerance."""
     problem = _problem(cidp)
     ts = np.array([0.0, 14.0, 84.0])
     names = ("incat_score", "igg_total_g_per_L")
     observed, state = solve_outputs_and_state(problem, SaveAt(ts), solver, names)
     plain = solve_outputs(problem, SaveAt(ts), solver, names)
-    np.testing.assert_array_equal(observed.values, plain.values)
+    if isinstance(solver, Dopri5):
+        np.testing.assert_array_equal(observed.values, plain.values)
+    else:
+        scale = np.abs(plain.values).max(axis=(0, 2), keepdims=True)
+        assert np.max(np.abs(observed.values - plain.values) / scale) < 1e-6
     np.testing.assert_array_equal(state, solve(problem, SaveAt(ts), solver).ys[-1])
 
 

@@ -21,9 +21,8 @@ def _kernel_jacobian(cm, p: np.ndarray, y: np.ndarray, u: np.ndarray, t: float =
     lays them out): df/dy, or (df/dy, df/dt) with ``with_time`` (df/dt NaN where not written)."""
     km = kernel_module(cm)
     c = np.asarray(np.broadcast_to(cm.constants(p[:, None]), (len(cm.model.constant_names), 1)))[:, 0]
-    cc = np.empty(km.N_CONSTANTS + km.N_RECIPROCALS)
-    cc[:km.N_CONSTANTS] = c
-    km.reciprocals(p, c, cc[km.N_CONSTANTS:])
+    cc = np.empty(km._C_SIZE)
+    km._patient_constants(p, np.ascontiguousarray(c), np.ones(km.N_STATES), cc)  # every state integrated
     jac = np.zeros((y.size, y.size))
     fdt = np.full(y.size, np.nan)
     km.jacobian(t, y, p, cc, u, jac, fdt)

@@ -164,8 +164,8 @@ def test_the_observation_plan_names_every_state_and_row_a_quantity_reads(disease
     problem = _problem(model, 1)
     consts = np.ascontiguousarray(model.constants(problem.parameters)[:, 0])
     p = np.ascontiguousarray(problem.parameters[:, 0])
-    c = np.concatenate([consts, np.zeros(module.N_RECIPROCALS)])
-    module.reciprocals(p, consts, c[module.N_CONSTANTS:])
+    c = np.zeros(module._C_SIZE)
+    module._patient_constants(p, consts, np.ones(module.N_STATES), c)
     rng = np.random.default_rng(7)
     y = problem.initial_state(model.constants(problem.parameters))[:, 0] * rng.uniform(0.5, 1.5, model.n_states)
     u = np.full(module.N_INPUTS, 30.0)
@@ -173,7 +173,7 @@ def test_the_observation_plan_names_every_state_and_row_a_quantity_reads(disease
     n_times = 3
     w = np.zeros((module.N_OBSERVE_WORK, n_times))
     for k in range(module.N_STATES + len(model.model.output_names)):
-        observed, need = module.observation_plan(np.array([k], dtype=np.int64))
+        observed, _, need = module.observation_plan(np.array([k], dtype=np.int64))
         expected = module.observe_one(k, t, y, p, c, u)
         assert np.isfinite(expected), k
         for other in (np.nan, 123.456):
@@ -185,5 +185,40 @@ def test_the_observation_plan_names_every_state_and_row_a_quantity_reads(disease
                 module.observe_times(np.full(n_times, t), np.repeat(elsewhere[:, None], n_times, axis=1), p, c,
                                      np.repeat(u[:, None], n_times, axis=1), w, values, n_times, need)
                 assert (values[k - module.N_STATES] == expected).all(), (k, other)
-    everything, need = module.observation_plan(np.arange(module.N_STATES + module.N_OUTPUTS + 2))
-    assert everything.tolist() == list(range(model.n_states)) and need.all()
+    everything, live, need = module.observation_plan(np.arange(module.N_STATES + module.N_OUTPUTS + 2))
+    assert everything.tolist() == list(range(model.n_states)) and need.all() and (live == 1.0).all()
+
+
+@pytest.mark.parametrize("disease", [None, "itp", "kawasaki"])
+def test_a_state_the_solve_holds_feeds_nothing_it_integrates(disease):
+    """``observation_plan``'s live states are closed: for each quantity requested alone, the
+    derivatives of its live states, computed by ``rhs`` with every held state replaced by NaN
+    and then by another number, are the same doubles; and the held states' derivatives are
+    zero. Checked from outside the plan, through the generated right-hand side."""
+    from ivigsim.engine.codegen import kernel_module
+
+    model = compiled_model(disease)
+    module = kernel_module(model)
+    problem = _problem(model, 1)
+    consts = np.ascontiguousarray(model.constants(problem.parameters)[:, 0])
+    p = np.ascontiguousarray(problem.parameters[:, 0])
+    rng = np.random.default_rng(11)
+    y = problem.initial_state(model.constants(problem.parameters))[:, 0] * rng.uniform(0.5, 1.5, model.n_states)
+    y = y + rng.uniform(0.1, 1.0, model.n_states)  # no state at zero, where a product could hide a dependence
+    u = np.full(module.N_INPUTS, 30.0)
+    held_somewhere = 0
+    for k in range(module.N_STATES + len(model.model.output_names)):
+        _, live, _ = module.observation_plan(np.array([k], dtype=np.int64))
+        c = np.zeros(module._C_SIZE)
+        module._patient_constants(p, consts, live, c)
+        on = live == 1.0
+        held_somewhere += int((~on).sum())
+        expected = np.empty(model.n_states)
+        module.rhs(3.0, y, p, c, u, expected)
+        assert (expected[~on] == 0.0).all(), k
+        for other in (np.nan, 123.456):
+            elsewhere = np.where(on, y, other)
+            dy = np.empty(model.n_states)
+            module.rhs(3.0, elsewhere, p, c, u, dy)
+            assert np.array_equal(dy[on], expected[on]), (k, other)
+    assert held_somewhere > 0  # the check above has states to hold

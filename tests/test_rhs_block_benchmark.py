@@ -28,7 +28,7 @@ def test_the_block_rewrite_computes_the_scalar_right_hand_side_bit_for_bit():
     rng = np.random.default_rng(1)
     # arbitrary positive values: the rewrite, not the model, is under test
     P = rng.uniform(0.1, 2.0, (len(model.parameter_names), b))
-    C = rng.uniform(0.1, 2.0, (mod.N_CONSTANTS + mod.N_RECIPROCALS, b))
+    C = rng.uniform(0.1, 2.0, (mod.RECIPROCALS_AT + mod.N_RECIPROCALS, b))  # live flags too: all non-zero
     Y, U, T = rng.uniform(0.5, 2.0, (n, b)), rng.uniform(0.0, 1.0, (mod.N_INPUTS, b)), rng.uniform(0.0, 60.0, b)
     DY = np.zeros((n, b))
     mod.rhs_block(T, Y, P, C, U, DY)

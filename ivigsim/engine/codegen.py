@@ -229,9 +229,24 @@ def _pw_shared(out, base, e, nl):
 """
 
 
-def _reciprocal_lines(recips: Reciprocals, n_constants: int) -> list[str]:
-    """Where the generated functions read the reciprocals: after the patient's constants."""
-    return [f"    _rcp{k} = c[{n_constants + k}]" for k in range(len(recips.sources))]
+def _reciprocal_lines(recips: Reciprocals, n_constants: int, n_states: int) -> list[str]:
+    """Where the generated functions read the reciprocals: after the patient's constants and the
+    solve's live-state flags (``_live``)."""
+    return [f"    _rcp{k} = c[{_reciprocals_at(n_constants, n_states) + k}]" for k in range(len(recips.sources))]
+
+
+def _reciprocals_at(n_constants: int, n_states: int) -> int:
+    """A patient's row of constants in the kernel: its own constants, one flag per state (1.0
+    where a requested quantity reads the state, ``observation_plan``), the number of such
+    states, then the reciprocals of its parameter-only denominators."""
+    return n_constants + n_states + 1
+
+
+def _live(i: int, n_constants: int, source: str, lane: str = "") -> str:
+    """``source``, the derivative (or a partial derivative) of state ``i``, where the solve
+    integrates that state, else 0.0: a state no requested quantity reads, directly or through
+    the states it feeds, is held at its initial value (``observation_plan``)."""
+    return f"({source}) if c[{n_constants + i}{lane}] != 0.0 else 0.0"
 
 
 #: exp (and log, for the kernel's step-size factor) as the kernel computes them: the text of
@@ -255,10 +270,10 @@ def generate(model: Model) -> str:
     used = {int(w[4:]) for line in body for w in re.findall(r"_rcp\d+", line)}
     lines += [f"@njit({NO_REFCOUNT})", "def rhs(t, y, p, c, u, dy):"]
     lines += _unpack(model, needed)
-    lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used]
+    lines += [line for k, line in enumerate(_reciprocal_lines(recips, n_constants, n_states)) if k in used]
     lines += body
     for i, (leaving, entering) in enumerate(model.balances):
-        lines.append(f"    dy[{i}] = {balance_source(leaving, entering)}")
+        lines.append(f"    dy[{i}] = {_live(i, n_constants, balance_source(leaving, entering))}")
     lines += ["", ""]
 
     # jacobian (before ``reciprocals``: its divisions may add denominators of their own)
@@ -276,7 +291,8 @@ def generate(model: Model) -> str:
         assigned = [f"    {a.name} = {scalar(a.parsed, recips)}" for a in ordered]
         used = {int(w[4:]) for line in assigned for w in re.findall(r"_rcp\d+", line)}
         body = (_unpack(model, needed)
-                + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants)) if k in used] + assigned)
+                + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants, n_states)) if k in used]
+                + assigned)
         lines += ["    " + line for line in body]  # a constant output is unpacked from c
         lines.append(f"        return float({name})")
     lines.append("    return np.nan")
@@ -290,6 +306,7 @@ def generate(model: Model) -> str:
     lines.append(f"N_CONSTANTS = {n_constants}")
     lines.append(f"N_RECIPROCALS = {len(recips.sources)}")
     lines.append(f"N_STATES = {n_states}")
+    lines.append(f"RECIPROCALS_AT = {_reciprocals_at(n_constants, n_states)}")
     lines.append(f"N_INPUTS = {len(model.input_names)}")
     lines.append(f"LANES = {LANES}")
     lines.append(f"AUTONOMOUS = {not uses_time}")
@@ -352,20 +369,20 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
                  + [f"+ _dflux_{name}_{j}" for name in entering if j in flux_states[name]])
         return " ".join(terms) if terms else "0.0"
 
-    writes = []  # (target's indices, source)
+    writes = []  # (state, target's indices, source): a row of a state the solve holds is zero
     for i, (leaving, entering) in enumerate(model.balances):
         for j in range(len(states)):
             source = balance(leaving, entering, j)
             assert pattern[i, j] or source == "0.0", (i, j)  # the pattern is the closure the derivatives follow
             if pattern[i, j]:
-                writes.append((f"jac[{i}, {j}", source))
+                writes.append((i, f"jac[{i}, {j}", source))
         if reads_time:
-            writes.append((f"fdt[{i}", balance(leaving, entering, time)))
-    used = {int(w[4:]) for line in body + [s for _, s in writes] for w in re.findall(r"_rcp\d+", line)}
-    reads = _unpack(model, needed) + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants))
+            writes.append((i, f"fdt[{i}", balance(leaving, entering, time)))
+    used = {int(w[4:]) for line in body + [s for _, _, s in writes] for w in re.findall(r"_rcp\d+", line)}
+    reads = _unpack(model, needed) + [line for k, line in enumerate(_reciprocal_lines(recips, n_constants, len(states)))
                                       if k in used]
     lines = [f"@njit({NO_REFCOUNT})", "def jacobian(t, y, p, c, u, jac, fdt):"]
-    lines += reads + body + [f"    {target}] = {source}" for target, source in writes]
+    lines += reads + body + [f"    {target}] = {_live(i, n_constants, source)}" for i, target, source in writes]
     lines += ["    return", "", ""]
     # The same, for the lockstep's Rodas4 (``jacobian_lanes``): each lane's doubles are these,
     # the arrays a column per patient (``jac`` (n, n, lanes), ``fdt`` (n, lanes)).
@@ -373,7 +390,7 @@ def _jacobian_function(model: Model, recips: Reciprocals, n_constants: int) -> l
               "    for l in range(tl.size):", "        t = tl[l]"]
     lines += ["    " + re.sub(r"\[(\d+)\]$", r"[\1, l]", line) for line in reads]
     lines += ["    " + line for line in body]
-    lines += [f"        {target}, l] = {source}" for target, source in writes]
+    lines += [f"        {target}, l] = {_live(i, n_constants, source, ', l')}" for i, target, source in writes]
     return lines + ["    return", "", ""]
 
 
@@ -400,6 +417,7 @@ class _LaneCode:
         self.bound = bound
         self.per_patient = per_patient
         self.n_constants = n_constants
+        self.reciprocals_at = _reciprocals_at(n_constants, len(model.state_names))
         self.where: dict[str, tuple[str, int]] = {}
         for names, array in ((model.parameter_names, "p"), (model.constant_names, "c"),
                              (model.state_names, "y"), (model.input_names, "u")):
@@ -414,9 +432,9 @@ class _LaneCode:
         return self.rows[key]
 
     def _place(self, name: str) -> tuple[str, int]:
-        """The array and row a name is read from (a reciprocal follows the patient's constants)."""
+        """The array and row a name is read from (a reciprocal follows the patient's constants and live flags)."""
         if name.startswith("_rcp"):
-            return "c", self.n_constants + int(name[4:])
+            return "c", self.reciprocals_at + int(name[4:])
         return self.where[name]
 
     def _row_of(self, name: str) -> str:
@@ -460,7 +478,7 @@ class _LaneCode:
 
     def balance(self, i: int, leaving, entering) -> None:
         source = re.sub(r"_flux_\w+", lambda m: self.ref(m.group(0)), balance_source(leaving, entering))
-        self._loop(f"dy[{i}, l]", source)
+        self._loop(f"dy[{i}, l]", _live(i, self.n_constants, source, ", l"))
 
     def value(self, k: int, name: str) -> None:
         self._loop(f"values[{k}, l]", self.ref(name))

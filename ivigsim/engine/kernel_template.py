@@ -56,6 +56,7 @@ from numba import njit, prange
 # ---- GENERATED: begin. Stand-ins for what ``codegen.generate`` and ``codegen.method_constants``
 # provide (the generator drops this block); ``tests/test_engine_kernel.py`` checks the two agree.
 N_CONSTANTS = N_RECIPROCALS = N_STATES = N_INPUTS = N_LU = N_WORK = N_OBSERVE_WORK = N_OUTPUTS = 0  # sizes
+RECIPROCALS_AT = 1  # where a patient's reciprocals start in its constants (codegen._reciprocals_at)
 LANES = 32  # patients in lockstep (codegen.LANES)
 AUTONOMOUS = True  # the right-hand side does not read t
 JAC_COLUMNS = JAC_GROUP_START = JAC_ROWS = JAC_ROW_START = np.zeros(0, dtype=np.int64)  # Jacobian sparsity
@@ -145,6 +146,11 @@ from ivigsim.engine.elementary import _exp, _log  # noqa: E402 (the generator wr
 
 
 _INF = np.inf
+#: A patient's row of constants (``c``): its own (``N_CONSTANTS``), a flag per state (1.0 where
+#: the solve integrates it, 0.0 where it is held, ``observation_plan``), the number of states
+#: integrated (``_N_LIVE``), then the reciprocals of its parameter-only denominators.
+_N_LIVE = RECIPROCALS_AT - 1
+_C_SIZE = RECIPROCALS_AT + N_RECIPROCALS
 SUCCESS, MAX_STEPS, STEP_TOO_SMALL, NONFINITE = 0, 1, 2, 3
 INFUSION_ENDED, INFUSION_STARTED = 1, 2  # what a breakpoint does to the inputs
 #: Hairer's stiffness test runs on every this many accepted Dormand-Prince steps, and on every
@@ -203,26 +209,45 @@ def _max_diagonal(jac):
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _err_norm(err, y, ynew, rtol, atol):
+def _patient_constants(p, c_in, live, c):
+    """A patient's row of constants (``_C_SIZE``): its own, the live flags and their count (at
+    least 1: with nothing to integrate every error is zero), the reciprocals."""
+    for i in range(N_CONSTANTS):
+        c[i] = c_in[i]
+    n_live = 0.0
+    for i in range(N_STATES):
+        c[N_CONSTANTS + i] = live[i]
+        n_live += live[i]
+    c[_N_LIVE] = max(1.0, n_live)
+    reciprocals(p, c_in, c[RECIPROCALS_AT:])
+
+
+@njit(cache=True, _nrt=False, error_model='numpy')
+def _err_norm(err, y, ynew, rtol, atol, c):
+    """The RMS of the weighted error over the states the solve integrates (a held state's error
+    is zero; the mean is over the others, ``_N_LIVE``)."""
     s = 0.0
     n = err.size
     for i in range(n):
         sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
         s += (err[i] / sc) ** 2
-    return np.sqrt(s / n)
+    return np.sqrt(s / c[_N_LIVE])
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
 def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
+    """Hairer's first step size, from the states the solve integrates (``_err_norm``)."""
     n = y.size
+    n_live = c[_N_LIVE]
     d0 = 0.0
     d1 = 0.0
     for i in range(n):
-        sc = atol + rtol * abs(y[i])
-        d0 += (y[i] / sc) ** 2
-        d1 += (f0[i] / sc) ** 2
-    d0 = np.sqrt(d0 / n)
-    d1 = np.sqrt(d1 / n)
+        if c[N_CONSTANTS + i] != 0.0:
+            sc = atol + rtol * abs(y[i])
+            d0 += (y[i] / sc) ** 2
+            d1 += (f0[i] / sc) ** 2
+    d0 = np.sqrt(d0 / n_live)
+    d1 = np.sqrt(d1 / n_live)
     h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
     for i in range(n):
         ytmp[i] = y[i] + h0 * f0[i]
@@ -231,7 +256,7 @@ def _initial_step(t, y, f0, p, c, u, rtol, atol, ytmp, f1):
     for i in range(n):
         sc = atol + rtol * abs(y[i])
         d2 += ((f1[i] - f0[i]) / sc) ** 2
-    d2 = np.sqrt(d2 / n) / h0
+    d2 = np.sqrt(d2 / n_live) / h0
     dmax = max(d1, d2)
     h1 = max(1e-6, h0 * 1e-3) if dmax <= 1e-15 else (0.01 / dmax) ** (1.0 / 5.0)
     return min(100.0 * h0, h1)
@@ -263,7 +288,7 @@ def _dopri5_step(t, hs, y, p, c, u, k1, k2, k3, k4, k5, k6, k7, ytmp, ysti, ynew
     rhs(t + hs, ynew, p, c, u, k7)
     for i in range(n):
         err[i] = hs * (_E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i])
-    return _err_norm(err, y, ynew, rtol, atol)
+    return _err_norm(err, y, ynew, rtol, atol, c)
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
@@ -387,7 +412,7 @@ def _rodas4_step(t, hs, y, p, c, u, k1, jac, fdt, g, rch, rk, ytmp, ynew, err, f
         ynew[i] = (y[i] + _RM[0] * rk[0, i] + _RM[1] * rk[1, i] + _RM[2] * rk[2, i] + _RM[3] * rk[3, i]
                    + _RM[4] * rk[4, i] + _RM[5] * rk[5, i])
         err[i] = rk[5, i]
-    return True, _err_norm(err, y, ynew, rtol, atol)
+    return True, _err_norm(err, y, ynew, rtol, atol, c)
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
@@ -436,17 +461,14 @@ N_PROGRESS = 12
 
 
 @njit(cache=True, error_model='numpy')
-def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+def solve_one(t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, live, out, method, rtol, atol,
               max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Solve one patient. ``out`` (K, T) receives quantity ``kinds[k]`` at ``ts`` (``observed``:
-    the states those read, ``observation_plan``); ``stats`` receives [status, accepted steps,
-    rejected steps, steps taken by Rodas4]. Allocates the patient's work arrays; ``_begin``
-    and ``_steps`` do the rest."""
-    # The patient's constants, then the reciprocals of its parameter-only denominators.
-    c = np.empty(N_CONSTANTS + N_RECIPROCALS)
-    for i in range(N_CONSTANTS):
-        c[i] = c_in[i]
-    reciprocals(p, c_in, c[N_CONSTANTS:])
+    the states those read, ``live``: the states the solve integrates, ``observation_plan``);
+    ``stats`` receives [status, accepted steps, rejected steps, steps taken by Rodas4].
+    Allocates the patient's work arrays; ``_begin`` and ``_steps`` do the rest."""
+    c = np.empty(_C_SIZE)
+    _patient_constants(p, c_in, live, c)
     n = y0.size
     y = y0.copy()
     u = np.zeros(N_INPUTS)
@@ -694,7 +716,7 @@ _DP_C = np.array([_C2, _C3, _C4, _C5, 1.0, 1.0])
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
-def _lane_norms(y, ynew, err, norm, rtol, atol):
+def _lane_norms(y, ynew, err, norm, rtol, atol, c):
     """``_err_norm`` for every lane into ``norm``, each lane's sum in the same order."""
     n = y.shape[0]
     nl = y.shape[1]
@@ -705,7 +727,7 @@ def _lane_norms(y, ynew, err, norm, rtol, atol):
             sc = atol + rtol * max(abs(y[i, l]), abs(ynew[i, l]))
             norm[l] += (err[i, l] / sc) ** 2
     for l in range(nl):
-        norm[l] = np.sqrt(norm[l] / n)
+        norm[l] = np.sqrt(norm[l] / c[_N_LIVE, l])
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
@@ -751,7 +773,7 @@ def _dopri5_lanes(lanes, t, hs, ts, p, c, u, w, norm, rtol, atol):
         for l in range(nl):
             err[i, l] = hs[l] * (_E1 * k1[i, l] + _E3 * k3[i, l] + _E4 * k4[i, l] + _E5 * k5[i, l]
                                  + _E6 * k6[i, l] + _E7 * k7[i, l])
-    _lane_norms(y, ynew, err, norm, rtol, atol)
+    _lane_norms(y, ynew, err, norm, rtol, atol, c)
 
 
 @njit(cache=True, _nrt=False, inline='always', error_model='numpy')
@@ -837,9 +859,9 @@ def _lane_dense(l, m, i_out, ts, tl, hl, observed, y, k1, k3, k4, k5, k6, k7, ul
 
 
 @njit(cache=True, _nrt=False, error_model='numpy')
-def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol, max_steps,
-                stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, t, h, progress, y1, vec, rk,
-                jac, g, rch):
+def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, live, out, method, rtol, atol,
+                max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl, ul, pw, cw, uw, t, h, progress, y1,
+                vec, rk, jac, g, rch):
     """Patient ``i`` into lane ``l``: its parameters and constants (a row each in ``pl``, ``cl``
     for the one-patient functions, a column in ``pw``, ``cw`` for the lanes), and ``_begin``.
     Returns ``_LANE`` if the patient took the lane, ``_STIFF_POOL`` if it starts stiff (where
@@ -848,9 +870,7 @@ def _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out
     for q in range(pl.shape[1]):
         pl[l, q] = p[i, q]
         pw[q, l] = p[i, q]
-    for q in range(N_CONSTANTS):
-        cl[l, q] = c_in[i, q]
-    reciprocals(p[i], c_in[i], cl[l, N_CONSTANTS:])
+    _patient_constants(p[i], c_in[i], live, cl[l])
     for q in range(cl.shape[1]):
         cw[q, l] = cl[l, q]
     for q in range(y1.size):
@@ -897,25 +917,42 @@ def _aligned(shape):
 
 def observation_plan(kinds):
     """What the quantities ``kinds`` read: the states to interpolate at an output time
-    (``observed``, indices) and the rows of ``observe_times`` to compute (``need``). Between
-    output times the continuous extension of every other state, and every other output, is
-    work no one reads: with hourly outputs, without it (and ``_lane_dense``) a lockstep patient
-    took 1.5x as long (measured, ``kawasaki-child``: 13 states, 6 of 19 outputs requested)."""
+    (``observed``, indices), the states the solve integrates (``live``, 1.0 or 0.0 per state)
+    and the rows of ``observe_times`` to compute (``need``). Between output times the
+    continuous extension of every other state, and every other output, is work no one reads:
+    with hourly outputs, without it (and ``_lane_dense``) a lockstep patient took 1.5x as long
+    (measured, ``kawasaki-child``: 13 states, 6 of 19 outputs requested).
+
+    A state is live when a requested quantity reads it or a live state's derivative does
+    (``JAC_PATTERN``, closed over). The others feed nothing requested: the solve holds them at
+    their initial values (their derivatives and Jacobian rows are zero, ``codegen._live``) and
+    leaves them out of the error norm, so they neither cost accuracy nor limit the steps. An
+    accumulator (IVIG catabolised) or a fast sink (immune complexes, cleared at 5/day, which
+    held Dormand-Prince's steps at its stability limit) then costs nothing when no one asks
+    for it; a request for every state (``solve``, a state to continue from) integrates them all,
+    as before, bit for bit."""
     n_quantities = N_STATES + N_OUTPUTS
     known = kinds[(kinds >= 0) & (kinds < n_quantities)]
-    observed = np.flatnonzero(OBSERVE_STATES[known].any(axis=0)).astype(np.int64)
+    reads = OBSERVE_STATES[known].any(axis=0)
+    observed = np.flatnonzero(reads).astype(np.int64)
+    live = reads.copy()
+    while True:
+        wider = live | JAC_PATTERN[live].any(axis=0)
+        if (wider == live).all():
+            break
+        live = wider
     outputs = known[known >= N_STATES] - N_STATES
     need = np.zeros(N_OBSERVE_WORK + N_OUTPUTS, dtype=np.bool_)
     need[:N_OBSERVE_WORK] = OBSERVE_ROWS[outputs].any(axis=0)
     need[N_OBSERVE_WORK + outputs] = True
-    return observed, need
+    return observed, live.astype(np.float64), need
 
 
 def lockstep_work(n_states, n_parameters):
     """Work space for one run of ``solve_lockstep`` (what follows its ``stats`` argument),
     allocated in Python: a compiled wrapper that allocated it would re-optimise the whole
     lockstep once more when compiled (measured: 8 s per model)."""
-    n, n_c = n_states, N_CONSTANTS + N_RECIPROCALS
+    n, n_c = n_states, _C_SIZE
     return (_aligned((12, n, LANES)), np.zeros((LANES, n_parameters)), np.zeros((LANES, n_c)),
             np.zeros((LANES, N_INPUTS)), _aligned((n_parameters, LANES)), _aligned((n_c, LANES)),
             _aligned((N_INPUTS, LANES)), _aligned((N_WORK, LANES)), _aligned((8, LANES)),
@@ -951,7 +988,7 @@ _S_T, _S_H, _S_HS, _S_STAGE, _S_NORM, _S_GHINV, _S_TNEW = range(7)
 
 def stiff_pool(n_states, n_parameters):
     """Work space for the lockstep's stiff pool (the last argument of ``solve_lockstep``)."""
-    n, n_c = n_states, N_CONSTANTS + N_RECIPROCALS
+    n, n_c = n_states, _C_SIZE
     return (_aligned((8, n, LANES)), _aligned((6, n, LANES)), _aligned((n, n, LANES)), _aligned((N_LU, LANES)),
             _aligned((7, LANES)), _aligned((15, LANES)), np.zeros((2, LANES), dtype=np.bool_),
             np.zeros((LANES, n_parameters)), np.zeros((LANES, n_c)), np.zeros((LANES, N_INPUTS)),
@@ -1064,7 +1101,7 @@ def _rodas4_lanes(rl, rk, jac, g, ghinv, rch, t, hs, stage_t, p, c, u, w, ok, no
             ynew[i, l] = (y[i, l] + _RM[0] * rk[0, i, l] + _RM[1] * rk[1, i, l] + _RM[2] * rk[2, i, l]
                           + _RM[3] * rk[3, i, l] + _RM[4] * rk[4, i, l] + _RM[5] * rk[5, i, l])
             err[i, l] = rk[5, i, l]
-    _lane_norms(y, ynew, err, norm, rtol, atol)
+    _lane_norms(y, ynew, err, norm, rtol, atol, c)
     for l in range(nl):
         if not ok[l]:
             norm[l] = _INF
@@ -1271,12 +1308,12 @@ def _stiff_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, atol, 
     return freed
 
 @njit(cache=True, nogil=True, _nrt=False, error_model='numpy')
-def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method, rtol, atol,
-                   max_steps, stiff_rho_span, stiff_h_lambda, stats, need, lanes, pl, cl, ul, pw, cw, uw, w, scalars,
-                   flags, change, patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w,
+def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, live, out, method, rtol,
+                   atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, need, lanes, pl, cl, ul, pw, cw, uw, w,
+                   scalars, flags, change, patient, progress, y1, f1, vec, rk, jac, g, rch, obs_t, obs_y, obs_u, obs_w,
                    obs_values, obs_b, pool):
     """Patients ``lo`` to ``hi - 1`` (rows of y0, p, c_in, btimes, bvalues, out, stats), LANES at a
-    time, any method; ``observed`` and ``need`` say what the requested quantities read
+    time, any method; ``observed``, ``live`` and ``need`` say what the requested quantities read
     (``observation_plan``); the arguments after ``need`` are work space (``lockstep_work``, the
     stiff pool last). Each round: every lane's step size (``_steps``' rules, lane by lane), one
     Dormand-Prince trial step for all lanes at once with each lane's acceptance, outputs,
@@ -1300,9 +1337,9 @@ def solve_lockstep(lo, hi, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed
                         break
                     i = next_patient
                     next_patient += 1
-                    where = _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, out, method,
-                                        rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes, pl, cl,
-                                        ul, pw, cw, uw, t, h, progress, y1, vec, rk, jac, g, rch)
+                    where = _start_lane(l, i, t0, ts, y0, p, c_in, btimes, bvalues, kinds, observed, live, out,
+                                        method, rtol, atol, max_steps, stiff_rho_span, stiff_h_lambda, stats, lanes,
+                                        pl, cl, ul, pw, cw, uw, t, h, progress, y1, vec, rk, jac, g, rch)
                     if where == _LANE:
                         patient[l] = i
                         active += 1
@@ -1525,18 +1562,18 @@ def _explicit_round(ts, btimes, bvalues, kinds, observed, out, method, rtol, ato
     return stiff_lanes
 
 @njit(cache=True, parallel=True, error_model='numpy')
-def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+def solve_batch(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, live, out, method, rtol, atol,
                 max_steps, stiff_rho_span, stiff_h_lambda, stats):
     """Every patient of a batch (rows of y0, p, c, btimes, bvalues, out, stats), in parallel,
     one patient at a time."""
     for i in prange(y0.shape[0]):
-        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, out[i], method, rtol, atol,
+        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, live, out[i], method, rtol, atol,
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
 
 
 @njit(cache=True, error_model='numpy')
-def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, out, method, rtol, atol,
+def solve_batch_serial(t0, ts, y0, p, c, btimes, bvalues, kinds, observed, live, out, method, rtol, atol,
                        max_steps, stiff_rho_span, stiff_h_lambda, stats):
     for i in range(y0.shape[0]):
-        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, out[i], method, rtol, atol,
+        solve_one(t0, ts, y0[i], p[i], c[i], btimes[i], bvalues[i], kinds, observed, live, out[i], method, rtol, atol,
                   max_steps, stiff_rho_span, stiff_h_lambda, stats[i])
