@@ -211,7 +211,9 @@ class Auto(_Compiled):
     #: of a Dormand-Prince step. On the shipped scenarios (benchmarks/scenarios_benchmark.py)
     #: the calibrated patients have |lambda| * days of 300-4,100 and the stiff configuration
     #: 28,000-95,000; 5,000 was faster than 3,000 on the 180-day ITP scenario, whose patients
-    #: near 4,000 are stiff only for part of the span.
+    #: near 4,000 are stiff only for part of the span (measured with every state integrated,
+    #: before held states' rows of the Jacobian were zero: the estimate now sees only the
+    #: states the solve integrates).
     stiff_rho_span: float = 5000.0
     #: h |lambda| above which a Dormand-Prince step counts as stability-limited (dopri5.f uses
     #: 3.25; the controller here settles just under the stability boundary, so a little lower).
