@@ -279,3 +279,78 @@ def test_explain_across_treatments_shapley_adds_up():
     # without comparators, nothing changes: no treatment player
     assert treatment_players(parse_scenario({**base, "regimen": ivig_only})) == []
     assert set(TREATMENT_PLAYERS) == {"plasma_exchange", "scig", "fcrn_inhibitor"}
+
+
+# -- the comparators' adverse events with a declared rate (ivigsim.safety.comparators) ----------
+
+DECLARED = {"plex_hypotension": {"probability": 0.02, "source": "our unit's audit"},
+            "scig_site_reaction": {"probability": 0.3}}
+
+
+@pytest.fixture(scope="module")
+def declared_run(tmp_path_factory):
+    """The exchange (3 sessions) and SCIG (6 doses in the 42 days) arms, 20 patients, with and
+    without declared rates."""
+    tmp_path = tmp_path_factory.mktemp("declared")
+    regimens = {"plasma_exchange": REGIMENS["plasma_exchange"], "scig": REGIMENS["scig"]}
+    plain = _run(tmp_path, _trial_doc(tmp_path, regimens, size=20, patient=None), "plain")
+    declared = _run(tmp_path, _trial_doc(tmp_path, regimens, size=20, patient=None,
+                                         comparator_adverse_events=DECLARED), "declared")
+    return plain, declared
+
+
+def test_a_declared_rate_gives_the_incidence_of_independent_sessions(declared_run):
+    _, (result, patients, _) = declared_run
+    by_arm = {a["arm"]: a for a in result.summary["arms"]}
+    events = by_arm["plasma_exchange"]["comparator_adverse_events"]["events"]
+    hypotension = events["plex_hypotension"]
+    assert hypotension["probability"] == 0.02 and hypotension["source"] == "our unit's audit"
+    sessions = patients.loc[patients["arm"] == "plasma_exchange", "plex_sessions"].to_numpy()
+    assert (sessions == 3).all()
+    # Independent of the formula the module uses: 400,000 patients of 3 sessions, each session a
+    # 2 % chance, drawn; the share with at least one event brackets the expected incidence.
+    rng = np.random.default_rng(1)
+    drawn = (rng.random((400_000, 3)) < 0.02).any(axis=1).mean()
+    se = np.sqrt(drawn * (1 - drawn) / 400_000)
+    assert hypotension["expected_incidence"]["estimate"] == pytest.approx(drawn, abs=4 * se)
+    assert hypotension["expected_events_per_patient"]["estimate"] == pytest.approx(3 * 0.02)
+    # events without a declared rate stay reported, not modelled
+    assert events["plex_citrate_reaction"]["probability"] is None
+    assert "expected_incidence" not in events["plex_citrate_reaction"]
+    site = by_arm["scig"]["comparator_adverse_events"]["events"]["scig_site_reaction"]
+    doses = patients.loc[patients["arm"] == "scig", "scig_doses"].to_numpy()
+    assert site["expected_incidence"]["estimate"] == pytest.approx(np.mean(1 - 0.7 ** doses), rel=1e-12)
+    assert "hypotension 5.88 % of patients (2 % per session, declared: our unit's audit)" in result.text()
+    assert "citrate reaction, line complication: reported, not modelled" in result.text()
+
+
+def test_a_declared_rate_changes_no_patients_numbers(declared_run):
+    (_, plain, _), (_, declared, _) = declared_run
+    pd.testing.assert_frame_equal(plain, declared)
+
+
+@pytest.mark.parametrize("rates, field", [
+    ({"plex_hypotension": {"probability": 1.5}}, "comparator_adverse_events.plex_hypotension.probability"),
+    ({"plex_hypotension": {"probability": -0.1}}, "comparator_adverse_events.plex_hypotension.probability"),
+    ({"plex_hypotension": {"probability": "often"}}, "comparator_adverse_events.plex_hypotension.probability"),
+    ({"plex_hypotension": {"probability": 0.1, "source": ""}}, "comparator_adverse_events.plex_hypotension.source"),
+    ({"plex_hypotension": {}}, "comparator_adverse_events.plex_hypotension.probability"),
+    ({"plex_hypotension": {"probability": 0.1, "per": "day"}}, "comparator_adverse_events.plex_hypotension.per"),
+    ({"headache": {"probability": 0.1}}, "comparator_adverse_events"),
+])
+def test_bad_declared_rates_are_one_line_naming_the_field(tmp_path, rates, field):
+    doc = _trial_doc(tmp_path, {"plex": REGIMENS["plasma_exchange"]}, comparator_adverse_events=rates)
+    result = _cli(tmp_path, doc)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], result.output
+    assert not (tmp_path / "cli-out").exists()
+
+
+def test_the_declared_risk_example_runs():
+    import doctest
+
+    import ivigsim.safety.comparators as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

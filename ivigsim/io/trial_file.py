@@ -24,6 +24,7 @@ from ivigsim.io.quantities import Number, Quantity, Whole
 from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, parts_as_written,
                                       read_yaml, validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
+from ivigsim.safety.comparators import DEFAULT_SOURCE, DeclaredRate
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
     BySex,
@@ -274,6 +275,16 @@ class StewardshipFile(_Strict):
         "per infusion: up = whole vials at or above the dose; nearest = whole vials nearest the dose"))
 
 
+class ComparatorEventRateFile(_Strict):
+    """A probability per exposure of a comparator's adverse event, declared with its source."""
+
+    probability: Number = Field(description=(
+        "probability of the event per exposure: per plasma-exchange session, SCIG dose or FcRn-inhibitor "
+        "infusion (each an independent chance), from 0 to 1"))
+    source: str = Field(DEFAULT_SOURCE, description=(
+        "where the figure comes from (your unit's audit, a registry): printed beside the incidence"))
+
+
 class TrialSimulationFile(_Strict):
     days: Quantity("day") = 180.0
     output_every_days: Quantity("day") = 1.0
@@ -309,6 +320,10 @@ class TrialFile(_Strict):
     output: OutputFile = OutputFile()
     contrasts: list[ContrastFile] = Field([], description="between-arm contrasts of endpoints")
     stewardship: StewardshipFile = StewardshipFile()
+    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=(
+        "probabilities per exposure of the comparators' adverse events (plex_hypotension, plex_citrate_reaction, "
+        "plex_line_complication, scig_site_reaction, fcrn_inhibitor_headache, fcrn_inhibitor_infection), e.g. "
+        "{plex_hypotension: {probability: 0.02, source: 'our audit'}}: ivigsim ships none (docs/safety.md)"))
     run_in: RunInFile | None = Field(None, description="a run-in before randomisation, and who is randomised")
     subgroups: list[SubgroupFile] = Field([], description="every endpoint estimated again per stratum of a baseline value")
 
@@ -589,6 +604,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             _compile_regimen(regimen, each, field, span, regimen_file)
     contrasts = _contrasts(doc, endpoints)
     stewardship = _stewardship(doc.stewardship)
+    event_rates = _comparator_event_rates(doc.comparator_adverse_events)
     run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
     from ivigsim.trial.subgroups import Subgroup
 
@@ -596,7 +612,8 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
     trial = Trial(doc.name, doc.disease, indication, population, tuple(arms), tuple(endpoints), doc.size, doc.seed,
                   doc.design, days, doc.simulation.output_every_days, solver, doc.output.trajectories,
                   tuple(doc.output.outputs), MappingProxyType(source), risk_factors, contrasts, stewardship,
-                  subpopulations, run_in, subgroups, crossover=crossover)
+                  subpopulations, run_in, subgroups, crossover=crossover,
+                  comparator_event_rates=MappingProxyType(event_rates))
     if comparators:
         from ivigsim.trial.comparators import check_supported
 
@@ -884,6 +901,14 @@ def _contrasts(doc: TrialFile, endpoints: list[Endpoint]) -> tuple[Contrast, ...
             contrast.check(field, arm_names, summaries)
         out += entry
     return tuple(out)
+
+
+def _comparator_event_rates(doc: dict[str, ComparatorEventRateFile]) -> dict[str, DeclaredRate]:
+    """``comparator_adverse_events``: each a known comparator event with a probability and a source."""
+    from ivigsim.safety.comparators import check_event_names
+
+    check_event_names(doc)
+    return {name: DeclaredRate(r.probability, r.source, f"comparator_adverse_events.{name}") for name, r in doc.items()}
 
 
 def _stewardship(doc: StewardshipFile) -> Stewardship:

@@ -4,25 +4,40 @@ Pure: takes exposures (sessions, infusions, doses per patient) as arrays, return
 
 The IVIG adverse-event models (``ivigsim.safety.events``) are driven by IVIG infusions only, so a
 plasma-exchange, SCIG or FcRn-inhibitor session adds no IVIG event (and their numbers are not
-touched here). Each comparator has its own events, listed below. None has a probability: the
-project's reference file (``calibration-targets.md``) gives no incidence for any of them (s.12.6
+touched here). Each comparator has its own events, listed below. ivigsim ships no probability for
+any of them: the project's reference file (``calibration-targets.md``) gives no incidence (s.12.6
 has the comparators' efficacy and IgG figures only, s.9 and s.12.5 IVIG's adverse events), and a
-number without a source would be ours, not a publication's. So each event is **reported, not
-modelled**: a trial reports per arm the exposure it would scale with (sessions, infusions, doses per
-patient), and says that no risk is computed. A user with a per-session rate multiplies it by the
-exposure; ivigsim does not ship one.
+number without a source would be ours, not a publication's. So by default each event is
+**reported, not modelled**: a trial reports per arm the exposure it would scale with (sessions,
+infusions, doses per patient), and says that no risk is computed.
+
+A trial may **declare** a probability per exposure for an event (``DeclaredRate``: the user's
+figure and its source, e.g. their unit's audit). Each exposure (session, dose, infusion) is then
+an independent chance ``p`` of the event, so a patient with ``n`` exposures has the event at least
+once with probability ``1 - (1 - p)^n`` and ``n p`` events expected (``declared_risk``). The
+independence is an assumption (a patient who reacted once may be more or less likely to again).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from ivigsim.errors import InputError
+
 #: Why no comparator event has a number (the same for every one).
 NOT_MODELLED = ("reported, not modelled: no incidence in calibration-targets.md (s.9, s.12.5 and s.12.6 give "
                 "none for this treatment), so no probability is computed; the exposure is counted")
+#: The status of an event whose probability per exposure the trial declared.
+DECLARED = ("modelled from the probability per exposure the trial declares (the trial's assumption, not a "
+            "figure ivigsim ships): each exposure an independent chance")
+#: The source a declared rate carries when the trial gives none.
+DEFAULT_SOURCE = "declared in the trial file"
+#: The longest source text a declared rate may carry (it is printed and written into summaries).
+MAX_SOURCE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -59,20 +74,93 @@ COMPARATOR_EVENTS = (
 )
 
 
-def comparator_events_summary(exposure: Mapping[str, np.ndarray]) -> dict:
-    """Per comparator event with any exposure in an arm: its description, its status (not
-    modelled) and the mean exposure per patient (sessions, doses or infusions); ``note``: one line."""
+EVENTS_BY_NAME = {e.name: e for e in COMPARATOR_EVENTS}
+
+
+@dataclass(frozen=True)
+class DeclaredRate:
+    """A probability per exposure (session, dose, infusion) of a comparator event, declared by the
+    user with its source; ``field`` names where it was given, for the error."""
+
+    probability: float
+    source: str = DEFAULT_SOURCE
+    field: str = "comparator_adverse_events"
+
+    def __post_init__(self) -> None:
+        p = self.probability
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or not 0 <= p <= 1:
+            raise InputError(f"{self.field}.probability", "a probability per exposure from 0 to 1", p)
+        if not isinstance(self.source, str) or not self.source.strip() or not self.source.isprintable() \
+                or len(self.source) > MAX_SOURCE_CHARS:
+            raise InputError(f"{self.field}.source", f"a printable text of 1 to {MAX_SOURCE_CHARS} characters",
+                             self.source)
+
+
+def check_event_names(names, field: str = "comparator_adverse_events") -> None:
+    """Refuse a declared rate for an event that is not a comparator's (one line naming the known ones)."""
+    for name in names:
+        if name not in EVENTS_BY_NAME:
+            raise InputError(field, f"comparator adverse events among {', '.join(EVENTS_BY_NAME)}", name)
+
+
+def declared_risk(exposures: np.ndarray, probability: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient with ``exposures`` (sessions, doses or infusions) each an independent chance
+    ``probability`` of the event: the probability of at least one, and the expected number.
+
+    >>> p, n = declared_risk(np.array([0.0, 1.0, 3.0]), 0.1)
+    >>> p.round(4).tolist(), n.round(4).tolist()
+    ([0.0, 0.1, 0.271], [0.0, 0.1, 0.3])
+    """
+    n = np.asarray(exposures, dtype=float)
+    return -np.expm1(n * np.log1p(-probability)) if probability < 1 else (n > 0).astype(float), n * probability
+
+
+#: What one exposure of each kind is called, for the printed note.
+EXPOSURE_UNITS = {"plex_sessions": "session", "scig_doses": "dose", "fcrn_inhibitor_infusions": "infusion"}
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("plex_").removeprefix("scig_").removeprefix("fcrn_inhibitor_").replace("_", " ")
+
+
+def events_note(events: Mapping[str, dict]) -> str:
+    """One line over an arm's comparator events (``comparator_events_summary``'s ``events``): the
+    declared ones with their incidence where the trial has summarised it (``expected_incidence``),
+    then those reported, not modelled."""
+    declared, reported = [], []
+    for name, e in events.items():
+        if e["probability"] is None:
+            reported.append(_short(name))
+            continue
+        per = f"{100 * e['probability']:.3g} % per {EXPOSURE_UNITS[e['exposure']]}, declared: {e['source']}"
+        incidence = e.get("expected_incidence", {}).get("estimate")
+        declared.append(f"{_short(name)} {100 * incidence:.3g} % of patients ({per})" if incidence is not None
+                        else f"{_short(name)} ({per})")
+    parts = [", ".join(declared)] if declared else []
+    parts += [", ".join(reported) + ": reported, not modelled (no sourced incidence)"] if reported else []
+    return "; ".join(parts)
+
+
+def comparator_events_summary(exposure: Mapping[str, np.ndarray],
+                              rates: Mapping[str, DeclaredRate] | None = None) -> dict:
+    """Per comparator event with any exposure in an arm: its description, its status and the mean
+    exposure per patient (sessions, doses or infusions); with a declared rate (``rates``), that
+    probability per exposure and its source, and ``risk``: each patient's probability of at least
+    one event and expected number (``declared_risk``), for the trial to summarise; ``note``: one line."""
+    rates = rates or {}
     events = {}
     for e in COMPARATOR_EVENTS:
         values = np.asarray(exposure.get(e.exposure, ()), dtype=float)
         values = values[np.isfinite(values)]
         if not values.size or not values.any():
             continue
-        events[e.name] = {"treatment": e.treatment, "description": e.description, "status": e.status,
-                          "exposure": e.exposure, "exposure_per_patient": float(values.mean()),
-                          "probability": None}
+        entry = {"treatment": e.treatment, "description": e.description, "status": e.status,
+                 "exposure": e.exposure, "exposure_per_patient": float(values.mean()), "probability": None}
+        rate = rates.get(e.name)
+        if rate is not None:
+            entry |= {"status": DECLARED, "probability": float(rate.probability), "source": rate.source,
+                      "risk": declared_risk(values, float(rate.probability))}
+        events[e.name] = entry
     if not events:
         return {}
-    names = ", ".join(e.removeprefix("plex_").removeprefix("scig_").removeprefix("fcrn_inhibitor_").replace("_", " ")
-                      for e in events)
-    return {"events": events, "note": f"{names}: reported, not modelled (no sourced incidence)"}
+    return {"events": events, "note": events_note(events)}

@@ -298,10 +298,10 @@ def _run_in_adverse_events(trial: Trial, model, rng, candidates: np.ndarray, pla
 
 def _run_in_comparator_use(trial: Trial, model, rng, candidates: np.ndarray, stream: str) -> dict:
     """The selected patients' comparator use during the run-in (none: {}), and the comparators'
-    declared adverse events (reported, not modelled: ``ivigsim.safety.comparators``). Counted as
+    adverse events (``ivigsim.trial.safety_summary.summarise_comparator_events``). Counted as
     the run-in's: the arms' use columns count their own regimens from randomisation."""
     from ivigsim.population import draw
-    from ivigsim.safety.comparators import comparator_events_summary
+    from ivigsim.trial.safety_summary import summarise_comparator_events
     from ivigsim.trial import comparators as comp
 
     r = trial.run_in
@@ -315,7 +315,7 @@ def _run_in_comparator_use(trial: Trial, model, rng, candidates: np.ndarray, str
         parts.append(comp.use_columns(trial, r, sessions, len(weights), r.days))
     columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out = {"comparator_use": comp.run_in_use(r, columns)}
-    events = comparator_events_summary(columns)
+    events = summarise_comparator_events(columns, trial.comparator_event_rates)
     if events:
         out["comparator_adverse_events"] = events
     return out

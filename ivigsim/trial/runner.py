@@ -723,15 +723,16 @@ def _arm_infusions(trial: Trial, k: int, codes: np.ndarray | None, given: np.nda
 
 def _comparator_entries(trial: Trial, k: int, arrays: dict) -> dict:
     """An arm's ``comparator_use`` (``ivigsim.trial.comparators``) and, when it gives a comparator,
-    ``comparator_adverse_events`` (declared, not modelled: ``ivigsim.safety.comparators``)."""
-    from ivigsim.safety.comparators import comparator_events_summary
+    ``comparator_adverse_events`` (``ivigsim.trial.safety_summary.summarise_comparator_events``:
+    reported, or modelled from the trial's declared rates)."""
+    from ivigsim.trial.safety_summary import summarise_comparator_events
 
     arm = trial.arms[k]
     per_kg_year = float(sum(regimen_use(arm.regimen, trial.indication, trial.days).first_year))
     given = arrays["ivig_g_per_year"] if arm.rules is not None else None  # under rules: the IVIG each patient got
     out = {"comparator_use": comp.summarise_use(trial, arm, arrays, arrays["dosing_weight_kg"], per_kg_year,
                                                 ivig_g_per_year=given)}
-    events = comparator_events_summary(arrays)
+    events = summarise_comparator_events(arrays, trial.comparator_event_rates)
     if events:
         out["comparator_adverse_events"] = events
     return out

@@ -16,6 +16,7 @@ import numpy as np
 
 from ivigsim.dosing import Regimen
 from ivigsim.engine.compiled import Auto
+from ivigsim.safety.comparators import DeclaredRate
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.errors import InputError
 from ivigsim.population import PopulationSpec
@@ -107,6 +108,10 @@ class Trial:
     #: ``design="crossover"``: the periods and washout (``ivigsim.trial.crossover``); ``days`` is
     #: then the longest period. Fingerprinted only when given.
     crossover: Crossover | None = field(default=None, repr=False)
+    #: Probabilities per exposure of the comparators' adverse events, declared by the user
+    #: (``ivigsim.safety.comparators.DeclaredRate``): summary-only, so not fingerprinted.
+    comparator_event_rates: Mapping[str, DeclaredRate] = field(default_factory=lambda: MappingProxyType({}),
+                                                               repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or not 1 <= self.size <= MAX_SIZE:
