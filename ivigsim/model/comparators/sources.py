@@ -12,6 +12,10 @@ BERGER_2013 = ("Berger, Jolles, Orange & Sleasman 2013, J Clin Immunol 33(5):984
 #: about 8 weeks after the last; the SPR affinities are in the article's text (14.2 nM at pH 6.0,
 #: 320 nM at pH 7.4).
 ULRICHTS_2018 = "Ulrichts et al. 2018, J Clin Invest 128(10):4372, doi:10.1172/JCI97911 (calibration-targets s.11)"
+#: Efgartigimod's kinetics in healthy adults (not in the calibration file): after the fourth weekly
+#: 10 mg/kg 1-h infusion, Cmax 194 ug/mL at the infusion's end and AUC 0-168 h 5300 ug h/mL.
+JING_2024 = ("Jing et al. 2024, Drugs R D 24(4):505-515, doi:10.1007/s40268-024-00490-6 (abstract: healthy Chinese "
+             "adults, IV efgartigimod weekly x 4; not in calibration-targets)")
 #: Label dosing of efgartigimod (not in the calibration file).
 VYVGART_LABEL = ("VYVGART (efgartigimod alfa-fcab) US prescribing information, January 2024: 10 mg/kg IV over "
                  "1 h once weekly for 4 weeks; 1200 mg per infusion at 120 kg or more (not in calibration-targets)")
