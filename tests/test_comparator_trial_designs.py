@@ -68,7 +68,8 @@ def _run_in_doc(**extra) -> dict:
 @pytest.fixture(scope="module")
 def run_in_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run-in") / "out"
-    trial = parse_trial(_run_in_doc())
+    # A declared rate for the run-in's exchange (summary-only: no patient's number moves).
+    trial = parse_trial(_run_in_doc(comparator_adverse_events={"plex_citrate_reaction": {"probability": 0.05}}))
     result = run_trial(trial, out)
     return trial, result, pd.read_parquet(out / "patients"), pd.read_parquet(out / "trajectories")
 
@@ -100,6 +101,10 @@ def test_run_in_use_is_the_run_ins_and_counted_by_hand(run_in_run):
     assert use["scig_doses"]["total"] == 0
     events = result.summary["run_in"]["arms"][0]["comparator_adverse_events"]["events"]
     assert events["plex_hypotension"]["exposure_per_patient"] == 3
+    assert events["plex_hypotension"]["probability"] is None  # none declared: reported only
+    # declared: three sessions, each an independent 5 % chance
+    assert events["plex_citrate_reaction"]["expected_incidence"]["estimate"] == pytest.approx(1 - 0.95 ** 3)
+    assert "citrate reaction 14.3 % of patients (5 % per session, declared" in result.text()
     # the arms count their own regimens from randomisation: no exchange, SCIG by hand
     assert (patients["plex_sessions"] == 0).all() and (patients["plex_volume_L"] == 0).all()
     scig = patients[patients["arm"] == "scig"]

@@ -354,3 +354,17 @@ def test_the_declared_risk_example_runs():
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_declared_rates_are_summary_only_so_a_run_resumes_with_other_rates(tmp_path):
+    """The rates change no patient's number, so they are left out of the trial's fingerprint (as
+    contrasts and stewardship): --resume with other rates reuses the chunks and summarises anew."""
+    regimens = {"plex": REGIMENS["plasma_exchange"]}
+    plain = parse_trial(_trial_doc(tmp_path, regimens), base=tmp_path)
+    declared = parse_trial(_trial_doc(tmp_path, regimens, comparator_adverse_events=DECLARED), base=tmp_path)
+    assert plain.fingerprint() == declared.fingerprint()
+    out = tmp_path / "out"
+    run_trial(plain, out)
+    result = run_trial(declared, out, resume=True)
+    events = result.summary["arms"][0]["comparator_adverse_events"]["events"]
+    assert events["plex_hypotension"]["expected_incidence"]["estimate"] == pytest.approx(1 - 0.98 ** 3)

@@ -34,7 +34,7 @@ Design = Literal["paired", "parallel", "crossover"]
 #: Most patients per arm accepted (a bound that catches typos).
 MAX_SIZE = 100_000_000
 #: Trial-file sections that change the summary only, not the patients (not fingerprinted).
-SUMMARY_ONLY = ("contrasts", "stewardship", "subgroups")
+SUMMARY_ONLY = ("contrasts", "stewardship", "subgroups", "comparator_adverse_events")
 
 
 @dataclass(frozen=True)
