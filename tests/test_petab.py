@@ -377,12 +377,61 @@ def test_cli_export_petab_refuses_a_fit_pypesto_would_get_wrong_before_writing(t
     assert not out.exists()
 
 
-def test_a_comparator_record_is_refused_not_left_out():
-    """The PEtab SBML has dose slots for IVIG only: a dataset with a plasma exchange (CMT 4) is
-    refused in one line naming its row and CMT, instead of a problem without the exchange."""
-    text = ("ID,TIME,AMT,DUR,EVID,CMT,DV,MDV,WT\n1,0,.,.,0,.,11,0,70\n1,1,2.4,0.1,1,4,.,1,70\n"
-            "1,2,.,.,0,.,7,0,70\n")
-    with pytest.raises(InputError) as err:
-        build_petab(parse_dataset(text, "d", "g", source="pe.csv"), estimate=["baseline_igg_g_per_L"])
-    assert err.value.field == "pe.csv row 2 column CMT" and err.value.got == "4"
-    assert "IVIG only" in err.value.expected
+# Comparators (CMT 2-5): subject 1 IVIG, then two albumin exchanges (2.4 L over 2 h); subject 2
+# weekly SCIG (ADDL) and two efgartigimod infusions (0.7 g over 1 h), one overlapping a SCIG dose;
+# subject 3 an exchange with donor plasma (CMT 5: exchanged and returned), then IVIG.
+COMPARATOR_DATA = """ID,TIME,AMT,DUR,EVID,CMT,II,ADDL,DV,WT,SEX
+1,0,28,0.2,1,1,.,.,.,70,M
+1,2,.,.,0,.,.,.,20,70,M
+1,3,2.4,0.0833,1,4,.,.,.,70,M
+1,3.2,.,.,0,.,.,.,11,70,M
+1,5,2.4,0.0833,1,4,.,.,.,70,M
+1,6,.,.,0,.,.,.,9,70,M
+1,10,.,.,0,.,.,.,10,70,M
+2,0,10,0.1,1,2,7,3,.,80,F
+2,0.05,0.7,0.0417,1,3,.,.,.,80,F
+2,7,0.7,0.0417,1,3,.,.,.,80,F
+2,10,.,.,0,.,.,.,9,80,F
+2,25,.,.,0,.,.,.,7,80,F
+3,1,2.4,0.0833,1,5,.,.,.,60,F
+3,2,.,.,0,.,.,.,10,60,F
+3,4,20,0.2,1,1,.,.,.,60,F
+3,8,.,.,0,.,.,.,15,60,F
+"""
+
+
+@pytest.fixture(scope="module")
+def comparator_dataset():
+    return parse_dataset(COMPARATOR_DATA, "d", "g", source="comparators.csv")
+
+
+def test_a_comparator_dataset_exports_and_reproduces_ivigsim(comparator_dataset, tmp_path):
+    """Each comparator's records drive its own input through slots of their own, on the comparator
+    model: libRoadRunner on the exported SBML, each condition applied as pyPESTO's backend does,
+    gives ivigsim's own predictions (another solver, independent of the export), and the linter
+    accepts the files."""
+    problem = build_petab(comparator_dataset, estimate=["fcrn_igk"])
+    setup = SubjectSetup.create(comparator_dataset.subjects, None, solver=TIGHT)
+    values, status = setup.predict()
+    assert not status.any()
+    expected = {(s.id, r.output, r.time_day): v for s, column in zip(comparator_dataset.subjects, values)
+                for r, v in zip(s.records, column) if r.dv is not None}
+    subject_of = {c: s for s, c in problem.condition_of.items()}
+    rr = _tight(roadrunner.RoadRunner(problem.sbml))
+    for condition_id in ["subject_1", "subject_2", "subject_3", "subject_1"]:
+        values = _condition_values(problem, condition_id)
+        rr.setValues(list(values), list(values.values()))
+        rr.reset()
+        _compare(problem, condition_id, lambda t, s: rr.simulate(times=t, selections=s), expected, subject_of)
+        rr.reset()
+    c = problem.conditions
+    start, end, rate = dose_parameters(1, "plasma_exchange_L_per_day")
+    assert (start, rate) == ("plex_dose1_start_day", "plex_dose1_rate_L_per_day")
+    assert c.loc["subject_1", [start, end, rate]].tolist() == pytest.approx([5.0, 5.0833, 2.4 / 0.0833])
+    assert c.loc["subject_2", "scig_dose3_start_day"] == 21.0  # ADDL expanded
+    assert c.loc["subject_3", "donor_plasma_dose0_rate_L_per_day"] == pytest.approx(2.4 / 0.0833)
+    assert c.loc["subject_3", "plex_dose1_rate_L_per_day"] == 0.0  # an unused slot
+    path = write_petab(comparator_dataset, tmp_path / "petab", estimate=["fcrn_igk"])
+    assert _lint(path) is False
+    # IVIG alone: the model without the comparators, as before
+    assert "scig_dose0_start_day" not in build_petab(parse_dataset(DATA, "d", "g"), errors=IVIG_ERROR).conditions

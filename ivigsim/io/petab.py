@@ -12,6 +12,11 @@ results be checked against ivigsim's own estimation. What becomes what:
   ``dose{k}_start_day``, ``dose{k}_end_day`` and ``dose{k}_rate_g_per_day`` (rate 0 in a
   slot a subject does not use), and the infusion input is the assignment rule
   ``sum_k piecewise(dose{k}_rate_g_per_day, dose{k}_start_day <= time < dose{k}_end_day, 0)``.
+  A comparator's records (``CMT`` 2-5: subcutaneous IgG, an FcRn inhibitor, plasma exchange with
+  albumin or donor plasma) drive their own inputs of the comparator model the same way, with
+  slots of their own (``scig_dose{k}_...``, ``fcrn_inhibitor_dose{k}_...``, ``plex_dose{k}_...``,
+  ``donor_plasma_dose{k}_...``; the rate in that input's unit, g/day or L/day): the export is then
+  of the comparator model, as ``ivigsim fit`` fits such a dataset.
   One event at each start and end (assigning nothing) makes an integrator stop on the
   jump, as ivigsim's own solver lands on it, instead of stepping across a short infusion.
   Two choices make the file give the same answer whichever way a tool applies a
@@ -70,6 +75,7 @@ from ivigsim.io.sbml import (
     check_document,
     libsbml,
 )
+from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.model.units import TIME_UNIT
 from ivigsim.subjects import INFUSION_INPUT, Subject, SubjectSetup
@@ -101,22 +107,6 @@ class PetabProblem:
     condition_of: Mapping[str, str]
 
 
-def _ivig_doses_only(dataset: NonmemDataset) -> None:
-    """The PEtab export's SBML has dose slots for IVIG only: a comparator's record (``CMT`` 2-5,
-    ``ivigsim.io.nonmem.COMPARTMENTS``) is refused in one line, naming its row and its CMT as
-    written, rather than left out of the problem."""
-    from ivigsim.io.nonmem import CMT
-
-    event = next((e for subject in dataset.subjects for e in subject.sessions), None)
-    if event is None:
-        return
-    column = next(k for k, name in enumerate(dataset.header) if name.upper() == CMT)
-    raise InputError(f"{dataset.source} row {event.row} column {CMT}",
-                     "1 (IVIG) for a PEtab export: its SBML has dose slots for IVIG only (`ivigsim fit` fits a "
-                     "dataset with subcutaneous IgG, an FcRn inhibitor or plasma exchange)",
-                     dataset.rows[event.row - 1][column].strip())
-
-
 def build_petab(
     dataset: NonmemDataset,
     *,
@@ -139,8 +129,7 @@ def build_petab(
     (``ivigsim.estimation.priors``): the disease's between-subject variability, or
     ``spreads`` (a CV, or omega for a share), centred on the subject's own value.
     """
-    _ivig_doses_only(dataset)
-    model = compiled_model(disease)
+    model = compiled_model(disease, any(s.sessions for s in dataset.subjects))
     declared = model.model
     setup = SubjectSetup.create(dataset.subjects, disease, parameters=parameters, mechanisms=mechanisms,
                                 model=model, source=dataset.source)
@@ -171,7 +160,8 @@ def build_petab(
             varying.remove(name)
 
     condition_of = _condition_ids([s for _, s in subjects], dataset.source)
-    slots = max(len(s.doses) for _, s in subjects)
+    slots = {i: max(len(_events(s, i)) for _, s in subjects) for i in declared.input_names}
+    slots = {i: n for i, n in slots.items() if n or i == INFUSION_INPUT}  # IVIG's slots always (maybe none)
     outputs = [o for o in declared.output_names if any(r.output == o for _, s in subjects for r in s.observations)]
     error_models = _error_models(declared.output_names, outputs, errors)
 
@@ -302,12 +292,27 @@ def _condition_ids(subjects: Sequence[Subject], source: str) -> dict[str, str]:
 # -- the SBML model -------------------------------------------------------------------------
 
 
-def dose_parameters(k: int) -> tuple[str, str, str]:
-    """SBML ids of dose slot ``k``: start (day), end (day), rate (g/day)."""
-    return f"dose{k}_start_day", f"dose{k}_end_day", f"dose{k}_rate_g_per_day"
+#: The prefix of each comparator input's dose slots (IVIG's have none: ``dose{k}_...``).
+SLOT_PREFIXES = {SCIG_INPUT: "scig_", INHIBITOR_INPUT: "fcrn_inhibitor_", EXCHANGE_INPUT: "plex_",
+                 DONOR_PLASMA_INPUT: "donor_plasma_"}
 
 
-def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset, n_subjects: int) -> str:
+def dose_parameters(k: int, into: str = INFUSION_INPUT) -> tuple[str, str, str]:
+    """SBML ids of dose slot ``k`` of the input ``into``: start (day), end (day), rate (the input's
+    unit per day: g/day, or L/day for plasma exchanged and donor plasma returned)."""
+    prefix = SLOT_PREFIXES.get(into, "")
+    unit = "L" if into in (EXCHANGE_INPUT, DONOR_PLASMA_INPUT) else "g"
+    return f"{prefix}dose{k}_start_day", f"{prefix}dose{k}_end_day", f"{prefix}dose{k}_rate_{unit}_per_day"
+
+
+def _events(subject: Subject, into: str) -> list:
+    """The subject's doses into the input ``into``, in time order."""
+    given = subject.doses if into == INFUSION_INPUT else [d for d in subject.sessions if d.input == into]
+    return sorted(given, key=lambda d: d.start_day)
+
+
+def _sbml(model, values: Mapping[str, float], slots: Mapping[str, int], dataset: NonmemDataset,
+          n_subjects: int) -> str:
     """The model with dose slots instead of a regimen, checked by libSBML as ``export_sbml`` is."""
     declared = model.model
     array = declared.parameter_array(values)
@@ -318,7 +323,7 @@ def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset
     writer = _Writer(declared, sbml)
     writer.check_ids()
     taken = set(declared.parameter_names) | {n for m in declared.modules for n in m.symbols()}
-    clash = taken & {n for k in range(slots) for n in dose_parameters(k)}
+    clash = taken & {n for into, count in slots.items() for k in range(count) for n in dose_parameters(k, into)}
     if clash:
         raise ModelDefinitionError(f"model names {sorted(clash)} clash with the PEtab export's dose slots")
     sbml.setId(_sid("ivigsim_petab_" + dataset.source))
@@ -328,8 +333,11 @@ def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset
     sbml.setSubstanceUnits(writer.declared_unit(EXTENT_UNIT))
     sbml.setNotes(_notes([
         f"Exported by ivigsim for PEtab from dataset {dataset.source!r}: {n_subjects} subject(s) with observations.",
-        f"Infusions: {slots} dose slot(s) (dose<k>_start_day, dose<k>_end_day, dose<k>_rate_g_per_day) that the "
-        "condition table sets per subject; the infusion rate is the sum of the rates of the slots that are on.",
+        f"Infusions: {slots.get(INFUSION_INPUT, 0)} dose slot(s) (dose<k>_start_day, dose<k>_end_day, "
+        "dose<k>_rate_g_per_day) that the condition table sets per subject; the infusion rate is the sum of the "
+        "rates of the slots that are on." + "".join(
+            f" {into}: {count} slot(s) ({SLOT_PREFIXES[into]}dose<k>_...), the same way."
+            for into, count in slots.items() if into != INFUSION_INPUT),
         "Parameter values are the typical ones; each condition sets its subject's body weight and baseline IgG.",
         "Time in days, amounts in g, concentrations in g/L, volumes in L (canonical units).",
     ]))
@@ -349,9 +357,9 @@ def _sbml(model, values: Mapping[str, float], slots: int, dataset: NonmemDataset
     return libsbml.writeSBMLToString(document)
 
 
-def _dose_slots(writer: _Writer, slots: int) -> None:
-    """The dose-slot parameters, the infusion input as a piecewise rule of time, and one
-    event at each start and end of an infusion so an integrator stops on the jump.
+def _dose_slots(writer: _Writer, slots: Mapping[str, int]) -> None:
+    """The dose-slot parameters, each input a dataset drives as a piecewise rule of time, and
+    one event at each start and end of a dose so an integrator stops on the jump.
 
     The rule alone defines the rate (an event assigns nothing that the model reads), so the
     result cannot depend on how a tool re-arms event triggers after parameters change:
@@ -359,35 +367,40 @@ def _dose_slots(writer: _Writer, slots: int) -> None:
     roadrunner backend does, may fire a trigger that was true at t = 0 in the previous
     simulation (``tests/test_petab.py``). An event without assignments is legal SBML L3.
     """
-    sbml, day, rate_unit = writer.sbml, writer.declared_unit(TIME_UNIT), writer.declared_unit("g/day")
-    terms = []
-    for k in range(slots):
-        start, end, rate = dose_parameters(k)
-        for name, unit, what in ((start, day, "start"), (end, day, "end"), (rate, rate_unit, "rate")):
-            p = sbml.createParameter()
-            p.setId(name)
-            p.setUnits(unit)
-            p.setConstant(True)
-            p.setValue(0.0)
-            p.setNotes(_notes([f"infusion {k}: {what}, set per subject by the PEtab condition table "
-                               "(rate 0 in a slot the subject does not use)"]))
-        running = _apply("AST_LOGICAL_AND", [_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(start)]),
-                                             _apply("AST_RELATIONAL_LT", [_time_node(), _name(end)])])
-        terms.append(_apply("AST_FUNCTION_PIECEWISE", [_name(rate), running, _number(0.0, rate_unit)]))
-        for when, verb in ((start, "starts"), (end, "ends")):
-            event = sbml.createEvent()
-            event.setId(f"dose{k}_{verb}")
-            event.setName(f"infusion {k} {verb} (stops the integrator on the jump; assigns nothing)")
-            event.setUseValuesFromTriggerTime(True)
-            trigger = event.createTrigger()
-            trigger.setInitialValue(False)
-            trigger.setPersistent(True)
-            trigger.setMath(_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(when)]))
+    sbml, day = writer.sbml, writer.declared_unit(TIME_UNIT)
+    terms: dict[str, list] = {}
+    for into, count in slots.items():
+        unit = next(i.unit for i in writer.model.inputs if i.name == into)
+        rate_unit = writer.declared_unit(unit)
+        what_dose = "infusion" if into == INFUSION_INPUT else f"{into} dose"
+        for k in range(count):
+            start, end, rate = dose_parameters(k, into)
+            for name, u, what in ((start, day, "start"), (end, day, "end"), (rate, rate_unit, "rate")):
+                p = sbml.createParameter()
+                p.setId(name)
+                p.setUnits(u)
+                p.setConstant(True)
+                p.setValue(0.0)
+                p.setNotes(_notes([f"{what_dose} {k}: {what}, set per subject by the PEtab condition table "
+                                   "(rate 0 in a slot the subject does not use)"]))
+            running = _apply("AST_LOGICAL_AND", [_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(start)]),
+                                                 _apply("AST_RELATIONAL_LT", [_time_node(), _name(end)])])
+            terms.setdefault(into, []).append(_apply("AST_FUNCTION_PIECEWISE", [_name(rate), running,
+                                                                                 _number(0.0, rate_unit)]))
+            for when, verb in ((start, "starts"), (end, "ends")):
+                event = sbml.createEvent()
+                event.setId(f"{SLOT_PREFIXES.get(into, '')}dose{k}_{verb}")
+                event.setName(f"{what_dose} {k} {verb} (stops the integrator on the jump; assigns nothing)")
+                event.setUseValuesFromTriggerTime(True)
+                trigger = event.createTrigger()
+                trigger.setInitialValue(False)
+                trigger.setPersistent(True)
+                trigger.setMath(_apply("AST_RELATIONAL_GEQ", [_time_node(), _name(when)]))
     for i in writer.model.inputs:
         p = sbml.createParameter()
         p.setId(i.name)
         p.setUnits(writer.declared_unit(i.unit))
-        if i.name != INFUSION_INPUT:  # no dataset drives another input: it stays 0
+        if i.name not in slots:  # no dataset record drives this input: it stays 0
             p.setConstant(True)
             p.setValue(0.0)
             continue
@@ -395,8 +408,9 @@ def _dose_slots(writer: _Writer, slots: int) -> None:
         p.setNotes(_notes([i.description, "The sum of the rates of the dose slots running at the time."]))
         rule = sbml.createAssignmentRule()
         rule.setVariable(i.name)
-        total = terms[0] if terms else _number(0.0, writer.declared_unit(i.unit))
-        for term in terms[1:]:
+        own = terms.get(i.name, [])
+        total = own[0] if own else _number(0.0, writer.declared_unit(i.unit))
+        for term in own[1:]:
             total = _apply("AST_PLUS", [total, term])
         rule.setMath(total)
 
@@ -429,12 +443,14 @@ def _conditions(subjects, condition_of, names, columns, varying, estimated, per_
         if per_subject:
             for name in estimated:
                 row[name] = f"{name}__{cid}"
-        for k in range(slots):
-            start, end, rate = dose_parameters(k)
-            dose = s.doses[k] if k < len(s.doses) else None
-            row[start] = dose.start_day if dose else 0.0
-            row[end] = dose.end_day if dose else 0.0
-            row[rate] = dose.rate_per_day if dose else 0.0
+        for into, count in slots.items():
+            given = _events(s, into)
+            for k in range(count):
+                start, end, rate = dose_parameters(k, into)
+                dose = given[k] if k < len(given) else None
+                row[start] = dose.start_day if dose else 0.0
+                row[end] = dose.end_day if dose else 0.0
+                row[rate] = dose.rate_per_day if dose else 0.0
         rows.append(row)
     return pd.DataFrame(rows).set_index("conditionId")
 
