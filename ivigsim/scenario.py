@@ -17,6 +17,7 @@ from ivigsim.model.patient import Patient
 
 if TYPE_CHECKING:  # types only
     from ivigsim.model.diseases import Disease
+    from ivigsim.safety.comparators import DeclaredRate
     from ivigsim.safety.factors import RiskFactors
 
 #: Longest span a scenario may simulate (20 years), to catch unit mistakes early.
@@ -39,6 +40,9 @@ class Scenario:
     name: str = "scenario"
     #: Adverse-event risk factors (None: none known); simulate attaches the risks.
     risk_factors: RiskFactors | None = None
+    #: Probabilities per exposure of the comparators' own adverse events, declared by the user
+    #: (``ivigsim.safety.comparators.DeclaredRate``; none shipped): the summary gives each one's risk.
+    comparator_event_rates: Mapping[str, DeclaredRate] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.disease is not None:

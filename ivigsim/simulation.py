@@ -194,7 +194,20 @@ def finish_dataset(full: xr.Dataset, scenario: Scenario, plan: InfusionPlan | No
             ds.attrs["last_infusion_end_day"] = max(inf.end_day for inf in plan.infusions)
         if getattr(plan, "sessions", ()):
             ds.attrs["sessions"] = "; ".join(s.label for s in plan.sessions)
+            ds.attrs["comparator_adverse_events"] = _comparator_events(plan, scenario)
     return ds
+
+
+def _comparator_events(plan, scenario: Scenario) -> str:
+    """The comparators' own adverse events over the sessions that start within the span: the
+    risk of each one the scenario declares a rate for, the others named (``ivigsim.safety.comparators``)."""
+    from ivigsim.safety.comparators import SESSION_EXPOSURES, patient_events_note
+
+    counts = {column: 0 for column in SESSION_EXPOSURES.values()}
+    for s in plan.sessions:
+        if s.start_day < scenario.days:
+            counts[SESSION_EXPOSURES[s.kind]] += 1
+    return patient_events_note(counts, scenario.comparator_event_rates)
 
 
 def simulated_igg_rises(plan: InfusionPlan, dataset: xr.Dataset) -> np.ndarray:

@@ -68,6 +68,9 @@ class Summary:
     exchanged_igg_g: float | None = None
     exchanged_ivig_g: float | None = None
     scig_absorbed_g: float | None = None
+    #: The comparators' own adverse events, one line (``ivigsim.safety.comparators``): the risk of
+    #: those the scenario declares a rate for, the others named; empty without a comparator.
+    comparator_events: str = ""
 
     def warnings(self) -> list[str]:
         return [f"{name} reached {value:.4g}, outside the plausible range {PLAUSIBLE[name][0]:g}-"
@@ -100,6 +103,8 @@ class Summary:
         if self.course_risks:
             risks = ", ".join(f"{name.replace('_', ' ')} {100 * p:.2g} %" for name, p in self.course_risks)
             out.append(f"adverse events over the course (probability): {risks}")
+        if self.comparator_events:
+            out.append(f"adverse events of the comparators: {self.comparator_events}")
         return out
 
 
@@ -173,6 +178,7 @@ def summarise(ds: xr.Dataset, patient: int = 0) -> Summary:
         exchanged_igg_g=exchanged[0] if exchanged else None,
         exchanged_ivig_g=exchanged[1] if exchanged else None,
         scig_absorbed_g=scig_absorbed,
+        comparator_events=str(ds.attrs.get("comparator_adverse_events", "")),
     )
 
 

@@ -368,3 +368,46 @@ def test_declared_rates_are_summary_only_so_a_run_resumes_with_other_rates(tmp_p
     result = run_trial(declared, out, resume=True)
     events = result.summary["arms"][0]["comparator_adverse_events"]["events"]
     assert events["plex_hypotension"]["expected_incidence"]["estimate"] == pytest.approx(1 - 0.98 ** 3)
+
+
+# -- the same declared rates for one patient (``ivigsim simulate``) ------------------------------
+
+
+def _scenario_doc(rates: dict | None = None) -> dict:
+    doc = {"name": "exchanges", "patient": {"weight_kg": 70, "sex": "male"},
+           "regimen": {"plasma_exchange": {"days": [0, 2, 4], "plasma_volumes": 1.0}, "scig": {"g_per_kg": 0.1,
+                                                                                              "count": 2}},
+           "simulation": {"days": 14}}
+    if rates is not None:
+        doc["comparator_adverse_events"] = rates
+    return doc
+
+
+def test_simulate_gives_each_declared_events_risk_over_the_patients_sessions():
+    ds = simulate(parse_scenario(_scenario_doc(DECLARED)))
+    from ivigsim.summary import summarise
+
+    line = summarise(ds).comparator_events
+    # three sessions, each a 2 % chance: 1 - 0.98^3; two SCIG doses, each 30 %: 1 - 0.7^2
+    assert f"hypotension {100 * (1 - 0.98 ** 3):.3g} % over 3 sessions (2 % per session, declared: our unit's audit)" \
+        in line
+    assert f"site reaction {100 * (1 - 0.7 ** 2):.3g} % over 2 doses (30 % per dose" in line
+    assert line.endswith("citrate reaction, line complication: reported, not modelled (no sourced incidence)")
+    plain = summarise(simulate(parse_scenario(_scenario_doc()))).comparator_events
+    assert plain.startswith("hypotension, citrate reaction, line complication, site reaction: reported, not modelled")
+
+
+@pytest.mark.parametrize("rates, field", [
+    ({"plex_hypotension": {"probability": 2}}, "comparator_adverse_events.plex_hypotension.probability"),
+    ({"hypotension": {"probability": 0.1}}, "comparator_adverse_events"),
+])
+def test_bad_declared_rates_in_a_scenario_are_one_line_naming_the_field(tmp_path, rates, field):
+    import yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(_scenario_doc(rates)))
+    result = CliRunner().invoke(app, ["simulate", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], result.output
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,7 @@ from ivigsim.io.quantities import Number, Quantity, Whole
 from ivigsim.io.text import read_text
 from ivigsim.model.library import DISEASES
 from ivigsim.model.patient import Patient
+from ivigsim.safety.comparators import DEFAULT_SOURCE, DeclaredRate, check_event_names
 from ivigsim.safety.factors import BLOOD_GROUPS, RiskFactors
 from ivigsim.scenario import Scenario
 
@@ -379,6 +380,23 @@ class RiskFactorsFile(_Strict):
         return RiskFactors(**self.model_dump())
 
 
+class ComparatorEventRateFile(_Strict):
+    """A probability per exposure of a comparator's adverse event, declared with its source."""
+
+    probability: Number = Field(description=(
+        "probability of the event per exposure: per plasma-exchange session, SCIG dose or FcRn-inhibitor "
+        "infusion (each an independent chance), from 0 to 1"))
+    source: str = Field(DEFAULT_SOURCE, description=(
+        "where the figure comes from (your unit's audit, a registry): printed beside the incidence"))
+
+
+def comparator_event_rates(doc: dict[str, ComparatorEventRateFile]) -> dict[str, DeclaredRate]:
+    """``comparator_adverse_events`` of a scenario or trial file: each a known comparator event
+    with a probability per exposure and a source."""
+    check_event_names(doc)
+    return {name: DeclaredRate(r.probability, r.source, f"comparator_adverse_events.{name}") for name, r in doc.items()}
+
+
 class ScenarioFile(_Strict):
     """An ivigsim scenario: one patient, one regimen (or none), one time span."""
 
@@ -393,6 +411,10 @@ class ScenarioFile(_Strict):
     parameters: dict[str, Number] = Field({}, description="model parameter overrides by name")
     mechanisms: dict[str, bool | Number] = Field({}, description="mechanism switches: true, false or a strength")
     risk_factors: RiskFactorsFile | None = Field(None, description="adverse-event risk factors (see docs/safety.md)")
+    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=(
+        "probabilities per exposure of the comparators' adverse events (plex_hypotension, plex_citrate_reaction, "
+        "plex_line_complication, scig_site_reaction, fcrn_inhibitor_headache, fcrn_inhibitor_infection), e.g. "
+        "{plex_hypotension: {probability: 0.02, source: 'our audit'}}: ivigsim ships none (docs/safety.md)"))
 
     def build(self) -> Scenario:
         check_name(self.name, "name")
@@ -422,6 +444,7 @@ class ScenarioFile(_Strict):
                 raise InputError("simulation.days", f"a span that reaches the first infusion (day {first:g}); "
                                  "or no regimen", self.simulation.days)
             _refuse_parts_after_the_end(regimen, paths, patient, indication, self.simulation.days)
+        rates = comparator_event_rates(self.comparator_adverse_events)
         with field_prefix("simulation"):
             return Scenario(
                 patient=patient,
@@ -435,6 +458,7 @@ class ScenarioFile(_Strict):
                 solver=solver,
                 name=self.name,
                 risk_factors=self.risk_factors.build() if self.risk_factors else None,
+                comparator_event_rates=rates,
             )
 
 

@@ -21,10 +21,10 @@ from pydantic import Field, ValidationError, field_validator
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Number, Quantity, Whole
-from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, RegimenFile, _Strict, late_part, parts_as_written,
-                                      read_yaml, validation_to_input_error)
+from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, ComparatorEventRateFile, RegimenFile, _Strict,
+                                      comparator_event_rates, late_part, parts_as_written, read_yaml,
+                                      validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
-from ivigsim.safety.comparators import DEFAULT_SOURCE, DeclaredRate
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
     BySex,
@@ -273,16 +273,6 @@ class StewardshipFile(_Strict):
     vial_sizes_g: list[Number] = Field([], description="the product's vial sizes in g, e.g. [5, 10, 20]; no sizes, no vials")
     vial_rounding: Literal["up", "nearest"] = Field("up", description=(
         "per infusion: up = whole vials at or above the dose; nearest = whole vials nearest the dose"))
-
-
-class ComparatorEventRateFile(_Strict):
-    """A probability per exposure of a comparator's adverse event, declared with its source."""
-
-    probability: Number = Field(description=(
-        "probability of the event per exposure: per plasma-exchange session, SCIG dose or FcRn-inhibitor "
-        "infusion (each an independent chance), from 0 to 1"))
-    source: str = Field(DEFAULT_SOURCE, description=(
-        "where the figure comes from (your unit's audit, a registry): printed beside the incidence"))
 
 
 class TrialSimulationFile(_Strict):
@@ -604,7 +594,7 @@ def build_trial(doc: TrialFile, base: Path, source: dict) -> Trial:
             _compile_regimen(regimen, each, field, span, regimen_file)
     contrasts = _contrasts(doc, endpoints)
     stewardship = _stewardship(doc.stewardship)
-    event_rates = _comparator_event_rates(doc.comparator_adverse_events)
+    event_rates = comparator_event_rates(doc.comparator_adverse_events)
     run_in = _run_in(doc, outputs, indications) if doc.run_in is not None else None
     from ivigsim.trial.subgroups import Subgroup
 
@@ -901,14 +891,6 @@ def _contrasts(doc: TrialFile, endpoints: list[Endpoint]) -> tuple[Contrast, ...
             contrast.check(field, arm_names, summaries)
         out += entry
     return tuple(out)
-
-
-def _comparator_event_rates(doc: dict[str, ComparatorEventRateFile]) -> dict[str, DeclaredRate]:
-    """``comparator_adverse_events``: each a known comparator event with a probability and a source."""
-    from ivigsim.safety.comparators import check_event_names
-
-    check_event_names(doc)
-    return {name: DeclaredRate(r.probability, r.source, f"comparator_adverse_events.{name}") for name, r in doc.items()}
 
 
 def _stewardship(doc: StewardshipFile) -> Stewardship:

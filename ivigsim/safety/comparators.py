@@ -164,3 +164,26 @@ def comparator_events_summary(exposure: Mapping[str, np.ndarray],
     if not events:
         return {}
     return {"events": events, "note": events_note(events)}
+
+
+#: The session kinds of ``ivigsim.dosing.comparators.Session`` and the exposure each counts.
+SESSION_EXPOSURES = {"plasma_exchange": "plex_sessions", "scig": "scig_doses", "fcrn_inhibitor": "fcrn_inhibitor_infusions"}
+
+
+def patient_events_note(exposures: Mapping[str, int], rates: Mapping[str, DeclaredRate] | None = None) -> str:
+    """One line for one patient with ``exposures`` (sessions, doses, infusions by exposure
+    column): each declared event's probability of at least one over them, then the events
+    reported, not modelled; empty without a comparator."""
+    summary = comparator_events_summary({k: np.array([float(v)]) for k, v in exposures.items()}, rates)
+    declared, reported = [], []
+    for name, e in summary.get("events", {}).items():
+        if e["probability"] is None:
+            reported.append(_short(name))
+            continue
+        n = int(exposures[e["exposure"]])
+        unit = EXPOSURE_UNITS[e["exposure"]]
+        declared.append(f"{_short(name)} {100 * float(e['risk'][0][0]):.3g} % over {n} {unit}{'s' if n != 1 else ''} "
+                        f"({100 * e['probability']:.3g} % per {unit}, declared: {e['source']})")
+    parts = [", ".join(declared)] if declared else []
+    parts += [", ".join(reported) + ": reported, not modelled (no sourced incidence)"] if reported else []
+    return "; ".join(parts)
