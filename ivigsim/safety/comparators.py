@@ -167,7 +167,8 @@ def comparator_events_summary(exposure: Mapping[str, np.ndarray],
 
 
 #: The session kinds of ``ivigsim.dosing.comparators.Session`` and the exposure each counts.
-SESSION_EXPOSURES = {"plasma_exchange": "plex_sessions", "scig": "scig_doses", "fcrn_inhibitor": "fcrn_inhibitor_infusions"}
+SESSION_EXPOSURES = {"plasma_exchange": "plex_sessions", "scig": "scig_doses",
+                     "fcrn_inhibitor": "fcrn_inhibitor_infusions"}
 
 
 def patient_events_note(exposures: Mapping[str, int], rates: Mapping[str, DeclaredRate] | None = None) -> str:
