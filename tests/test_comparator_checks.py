@@ -306,6 +306,7 @@ def test_the_recovery_gap_is_the_fcrn_saturation_constants_trade():
         assert by_id[target].accepts(at_shipped) and not by_id[target].accepts(at_half), (target, at_shipped, at_half)
 
 
+@pytest.mark.slow  # 11 s: in CI and with --run-slow (the README command stays under 5 minutes)
 def test_the_recovery_gap_is_the_drugs_persistence_that_jings_area_pins():
     """The other lever on the recovery, measured: a faster-cleared drug lets IgG return sooner.
     At the clearance Jing 2024's area after the fourth dose implies (3.1 L/day: the model's area
