@@ -78,7 +78,7 @@ from ivigsim.io.sbml import (
 from ivigsim.model.comparators import DONOR_PLASMA_INPUT, EXCHANGE_INPUT, INHIBITOR_INPUT, SCIG_INPUT
 from ivigsim.model.library import compiled_model, get_disease
 from ivigsim.model.units import TIME_UNIT
-from ivigsim.subjects import INFUSION_INPUT, Subject, SubjectSetup
+from ivigsim.subjects import INFUSION_INPUT, LITRE_INPUTS, Subject, SubjectSetup
 
 #: An error model as ``errors`` takes it: a ``ResidualError``, its text (``proportional:0.1``)
 #: or (kind, additive SD, proportional SD).
@@ -301,7 +301,7 @@ def dose_parameters(k: int, into: str = INFUSION_INPUT) -> tuple[str, str, str]:
     """SBML ids of dose slot ``k`` of the input ``into``: start (day), end (day), rate (the input's
     unit per day: g/day, or L/day for plasma exchanged and donor plasma returned)."""
     prefix = SLOT_PREFIXES.get(into, "")
-    unit = "L" if into in (EXCHANGE_INPUT, DONOR_PLASMA_INPUT) else "g"
+    unit = "L" if into in LITRE_INPUTS else "g"
     return f"{prefix}dose{k}_start_day", f"{prefix}dose{k}_end_day", f"{prefix}dose{k}_rate_{unit}_per_day"
 
 

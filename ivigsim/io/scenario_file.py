@@ -390,6 +390,13 @@ class ComparatorEventRateFile(_Strict):
         "where the figure comes from (your unit's audit, a registry): printed beside the incidence"))
 
 
+#: The description of a file's ``comparator_adverse_events`` section (scenario and trial files).
+COMPARATOR_EVENTS_HELP = (
+    "probabilities per exposure of the comparators' adverse events (plex_hypotension, plex_citrate_reaction, "
+    "plex_line_complication, scig_site_reaction, fcrn_inhibitor_headache, fcrn_inhibitor_infection), e.g. "
+    "{plex_hypotension: {probability: 0.02, source: 'our audit'}}: ivigsim ships none (docs/safety.md)")
+
+
 def comparator_event_rates(doc: dict[str, ComparatorEventRateFile]) -> dict[str, DeclaredRate]:
     """``comparator_adverse_events`` of a scenario or trial file: each a known comparator event
     with a probability per exposure and a source."""
@@ -411,10 +418,7 @@ class ScenarioFile(_Strict):
     parameters: dict[str, Number] = Field({}, description="model parameter overrides by name")
     mechanisms: dict[str, bool | Number] = Field({}, description="mechanism switches: true, false or a strength")
     risk_factors: RiskFactorsFile | None = Field(None, description="adverse-event risk factors (see docs/safety.md)")
-    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=(
-        "probabilities per exposure of the comparators' adverse events (plex_hypotension, plex_citrate_reaction, "
-        "plex_line_complication, scig_site_reaction, fcrn_inhibitor_headache, fcrn_inhibitor_infection), e.g. "
-        "{plex_hypotension: {probability: 0.02, source: 'our audit'}}: ivigsim ships none (docs/safety.md)"))
+    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=COMPARATOR_EVENTS_HELP)
 
     def build(self) -> Scenario:
         check_name(self.name, "name")

@@ -21,9 +21,9 @@ from pydantic import Field, ValidationError, field_validator
 from ivigsim.dosing import INDICATIONS, STANDARD_REGIMENS, get_standard_regimen
 from ivigsim.errors import InputError
 from ivigsim.io.quantities import Number, Quantity, Whole
-from ivigsim.io.scenario_file import (COMPARATORS_ALLOWED, ComparatorEventRateFile, RegimenFile, _Strict,
-                                      comparator_event_rates, late_part, parts_as_written, read_yaml,
-                                      validation_to_input_error)
+from ivigsim.io.scenario_file import (COMPARATOR_EVENTS_HELP, COMPARATORS_ALLOWED, ComparatorEventRateFile,
+                                      RegimenFile, _Strict, comparator_event_rates, late_part, parts_as_written,
+                                      read_yaml, validation_to_input_error)
 from ivigsim.model.library import DISEASES, compiled_model, get_disease
 from ivigsim.safety.factors import FactorPrevalence
 from ivigsim.population import (
@@ -310,10 +310,7 @@ class TrialFile(_Strict):
     output: OutputFile = OutputFile()
     contrasts: list[ContrastFile] = Field([], description="between-arm contrasts of endpoints")
     stewardship: StewardshipFile = StewardshipFile()
-    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=(
-        "probabilities per exposure of the comparators' adverse events (plex_hypotension, plex_citrate_reaction, "
-        "plex_line_complication, scig_site_reaction, fcrn_inhibitor_headache, fcrn_inhibitor_infection), e.g. "
-        "{plex_hypotension: {probability: 0.02, source: 'our audit'}}: ivigsim ships none (docs/safety.md)"))
+    comparator_adverse_events: dict[str, ComparatorEventRateFile] = Field({}, description=COMPARATOR_EVENTS_HELP)
     run_in: RunInFile | None = Field(None, description="a run-in before randomisation, and who is randomised")
     subgroups: list[SubgroupFile] = Field([], description="every endpoint estimated again per stratum of a baseline value")
 

@@ -11,7 +11,7 @@ number without a source would be ours, not a publication's. So by default each e
 **reported, not modelled**: a trial reports per arm the exposure it would scale with (sessions,
 infusions, doses per patient), and says that no risk is computed.
 
-A trial may **declare** a probability per exposure for an event (``DeclaredRate``: the user's
+A trial or scenario file may **declare** a probability per exposure for an event (``DeclaredRate``: the user's
 figure and its source, e.g. their unit's audit). Each exposure (session, dose, infusion) is then
 an independent chance ``p`` of the event, so a patient with ``n`` exposures has the event at least
 once with probability ``1 - (1 - p)^n`` and ``n p`` events expected (``declared_risk``). The
@@ -32,10 +32,10 @@ from ivigsim.errors import InputError
 NOT_MODELLED = ("reported, not modelled: no incidence in calibration-targets.md (s.9, s.12.5 and s.12.6 give "
                 "none for this treatment), so no probability is computed; the exposure is counted")
 #: The status of an event whose probability per exposure the trial declared.
-DECLARED = ("modelled from the probability per exposure the trial declares (the trial's assumption, not a "
+DECLARED = ("modelled from the probability per exposure the file declares (the user's assumption, not a "
             "figure ivigsim ships): each exposure an independent chance")
-#: The source a declared rate carries when the trial gives none.
-DEFAULT_SOURCE = "declared in the trial file"
+#: The source a declared rate carries when the file gives none.
+DEFAULT_SOURCE = "declared in the file, no source given"
 #: The longest source text a declared rate may carry (it is printed and written into summaries).
 MAX_SOURCE_CHARS = 300
 
@@ -123,6 +123,17 @@ def _short(name: str) -> str:
     return name.removeprefix("plex_").removeprefix("scig_").removeprefix("fcrn_inhibitor_").replace("_", " ")
 
 
+def _per_exposure(e: dict) -> str:
+    return f"{100 * e['probability']:.3g} % per {EXPOSURE_UNITS[e['exposure']]}, declared: {e['source']}"
+
+
+def _note(declared: list[str], reported: list[str]) -> str:
+    """The declared events' texts, then the names of those reported, not modelled, in one line."""
+    parts = [", ".join(declared)] if declared else []
+    parts += [", ".join(reported) + ": reported, not modelled (no sourced incidence)"] if reported else []
+    return "; ".join(parts)
+
+
 def events_note(events: Mapping[str, dict]) -> str:
     """One line over an arm's comparator events (``comparator_events_summary``'s ``events``): the
     declared ones with their incidence where the trial has summarised it (``expected_incidence``),
@@ -132,13 +143,10 @@ def events_note(events: Mapping[str, dict]) -> str:
         if e["probability"] is None:
             reported.append(_short(name))
             continue
-        per = f"{100 * e['probability']:.3g} % per {EXPOSURE_UNITS[e['exposure']]}, declared: {e['source']}"
         incidence = e.get("expected_incidence", {}).get("estimate")
-        declared.append(f"{_short(name)} {100 * incidence:.3g} % of patients ({per})" if incidence is not None
-                        else f"{_short(name)} ({per})")
-    parts = [", ".join(declared)] if declared else []
-    parts += [", ".join(reported) + ": reported, not modelled (no sourced incidence)"] if reported else []
-    return "; ".join(parts)
+        declared.append(f"{_short(name)} {100 * incidence:.3g} % of patients ({_per_exposure(e)})"
+                        if incidence is not None else f"{_short(name)} ({_per_exposure(e)})")
+    return _note(declared, reported)
 
 
 def comparator_events_summary(exposure: Mapping[str, np.ndarray],
@@ -184,7 +192,5 @@ def patient_events_note(exposures: Mapping[str, int], rates: Mapping[str, Declar
         n = int(exposures[e["exposure"]])
         unit = EXPOSURE_UNITS[e["exposure"]]
         declared.append(f"{_short(name)} {100 * float(e['risk'][0][0]):.3g} % over {n} {unit}{'s' if n != 1 else ''} "
-                        f"({100 * e['probability']:.3g} % per {unit}, declared: {e['source']})")
-    parts = [", ".join(declared)] if declared else []
-    parts += [", ".join(reported) + ": reported, not modelled (no sourced incidence)"] if reported else []
-    return "; ".join(parts)
+                        f"({_per_exposure(e)})")
+    return _note(declared, reported)
