@@ -326,6 +326,7 @@ def test_the_recovery_gap_is_the_drugs_persistence_that_jings_area_pins():
     assert cc.efgartigimod_fourth_dose_pk(fast)[1] < 0.6 * 5300.0
 
 
+@pytest.mark.slow  # 2 s or more (README run under 5 minutes): in CI and with --run-slow
 def test_the_fourth_dose_area_is_the_dose_over_the_clearance_near_steady_state():
     """Independent of the trapezoids: with no target-mediated disposition, the area over a dosing
     interval at steady state is dose / clearance; after four weekly doses (terminal half-life
